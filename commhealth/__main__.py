@@ -1,0 +1,3 @@
+from commhealth.cli import main
+
+main()

@@ -1,0 +1,138 @@
+"""The `commhealth` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from commhealth.config import Config, ConfigError, load_config
+from commhealth.report import print_summary
+from warehouse.db import WarehouseBusyError
+from warehouse.load import LoadStats
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Vendor communication health from email and Slack."
+)
+ingest_app = typer.Typer(no_args_is_help=True, help="Read messages into the warehouse.")
+app.add_typer(ingest_app, name="ingest")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _State:
+    config_path: Path | None = None
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def config() -> Config:
+    try:
+        return load_config(_State.config_path)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.callback()
+def main_options(
+    config_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="commhealth.toml to use (default: $COMMHEALTH_CONFIG, else ./commhealth.toml).",
+        ),
+    ] = None,
+) -> None:
+    _State.config_path = config_path
+
+
+def _existing(paths: list[Path]) -> list[Path]:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise fail(f"no such file or folder: {', '.join(missing)}")
+    return paths
+
+
+def _run_ingest(cfg: Config, *, mail: list[Path] = (), slack_exports: list[Path] = ()) -> LoadStats:
+    from commhealth.ingest import ingest
+
+    try:
+        stats = ingest(cfg, err_console, mail=list(mail), slack_exports=list(slack_exports))
+    except WarehouseBusyError as exc:
+        raise fail(str(exc), code=3) from None
+    print_summary(stats, console)
+    console.print(f"Warehouse: {cfg.warehouse.path}  (analysts open {cfg.warehouse.published_path})")
+    return stats
+
+
+@ingest_app.command("mbox")
+def ingest_mbox(
+    paths: Annotated[
+        list[Path], typer.Argument(help="mbox files, maildir folders, .eml files or folders of them.")
+    ],
+) -> None:
+    """Read email from files."""
+    cfg = config()
+    _run_ingest(cfg, mail=_existing(paths))
+
+
+@ingest_app.command("slack-export")
+def ingest_slack_export(
+    paths: Annotated[list[Path], typer.Argument(help="Slack export folders or .zip files.")],
+) -> None:
+    """Read a standard Slack export."""
+    cfg = config()
+    _run_ingest(cfg, slack_exports=_existing(paths))
+
+
+@ingest_app.command("all")
+def ingest_all() -> None:
+    """Read every file source configured in [sources.mbox] and [sources.slack_export]."""
+    from commhealth.ingest import configured_paths
+
+    cfg = config()
+    mail = configured_paths(cfg, "mbox")
+    exports = configured_paths(cfg, "slack_export")
+    if not mail and not exports:
+        raise fail(f"{cfg.source_file}: no [sources.mbox] or [sources.slack_export] paths configured")
+    _run_ingest(cfg, mail=_existing(mail), slack_exports=_existing(exports))
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Random seed of the generated dataset.")] = 7,
+    target: Annotated[Path, typer.Option(help="Where to write the demo dataset and its warehouse.")] = Path(
+        "demo"
+    ),
+) -> None:
+    """Write the demo dataset, ingest it, and show what is there."""
+    from commhealth.demo import run_demo
+
+    run_demo(target, seed=seed, console=console)
+
+
+@app.command()
+def status() -> None:
+    """What the warehouse holds: messages by source, side and vendor, and quarantine by reason."""
+    cfg = config()
+    from commhealth.report import print_status
+
+    if not cfg.warehouse.published_path.exists():
+        raise fail(f"no published warehouse at {cfg.warehouse.published_path}; run an ingest first")
+    print_status(cfg.warehouse.published_path, console)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted; batches already committed are kept")
+        sys.exit(130)

@@ -1,0 +1,281 @@
+"""The `commhealth.toml` model: loading, validation and one-line error reporting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import re
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holidays_lib
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_ENV = "COMMHEALTH_CONFIG"
+DEFAULT_CONFIG_NAME = "commhealth.toml"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_INTERVAL = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported to users as one line: file, key path, problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+def _check_holidays(value: str | None) -> str | None:
+    if value is None:
+        return None
+    country, _, subdiv = value.partition("-")
+    supported = holidays_lib.list_supported_countries()
+    if country.upper() not in supported:
+        raise ValueError(f"unknown holidays country code {country!r}")
+    if subdiv and subdiv.upper() not in {s.upper() for s in supported[country.upper()]}:
+        raise ValueError(f"unknown holidays subdivision {subdiv!r} for {country.upper()}")
+    return value.upper()
+
+
+def _parse_interval(text: str) -> tuple[dt.time, dt.time]:
+    match = _INTERVAL.match(text.strip())
+    if not match:
+        raise ValueError(f"business hours interval {text!r} is not like '09:00-18:00'")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
+        raise ValueError(f"business hours interval {text!r} has an invalid time")
+    start = dt.time(h1, m1)
+    end = dt.time.max if h2 == 24 else dt.time(h2, m2)
+    if end <= start:
+        raise ValueError(f"business hours interval {text!r} ends before it starts")
+    return start, end
+
+
+class Party(_Strict):
+    """What the company and each vendor share: who they are and when they work."""
+
+    name: str
+    email_domains: list[str] = Field(default_factory=list)
+    email_addresses: list[str] = Field(default_factory=list)
+    slack_team_ids: list[str] = Field(default_factory=list)
+    slack_user_ids: list[str] = Field(default_factory=list)
+    timezone: str = "UTC"
+    holidays: str | None = None
+    closures: list[dt.date] = Field(default_factory=list)
+    business_hours: list[str] = Field(default_factory=lambda: ["09:00-18:00"])
+    workdays: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
+    sla_hours: float = Field(default=8, gt=0)
+
+    _tz = field_validator("timezone")(_check_timezone)
+    _hol = field_validator("holidays")(_check_holidays)
+
+    @field_validator("email_domains", "email_addresses")
+    @classmethod
+    def _lower(cls, values: list[str]) -> list[str]:
+        return [v.strip().lower().lstrip("@") for v in values]
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, values: list[str]) -> list[str]:
+        if not values:
+            raise ValueError("at least one business hours interval is needed")
+        parsed = sorted(_parse_interval(v) for v in values)
+        for (_, end), (start, _) in itertools.pairwise(parsed):
+            if start < end:
+                raise ValueError(f"business hours intervals overlap: {values}")
+        return values
+
+    @field_validator("workdays")
+    @classmethod
+    def _workdays(cls, values: list[str]) -> list[str]:
+        days = [v.strip().lower()[:3] for v in values]
+        bad = [v for v, d in zip(values, days, strict=True) if d not in WEEKDAYS]
+        if bad:
+            raise ValueError(f"unknown weekday {bad[0]!r}; use mon, tue, wed, thu, fri, sat, sun")
+        return days
+
+    @cached_property
+    def intervals(self) -> list[tuple[dt.time, dt.time]]:
+        """Working intervals of one working day, sorted, as local wall-clock times."""
+        return sorted(_parse_interval(v) for v in self.business_hours)
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Company(Party):
+    pass
+
+
+class Vendor(Party):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    slack_channels: list[str] = Field(default_factory=list)
+    alert_channel: str | None = None
+
+
+class Metrics(_Strict):
+    awaiting_lookback_days: int = Field(default=14, gt=0)
+
+
+class Warehouse(_Strict):
+    path: Path = Path("warehouse.duckdb")
+    store_bodies: bool = True
+    memory_limit: str = "2GB"
+    threads: int | None = None
+    batch_size: int = Field(default=5000, gt=0)
+
+    @property
+    def published_path(self) -> Path:
+        """The read-only copy analysts open; the writer never holds it."""
+        return self.path.with_name(self.path.stem + ".published" + self.path.suffix)
+
+
+class Signals(_Strict):
+    extra_lexicon: Path | None = None
+
+
+class Config(_Strict):
+    company: Company
+    vendors: list[Vendor] = Field(default_factory=list)
+    metrics: Metrics = Field(default_factory=Metrics)
+    warehouse: Warehouse = Field(default_factory=Warehouse)
+    signals: Signals = Field(default_factory=Signals)
+    # Sources and alerts arrive with later features; accepted here as free tables so files stay forward-compatible.
+    sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    alerts: dict[str, Any] = Field(default_factory=dict)
+
+    source_file: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_claims(self) -> Config:
+        seen_ids: set[str] = set()
+        for i, vendor in enumerate(self.vendors):
+            if vendor.id == "company":
+                raise _KeyedError(f"vendors.{i}.id", "'company' is reserved for the company itself")
+            if vendor.id in seen_ids:
+                raise _KeyedError(f"vendors.{i}.id", f"duplicate vendor id {vendor.id!r}")
+            seen_ids.add(vendor.id)
+        claims: dict[tuple[str, str], str] = {}
+        parties: list[tuple[str, Party]] = [("company", self.company)]
+        parties += [(f"vendors.{i}", v) for i, v in enumerate(self.vendors)]
+        for path, party in parties:
+            for kind in ("email_domains", "email_addresses", "slack_team_ids", "slack_user_ids"):
+                for j, value in enumerate(getattr(party, kind)):
+                    owner = claims.setdefault((kind, value.lower()), path)
+                    if owner != path:
+                        raise _KeyedError(
+                            f"{path}.{kind}.{j}", f"{value!r} is already claimed by {_describe(owner, self)}"
+                        )
+        channels: dict[str, str] = {}
+        for i, vendor in enumerate(self.vendors):
+            for j, channel in enumerate(vendor.slack_channels):
+                owner = channels.setdefault(channel.lstrip("#").lower(), vendor.id)
+                if owner != vendor.id:
+                    raise _KeyedError(
+                        f"vendors.{i}.slack_channels.{j}",
+                        f"{channel!r} is already claimed by vendor {owner!r}",
+                    )
+        return self
+
+    def vendor(self, vendor_id: str) -> Vendor:
+        return next(v for v in self.vendors if v.id == vendor_id)
+
+
+def _describe(path: str, config: Config) -> str:
+    if path == "company":
+        return "the company"
+    return f"vendor {config.vendors[int(path.split('.')[1])].id!r}"
+
+
+class _KeyedError(ValueError):
+    """A model-level error that knows which key it is about."""
+
+    def __init__(self, key_path: str, message: str) -> None:
+        super().__init__(message)
+        self.key_path = key_path
+        self.message = message
+
+
+def find_config_path(explicit: Path | str | None = None) -> Path:
+    """--config, else $COMMHEALTH_CONFIG, else ./commhealth.toml."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return Path.cwd() / DEFAULT_CONFIG_NAME
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    def rel(p: Path | None) -> Path | None:
+        return None if p is None else (p if p.is_absolute() else (base / p).resolve())
+
+    updates: dict[str, Any] = {
+        "warehouse": config.warehouse.model_copy(update={"path": rel(config.warehouse.path)}),
+        "signals": config.signals.model_copy(update={"extra_lexicon": rel(config.signals.extra_lexicon)}),
+    }
+    sources = {}
+    for name, table in config.sources.items():
+        table = dict(table)
+        if isinstance(table.get("paths"), list):
+            table["paths"] = [str(rel(Path(p))) for p in table["paths"]]
+        sources[name] = table
+    updates["sources"] = sources
+    return config.model_copy(update=updates)
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif parts:
+            parts.append(f".{item}")
+        else:
+            parts.append(str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _keyed_path(key_path: str) -> str:
+    return _format_loc(tuple(int(p) if p.isdigit() else p for p in key_path.split(".")))
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read, validate and resolve a config file; raise ConfigError with one readable line."""
+    config_path = find_config_path(path)
+    if not config_path.is_file():
+        raise ConfigError(f"{config_path}: config file not found (pass --config PATH or set ${CONFIG_ENV})")
+    try:
+        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{config_path}: not UTF-8 text") from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        ctx_error = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _KeyedError):
+            raise ConfigError(
+                f"{config_path}: {_keyed_path(ctx_error.key_path)}: {ctx_error.message}"
+            ) from None
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{config_path}: {_format_loc(err['loc'])}: {message}{more}") from None
+    config = _resolve_paths(config, config_path.resolve().parent)
+    return config.model_copy(update={"source_file": config_path.resolve()})

@@ -1,0 +1,1855 @@
+"""Deterministic synthetic vendor traffic: a `commhealth.toml`, mbox mail and a Slack export.
+
+`write_demo_dataset` writes the six-week demo (Norelec and four vendors, one of which, `kappa`, degrades in
+the last seven days); `write_synthetic_archive` runs the same generator at benchmark scale. Everything is
+driven by one `random.Random(seed)`, so the same arguments always give byte-identical files. Messages are
+produced conversation by conversation and written straight to disk: mail goes to one mbox per month, Slack
+messages are spooled per channel and only sorted into day files one channel at a time at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import email.charset
+import hashlib
+import html
+import json
+import quopri
+import random
+import shutil
+import unicodedata
+from collections.abc import Iterator
+from email.header import Header
+from email.utils import format_datetime, formataddr
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_lib
+
+UTC = dt.UTC
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MON_FRI = WEEKDAYS[:5]
+MON_SAT = WEEKDAYS[:6]
+CONFIG_NAME = "commhealth.toml"
+MAIL_DIR = "mail"
+SLACK_DIR = "slack-export"
+DEMO_MESSAGES_PER_DAY = 55
+DEGRADED_VENDOR = "kappa"
+DEGRADED_DAYS = 7
+
+# Behaviour knobs (probabilities per conversation unless stated otherwise).
+BASELINE_TROUBLE = 0.05
+DEGRADED_TROUBLE = 0.75
+P_VENDOR_INITIATED = 0.2
+P_AUTOREPLY = 0.06
+P_FORWARD = 0.08
+P_EVENING = 0.06
+P_SLOW_REPLY = 0.04  # the occasional slow answer, so that every vendor misses the SLA now and then
+P_SLACK_THREADED = 0.8
+P_LOOKALIKE = 0.08
+JUNK_REFERENCES_EVERY = 150  # one reply in N carries `References: <yes>`
+MISSING_MESSAGE_ID_EVERY = 60  # one closing acknowledgement in N has no Message-ID
+P_HTML_ONLY = 0.04
+P_ALTERNATIVE = 0.08
+P_QUOTED_PRINTABLE = 0.2
+EXTRAS_SHARE = {"notification": 0.025, "general": 0.04, "bot": 0.03}
+
+# --------------------------------------------------------------------------------------------------------------
+# Parties
+# --------------------------------------------------------------------------------------------------------------
+
+COMPANY = {
+    "name": "Norelec",
+    "domain": "norelec.fr",
+    "team_id": "T0NORELEC",
+    "timezone": "Europe/Paris",
+    "holidays": "FR",
+    "closures": ("2026-12-24",),
+    "business_hours": ("09:00-12:30", "13:30-18:00"),
+    "workdays": MON_FRI,
+    # first, last, title, mail client; the last person is the manager used in escalations.
+    "people": (
+        ("Claire", "Martin", "Cheffe de projet SI", "outlook_fr"),
+        ("Julien", "Bernard", "Architecte solutions", "outlook_fr"),
+        ("Sophie", "Lefèvre", "Responsable recette", "gmail_fr"),
+        ("Thomas", "Moreau", "Product owner facturation", "outlook_fr"),
+        ("Frédéric", "Girard", "Chef de projet applicatif", "gmail_fr"),
+        ("Camille", "Durand", "Directrice des systèmes d'information", "outlook_fr"),
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class VendorProfile:
+    """Static description of one vendor; people are (first, last, title), the last one is their manager."""
+
+    id: str
+    name: str
+    domain: str
+    team_id: str
+    timezone: str
+    holidays: str
+    business_hours: tuple[str, ...]
+    workdays: tuple[str, ...]
+    language: str  # "en", "fr" or "mix" (English with some French conversations)
+    client: str  # "gmail_en", "gmail_fr", "outlook_en", "outlook_fr"
+    people: tuple[tuple[str, str, str], ...]
+    slack_share: float = 0.3
+    weight: float = 1.0
+
+
+# fmt: off
+DEMO_VENDORS = (
+    VendorProfile(
+        id="kappa", name="Kappa Offshore", domain="kappa-offshore.in", team_id="T0KAPPA",
+        timezone="Asia/Kolkata", holidays="IN", business_hours=("09:30-18:30",), workdays=MON_FRI,
+        language="en", client="gmail_en", slack_share=0.3, weight=1.3,
+        people=(("Priya", "Sharma", "Project Manager"), ("Rahul", "Verma", "Tech Lead"),
+                ("Anil", "Kumar", "Developer"), ("Deepa", "Nair", "QA Engineer"),
+                ("Vikram", "Iyer", "Delivery Manager")),
+    ),
+    VendorProfile(
+        id="lumen", name="Lumen Nearshore", domain="lumen-nearshore.ro", team_id="T0LUMEN",
+        timezone="Europe/Bucharest", holidays="RO", business_hours=("09:00-17:30",), workdays=MON_SAT,
+        language="mix", client="outlook_en", slack_share=0.5, weight=1.0,
+        people=(("Andrei", "Popescu", "Account Manager"), ("Ioana", "Ionescu", "Lead Developer"),
+                ("Mihai", "Dumitrescu", "Developer"), ("Elena", "Stan", "Head of Delivery")),
+    ),
+    VendorProfile(
+        id="atlas", name="Atlas Legacy Systems", domain="atlas-legacy.ca", team_id="T0ATLAS",
+        timezone="America/Montreal", holidays="CA-QC", business_hours=("08:30-12:00", "13:00-17:00"),
+        workdays=MON_FRI, language="fr", client="gmail_fr", slack_share=0.15, weight=0.8,
+        people=(("Jean", "Dupont", "Chargé de compte"), ("Marie-Ève", "Tremblay", "Analyste principale"),
+                ("Étienne", "Gagnon", "Développeur COBOL"), ("Luc", "Bouchard", "Directeur des opérations")),
+    ),
+    VendorProfile(
+        id="vinh", name="Vinh Tech Solutions", domain="vinhtech.vn", team_id="T0VINH",
+        timezone="Asia/Ho_Chi_Minh", holidays="VN", business_hours=("08:30-12:00", "13:30-17:30"),
+        workdays=MON_FRI, language="en", client="outlook_en", slack_share=0.35, weight=0.8,
+        people=(("An", "Nguyen", "Project Coordinator"), ("Mai", "Tran", "Senior Developer"),
+                ("Duc", "Le", "Tester"), ("Hoa", "Pham", "Delivery Director")),
+    ),
+)
+
+# Regions that generated vendors cycle through in the scaled archive:
+# (timezone, holidays, business hours, workdays, language, top-level domain, first names, last names).
+REGIONS = (
+    ("Asia/Kolkata", "IN", ("09:30-18:30",), MON_FRI, "en", "in",
+     ("Arjun", "Kavya", "Suresh", "Neha", "Ravi"), ("Patel", "Reddy", "Gupta", "Menon", "Joshi")),
+    ("Europe/Bucharest", "RO", ("09:00-17:30",), MON_SAT, "mix", "ro",
+     ("Radu", "Ana", "Vlad", "Irina", "Sorin"), ("Marin", "Georgescu", "Constantin", "Rusu", "Lazar")),
+    ("America/Montreal", "CA-QC", ("08:30-12:00", "13:00-17:00"), MON_FRI, "fr", "ca",
+     ("Mathieu", "Geneviève", "Simon", "Isabelle", "Olivier"), ("Côté", "Pelletier", "Lavoie", "Fortin", "Roy")),
+    ("Asia/Ho_Chi_Minh", "VN", ("08:30-12:00", "13:30-17:30"), MON_FRI, "en", "vn",
+     ("Minh", "Lan", "Tuan", "Thu", "Khoa"), ("Hoang", "Vu", "Dang", "Bui", "Do")),
+    ("Africa/Casablanca", "MA", ("09:00-13:00", "14:00-18:00"), MON_FRI, "fr", "ma",
+     ("Youssef", "Salma", "Karim", "Imane", "Mehdi"), ("Benali", "El Idrissi", "Alaoui", "Tazi", "Berrada")),
+    ("Europe/Warsaw", "PL", ("08:00-16:00",), MON_FRI, "en", "pl",
+     ("Piotr", "Anna", "Tomasz", "Kasia", "Marek"), ("Nowak", "Kowalski", "Wiśniewska", "Zieliński", "Lewandowski")),
+    ("Africa/Tunis", "TN", ("08:30-12:30", "13:30-17:30"), MON_FRI, "fr", "tn",
+     ("Amine", "Sarra", "Walid", "Ines", "Nizar"), ("Trabelsi", "Ben Salah", "Jebali", "Gharbi", "Mansour")),
+    ("America/Sao_Paulo", "BR", ("09:00-18:00",), MON_FRI, "en", "com.br",
+     ("Lucas", "Beatriz", "Rafael", "Camila", "Bruno"), ("Silva", "Souza", "Oliveira", "Costa", "Almeida")),
+    ("Asia/Manila", "PH", ("08:00-17:00",), MON_SAT, "en", "ph",
+     ("Paolo", "Angela", "Miguel", "Joy", "Carlo"), ("Santos", "Reyes", "Cruz", "Bautista", "Garcia")),
+    ("Europe/Lisbon", "PT", ("09:00-13:00", "14:00-18:00"), MON_FRI, "en", "pt",
+     ("João", "Inês", "Tiago", "Marta", "Rui"), ("Ferreira", "Pereira", "Santos", "Rodrigues", "Martins")),
+)
+# fmt: on
+VENDOR_STEMS = (
+    "Orion",
+    "Delta",
+    "Sigma",
+    "Nimbus",
+    "Zenith",
+    "Helix",
+    "Quartz",
+    "Boreal",
+    "Cobalt",
+    "Vertex",
+    "Pixel",
+    "Nova",
+    "Terra",
+    "Aurora",
+    "Falcon",
+    "Granite",
+    "Meridian",
+    "Polaris",
+    "Cedar",
+    "Summit",
+)
+VENDOR_KINDS = ("Digital", "Software", "IT Services", "Consulting", "Labs")
+VENDOR_TITLES = ("Project Manager", "Tech Lead", "Developer", "Delivery Manager")
+
+# --------------------------------------------------------------------------------------------------------------
+# Phrase banks. Placeholders: {module} {module2} {feature} {bug} {ticket} {version} {version2} {days} {date}
+# {specv} {prev} {manager} {colleague} {first}. French and English variants of everything a conversation says.
+# --------------------------------------------------------------------------------------------------------------
+
+MODULES = (
+    ("the invoicing API", "l'API de facturation"),
+    ("the customer portal", "le portail client"),
+    ("the meter-reading batch", "le batch de relève des compteurs"),
+    ("the SAP connector", "le connecteur SAP"),
+    ("the mobile app", "l'application mobile"),
+    ("the billing export", "l'export de facturation"),
+    ("the outage map", "la carte des coupures"),
+    ("the payment gateway", "la passerelle de paiement"),
+)
+FEATURES = (
+    ("bulk cancellation of contracts", "l'annulation en masse des contrats"),
+    ("CSV export of consumption data", "l'export CSV des consommations"),
+    ("two-factor authentication", "l'authentification à deux facteurs"),
+    ("smart-meter alerts", "les alertes des compteurs communicants"),
+    ("payment by instalments", "le paiement en plusieurs fois"),
+    ("the new tariff grid", "la nouvelle grille tarifaire"),
+)
+BUGS = (
+    ("duplicate meter readings", "des relevés en double"),
+    ("wrong VAT rounding on credit notes", "un mauvais arrondi de TVA sur les avoirs"),
+    ("timeouts (> 30s) on the export endpoint", "des timeouts (> 30 s) sur l'export"),
+    ("a login loop after SSO", "une boucle de connexion après le SSO"),
+    ("broken accents in PDF invoices", "des accents cassés dans les factures PDF"),
+    ("missing consumption data for Q&A accounts", "des consommations manquantes pour les comptes Q&A"),
+)
+TOPIC_KINDS = ("question", "bug", "spec", "estimate")
+
+SUBJECTS = {
+    "question": {
+        "en": ("Question about {feature}", "{feature_cap} – quick question"),
+        "fr": ("Question sur {feature}", "Précision sur {feature}"),
+    },
+    "bug": {
+        "en": ("[{ticket}] {bug_cap} in {module}", "{ticket}: {bug}"),
+        "fr": ("[{ticket}] {bug_cap} dans {module}", "{ticket} : {bug}"),
+    },
+    "spec": {
+        "en": ("Spec review: {feature}", "Updated specification – {feature}"),
+        "fr": ("Relecture de la spécification : {feature}", "Spécification mise à jour – {feature}"),
+    },
+    "estimate": {
+        "en": ("Estimate request – {feature}", "Quote for {feature}"),
+        "fr": ("Demande de chiffrage – {feature}", "Chiffrage : {feature}"),
+    },
+    "delivery": {
+        "en": ("Delivery {version} – {module}", "Release {version} is on UAT"),
+        "fr": ("Livraison {version} – {module}", "Livraison de la version {version}"),
+    },
+}
+OPENERS = {
+    "question": {
+        "en": (
+            (
+                "Could you confirm whether {module} supports {feature}? We need the answer for our steering "
+                "committee on {date}."
+            ),
+            (
+                "We are planning {feature} for Q1. Is it already possible with {module}, or does it need "
+                "development on your side?"
+            ),
+        ),
+        "fr": (
+            (
+                "Pouvez-vous nous confirmer si {module} permet {feature} ? Nous en avons besoin pour le comité de "
+                "pilotage du {date}."
+            ),
+            (
+                "Nous prévoyons {feature} pour le T1. Est-ce déjà possible avec {module}, ou faut-il un "
+                "développement de votre côté ?"
+            ),
+        ),
+    },
+    "bug": {
+        "en": (
+            "We found an issue in {module}: {bug}. Steps to reproduce are in {ticket}. Can you take a look?",
+            (
+                "Since yesterday's deployment we see {bug} in production & UAT ({ticket}). Could you investigate "
+                "as a priority?"
+            ),
+        ),
+        "fr": (
+            (
+                "Nous avons constaté un problème dans {module} : {bug}. Les étapes pour reproduire sont dans "
+                "{ticket}. Pouvez-vous regarder ?"
+            ),
+            "Depuis la mise en production d'hier nous avons {bug} ({ticket}). Pouvez-vous analyser en priorité ?",
+        ),
+    },
+    "spec": {
+        "en": (
+            (
+                "Please find attached the updated specification for {feature} (v{specv}). Could you review it and "
+                "tell us if anything is unclear?"
+            ),
+        ),
+        "fr": (
+            (
+                "Vous trouverez ci-joint la spécification mise à jour pour {feature} (v{specv}). Pouvez-vous la "
+                "relire et nous dire si quelque chose n'est pas clair ?"
+            ),
+        ),
+    },
+    "estimate": {
+        "en": ("Could you send us an estimate for {feature} in {module}? Ideally before {date}.",),
+        "fr": (
+            (
+                "Pourriez-vous nous transmettre un chiffrage pour {feature} dans {module} ? Idéalement avant le "
+                "{date}."
+            ),
+        ),
+    },
+    "delivery": {
+        "en": (
+            (
+                "Please find attached the release notes for version {version} of {module}. The build is deployed "
+                "on UAT and includes the fix for {ticket}."
+            ),
+        ),
+        "fr": (
+            (
+                "Veuillez trouver ci-joint les notes de version de la {version} pour {module}. Le build est déployé "
+                "en recette et contient le correctif de {ticket}."
+            ),
+        ),
+    },
+}
+ANSWERS = {
+    "question": {
+        "en": (
+            (
+                "Yes, {module} already supports {feature}; it can be enabled per customer segment in the admin "
+                "console."
+            ),
+            "Not yet: {feature} is planned for the next sprint. The effort is about {days} days.",
+        ),
+        "fr": (
+            (
+                "Oui, {module} gère déjà {feature} ; cela s'active par segment client dans la console "
+                "d'administration."
+            ),
+            "Pas encore : {feature} est prévu pour le prochain sprint, pour environ {days} jours de charge.",
+        ),
+    },
+    "bug": {
+        "en": (
+            (
+                "We reproduced the issue; the root cause was a missing index on the readings table. The fix is "
+                "deployed on UAT in build {version}."
+            ),
+            (
+                "Our analysis of {ticket} is done: it is a time zone conversion bug in the nightly batch. Patch "
+                "{version} is ready for your tests.\nFrom Monday the patch will also be on the staging branch."
+            ),
+        ),
+        "fr": (
+            (
+                "Nous avons reproduit le problème : il venait d'un index manquant sur la table des relevés. Le "
+                "correctif est déployé en recette (build {version})."
+            ),
+            (
+                "L'analyse de {ticket} est terminée : c'est une erreur de conversion de fuseau horaire dans le batch "
+                "de nuit. Le patch {version} est prêt pour vos tests."
+            ),
+        ),
+    },
+    "spec": {
+        "en": (
+            (
+                "We have reviewed the specification, it is clear for us. Estimated effort: {days} person-days, "
+                "delivery on {date}."
+            ),
+        ),
+        "fr": (
+            (
+                "Nous avons relu la spécification, c'est clair pour nous. Charge estimée : {days} jours-homme, "
+                "livraison le {date}."
+            ),
+        ),
+    },
+    "estimate": {
+        "en": ("Our estimate for {feature} is {days} person-days including tests. We can start on {date}.",),
+        "fr": (
+            (
+                "Notre chiffrage pour {feature} est de {days} jours-homme, tests inclus. Nous pouvons démarrer le "
+                "{date}."
+            ),
+        ),
+    },
+    "delivery": {
+        "en": ("Thanks, we will test it in UAT and come back to you.",),
+        "fr": ("Merci, nous allons la tester en recette et revenir vers vous.",),
+    },
+}
+NUDGES = {
+    "en": (
+        "Any update on this?",
+        "Just following up on my previous {prev}.",
+        "Gentle reminder: we are still waiting for your answer on this.",
+        "Any news on this one? We need it for the release.",
+    ),
+    "fr": (
+        "Je me permets de vous relancer concernant ma demande ci-dessous.",
+        "Petite relance : nous attendons toujours votre retour.",
+        "Avez-vous des nouvelles sur ce sujet ? Je me permets de vous relancer.",
+    ),
+}
+CLARIFY = {
+    "en": (
+        'Could you clarify what you mean by "{feature}"? Should it apply to existing contracts as well?',
+        "I'm not sure I understand what is expected here. Could you share an example?",
+        "Can you please clarify whether this applies to {module} only or to all modules?",
+    ),
+    "fr": (
+        (
+            "Pourriez-vous préciser ce que vous entendez par « {feature} » ? Cela concerne-t-il aussi les "
+            "contrats existants ?"
+        ),
+        "Je ne suis pas sûr de comprendre ce qui est attendu. Auriez-vous un exemple ?",
+    ),
+}
+REPETITIONS = {
+    "en": ("As I mentioned in my last {prev}, ", "Per my last {prev}, ", "As already explained, "),
+    "fr": ("Comme indiqué dans mon précédent message, ", "Comme je vous l'ai déjà indiqué, "),
+}
+CLARIFY_ANSWERS = {
+    "en": (
+        (
+            "{rep}the change only concerns {module}: {feature} must be available for residential customers, "
+            "nothing else changes."
+        ),
+        "{rep}we need the behaviour described in section 3.2 of the specification, for new contracts only.",
+    ),
+    "fr": (
+        (
+            "{rep}la modification concerne uniquement {module} : {feature} doit être disponible pour les clients "
+            "particuliers, le reste ne change pas."
+        ),
+        (
+            "{rep}nous attendons le comportement décrit en section 3.2 de la spécification, pour les nouveaux "
+            "contrats uniquement."
+        ),
+    ),
+}
+REWORKS = {
+    "en": (
+        "This is not what we asked for: {feature} should be available to all customers, not only to admins.",
+        "The delivery does not match the specification (section 3.2). Could you rework it?",
+        "Unfortunately the fix does not solve the issue, we still see {bug} in UAT.",
+    ),
+    "fr": (
+        "Ce n'est pas ce que nous avions demandé : {feature} doit être accessible à tous les clients.",
+        "La livraison ne correspond pas à la spécification (section 3.2). Merci de la reprendre.",
+        "Malheureusement le correctif ne règle pas le problème, nous avons toujours {bug} en recette.",
+    ),
+}
+FIXES = {
+    "en": (
+        "Thanks for the feedback. We have corrected it, version {version2} is on the UAT server.",
+        "Sorry about that. The corrected build {version2} is deployed, please test again.",
+    ),
+    "fr": (
+        "Merci pour votre retour. C'est corrigé, la version {version2} est en recette.",
+        "Désolé pour ce contretemps. Le build corrigé {version2} est déployé, vous pouvez retester.",
+    ),
+}
+ESCALATIONS = {
+    "en": (
+        "I'm looping in my manager, {manager}, as this is now blocking our release.",
+        "We are escalating this: the topic has been open for too long and is blocking production.",
+    ),
+    "fr": (
+        "Je mets en copie {manager}, ma responsable, car ce sujet bloque maintenant notre mise en production.",
+        "Je me vois obligé d'escalader ce point auprès de notre direction.",
+    ),
+}
+APOLOGIES = {
+    "en": (
+        "Apologies for the delay. I have put two more engineers on it and you will have a fix by tomorrow.",
+    ),
+    "fr": (
+        (
+            "Toutes nos excuses pour ce délai. Deux personnes de plus travaillent dessus, vous aurez un correctif "
+            "demain."
+        ),
+    ),
+}
+FOLLOWUPS = {
+    "en": (
+        "Thanks. One more question: will this also work for {module2}?",
+        "OK. Could you also send us the release notes for {version}?",
+    ),
+    "fr": (
+        "Merci. Une autre question : est-ce que cela fonctionne aussi pour {module2} ?",
+        "D'accord. Pouvez-vous aussi nous envoyer les notes de version de la {version} ?",
+    ),
+}
+FOLLOWUP_ANSWERS = {
+    "en": ("Yes, it works the same way for {module2}.", "Sure, the release notes are attached."),
+    "fr": (
+        "Oui, cela fonctionne de la même façon pour {module2}.",
+        "Bien sûr, les notes de version sont jointes.",
+    ),
+}
+ACKS = {
+    "en": ("Thanks!", "Noted, thanks.", "Perfect, thank you.", "Great, thanks a lot."),
+    "fr": ("Merci !", "Bien reçu, merci.", "Parfait, merci beaucoup.", "C'est noté, merci."),
+}
+# Sentences that look like signals but are not: a good detector leaves them alone.
+LOOKALIKES = {
+    "en": (
+        "We will follow up with the results tomorrow.",
+        "The clarification document is attached.",
+        "No need to remind the end users, the banner is enough.",
+    ),
+    "fr": (
+        "Merci pour la précision.",
+        "Nous reviendrons vers vous avec les résultats demain.",
+        "Le document de clarification est en pièce jointe.",
+    ),
+}
+FORWARD_NOTES = (
+    "Pour info, voir la réponse de {first} ci-dessous. Peux-tu vérifier la partie {module} avant qu'on réponde ?",
+    "{colleague}, peux-tu regarder ce qu'ils proposent ? Je ne suis pas convaincue.",
+    "FYI – leur réponse ci-dessous, on en parle au point de demain.",
+)
+AUTOREPLIES = {
+    "en": (
+        "Out of Office: ",
+        (
+            "Thank you for your email. I am out of the office until {date} with limited access "
+            "to email. For urgent matters please contact {colleague}."
+        ),
+    ),
+    "fr": (
+        "Réponse automatique : ",
+        (
+            "Bonjour,\n\nJe suis absent(e) jusqu'au {date} inclus. Pour toute urgence, "
+            "merci de contacter {colleague}."
+        ),
+    ),
+}
+GREETINGS = {"en": ("Hi {first},", "Hello {first},", "Dear {first},"), "fr": ("Bonjour {first},",)}
+SIGNOFFS = {
+    "en": ("Best regards,", "Kind regards,", "Thanks,", "Regards,"),
+    "fr": ("Cordialement,", "Bien cordialement,", "Merci,"),
+}
+DISCLAIMERS = {
+    "en": "CONFIDENTIALITY NOTICE: This e-mail and any attachments are confidential and intended solely for the "
+    "addressee. If you have received it in error, please notify the sender and delete it.",
+    "fr": "Ce message et ses pièces jointes sont confidentiels et établis à l'intention exclusive de ses "
+    "destinataires. Si vous l'avez reçu par erreur, merci d'en avertir l'expéditeur et de le détruire.",
+}
+GENERAL_CHATTER = (
+    "Rappel : comité de pilotage fournisseurs jeudi 14h.",
+    "Qui a les accès à la sandbox SAP ?",
+    "Le build de recette est KO depuis ce matin, je regarde.",
+    "Réunion R&D déplacée à 15h.",
+    "<@{colleague}> tu peux valider la MEP de ce soir ?",
+    "Les chiffrages Q1 sont à rendre avant vendredi <3 merci à tous",
+)
+BOT_MESSAGES = (
+    ("Jira Cloud", "B0JIRA0001", "*{ticket}* _{bug}_ moved from *To Do* to *In Progress* by {first}"),
+    ("Jira Cloud", "B0JIRA0001", "*{ticket}* was resolved as *Fixed* by {first}"),
+    ("Jenkins", "B0JENKINS1", "Build #{build} for {module} passed & deployed to UAT"),
+)
+NOTIFICATIONS = (
+    (
+        "Jira",
+        "noreply@norelec.atlassian.net",
+        "[JIRA] ({ticket}) {bug_cap}",
+        "{first} updated {ticket}.\n\nStatus: In Progress -> Waiting for vendor\n\nView the issue in Jira.",
+    ),
+    (
+        "{vendor} Service Desk",
+        "noreply@{domain}",
+        "[{ticket}] Ticket update",
+        "Your ticket {ticket} has been updated.\n\nThis is an automated message, please do not reply.",
+    ),
+)
+
+DAY_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DAY_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTH_FR_SHORT = (
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+)
+MONTH_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+OUTLOOK_RULE = "________________________________"
+
+_QP_UTF8 = email.charset.Charset("utf-8")
+_QP_UTF8.header_encoding = email.charset.QP
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class DemoDataset:
+    """What a generator wrote: paths, how many messages (mail + Slack entries), and the demo's "now"."""
+
+    config_path: Path
+    mail_paths: list[Path]
+    slack_export_path: Path
+    messages_written: int
+    as_of: dt.datetime
+
+
+def write_demo_dataset(
+    target: Path, *, seed: int = 7, end: dt.date = dt.date(2026, 11, 20), weeks: int = 6
+) -> DemoDataset:
+    """Write the demo config, mbox mail and Slack export under `target`; same seed, same bytes."""
+    return _generate(Path(target), seed, end, weeks * 7, DEMO_MESSAGES_PER_DAY, DEMO_VENDORS)
+
+
+def write_synthetic_archive(
+    target: Path, *, seed: int, end: dt.date, days: int, messages_per_day: int
+) -> DemoDataset:
+    """The demo generator at benchmark scale: about `days * messages_per_day` messages, streamed to disk."""
+    count = min(200, max(4, messages_per_day // 25))
+    profiles = DEMO_VENDORS + tuple(_generated_profile(i) for i in range(len(DEMO_VENDORS), count))
+    return _generate(Path(target), seed, end, days, messages_per_day, profiles[:count])
+
+
+def _generated_profile(i: int) -> VendorProfile:
+    stem = VENDOR_STEMS[i % len(VENDOR_STEMS)]
+    tz, hol, hours, workdays, lang, tld, firsts, lasts = REGIONS[i % len(REGIONS)]
+    kind = VENDOR_KINDS[i % len(VENDOR_KINDS)]
+    people = tuple(
+        (firsts[(i + k) % len(firsts)], lasts[(i + 2 * k) % len(lasts)], VENDOR_TITLES[k]) for k in range(4)
+    )
+    client = "gmail_fr" if lang == "fr" else ("outlook_en" if i % 2 else "gmail_en")
+    return VendorProfile(
+        f"{stem.lower()}{i:03d}",
+        f"{stem} {kind} {i:03d}",
+        f"{stem.lower()}{i:03d}.{tld}",
+        f"T0{stem.upper()[:6]}{i:03d}",
+        tz,
+        hol,
+        hours,
+        workdays,
+        lang,
+        client,
+        people,
+        slack_share=0.2 + (i % 4) * 0.1,
+        weight=0.6 + (i % 5) * 0.2,
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Calendars: business-hour arithmetic in each party's own zone
+# --------------------------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _holiday_dates(code: str, years: tuple[int, ...]) -> frozenset[dt.date]:
+    country, _, subdiv = code.partition("-")
+    return frozenset(holidays_lib.country_holidays(country, subdiv=subdiv or None, years=years).keys())
+
+
+class _Calendar:
+    def __init__(
+        self,
+        timezone: str,
+        holidays: str,
+        hours: tuple[str, ...],
+        workdays: tuple[str, ...],
+        closures: tuple[str, ...],
+        years: tuple[int, ...],
+    ) -> None:
+        self.zone = ZoneInfo(timezone)
+        self.intervals = [tuple(dt.time.fromisoformat(t) for t in h.split("-")) for h in hours]
+        self.workdays = {WEEKDAYS.index(d) for d in workdays}
+        self.off = _holiday_dates(holidays, years) | {dt.date.fromisoformat(c) for c in closures}
+
+    def works(self, day: dt.date) -> bool:
+        return day.weekday() in self.workdays and day not in self.off
+
+    def _spans(self, day: dt.date) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+        for start, end in self.intervals:
+            yield (dt.datetime.combine(day, start, self.zone), dt.datetime.combine(day, end, self.zone))
+
+    def add_hours(self, moment: dt.datetime, hours: float) -> dt.datetime:
+        """The instant `hours` business hours after `moment` (UTC in, UTC out)."""
+        local = moment.astimezone(self.zone)
+        remaining = dt.timedelta(hours=hours)
+        day = local.date()
+        for _ in range(400):
+            if self.works(day):
+                for start, end in self._spans(day):
+                    begin = max(local, start)
+                    if begin >= end:
+                        continue
+                    if begin + remaining <= end:
+                        return (begin + remaining).astimezone(UTC)
+                    remaining -= end - begin
+            day += dt.timedelta(days=1)
+        return (local + remaining).astimezone(UTC)
+
+    def moment_in_day(
+        self, day: dt.date, rng: random.Random, force: bool = False, before: dt.datetime | None = None
+    ) -> dt.datetime | None:
+        """A random business instant of local `day` earlier than `before`, in UTC; None if there is none."""
+        if not self.works(day) and not force:
+            return None
+        spans = [(s, min(e, before) if before else e) for s, e in self._spans(day)]
+        spans = [(s, e) for s, e in spans if e - s > dt.timedelta(minutes=20)]
+        if not spans:
+            return None
+        start, end = rng.choices(spans, weights=[(e - s).total_seconds() for s, e in spans])[0]
+        seconds = max(60, (end - start).total_seconds() - 900)
+        return (start + dt.timedelta(seconds=rng.uniform(0, seconds))).astimezone(UTC)
+
+    def evening(self, moment: dt.datetime, rng: random.Random) -> dt.datetime:
+        local = moment.astimezone(self.zone)
+        base = dt.datetime.combine(local.date(), dt.time(18, 40), self.zone)
+        return (base + dt.timedelta(minutes=rng.uniform(0, 230))).astimezone(UTC)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Runtime parties
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Person:
+    first: str
+    last: str
+    title: str
+    email: str
+    slack_id: str
+    client: str
+    org: str
+    team_id: str
+    disclaimer: str | None = None  # language of the corporate disclaimer this person's mail carries
+
+    @property
+    def name(self) -> str:
+        return f"{self.first} {self.last}"
+
+
+@dataclasses.dataclass
+class _Party:
+    id: str
+    name: str
+    domain: str
+    team_id: str
+    language: str
+    people: list[_Person]
+    calendar: _Calendar
+    config: dict[str, Any]
+    channel: str = ""
+    channel_id: str = ""
+    slack_share: float = 0.0
+    weight: float = 1.0
+
+    @property
+    def manager(self) -> _Person:
+        return self.people[-1]
+
+    @property
+    def staff(self) -> list[_Person]:
+        return self.people[:-1]
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().replace(" ", "")
+
+
+class _Ids:
+    """Unique, deterministic Slack-style ids."""
+
+    ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.seen: set[str] = set()
+
+    def new(self, prefix: str) -> str:
+        while True:
+            value = prefix + "0" + "".join(self.rng.choice(self.ALPHABET) for _ in range(9))
+            if value not in self.seen:
+                self.seen.add(value)
+                return value
+
+
+def _make_people(
+    raw: tuple, domain: str, team_id: str, org: str, client: str, lang: str, ids: _Ids
+) -> list[_Person]:
+    people = []
+    for i, row in enumerate(raw):
+        first, last, title = row[:3]
+        people.append(
+            _Person(
+                first,
+                last,
+                title,
+                f"{_ascii(first)}.{_ascii(last)}@{domain}",
+                ids.new("U"),
+                row[3] if len(row) > 3 else client,
+                org,
+                team_id,
+                disclaimer=lang if i == 0 else None,
+            )
+        )
+    return people
+
+
+def _build_parties(
+    profiles: tuple[VendorProfile, ...], years: tuple[int, ...], ids: _Ids
+) -> tuple[_Party, list[_Party]]:
+    c = COMPANY
+    company_cal = _Calendar(
+        c["timezone"], c["holidays"], c["business_hours"], c["workdays"], c["closures"], years
+    )
+    company = _Party(
+        "norelec",
+        c["name"],
+        c["domain"],
+        c["team_id"],
+        "fr",
+        _make_people(c["people"], c["domain"], c["team_id"], c["name"], "outlook_fr", "fr", ids),
+        company_cal,
+        {},
+    )
+    vendors = []
+    for p in profiles:
+        cal = _Calendar(p.timezone, p.holidays, p.business_hours, p.workdays, (), years)
+        vendor = _Party(
+            p.id,
+            p.name,
+            p.domain,
+            p.team_id,
+            p.language,
+            _make_people(
+                p.people, p.domain, p.team_id, p.name, p.client, "fr" if p.language == "fr" else "en", ids
+            ),
+            cal,
+            dataclasses.asdict(p),
+            f"ext-{p.id}",
+            ids.new("C"),
+            p.slack_share,
+            p.weight,
+        )
+        vendors.append(vendor)
+    return company, vendors
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Config
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _config_text(vendors: list[_Party]) -> str:
+    c = COMPANY
+    lines = [
+        "[company]",
+        f"name = {_toml(c['name'])}",
+        f"email_domains = {_toml([c['domain']])}",
+        f"slack_team_ids = {_toml([c['team_id']])}",
+        "slack_user_ids = []",
+        f"timezone = {_toml(c['timezone'])}",
+        f"holidays = {_toml(c['holidays'])}",
+        f"closures = {_toml(c['closures'])}",
+        f"business_hours = {_toml(c['business_hours'])}",
+        f"workdays = {_toml(c['workdays'])}",
+        "sla_hours = 8",
+    ]
+    for v in vendors:
+        p = v.config
+        lines += [
+            "",
+            "[[vendors]]",
+            f"id = {_toml(p['id'])}",
+            f"name = {_toml(p['name'])}",
+            f"email_domains = {_toml([p['domain']])}",
+            f"slack_team_ids = {_toml([p['team_id']])}",
+            "slack_user_ids = []",
+            f"slack_channels = {_toml([v.channel])}",
+            f"timezone = {_toml(p['timezone'])}",
+            f"holidays = {_toml(p['holidays'])}",
+            f"business_hours = {_toml(p['business_hours'])}",
+            f"workdays = {_toml(p['workdays'])}",
+            "sla_hours = 8",
+            f"alert_channel = {_toml('#vendor-' + p['id'])}",
+        ]
+    lines += [
+        "",
+        "[metrics]",
+        "awaiting_lookback_days = 14",
+        "",
+        "[warehouse]",
+        'path = "warehouse.duckdb"',
+        "store_bodies = true",
+        "",
+        "[sources.mbox]",
+        f'paths = ["{MAIL_DIR}/"]',
+        "",
+        "[sources.slack_export]",
+        f'paths = ["{SLACK_DIR}/"]',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Conversation planning
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Turn:
+    side: str  # "company" or "vendor"
+    kind: str
+    author: _Person
+    when: dt.datetime
+
+
+@dataclasses.dataclass
+class _Thread:
+    vendor: _Party
+    channel: str  # "email" or "slack"
+    lang: str
+    topic: str
+    owner: _Person
+    contact: _Person
+    values: dict[str, dict[str, str]]
+    degraded: bool
+    turns: list[_Turn]
+
+
+def _script(
+    rng: random.Random, vendor_first: bool, trouble: float, degraded: bool, email: bool
+) -> list[tuple]:
+    """Who says what, in order: a list of (side, kind); timing and authors come later."""
+    s: list[tuple[str, str]] = []
+    if vendor_first:
+        s.append(("vendor", "open"))
+        if rng.random() < trouble:
+            s += [("company", "rework"), ("vendor", "clarify"), ("company", "clarify_answer")]
+            if degraded and rng.random() < 0.5:
+                s.append(("company", "nudge"))
+            s.append(("vendor", "fix"))
+        else:
+            s.append(("company", "answer"))
+    else:
+        s.append(("company", "open"))
+        if email and rng.random() < P_AUTOREPLY:
+            s.append(("vendor", "autoreply"))
+        if rng.random() < trouble * 0.9:
+            s.append(("company", "nudge"))
+            if degraded and rng.random() < 0.4:
+                s.append(("company", "nudge"))
+            if degraded and rng.random() < 0.3:  # chased and still silent: escalate before any answer
+                s += [("company", "escalation"), ("vendor", "apology")]
+        if rng.random() < trouble:
+            s += [("vendor", "clarify"), ("company", "clarify_answer")]
+        s.append(("vendor", "answer"))
+        if email and rng.random() < P_FORWARD:
+            s.append(("company", "forward"))
+        if rng.random() < trouble * 0.7:
+            s += [("company", "rework"), ("vendor", "fix")]
+        if ("company", "escalation") not in s and rng.random() < (0.3 if degraded else 0.01):
+            s += [("company", "escalation"), ("vendor", "apology")]
+    r = rng.random()
+    if r < 0.4:
+        s.append(("company", "ack"))
+    elif r < 0.65:
+        s += [("company", "followup"), ("vendor", "followup_answer")]
+        if rng.random() < 0.5:
+            s.append(("company", "ack"))
+    return s[:8]
+
+
+def _fmt_date(day: dt.date, lang: str) -> str:
+    return f"{day.day} {MONTH_FR[day.month - 1]}" if lang == "fr" else f"{MONTH_EN[day.month - 1]} {day.day}"
+
+
+def _values(rng: random.Random, start: dt.datetime, company: _Party, slack: bool) -> dict:
+    """Placeholder values for one conversation, per language."""
+    m, m2 = rng.sample(range(len(MODULES)), 2)
+    f, b = rng.randrange(len(FEATURES)), rng.randrange(len(BUGS))
+    major, minor = rng.randint(2, 5), rng.randint(0, 12)
+    due = start.date() + dt.timedelta(days=rng.randint(3, 12))
+    common = {
+        "ticket": f"NOR-{rng.randint(1000, 4999)}",
+        "version": f"{major}.{minor}.{rng.randint(0, 9)}",
+        "version2": f"{major}.{minor}.{rng.randint(10, 19)}",
+        "days": str(rng.randint(3, 25)),
+        "specv": f"{rng.randint(1, 3)}.{rng.randint(0, 9)}",
+        "manager": company.manager.name,
+        "build": str(rng.randint(1200, 9800)),
+        "colleague": "",
+    }
+    out = {}
+    for i, lang in enumerate(("en", "fr")):
+        v = dict(common)
+        v.update(
+            module=MODULES[m][i],
+            module2=MODULES[m2][i],
+            feature=FEATURES[f][i],
+            bug=BUGS[b][i],
+            date=_fmt_date(due, lang),
+            prev=("message" if slack else "email") if lang == "en" else "message",
+        )
+        v["feature_cap"] = _cap(v["feature"])
+        v["bug_cap"] = _cap(v["bug"])
+        out[lang] = v
+    return out
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _plan_thread(
+    rng: random.Random, ctx: _Context, vendor: _Party, start: dt.datetime, vendor_first: bool
+) -> _Thread:
+    company = ctx.company
+    degraded = vendor.id == ctx.degraded_vendor and start >= ctx.degrade_from
+    trouble = DEGRADED_TROUBLE if degraded else BASELINE_TROUBLE
+    channel = "slack" if rng.random() < vendor.slack_share else "email"
+    lang = vendor.language
+    if lang == "mix":
+        lang = "fr" if rng.random() < 0.25 else "en"
+    topic = "delivery" if vendor_first else rng.choice(TOPIC_KINDS)
+    owner, contact = rng.choice(company.staff), rng.choice(vendor.staff)
+    values = _values(rng, start, company, channel == "slack")
+    thread = _Thread(vendor, channel, lang, topic, owner, contact, values, degraded, [])
+    responder_after_ooo = contact
+    anchor = start
+    for i, (side, kind) in enumerate(_script(rng, vendor_first, trouble, degraded, channel == "email")):
+        if i == 0:
+            when = start
+        elif kind == "autoreply":
+            when = anchor + dt.timedelta(seconds=rng.uniform(20, 240))
+            responder_after_ooo = rng.choice([p for p in vendor.staff if p is not contact] or [contact])
+        elif kind == "nudge":
+            when = company.calendar.add_hours(anchor, rng.uniform(8, 14) if degraded else rng.uniform(5, 10))
+        elif kind == "forward":
+            when = company.calendar.add_hours(anchor, rng.uniform(0.1, 1.5))
+        else:
+            when = _response_time(rng, ctx, vendor if side == "vendor" else company, side, anchor, channel)
+        if when > ctx.as_of:
+            break
+        if side == "company":
+            author = owner
+        elif kind == "apology":
+            author = vendor.manager
+        elif kind == "autoreply":
+            author = contact
+        else:
+            author = responder_after_ooo
+        thread.turns.append(_Turn(side, kind, author, when))
+        if kind != "autoreply":
+            anchor = when
+    return thread
+
+
+def _response_time(
+    rng: random.Random, ctx: _Context, party: _Party, side: str, anchor: dt.datetime, channel: str
+) -> dt.datetime:
+    hours = rng.uniform(1, 6) if side == "vendor" else rng.uniform(1, 8)
+    if rng.random() < P_SLOW_REPLY:
+        hours = rng.uniform(6, 12)
+    if channel == "slack":
+        hours *= 0.5
+    if side == "vendor" and party.id == ctx.degraded_vendor and anchor >= ctx.degrade_from:
+        hours *= rng.uniform(2, 4)
+    when = party.calendar.add_hours(anchor, hours)
+    if rng.random() < P_EVENING:
+        evening = party.calendar.evening(anchor, rng)
+        if anchor < evening < when:
+            return evening
+    return when
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Text
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _pick(rng: random.Random, bank: dict, lang: str, values: dict) -> str:
+    return rng.choice(bank[lang]).format(**values[lang])
+
+
+def _fresh_text(rng: random.Random, thread: _Thread, turn: _Turn) -> str:
+    """What the author writes in this message, without greeting, signature or quoted history."""
+    lang, values, kind = thread.lang, thread.values, turn.kind
+    if kind == "open":
+        text = _pick(rng, OPENERS[thread.topic], lang, values)
+    elif kind == "answer":
+        text = _pick(rng, ANSWERS[thread.topic], lang, values)
+    elif kind == "nudge":
+        text = _pick(rng, NUDGES, lang, values)
+    elif kind == "clarify":
+        text = _pick(rng, CLARIFY, lang, values)
+    elif kind == "clarify_answer":
+        repeat = rng.random() < (0.8 if thread.degraded else 0.3)
+        rep = _pick(rng, REPETITIONS, lang, values) if repeat else ""
+        body = rng.choice(CLARIFY_ANSWERS[lang]).format(rep=rep, **values[lang])
+        text = body if rep else _cap(body)
+    elif kind == "rework":
+        text = _pick(rng, REWORKS, lang, values)
+    elif kind == "fix":
+        text = _pick(rng, FIXES, lang, values)
+    elif kind == "escalation":
+        text = _pick(rng, ESCALATIONS, lang, values)
+    elif kind == "apology":
+        text = _pick(rng, APOLOGIES, lang, values)
+    elif kind == "followup":
+        text = _pick(rng, FOLLOWUPS, lang, values)
+    elif kind == "followup_answer":
+        text = _pick(rng, FOLLOWUP_ANSWERS, lang, values)
+    elif kind == "ack":
+        return _pick(rng, ACKS, lang, values)
+    else:
+        raise ValueError(kind)
+    if kind in ("answer", "fix", "followup_answer", "open") and rng.random() < P_LOOKALIKE:
+        text += " " + _pick(rng, LOOKALIKES, lang, values)
+    return text
+
+
+def _signature(rng: random.Random, person: _Person, lang: str, full: bool) -> str:
+    sig = f"{rng.choice(SIGNOFFS[lang])}\n{person.first}"
+    if full:
+        sig += f"\n\n--\n{person.name}\n{person.title} | {person.org}"
+    if person.disclaimer:
+        sig += "\n\n" + DISCLAIMERS[person.disclaimer]
+    return sig
+
+
+def _quote_header(prev: _Email, replier: _Person, zone: ZoneInfo) -> tuple[str, bool]:
+    """The attribution line or block of a reply and whether the quoted text gets `>` prefixes."""
+    local = prev.when.astimezone(zone)
+    who = f"{prev.author.name} <{prev.author.email}>"
+    if replier.client == "outlook_fr":
+        sent = f"{DAY_FR[local.weekday()]} {local.day} {MONTH_FR[local.month - 1]} {local.year} {local:%H:%M}"
+        cc = f"Cc : {prev.cc}\n" if prev.cc else ""
+        return (
+            f"{OUTLOOK_RULE}\nDe : {who}\nEnvoyé : {sent}\nÀ : {prev.to}\n{cc}Objet : {prev.subject}\n",
+            False,
+        )
+    if replier.client == "outlook_en":
+        sent = f"{local:%A}, {local:%B} {local.day}, {local.year} {local:%I:%M %p}"
+        cc = f"Cc: {prev.cc}\n" if prev.cc else ""
+        return (
+            f"-----Original Message-----\nFrom: {who}\nSent: {sent}\nTo: {prev.to}\n{cc}Subject: {prev.subject}\n",
+            False,
+        )
+    if replier.client == "gmail_fr":
+        day = f"{DAY_FR[local.weekday()][:3]}. {local.day} {MONTH_FR_SHORT[local.month - 1]}"
+        return f"Le {day} {local.year} à {local:%H:%M}, {who} a écrit :", True
+    day = f"{DAY_EN[local.weekday()]}, {local.day} {MONTH_EN[local.month - 1]} {local.year}"
+    return f"On {day} at {local:%H:%M}, {who} wrote:", True
+
+
+def _quoted(prev: _Email, replier: _Person, zone: ZoneInfo) -> str:
+    header, prefix = _quote_header(prev, replier, zone)
+    if prefix:
+        lines = [
+            ">" if not line else ("> " + line if not line.startswith(">") else ">" + line)
+            for line in prev.body.split("\n")
+        ]
+        return header + "\n" + "\n".join(lines)
+    return header + "\n" + prev.body
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Email rendering
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Email:
+    author: _Person
+    when: dt.datetime
+    to: str
+    cc: str
+    subject: str
+    body: str
+    message_id: str | None
+
+
+def _addr(person: _Person) -> str:
+    return _format_address(person.name, person.email)
+
+
+@lru_cache(maxsize=8192)
+def _format_address(name: str, address: str) -> str:
+    return formataddr((name, address), charset="utf-8")
+
+
+@lru_cache(maxsize=8192)
+def _header_value(text: str) -> str:
+    return text if text.isascii() else Header(text, _QP_UTF8).encode()
+
+
+def _every(ctx: _Context, key: str, n: int) -> bool:
+    """True once every `n` calls per key: rare defects at a steady, seed-independent rate."""
+    ctx.counters[key] = ctx.counters.get(key, 0) + 1
+    return ctx.counters[key] % n == n // 2
+
+
+def _next_serial(ctx: _Context) -> int:
+    ctx.serial += 1
+    return ctx.serial
+
+
+def _message_id(rng: random.Random, ctx: _Context, author: _Person) -> str:
+    ctx.serial += 1
+    token = f"{rng.getrandbits(64):016X}"
+    if author.org == COMPANY["name"]:
+        return f"<PR1P264MB{token}{ctx.serial:07d}@PR1P264MB{token[:4]}.FRAP264.PROD.OUTLOOK.COM>"
+    return f"<{token.lower()}.{ctx.serial}@mail.{author.email.split('@')[1]}>"
+
+
+def _subject_prefix(author: _Person, kind: str) -> str:
+    french = author.client.endswith("_fr")
+    if kind == "forward":
+        return "TR : " if french else "Fwd: "
+    if author.client.startswith("outlook"):
+        return "RE : " if french else "RE: "
+    return "Re: "
+
+
+def _mime_body(rng: random.Random, fresh: str, quoted: str, plain: str) -> tuple[list[str], str]:
+    """Headers and encoded body for one message: mostly plain 8bit, some QP, a few HTML-only or alternative."""
+    roll = rng.random()
+    if roll < P_HTML_ONLY:
+        return [
+            'Content-Type: text/html; charset="utf-8"',
+            "Content-Transfer-Encoding: quoted-printable",
+        ], _qp(_html(fresh, quoted))
+    if roll < P_HTML_ONLY + P_ALTERNATIVE:
+        boundary = f"_000_{rng.getrandbits(64):016x}_"
+        parts = [
+            f"--{boundary}",
+            'Content-Type: text/plain; charset="utf-8"',
+            "Content-Transfer-Encoding: quoted-printable",
+            "",
+            _qp(plain).rstrip("\n"),
+            "",
+            f"--{boundary}",
+            'Content-Type: text/html; charset="utf-8"',
+            "Content-Transfer-Encoding: quoted-printable",
+            "",
+            _qp(_html(fresh, quoted)).rstrip("\n"),
+            "",
+            f"--{boundary}--",
+            "",
+        ]
+        return [f'Content-Type: multipart/alternative; boundary="{boundary}"'], "\n".join(parts)
+    if roll < P_HTML_ONLY + P_ALTERNATIVE + P_QUOTED_PRINTABLE:
+        return [
+            'Content-Type: text/plain; charset="utf-8"',
+            "Content-Transfer-Encoding: quoted-printable",
+        ], _qp(plain)
+    encoding = "7bit" if plain.isascii() else "8bit"
+    return [
+        'Content-Type: text/plain; charset="utf-8"; format=flowed',
+        f"Content-Transfer-Encoding: {encoding}",
+    ], plain
+
+
+def _qp(text: str) -> str:
+    encoded = quopri.encodestring(text.encode("utf-8")).decode("ascii")
+    # Encode a leading "F" of "From " so the mbox escaping cannot alter quoted-printable content.
+    return "\n".join("=46" + line[1:] if line.startswith("From ") else line for line in encoded.split("\n"))
+
+
+def _html(fresh: str, quoted: str) -> str:
+    def paras(text: str) -> str:
+        return "".join(
+            f"<p>{html.escape(p, quote=False).replace(chr(10), '<br>')}</p>" for p in text.split("\n\n")
+        )
+
+    quote = f'<blockquote style="margin:0 0 0 .8ex;border-left:1px solid #ccc">{paras(quoted)}</blockquote>'
+    return (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head>\n'
+        f"<body>\n<div>{paras(fresh)}</div>\n{quote if quoted else ''}\n</body></html>\n"
+    )
+
+
+def _render_email(lines: list[tuple[str, str]], body_headers: list[str], body: str) -> str:
+    head = [f"{name}: {value}" for name, value in lines if value]
+    return "\n".join(head + ["MIME-Version: 1.0"] + body_headers) + "\n\n" + body
+
+
+class _EmailThread:
+    """Renders one planned conversation as RFC 5322 messages, reply by reply."""
+
+    def __init__(self, rng: random.Random, ctx: _Context, thread: _Thread) -> None:
+        self.rng, self.ctx, self.thread = rng, ctx, thread
+        self.subject = _pick(rng, SUBJECTS[thread.topic], thread.lang, thread.values)
+        self.chain: list[str] = []
+        self.last: _Email | None = None
+        self.cc: list[_Person] = []
+
+    def render(self) -> Iterator[tuple[dt.datetime, str, str]]:
+        for turn in self.thread.turns:
+            yield self._message(turn)
+
+    def _counterpart(self, turn: _Turn) -> _Person:
+        if self.last is not None and self.last.author.org != turn.author.org:
+            return self.last.author
+        return self.thread.contact if turn.side == "company" else self.thread.owner
+
+    def _message(self, turn: _Turn) -> tuple[dt.datetime, str, str]:
+        rng, thread, ctx = self.rng, self.thread, self.ctx
+        author, lang = turn.author, thread.lang
+        party = ctx.company if turn.side == "company" else thread.vendor
+        if turn.kind == "escalation" and ctx.company.manager not in self.cc:
+            self.cc.append(ctx.company.manager)
+        extra: list[tuple[str, str]] = []
+        if turn.kind == "autoreply":
+            prefix, template = AUTOREPLIES["fr" if lang == "fr" else "en"]
+            colleague = (
+                next(p for p in thread.vendor.staff if p is not author)
+                if len(thread.vendor.staff) > 1
+                else author
+            )
+            text = template.format(
+                date=_fmt_date(turn.when.date() + dt.timedelta(days=rng.randint(2, 9)), lang),
+                colleague=f"{colleague.name} ({colleague.email})",
+            )
+            subject, to, cc = prefix + self.subject, [self.thread.owner], []
+            body = text if lang == "fr" else f"{text}\n\n{author.name}"
+            extra = [("Auto-Submitted", "auto-replied"), ("X-Autoreply", "yes")]
+            msg_id = _message_id(rng, ctx, author)
+            refs, reply_to = self.chain[-1:], self.chain[-1] if self.chain else None
+            plain, fresh, quoted = body, body, ""
+        elif turn.kind == "forward":
+            colleague = rng.choice([p for p in ctx.company.staff if p is not author])
+            note = rng.choice(FORWARD_NOTES).format(
+                first=self.last.author.first, colleague=colleague.first, module=thread.values["fr"]["module"]
+            )
+            fresh = f"{note}\n\n{author.first}"
+            quoted = _quoted(
+                self.last, dataclasses.replace(author, client="outlook_fr"), ctx.company.calendar.zone
+            )
+            plain = f"{fresh}\n\n{quoted}"
+            subject = _subject_prefix(author, "forward") + self.subject
+            to, cc = [colleague], []
+            msg_id = _message_id(rng, ctx, author)
+            refs, reply_to = list(self.chain), self.chain[-1] if self.chain else None
+        else:
+            counterpart = self._counterpart(turn)
+            fresh_text = _fresh_text(rng, thread, turn)
+            greeting = rng.choice(GREETINGS[lang]).format(first=counterpart.first)
+            full_sig = turn.kind not in ("ack", "nudge") and rng.random() < 0.5
+            fresh = f"{greeting}\n\n{fresh_text}\n\n{_signature(rng, author, lang, full_sig)}"
+            if turn.kind == "ack" and rng.random() < 0.5:
+                fresh = f"{fresh_text}\n\n{author.first}"
+            quoted = _quoted(self.last, author, party.calendar.zone) if self.last else ""
+            plain = f"{fresh}\n\n{quoted}" if quoted else fresh
+            subject = self.subject if not self.chain else _subject_prefix(author, "reply") + self.subject
+            to = [counterpart]
+            cc = [p for p in self.cc if p is not author and p is not counterpart]
+            if not self.chain and rng.random() < 0.3:
+                pool = [
+                    p
+                    for p in (ctx.company.staff if turn.side == "company" else thread.vendor.staff)
+                    if p is not author
+                ]
+                self.cc.append(rng.choice(pool))
+                cc = list(self.cc)
+            drop_id = (
+                turn.kind == "ack"
+                and turn is thread.turns[-1]
+                and _every(ctx, "ack", MISSING_MESSAGE_ID_EVERY)
+            )
+            msg_id = None if drop_id else _message_id(rng, ctx, author)
+            refs, reply_to = list(self.chain), self.chain[-1] if self.chain else None
+            if refs and _every(ctx, "reply", JUNK_REFERENCES_EVERY):
+                refs = ["<yes>"]
+        header_lines = [
+            ("From", _addr(author)),
+            ("To", ", ".join(_addr(p) for p in to)),
+            ("Cc", ", ".join(_addr(p) for p in cc)),
+            ("Subject", _header_value(subject)),
+            ("Date", format_datetime(turn.when.astimezone(party.calendar.zone))),
+            ("Message-ID", msg_id or ""),
+            ("In-Reply-To", reply_to or ""),
+            ("References", "\n ".join(refs)),
+        ] + extra
+        if author.client.startswith("outlook"):
+            header_lines.append(("X-Mailer", "Microsoft Outlook 16.0"))
+        else:
+            header_lines.append(("User-Agent", "Mozilla Thunderbird"))
+        headers, body = _mime_body(rng, fresh, quoted, plain)
+        email_text = _render_email(header_lines, headers, body)
+        record = _Email(
+            author,
+            turn.when,
+            ", ".join(f"{p.name} <{p.email}>" for p in to),
+            ", ".join(f"{p.name} <{p.email}>" for p in cc),
+            subject,
+            plain,
+            msg_id,
+        )
+        if turn.kind not in ("autoreply", "forward"):
+            self.last = record
+            if msg_id:
+                self.chain.append(msg_id)
+        return turn.when, author.email, email_text
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Slack rendering
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _slack_profile(person: _Person) -> dict[str, Any]:
+    return {
+        "avatar_hash": "g" + hashlib.md5(person.email.encode()).hexdigest()[:11],
+        "first_name": person.first,
+        "real_name": person.name,
+        "display_name": person.first,
+        "team": person.team_id,
+        "name": person.email.split("@")[0],
+        "is_restricted": False,
+        "is_ultra_restricted": False,
+    }
+
+
+def _slack_ts(ctx: _Context, when: dt.datetime) -> str:
+    ctx.serial += 1
+    return f"{int(when.timestamp())}.{(ctx.serial * 7919) % 1_000_000:06d}"
+
+
+def _uuid(rng: random.Random) -> str:
+    h = f"{rng.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
+
+
+def _slack_user_message(
+    rng: random.Random, ctx: _Context, person: _Person, text: str, when: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "client_msg_id": _uuid(rng),
+        "type": "message",
+        "text": text,
+        "user": person.slack_id,
+        "ts": _slack_ts(ctx, when),
+        "team": person.team_id,
+        "user_team": person.team_id,
+        "source_team": person.team_id,
+        "user_profile": _slack_profile(person),
+    }
+
+
+def _slack_thread(rng: random.Random, ctx: _Context, thread: _Thread) -> list[dict[str, Any]]:
+    threaded = rng.random() < P_SLACK_THREADED
+    messages: list[dict[str, Any]] = []
+    for i, turn in enumerate(thread.turns):
+        text = _slack_escape(_fresh_text(rng, thread, turn))
+        other = thread.contact if turn.side == "company" else thread.owner
+        if i == 0 or rng.random() < 0.3:
+            text = f"<@{other.slack_id}> {text}"
+        if turn.kind == "ack" and rng.random() < 0.4:
+            text += " :+1:"
+        msg = _slack_user_message(rng, ctx, turn.author, text, turn.when)
+        if threaded and messages:
+            msg["thread_ts"] = messages[0]["ts"]
+            msg["parent_user_id"] = messages[0]["user"]
+        messages.append(msg)
+    if threaded and len(messages) > 1:
+        parent, replies = messages[0], messages[1:]
+        users = list(dict.fromkeys(m["user"] for m in replies))
+        parent.update(
+            thread_ts=parent["ts"],
+            reply_count=len(replies),
+            reply_users_count=len(users),
+            latest_reply=replies[-1]["ts"],
+            reply_users=users,
+            replies=[{"user": m["user"], "ts": m["ts"]} for m in replies],
+            is_locked=False,
+            subscribed=False,
+        )
+    return messages
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Writers
+# --------------------------------------------------------------------------------------------------------------
+
+
+class _MboxWriter:
+    """Appends messages to one mboxo file per month (`mail/YYYY-MM.mbox`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: dict[str, IO[bytes]] = {}
+
+    def write(self, when: dt.datetime, sender: str, text: str) -> None:
+        key = f"{when:%Y-%m}"
+        if key not in self.files:
+            self.files[key] = (self.root / f"{key}.mbox").open("wb")
+        utc = when.astimezone(UTC)
+        stamp = f"{DAY_EN[utc.weekday()]} {MONTH_EN[utc.month - 1]} {utc.day:2d} {utc:%H:%M:%S} {utc.year}"
+        lines = [(">" + line if line.startswith("From ") else line) for line in text.split("\n")]
+        data = f"From {sender} {stamp}\n" + "\n".join(lines).rstrip("\n") + "\n\n"
+        self.files[key].write(data.encode("utf-8"))
+
+    def close(self) -> list[Path]:
+        for handle in self.files.values():
+            handle.close()
+        return sorted(self.root / f"{key}.mbox" for key in self.files)
+
+
+class _SlackWriter:
+    """Spools messages per channel as JSON lines, then writes sorted `<channel>/<YYYY-MM-DD>.json` day files."""
+
+    def __init__(self, root: Path, zone: ZoneInfo) -> None:
+        self.root, self.zone = root, zone
+        self.spools: dict[str, IO[str]] = {}
+
+    def write(self, channel: str, message: dict[str, Any]) -> None:
+        if channel not in self.spools:
+            self.spools[channel] = (self.root / f".spool-{channel}.jsonl").open("w", encoding="utf-8")
+        self.spools[channel].write(json.dumps(message, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        for channel, handle in sorted(self.spools.items()):
+            handle.close()
+            spool = self.root / f".spool-{channel}.jsonl"
+            days: dict[str, list[dict[str, Any]]] = {}
+            with spool.open(encoding="utf-8") as lines:
+                for line in lines:
+                    msg = json.loads(line)
+                    day = dt.datetime.fromtimestamp(float(msg["ts"]), self.zone).date().isoformat()
+                    days.setdefault(day, []).append(msg)
+            spool.unlink()
+            (self.root / channel).mkdir(exist_ok=True)
+            for day, msgs in sorted(days.items()):
+                msgs.sort(key=lambda m: (float(m["ts"]), m["ts"]))
+                text = json.dumps(msgs, ensure_ascii=False, indent=4)
+                (self.root / channel / f"{day}.json").write_text(text + "\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Generation
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Context:
+    company: _Party
+    vendors: list[_Party]
+    as_of: dt.datetime
+    degraded_vendor: str
+    degrade_from: dt.datetime
+    mail: _MboxWriter
+    slack: _SlackWriter
+    serial: int = 0
+    written: int = 0
+    counters: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+def _generate(
+    target: Path,
+    seed: int,
+    end: dt.date,
+    days: int,
+    messages_per_day: int,
+    profiles: tuple[VendorProfile, ...],
+) -> DemoDataset:
+    rng = random.Random(seed)
+    days = max(1, days)
+    start_day = end - dt.timedelta(days=days - 1)
+    years = tuple(range(start_day.year, end.year + 2))
+    company, vendors = _build_parties(profiles, years, _Ids(rng))
+    paris = company.calendar.zone
+    as_of = dt.datetime.combine(end, dt.time(18, 0), paris).astimezone(UTC)
+    degrade_from = dt.datetime.combine(
+        end - dt.timedelta(days=DEGRADED_DAYS - 1), dt.time(0), paris
+    ).astimezone(UTC)
+
+    target.mkdir(parents=True, exist_ok=True)
+    config_path = target / CONFIG_NAME
+    config_path.write_text(_config_text(vendors), encoding="utf-8")
+    mail_root, slack_root = target / MAIL_DIR, target / SLACK_DIR
+    for folder in (mail_root, slack_root):
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir()
+    ctx = _Context(
+        company,
+        vendors,
+        as_of,
+        DEGRADED_VENDOR,
+        degrade_from,
+        _MboxWriter(mail_root),
+        _SlackWriter(slack_root, paris),
+    )
+
+    _write_slack_metadata(rng, ctx, slack_root, start_day)
+    dates = [start_day + dt.timedelta(days=i) for i in range(days)]
+    weights = [
+        1.0 if company.calendar.works(d) else 0.1 if any(v.calendar.works(d) for v in vendors) else 0.0
+        for d in dates
+    ]
+    force = sum(weights) == 0
+    if force:
+        weights = [1.0] * days
+    total, cumulative, budget = messages_per_day * days, 0.0, []
+    for w in weights:
+        cumulative += total * w / sum(weights)
+        budget.append(round(cumulative))
+    for day, goal, weight in zip(dates, budget, weights, strict=True):
+        if weight:
+            _write_day(rng, ctx, day, goal, force)
+
+    mail_paths = ctx.mail.close()
+    ctx.slack.close()
+    return DemoDataset(config_path, mail_paths, slack_root, ctx.written, as_of)
+
+
+def _write_day(rng: random.Random, ctx: _Context, day: dt.date, goal: int, force: bool) -> None:
+    """Start conversations on `day` until `goal` messages have been written in total."""
+    company_works = ctx.company.calendar.works(day) or force
+    if company_works:
+        _write_extras(rng, ctx, day, goal - ctx.written, force)
+        pool = ctx.vendors
+    else:  # weekends and company holidays: only vendors at work start anything
+        pool = [v for v in ctx.vendors if v.calendar.works(day)]
+    if not pool:
+        return
+    weights = [v.weight for v in pool]
+    for _ in range(max(50, 5 * (goal - ctx.written))):
+        if ctx.written >= goal:
+            break
+        vendor = rng.choices(pool, weights=weights)[0]
+        vendor_first = not company_works or (rng.random() < P_VENDOR_INITIATED and vendor.calendar.works(day))
+        calendar = vendor.calendar if vendor_first else ctx.company.calendar
+        start = calendar.moment_in_day(day, rng, force=force, before=ctx.as_of)
+        if start is not None:
+            _write_thread(rng, ctx, _plan_thread(rng, ctx, vendor, start, vendor_first))
+
+
+def _write_thread(rng: random.Random, ctx: _Context, thread: _Thread) -> None:
+    if thread.channel == "slack":
+        for message in _slack_thread(rng, ctx, thread):
+            ctx.slack.write(thread.vendor.channel, message)
+            ctx.written += 1
+        return
+    for when, sender, text in _EmailThread(rng, ctx, thread).render():
+        ctx.mail.write(when, sender, text)
+        ctx.written += 1
+
+
+def _write_extras(rng: random.Random, ctx: _Context, day: dt.date, remaining: int, force: bool) -> None:
+    """Noise around the conversations: bulk notifications, internal chatter, bots in shared channels."""
+    company = ctx.company
+    counts = {kind: int(remaining * share + rng.random()) for kind, share in EXTRAS_SHARE.items()}
+    for _ in range(counts["notification"]):
+        when = company.calendar.moment_in_day(day, rng, force=force, before=ctx.as_of)
+        if when is None:
+            continue
+        vendor, person = rng.choice(ctx.vendors), rng.choice(company.staff)
+        display, sender, subject, body = rng.choice(NOTIFICATIONS)
+        values = _values(rng, when, company, False)["en"]
+        values.update(first=person.first, vendor=vendor.name, domain=vendor.domain)
+        sender = sender.format(**values)
+        headers = [
+            ("From", formataddr((display.format(**values), sender))),
+            ("To", _addr(person)),
+            ("Subject", subject.format(**values)),
+            ("Date", format_datetime(when)),
+            ("Message-ID", f"<notify.{rng.getrandbits(48):012x}.{_next_serial(ctx)}@{sender.split('@')[1]}>"),
+            ("Precedence", "bulk"),
+            ("Auto-Submitted", "auto-generated"),
+            ("List-Unsubscribe", f"<mailto:unsubscribe@{sender.split('@')[1]}>"),
+        ]
+        text = _render_email(
+            headers,
+            ['Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: 7bit"],
+            body.format(**values),
+        )
+        ctx.mail.write(when, sender, text)
+        ctx.written += 1
+    for _ in range(counts["general"]):
+        when = company.calendar.moment_in_day(day, rng, force=force, before=ctx.as_of)
+        if when is None:
+            continue
+        person, colleague = rng.sample(company.staff, 2)
+        raw = rng.choice(GENERAL_CHATTER)
+        text = (
+            _slack_escape(raw.replace("<@{colleague}> ", "")) if "{colleague}" in raw else _slack_escape(raw)
+        )
+        if "{colleague}" in raw:
+            text = f"<@{colleague.slack_id}> {text}"
+        ctx.slack.write("general", _slack_user_message(rng, ctx, person, text, when))
+        ctx.written += 1
+    for _ in range(counts["bot"]):
+        vendor = rng.choice(ctx.vendors)
+        when = vendor.calendar.moment_in_day(day, rng, force=True, before=ctx.as_of)
+        if when is None:
+            continue
+        username, bot_id, template = rng.choice(BOT_MESSAGES)
+        values = _values(rng, when, company, True)["en"]
+        values["first"] = rng.choice(vendor.staff).name
+        message = {
+            "type": "message",
+            "subtype": "bot_message",
+            "text": _slack_escape(template.format(**values)),
+            "ts": _slack_ts(ctx, when),
+            "bot_id": bot_id,
+            "username": username,
+        }
+        ctx.slack.write(vendor.channel, message)
+        ctx.written += 1
+
+
+def _write_slack_metadata(rng: random.Random, ctx: _Context, root: Path, start_day: dt.date) -> None:
+    """users.json, channels.json and one channel_join per shared channel."""
+    company, vendors = ctx.company, ctx.vendors
+    created = int(dt.datetime.combine(start_day - dt.timedelta(days=400), dt.time(9), UTC).timestamp())
+    users = []
+    for party in [company, *vendors]:
+        tz = party.calendar.zone
+        offset = int(dt.datetime.combine(start_day, dt.time(12), tz).utcoffset().total_seconds())
+        for person in party.people:
+            profile = _slack_profile(person) | {"email": person.email, "title": person.title}
+            users.append(
+                {
+                    "id": person.slack_id,
+                    "team_id": person.team_id,
+                    "name": profile["name"],
+                    "deleted": False,
+                    "real_name": person.name,
+                    "tz": str(tz),
+                    "tz_offset": offset,
+                    "is_bot": False,
+                    "is_app_user": False,
+                    "profile": profile,
+                }
+            )
+    users.append(
+        {
+            "id": "U0JIRABOT1",
+            "team_id": company.team_id,
+            "name": "jira",
+            "deleted": False,
+            "real_name": "Jira Cloud",
+            "is_bot": True,
+            "is_app_user": False,
+            "profile": {
+                "bot_id": "B0JIRA0001",
+                "real_name": "Jira Cloud",
+                "display_name": "Jira Cloud",
+                "team": company.team_id,
+            },
+        }
+    )
+    channels = [
+        {
+            "id": "C0GENERAL01",
+            "name": "general",
+            "created": created,
+            "creator": company.people[0].slack_id,
+            "is_archived": False,
+            "is_general": True,
+            "members": [p.slack_id for p in company.people],
+            "topic": {
+                "value": "Norelec – équipe SI",
+                "creator": company.people[0].slack_id,
+                "last_set": created,
+            },
+            "purpose": {
+                "value": "Annonces internes",
+                "creator": company.people[0].slack_id,
+                "last_set": created,
+            },
+        }
+    ]
+    for v in vendors:
+        members = [p.slack_id for p in company.people + v.people]
+        channels.append(
+            {
+                "id": v.channel_id,
+                "name": v.channel,
+                "created": created,
+                "creator": company.people[0].slack_id,
+                "is_archived": False,
+                "is_general": False,
+                "is_shared": True,
+                "is_ext_shared": True,
+                "is_org_shared": False,
+                "members": members,
+                "topic": {
+                    "value": f"Norelec <> {v.name}",
+                    "creator": company.people[0].slack_id,
+                    "last_set": created,
+                },
+                "purpose": {
+                    "value": f"Shared channel with {v.name}",
+                    "creator": company.people[0].slack_id,
+                    "last_set": created,
+                },
+            }
+        )
+    (root / "users.json").write_text(json.dumps(users, ensure_ascii=False, indent=4) + "\n", encoding="utf-8")
+    (root / "channels.json").write_text(
+        json.dumps(channels, ensure_ascii=False, indent=4) + "\n", encoding="utf-8"
+    )
+    for v in vendors:
+        newcomer = v.people[-2]
+        when = v.calendar.moment_in_day(start_day, rng, force=True, before=ctx.as_of)
+        if when is None:
+            continue
+        message = {
+            "type": "message",
+            "subtype": "channel_join",
+            "ts": _slack_ts(ctx, when),
+            "user": newcomer.slack_id,
+            "text": f"<@{newcomer.slack_id}> has joined the channel",
+            "team": newcomer.team_id,
+            "user_team": newcomer.team_id,
+            "user_profile": _slack_profile(newcomer),
+        }
+        ctx.slack.write(v.channel, message)
+        ctx.written += 1

@@ -1,0 +1,84 @@
+"""HTML bodies to plain text, with quoted history removed."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
+from bs4.builder import XMLParsedAsHTMLWarning
+
+try:
+    from bs4 import MarkupResemblesLocatorWarning
+except ImportError:  # older bs4
+    MarkupResemblesLocatorWarning = UserWarning  # type: ignore[misc,assignment]
+
+from .settings import HTML_BLOCK_TAGS, HTML_DROP_TAGS, HTML_HISTORY_IDS, HTML_QUOTE_CLASSES
+
+_WS = re.compile(r"[ \t\r\n\f\v\u200b\x00]+")  # \xa0 kept: Outlook's <p>&nbsp;</p> is a blank line
+_SOFT = "\x00"  # a block boundary: a line break unless one is already there
+_SOFT_RUN = re.compile(r" *\x00[ \x00]*")
+_SOFT_AFTER_HARD = re.compile(r"(^|\n)\x00")
+_BLANKS = re.compile(r"\n{3,}")
+_SKIP_STRINGS = (Comment, Doctype)
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML body, line breaks kept for <br> and block elements, quoted history dropped."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(html, "html.parser")
+    for name in HTML_DROP_TAGS:
+        for tag in soup.find_all(name):
+            tag.decompose()
+    for cls in HTML_QUOTE_CLASSES:
+        for tag in soup.find_all(class_=cls):
+            tag.decompose()
+    for history_id in HTML_HISTORY_IDS:
+        marker = soup.find(id=history_id)
+        if marker is not None:
+            _drop_from(marker)
+    return _render(soup)
+
+
+def _drop_from(marker: Tag) -> None:
+    """Remove `marker` and everything after it in document order (Outlook puts the history there)."""
+    node: Tag | None = marker
+    while node is not None and node.name not in ("body", "html", "[document]"):
+        for sibling in list(node.next_siblings):
+            sibling.extract()
+        parent = node.parent
+        if node is marker:
+            node.decompose()
+        node = parent
+
+
+def _render(soup: BeautifulSoup) -> str:
+    out: list[str] = []
+    # Iterative walk: deeply nested HTML must not hit the recursion limit.
+    stack: list[object] = [soup]
+    while stack:
+        node = stack.pop()
+        if node is None:  # end of a block element
+            out.append(_SOFT)
+            continue
+        if isinstance(node, NavigableString):
+            if not isinstance(node, _SKIP_STRINGS):
+                out.append(_WS.sub(" ", str(node)))
+            continue
+        if not isinstance(node, Tag):
+            continue
+        name = node.name
+        if name == "br":
+            out.append("\n")
+            continue
+        block = name in HTML_BLOCK_TAGS
+        if block:
+            out.append(_SOFT)
+            stack.append(None)
+        stack.extend(reversed(node.contents))
+    text = _SOFT_AFTER_HARD.sub(r"\1", _SOFT_RUN.sub(_SOFT, "".join(out))).replace(_SOFT, "\n")
+    lines = [line.replace("\xa0", " ").strip() for line in text.split("\n")]
+    # Block boundaries produce runs of empty lines; keep at most one blank line between paragraphs.
+    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()

@@ -1,0 +1,154 @@
+"""The new text of an email body: quoted history, sign-offs, device lines and disclaimers removed."""
+
+from __future__ import annotations
+
+import re
+
+from mailparser_reply.parser import EmailMessage
+
+from .settings import (
+    DEVICE_LINE,
+    DISCLAIMER_START,
+    HEADER_BLOCK,
+    LIBRARY_MARKERS,
+    NAME_TAIL,
+    NEWTEXT_MARKERS,
+    NEWTEXT_MAX_CHARS,
+    QUOTED_LINE,
+    SEPARATOR_LINE,
+    SIG_DELIMITER,
+    SIGNOFF_PHRASES,
+    THANKS_PHRASES,
+    WROTE_EN,
+    WROTE_FR,
+)
+
+_FLAGS = re.IGNORECASE | re.MULTILINE
+_MARKERS = re.compile(NEWTEXT_MARKERS, _FLAGS)
+_SEPARATOR = re.compile(SEPARATOR_LINE, _FLAGS)
+_HEADER_BLOCK = re.compile(HEADER_BLOCK, re.MULTILINE)  # header names are capitalised in real blocks
+_WROTE = re.compile(f"(?:{WROTE_EN})|(?:{WROTE_FR})", _FLAGS)
+_QUOTED = re.compile(QUOTED_LINE, re.MULTILINE)
+_SIG_DELIMITER = re.compile(SIG_DELIMITER, re.MULTILINE)
+_DEVICE = re.compile(DEVICE_LINE, _FLAGS)
+_SIGNOFF = re.compile(
+    rf"^[ \t]*(?:{SIGNOFF_PHRASES})[ \t]*[,.!…]*[ \t]*{NAME_TAIL}[ \t]*[,.!]*[ \t]*$", _FLAGS
+)
+_THANKS_WITH_NAME = re.compile(rf"^[ \t]*(?:{THANKS_PHRASES})[ \t]*[,.!]*{NAME_TAIL}[ \t]*$", _FLAGS)
+_THANKS_LINE = re.compile(rf"^[ \t]*(?:{THANKS_PHRASES})[ \t]*[,.!]*[ \t]*$", _FLAGS)
+_DISCLAIMER = re.compile(DISCLAIMER_START, _FLAGS)
+_LIBRARY_MARKERS = re.compile(LIBRARY_MARKERS, _FLAGS)
+_TRAILING_RULE = re.compile(r"(?:\n[ \t]*[-_=*]{3,}[ \t]*)+\Z")
+_BLANK_RUN = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+_SPACES = str.maketrans({"\xa0": " ", "\u202f": " ", "\u2007": " ", "\u200b": None, "\ufeff": None})
+_MAX_SIGNATURE_LINE = 50  # a library "signature" starting with a longer line is a sentence, not a sign-off
+
+
+def extract_new_text(text: str) -> str:
+    """The text the sender wrote in this message, without quoted history, signature or disclaimer."""
+    if not text:
+        return ""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text[:NEWTEXT_MAX_CHARS].translate(_SPACES)
+    if not _MARKERS.search(text):
+        return _tidy(text)
+    text = _cut_tail(_QUOTED.sub("", _cut_history(text)))
+    if _LIBRARY_MARKERS.search(text):
+        # What is left still looks like a header or signature this module does not know: let the
+        # library split it (other languages, other clients). Skipped otherwise: it costs ~100 µs a message.
+        text = _cut_tail(_library_pass(text))
+    return _tidy(text)
+
+
+def _cut_history(text: str) -> str:
+    cut = len(text)
+    for pattern in (_SEPARATOR, _HEADER_BLOCK):
+        found = pattern.search(text)
+        if found and found.start() < cut:
+            cut = found.start()
+    for found in _WROTE.finditer(text, 0, cut):
+        if _is_inline_reply(text[found.end() : cut]):
+            # Interleaved answers: the attribution line goes, quoted lines go later, the answers stay.
+            text = text[: found.start()] + " " * (found.end() - found.start()) + text[found.end() :]
+            continue
+        cut = found.start()
+        break
+    return text[:cut]
+
+
+def _is_inline_reply(after: str) -> bool:
+    """True when quoted lines after an attribution are followed by unquoted text (bottom/inline posting)."""
+    lines = [line.strip() for line in after.split("\n") if line.strip()]
+    if not lines or not lines[0].startswith(">"):
+        return False
+    return any(not line.startswith(">") and not _DEVICE.match(line) for line in lines)
+
+
+def _library_pass(text: str) -> str:
+    """mailparser_reply on what is left: splits headers it knows, finds signatures; sentences are kept."""
+    message = EmailMessage(text=text, languages=["en", "fr"], keep_hyphen_lists=True).read()
+    if not message.replies:
+        return text
+    reply = message.replies[0]
+    content = reply.content
+    if reply.headers:
+        content = content.replace(reply.headers, "")
+    signature = reply.signatures
+    if signature and _looks_like_signature(signature):
+        at = content.find(signature)
+        if at >= 0:
+            content = content[:at]
+    return content if content.strip() else text
+
+
+def _looks_like_signature(signature: str) -> bool:
+    first = signature.strip().split("\n", 1)[0].strip()
+    if first.startswith(("--", "__")) or _DEVICE.match(first):
+        return True
+    if len(first) > _MAX_SIGNATURE_LINE:
+        return False
+    return bool(_SIGNOFF.match(first) or _THANKS_WITH_NAME.match(first) or _THANKS_LINE.match(first))
+
+
+def _cut_tail(text: str) -> str:
+    """Cut at the first sign-off, signature delimiter, device line or disclaimer that has text above it."""
+    lines = text.split("\n")
+    offset = 0
+    has_before = False
+    for index, line in enumerate(lines):
+        if _DEVICE.match(line):
+            return text[:offset]
+        if _DISCLAIMER.match(line):
+            if has_before:
+                return text[:offset]
+            # A banner at the top ("CAUTION: external email"): drop its paragraph, keep the rest.
+            rest = text[offset:]
+            end = rest.find("\n\n")
+            return _cut_tail(rest[end + 2 :]) if end >= 0 else ""
+        if has_before and (
+            _SIG_DELIMITER.match(line)
+            or _SIGNOFF.match(line)
+            or _THANKS_WITH_NAME.match(line)
+            and "," in line
+            or _THANKS_LINE.match(line)
+            and _is_name_line(lines, index + 1)
+        ):
+            return text[:offset]
+        offset += len(line) + 1
+        has_before = has_before or bool(line.strip())
+    return text
+
+
+def _is_name_line(lines: list[str], index: int) -> bool:
+    """A short non-empty line right after "Thanks,": the sender's name, so "Thanks," was a sign-off."""
+    if index >= len(lines):
+        return False
+    line = lines[index].strip()
+    return 0 < len(line) <= 40 and not line.endswith(("?", ".", ":"))
+
+
+def _tidy(text: str) -> str:
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    text = _TRAILING_RULE.sub("", text.strip())
+    return _BLANK_RUN.sub("\n\n", text).strip()

@@ -1,0 +1,160 @@
+"""One raw message to a MessageRecord (or a QuarantineRecord saying why not)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+
+from commhealth.records import (
+    CHANNEL_EMAIL,
+    FLAG_CHARSET_REPAIRED,
+    FLAG_DATE_WITHOUT_ZONE,
+    FLAG_HTML_ONLY,
+    FLAG_INVALID_REFERENCES,
+    FLAG_SYNTHETIC_ID,
+    MessageRecord,
+    QuarantineRecord,
+)
+
+from .automated import automated_reason
+from .body import extract_body
+from .dates import parse_date
+from .headers import (
+    clean_message_id,
+    decode_text_header,
+    parse_addresses,
+    parse_id_list,
+    parse_sender,
+    unescape_raw,
+)
+from .newtext import extract_new_text
+from .settings import (
+    REASON_EMPTY_MESSAGE,
+    REASON_NO_DATE,
+    REASON_NO_HEADERS,
+    REASON_UNPARSABLE,
+    SYNTHETIC_BODY_BYTES,
+    SYNTHETIC_DOMAIN,
+)
+
+# compat32: policy.default builds header objects for every header and is several times slower.
+_PARSER = BytesParser(policy=policy.compat32)
+_BODY_START = re.compile(rb"\r?\n\r?\n")
+
+
+def parse_email(raw: bytes, raw_ref: str, source: str = "mbox") -> MessageRecord | QuarantineRecord:
+    """Parse one RFC 5322 message; never raises for bad input."""
+    if not raw.strip():
+        return QuarantineRecord(source=source, raw_ref=raw_ref, reason=REASON_EMPTY_MESSAGE)
+    try:
+        return _parse(raw, raw_ref, source)
+    except Exception as exc:  # noqa: BLE001 - one broken message must not stop the others
+        return QuarantineRecord(
+            source=source, raw_ref=raw_ref, reason=REASON_UNPARSABLE, excerpt=f"{type(exc).__name__}: {exc}"
+        )
+
+
+def _parse(raw: bytes, raw_ref: str, source: str) -> MessageRecord | QuarantineRecord:
+    msg, raw_body = _parse_message(raw)
+    headers: dict[str, str] = {}
+    address_values: list[str] = []
+    for name, value in msg.raw_items():
+        key = name.strip().lower()
+        headers.setdefault(key, value)
+        if key in ("to", "cc"):
+            address_values.append(value)
+    if not headers:
+        return QuarantineRecord(source=source, raw_ref=raw_ref, reason=REASON_NO_HEADERS, excerpt=raw)
+
+    flags: list[str] = []
+    repaired = False
+
+    date_raw = headers.get("date")
+    sent_at, without_zone = parse_date(unescape_raw(date_raw)[0] if date_raw else None)
+    if sent_at is None:
+        return QuarantineRecord(
+            source=source, raw_ref=raw_ref, reason=REASON_NO_DATE, excerpt=f"Date: {date_raw or ''}"
+        )
+
+    subject, fixed = decode_text_header(headers.get("subject"))
+    repaired |= fixed
+    sender, sender_name, fixed = parse_sender(headers.get("from"))
+    repaired |= fixed
+    pairs, fixed = parse_addresses(address_values)
+    repaired |= fixed
+    recipients = list(dict.fromkeys(addr for _, addr in pairs if addr))
+
+    references, dropped_refs = parse_id_list(headers.get("references"))
+    reply_ids, dropped_reply = parse_id_list(headers.get("in-reply-to"))
+    in_reply_to = reply_ids[0] if reply_ids else None
+
+    body_full, fixed, from_html = extract_body(
+        msg, raw_body, headers.get("content-type", ""), headers.get("content-transfer-encoding", "")
+    )
+    repaired |= fixed
+
+    message_key = clean_message_id(headers.get("message-id"))
+    if message_key is None:
+        message_key = _synthetic_key(raw, headers)
+        flags.append(FLAG_SYNTHETIC_ID)
+    if without_zone:
+        flags.append(FLAG_DATE_WITHOUT_ZONE)
+    if dropped_refs or dropped_reply:
+        flags.append(FLAG_INVALID_REFERENCES)
+    if repaired:
+        flags.append(FLAG_CHARSET_REPAIRED)
+    if from_html:
+        flags.append(FLAG_HTML_ONLY)
+
+    reason = automated_reason(headers, subject)
+    return MessageRecord(
+        message_key=message_key,
+        channel=CHANNEL_EMAIL,
+        source=source,
+        sent_at=sent_at,
+        raw_ref=raw_ref,
+        sender=sender,
+        sender_name=sender_name,
+        sender_email=sender,
+        recipients=recipients,
+        subject=subject,
+        body_text=extract_new_text(body_full),
+        body_full=body_full,
+        in_reply_to=in_reply_to,
+        references=references,
+        is_automated=reason is not None,
+        automated_reason=reason,
+        flags=flags,
+    )
+
+
+def _parse_message(raw: bytes) -> tuple[Message, bytes | None]:
+    """The parsed message, and its raw body when it is single-part and was left unparsed.
+
+    Parsing only the header block and decoding a single-part body ourselves halves the parse time.
+    """
+    found = _BODY_START.search(raw)
+    if found is not None:
+        msg = _PARSER.parsebytes(raw[: found.end()], headersonly=True)
+        ctype = str(msg.get("content-type") or "").lstrip().lower()
+        if not msg.defects and not msg.get_payload() and not ctype.startswith(("multipart/", "message/")):
+            return msg, raw[found.end() :]
+    return _PARSER.parsebytes(raw), None
+
+
+def _synthetic_key(raw: bytes, headers: dict[str, str]) -> str:
+    """Stable key from what identifies the message: same bytes give the same key, CRLF or LF."""
+    found = _BODY_START.search(raw)
+    body = raw[found.end() : found.end() + 2 * SYNTHETIC_BODY_BYTES] if found else b""
+    body = body.replace(b"\r\n", b"\n")[:SYNTHETIC_BODY_BYTES].rstrip()
+    h = hashlib.sha1(usedforsecurity=False)
+    for name in ("date", "from", "subject"):
+        value = headers.get(name)
+        text = unescape_raw(value)[0].strip() if value else ""
+        h.update(text.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    h.update(body)
+    return f"synthetic-{h.hexdigest()}@{SYNTHETIC_DOMAIN}"

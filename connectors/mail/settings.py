@@ -1,0 +1,149 @@
+"""Constants for the email file connector: limits and the patterns the helpers compile."""
+
+from __future__ import annotations
+
+# Limits
+MAX_BODY_CHARS = 1_000_000  # decoded text kept in body_full
+MAX_PART_BYTES = 4 * MAX_BODY_CHARS  # encoded payload of the chosen text part decoded at most
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # a single message larger than this is quarantined, not parsed
+MAX_LINE_BYTES = 1024 * 1024  # mbox lines are read in pieces of at most this size
+NEWTEXT_MAX_CHARS = 200_000  # new text is at the top; scanning further only costs time
+SNIFF_BYTES = 8192  # bytes looked at to tell mbox, message and binary apart
+PROGRESS_EVERY_BYTES = 1024 * 1024  # on_bytes is called at least this often inside a big message
+SYNTHETIC_BODY_BYTES = 4096
+SYNTHETIC_DOMAIN = "commhealth.invalid"
+MIN_YEAR = 1980  # dates outside these years are clock garbage, not usable
+MAX_YEAR = 2100
+MAX_ZONE_OFFSET_SECONDS = 14 * 3600
+
+# Quarantine reasons
+REASON_EMPTY_FILE = "empty_file"
+REASON_BINARY_FILE = "binary_file"
+REASON_UNREADABLE_FILE = "unreadable_file"
+REASON_NOT_EMAIL = "not_an_email_file"
+REASON_NO_HEADERS = "no_headers"
+REASON_NO_DATE = "no_usable_date"
+REASON_EMPTY_MESSAGE = "empty_message"
+REASON_TOO_LARGE = "message_too_large"
+REASON_UNPARSABLE = "unparsable_message"
+
+# Files skipped when walking folders (indexes and metadata that sit next to mailboxes).
+SKIP_SUFFIXES = frozenset(
+    {".msf", ".db", ".dat", ".json", ".csv", ".xml", ".ini", ".sqlite", ".idx", ".lock"}
+)
+SKIP_NAMES = frozenset({"Thumbs.db", "desktop.ini", "maildirfolder", "subscriptions", "dovecot-uidlist"})
+MAILDIR_MESSAGE_DIRS = ("cur", "new")
+
+# mbox
+MBOX_FROM_LINE = rb"^From \S*\s.*\d{1,2}:\d{2}"  # after a blank line, a From_ line must look like one
+MBOXRD_ESCAPED = rb"^>+From "
+HEADER_LINE = rb"^[!-9;-~]+[ \t]*:"  # first line of a message without From_ line
+
+# Headers
+MESSAGE_ID_SHAPE = r"[^\s<>@]+@[^\s<>@]+"
+EXTRA_ZONES = {  # zone names that email.utils does not know, as +HHMM
+    "CET": "+0100",
+    "CEST": "+0200",
+    "MET": "+0100",
+    "MEST": "+0200",
+    "BST": "+0100",
+    "WET": "+0000",
+    "WEST": "+0100",
+    "EET": "+0200",
+    "EEST": "+0300",
+    "JST": "+0900",
+    "HKT": "+0800",
+    "SGT": "+0800",
+    "AEST": "+1000",
+    "AEDT": "+1100",
+    "NZST": "+1200",
+    "NZDT": "+1300",
+}
+
+# HTML
+HTML_DROP_TAGS = ("style", "script", "head", "title", "blockquote", "noscript", "template")
+HTML_QUOTE_CLASSES = ("gmail_quote", "yahoo_quoted", "moz-cite-prefix")
+HTML_HISTORY_IDS = ("divRplyFwdMsg", "mail-editor-reference-message-container", "appendonsend")
+HTML_BLOCK_TAGS = frozenset(
+    {
+        "p", "div", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+        "hr", "pre", "section", "article", "header", "footer", "address", "dl", "dt", "dd",
+    }
+)  # fmt: skip
+
+# Automated mail
+AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
+AUTO_FALSE_VALUES = frozenset({"", "no", "false", "0", "off"})
+AUTO_SUBJECT = (
+    r"^\s*(?:\[[^\]]{0,40}\]\s*)*(?:"
+    r"automatic reply|auto[- ]?reply|auto[- ]?response|autoresponder|out of (?:the )?office"
+    r"|reponse automatique|absence du bureau|absent du bureau|absence\s*:|message d'absence"
+    r"|undeliverable\s*:|undelivered mail|delivery status notification|mail delivery (?:failed|failure)"
+    r"|delivery failure|returned mail\s*:|non remis\s*:|message non remis|remise impossible"
+    r")"
+)
+MAILER_DAEMON_LOCALS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
+
+# New-text extraction. Line-level patterns, compiled with IGNORECASE | MULTILINE.
+SEPARATOR_LINE = (
+    r"^[ \t]*(?:[-_=*]{2,}[ \t]*(?:original message|message d['’]origine|forwarded message"
+    r"|message transf[ée]r[ée]|message transmis)[ \t]*[-_=*]{2,}[ \t]*$"
+    r"|(?:begin forwarded message|d[ée]but du message (?:r[ée]exp[ée]di[ée]|transf[ée]r[ée]))[ \t]*:)"
+)
+HEADER_BLOCK = (
+    r"^[ \t]*\*{0,2}(?:From|De)[ \t]*\*{0,2}[ \t]*:.*\n(?:.*\n){0,3}?"
+    r"[ \t]*\*{0,2}(?:Sent|Date|To|Subject|Cc|Envoy[ée](?: le)?|[ÀA]|Objet)[ \t]*\*{0,2}[ \t]*:"
+)
+WROTE_EN = r"^[ \t]*On\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\bwrote[ \t]*:[ \t]*$"
+WROTE_FR = r"^[ \t]*Le\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\ba[ \t\n]+[ée]crit[ \t]*:[ \t]*$"
+QUOTED_LINE = r"^[ \t]*>.*(?:\n|$)"
+SIG_DELIMITER = r"^--[ \t]?$"
+DEVICE_LINE = (
+    r"^[ \t]*(?:sent from (?:my|mail for|outlook|yahoo)|get outlook for|envoy[ée] (?:de|depuis|à partir de) "
+    r"(?:mon|ma|courrier|outlook|yahoo)|obtenir outlook pour|t[ée]l[ée]charger outlook)\b.{0,80}$"
+)
+SIGNOFF_PHRASES = (
+    r"(?:best|kind|warm|warmest|many|with best|with kind)? ?regards|best wishes|all the best|best|cheers"
+    r"|sincerely|yours sincerely|yours truly|respectfully|thanks (?:and|&) regards|regards"
+    r"|(?:bien |tr[èe]s |tr[èe]s bien )?cordialement|cdlt|bien [àa] (?:vous|toi)|bien sinc[èe]rement"
+    r"|(?:meilleures |sinc[èe]res |bien )?salutations|respectueusement|amicalement"
+    r"|bonne (?:fin de )?(?:journ[ée]e|soir[ée]e|semaine)|bon week-?end"
+)
+THANKS_PHRASES = (
+    r"thanks|thank you|many thanks|thanks again|thanks in advance|thx"
+    r"|merci|merci beaucoup|merci encore|merci d'avance|merci par avance|mille mercis"
+)
+NAME_TAIL = r"(?:,[ \t]*[A-ZÀ-Ý][\w.'’-]*(?:[ \t]+[A-ZÀ-Ý][\w.'’-]*){0,2})?"
+DISCLAIMER_START = (
+    r"^[ \t]*\**[ \t]*(?:"
+    r"this (?:e-?mail|message|communication|transmission)\b[^\n]{0,120}?\b(?:confidential|privileged"
+    r"|intended (?:solely|only))"
+    r"|confidentiality (?:notice|note|statement|warning)|confidential(?:ity)?[ \t]*:|disclaimer\b"
+    r"|the information (?:contained )?in this (?:e-?mail|message|communication)"
+    r"|if you (?:are not|have received this)[^\n]{0,40}(?:intended recipient|in error)"
+    r"|important notice[ \t]*:|privileged (?:and|&) confidential|please consider the environment"
+    r"|caution[ \t]*:[^\n]{0,40}(?:e-?mail|message)|\[?external\]?[ \t]*(?:e-?mail)?[ \t]*:"
+    r"|(?:ce|le pr[ée]sent) (?:message|courriel|e-?mail|mail)\b[^\n]{0,160}?\b(?:confidentiel|destin[ée])"
+    r"|avis de confidentialit[ée]|confidentialit[ée][ \t]*:|avertissement[ \t]*:"
+    r"|les informations contenues dans ce (?:message|courriel)|si vous (?:n['’][êe]tes pas|avez re[çc]u)"
+    r"|pensez [àa] l['’]environnement|attention[ \t]*:[^\n]{0,40}(?:courriel|message|e-?mail)"
+    r"|courriel externe"
+    r")"
+)
+# Anything that could make the heavy path change the text; without a match the text is returned as is.
+NEWTEXT_MARKERS = (
+    r"^[ \t]*>|wrote[ \t]*:|[ée]crit|original message|message d['’]origine|forward|transf[ée]r|r[ée]exp[ée]di"
+    r"|^[ \t]*\*{0,2}(?:from|sent|to|subject|date|cc|de|objet|envoy[ée]|[àa])[ \t]*\*{0,2}[ \t]*:"
+    r"|^[ \t]*[-_]{2}|sent from|outlook|envoy[ée] (?:de|depuis|[àa])"
+    r"|^[ \t]*(?:best|kind|warm|regards|cheers|thank|many|thx|sincerely|yours|all the best|respectfully"
+    r"|cordialement|bien|tr[èe]s|bonne|bon week|salutations|meilleures|sinc[èe]res|cdlt|respectueusement"
+    r"|amicalement|merci|mille)"
+    r"|confidenti|disclaimer|intended|in error|destin|caution|warning|avertissement|notice|information"
+    r"|environment|environnement|external|externe|attention|privileged|pensez|si vous|le pr[ée]sent"
+)
+# What mailparser_reply splits on (headers, signatures) that the rules above may have left in place.
+LIBRARY_MARKERS = (
+    r"^[ \t]*(?:[-_]{2}|[* ]*(?:from|sent|to|subject|date|cc|organization|de|envoy[ée]|[àa]|objet)[ \t]?:)"
+    r"|wrote[ \t]*:|[ée]crit|original message|sent from|get outlook|envoy[ée] depuis"
+    r"|^[ \t]*(?:best|kind regards|thank|regards|all the best|cordialement|salutations|bonne)"
+)

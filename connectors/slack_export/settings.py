@@ -1,0 +1,85 @@
+"""Constants of the Slack export connector: file layout, skipped events, automation reasons, patterns."""
+
+from __future__ import annotations
+
+import re
+
+DEFAULT_SOURCE = "slack_export"
+
+# Directory files at the export root. Channels and groups have folders named by channel name; DMs and
+# MPIMs by id (some exporters name MPIM folders by name, so both are looked up).
+USERS_FILE = "users.json"
+CHANNEL_DIRECTORY_FILES = ("channels.json", "groups.json", "mpims.json", "dms.json")
+DIRECTORY_FILES = (USERS_FILE, *CHANNEL_DIRECTORY_FILES)
+
+# Zips made by hand (e.g. macOS "Compress") add this folder of resource forks.
+IGNORED_TOP_FOLDERS = frozenset({"__MACOSX"})
+
+# Only files named exactly like this inside a conversation folder are day files.
+DAY_FILE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.json$")
+
+# Slack ts: seconds since the epoch (UTC), a dot and microseconds.
+TS_RE = re.compile(r"^(\d{1,12})(?:\.(\d{1,6}))?$")
+
+# Channel events and hidden edit/delete events: not messages anybody wrote, so never a request or answer.
+SKIPPED_SUBTYPES = frozenset(
+    {
+        "channel_join",
+        "channel_leave",
+        "channel_topic",
+        "channel_purpose",
+        "channel_name",
+        "channel_archive",
+        "channel_unarchive",
+        "group_join",
+        "group_leave",
+        "group_topic",
+        "group_purpose",
+        "group_name",
+        "group_archive",
+        "group_unarchive",
+        "pinned_item",
+        "unpinned_item",
+        "tombstone",
+        "message_replied",
+        "message_changed",
+        "message_deleted",
+        # Housekeeping notices posted in a person's name: counting them would open or answer requests.
+        "bot_add",
+        "bot_remove",
+        "reminder_add",
+        "channel_convert_to_private",
+        "channel_convert_to_public",
+        "sh_room_created",
+        "huddle_thread",
+    }
+)
+SKIP_HIDDEN = "hidden"  # stats key for `"hidden": true` events whose subtype is not in SKIPPED_SUBTYPES
+
+SUBTYPE_BOT_MESSAGE = "bot_message"
+SLACKBOT_USER_ID = "USLACKBOT"
+
+AUTOMATED_BOT_MESSAGE = "slack:bot_message"
+AUTOMATED_BOT_ID = "slack:bot_id"
+AUTOMATED_BOT_USER = "slack:bot_user"
+
+# Quarantine reasons.
+Q_EMPTY_FILE = "empty_file"
+Q_UNREADABLE_FILE = "unreadable_file"
+Q_INVALID_JSON = "invalid_json"
+Q_DAY_FILE_NOT_A_LIST = "day_file_not_a_list"
+Q_MESSAGE_NOT_AN_OBJECT = "message_not_an_object"
+Q_MESSAGE_WITHOUT_TS = "message_without_ts"
+Q_PARSE_ERROR = "parse_error"
+Q_DIRECTORY_NOT_A_LIST = "directory_file_not_a_list"
+Q_USER_NOT_AN_OBJECT = "user_not_an_object"
+Q_USER_WITHOUT_ID = "user_without_id"
+Q_CHANNEL_NOT_AN_OBJECT = "channel_not_an_object"
+Q_CHANNEL_WITHOUT_ID = "channel_without_id"
+
+# Slack markup: <@U123|label>, <#C123|name>, <!here>, <!subteam^S1|@team>, <https://x|label>, <mailto:a@b>.
+# The target must look like one of these so that a stray "<" in broken input is left alone.
+TOKEN_RE = re.compile(r"<([@#!][^<>]*|[A-Za-z][A-Za-z0-9+.\-]*:[^<>]*)>")
+ENTITY_RE = re.compile(r"&(lt|gt|amp);")
+ENTITIES = {"lt": "<", "gt": ">", "amp": "&"}
+BROADCAST_COMMANDS = frozenset({"here", "channel", "everyone"})

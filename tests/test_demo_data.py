@@ -1,0 +1,205 @@
+"""The synthetic dataset generator: determinism, well-formed inputs and the behaviour the demo relies on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import mailbox
+import re
+import tomllib
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses, parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+
+from commhealth.demo_data import DemoDataset, write_demo_dataset, write_synthetic_archive
+
+END = dt.date(2026, 11, 20)
+NUDGES = ("any update on this", "just following up", "gentle reminder", "je me permets de vous relancer")
+QUOTE_START = re.compile(r"^(On .* wrote:|Le .* a écrit :|_{20,}|-----Original Message-----)$", re.MULTILINE)
+
+
+def _tree_hash(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoDataset:
+    return write_demo_dataset(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def emails(demo: DemoDataset) -> list[Message]:
+    return [msg for path in demo.mail_paths for msg in mailbox.mbox(path)]
+
+
+def _text(msg: Message) -> str:
+    parts = []
+    for part in msg.walk():
+        if part.get_content_maintype() == "text":
+            payload = part.get_payload(decode=True) or b""
+            parts.append(payload.decode(part.get_content_charset() or "utf-8"))
+    return "\n".join(parts)
+
+
+def _fresh(msg: Message) -> str:
+    """The text the sender wrote, without quoted history."""
+    text = _text(msg)
+    match = QUOTE_START.search(text)
+    text = text[: match.start()] if match else text
+    return "\n".join(line for line in text.splitlines() if not line.startswith(">")).split("<blockquote")[0]
+
+
+def _addresses(msg: Message, *headers: str) -> list[str]:
+    return [addr.lower() for _, addr in getaddresses([str(msg.get(h, "")) for h in headers]) if addr]
+
+
+def _slack_messages(root: Path) -> dict[str, list[dict]]:
+    channels = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        channels[folder.name] = [
+            m for day in sorted(folder.glob("*.json")) for m in json.loads(day.read_text())
+        ]
+    return channels
+
+
+def test_same_seed_same_bytes_and_other_seed_differs(tmp_path: Path) -> None:
+    first = write_demo_dataset(tmp_path / "a")
+    again = write_demo_dataset(tmp_path / "a")  # re-running over existing output is still deterministic
+    second = write_demo_dataset(tmp_path / "b")
+    write_demo_dataset(tmp_path / "c", seed=8)
+    assert first.messages_written == again.messages_written == second.messages_written
+    assert _tree_hash(tmp_path / "a") == _tree_hash(tmp_path / "b")
+    assert _tree_hash(tmp_path / "a") != _tree_hash(tmp_path / "c")
+    assert not list((tmp_path / "a").rglob(".spool-*"))
+
+
+def test_demo_size_and_as_of(demo: DemoDataset, emails: list[Message]) -> None:
+    slack = _slack_messages(demo.slack_export_path)
+    assert 1500 <= demo.messages_written <= 3000
+    assert demo.messages_written == len(emails) + sum(len(msgs) for msgs in slack.values())
+    assert demo.as_of == dt.datetime(2026, 11, 20, 17, 0, tzinfo=dt.UTC)
+    for msg in emails:
+        assert parsedate_to_datetime(msg["Date"]) <= demo.as_of
+
+
+def test_config_parses_with_vendors_abroad(demo: DemoDataset) -> None:
+    data = tomllib.loads(demo.config_path.read_text(encoding="utf-8"))
+    assert data["company"]["name"] == "Norelec"
+    assert data["company"]["timezone"] == "Europe/Paris"
+    abroad = [v for v in data["vendors"] if v["timezone"] != "Europe/Paris"]
+    assert len(abroad) >= 3
+    assert {v["id"] for v in data["vendors"]} >= {"kappa", "lumen", "atlas"}
+    assert any("sat" in v["workdays"] for v in data["vendors"])
+    assert data["sources"]["mbox"]["paths"] == ["mail/"]
+    assert data["sources"]["slack_export"]["paths"] == ["slack-export/"]
+
+
+def test_config_loads_with_the_project_model(demo: DemoDataset) -> None:
+    from commhealth.config import load_config
+
+    config = load_config(demo.config_path)
+    assert {v.id for v in config.vendors} == {"kappa", "lumen", "atlas", "vinh"}
+    assert config.vendor("atlas").holidays == "CA-QC"
+
+
+def test_mbox_messages_are_well_formed_threads(emails: list[Message]) -> None:
+    ids = {msg["Message-ID"] for msg in emails if msg["Message-ID"]}
+    assert sum(1 for msg in emails if not msg["Message-ID"]) >= 1
+    for msg in emails:
+        assert msg["From"] and msg["Date"]
+        refs = str(msg.get("References", "")).split() + str(msg.get("In-Reply-To", "")).split()
+        for ref in refs:
+            assert ref == "<yes>" or ref in ids, ref
+    assert any(str(msg.get("References", "")).strip() == "<yes>" for msg in emails)
+    assert any(msg.get_content_type() == "text/html" for msg in emails)
+    assert any(msg["Content-Transfer-Encoding"] == "quoted-printable" for msg in emails)
+    assert any("=?utf-8?q?" in str(msg["Subject"]) for msg in emails)
+    offsets = {msg["Date"][-5:] for msg in emails}
+    assert {"+0530", "+0200", "+0100"} <= offsets
+
+
+def test_mbox_has_auto_replies_internal_bulk_and_both_languages(emails: list[Message]) -> None:
+    auto = [m for m in emails if m.get("Auto-Submitted") == "auto-replied"]
+    assert auto
+    assert any("Réponse automatique" in str(make_header(decode_header(m["Subject"]))) for m in auto)
+    internal = [
+        m
+        for m in emails
+        if m.get("Precedence") != "bulk"
+        and all(a.endswith("@norelec.fr") for a in _addresses(m, "From", "To", "Cc"))
+    ]
+    assert internal and all(m["References"] for m in internal)
+    bulk = [m for m in emails if m.get("Precedence") == "bulk"]
+    assert bulk and all(_addresses(m, "From")[0].startswith("noreply@") for m in bulk)
+    texts = [_text(m) for m in emails]
+    assert any("Cordialement" in t for t in texts) and any("Best regards" in t for t in texts)
+    assert any("De : " in t and "Objet : " in t for t in texts)
+    assert any(re.search(r"^On .* wrote:$", t, re.MULTILINE) for t in texts)
+    assert any(re.search(r"^Le .* a écrit :$", t, re.MULTILINE) for t in texts)
+    assert any(t.startswith(("Thanks!", "Merci !", "Noted, thanks.", "Bien reçu, merci.")) for t in texts)
+
+
+def test_kappa_degrades_in_the_last_seven_days(demo: DemoDataset, emails: list[Message]) -> None:
+    cutoff = demo.as_of - dt.timedelta(days=7)
+
+    def nudges(msg_texts: list[str]) -> int:
+        return sum(any(n in t.lower() for n in NUDGES) for t in msg_texts)
+
+    recent, before = [], []
+    for msg in emails:
+        if "kappa-offshore.in" in " ".join(_addresses(msg, "To", "Cc")) and _addresses(msg, "From")[
+            0
+        ].endswith("@norelec.fr"):
+            (recent if parsedate_to_datetime(msg["Date"]) > cutoff else before).append(_fresh(msg))
+    for msg in _slack_messages(demo.slack_export_path)["ext-kappa"]:
+        if msg.get("user_team") == "T0NORELEC":
+            when = dt.datetime.fromtimestamp(float(msg["ts"]), dt.UTC)
+            (recent if when > cutoff else before).append(msg["text"])
+    assert nudges(recent) > nudges(before)
+    assert nudges(recent) / len(recent) > 4 * nudges(before) / len(before)
+
+
+def test_slack_export_is_consistent(demo: DemoDataset) -> None:
+    root = demo.slack_export_path
+    users = json.loads((root / "users.json").read_text())
+    channels = json.loads((root / "channels.json").read_text())
+    assert any(u["is_bot"] for u in users)
+    assert any(u["team_id"] == "T0NORELEC" and u["profile"]["email"].endswith("@norelec.fr") for u in users)
+    assert {c["name"] for c in channels} == {"general", "ext-kappa", "ext-lumen", "ext-atlas", "ext-vinh"}
+    assert all(c["is_ext_shared"] for c in channels if c["name"].startswith("ext-"))
+    for day in root.glob("*/*.json"):
+        assert isinstance(json.loads(day.read_text()), list)
+    all_messages = []
+    for name, messages in _slack_messages(root).items():
+        by_ts = {m["ts"]: m for m in messages}
+        assert len(by_ts) == len(messages), f"duplicate ts in {name}"
+        for msg in messages:
+            assert re.fullmatch(r"\d{10}\.\d{6}", msg["ts"])
+            if "thread_ts" in msg and msg["thread_ts"] != msg["ts"]:
+                parent = by_ts[msg["thread_ts"]]
+                assert {"user": msg["user"], "ts": msg["ts"]} in parent["replies"]
+                assert msg["parent_user_id"] == parent["user"]
+        all_messages += messages
+    assert any(m.get("subtype") == "channel_join" for m in all_messages)
+    assert any(m.get("subtype") == "bot_message" and m["bot_id"] for m in all_messages)
+    assert any("&amp;" in m["text"] or "&lt;" in m["text"] for m in all_messages)
+    assert any(re.search(r"<@U\w+>", m["text"]) for m in all_messages)
+
+
+def test_synthetic_archive_scales(tmp_path: Path) -> None:
+    dataset = write_synthetic_archive(tmp_path, seed=3, end=END, days=2, messages_per_day=500)
+    emails = sum(len(mailbox.mbox(p)) for p in dataset.mail_paths)
+    slack = sum(len(msgs) for msgs in _slack_messages(dataset.slack_export_path).values())
+    assert emails + slack == dataset.messages_written
+    assert 800 <= dataset.messages_written <= 1200
+    config = tomllib.loads(dataset.config_path.read_text(encoding="utf-8"))
+    assert len(config["vendors"]) == 20
+    assert len({v["email_domains"][0] for v in config["vendors"]}) == 20

@@ -1,0 +1,80 @@
+"""Ingestion end to end through the CLI: demo data and nasty files, twice, into a real warehouse file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from commhealth.demo_data import write_demo_dataset
+from tests.test_cli import commhealth
+
+
+def published(folder: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(folder / "warehouse.published.duckdb"), read_only=True)
+
+
+def test_ingest_all_twice_stores_nothing_twice(tmp_path: Path) -> None:
+    dataset = write_demo_dataset(tmp_path / "demo", weeks=1)
+    first = commhealth("--config", str(dataset.config_path), "ingest", "all", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Ingestion summary" in first.stdout
+    con = published(dataset.config_path.parent)
+    stored = con.execute("SELECT count(*), count(DISTINCT message_key) FROM core.messages").fetchone()
+    assert stored[0] == stored[1] > 100
+    sides = dict(con.execute("SELECT side, count(*) FROM core.messages GROUP BY side").fetchall())
+    assert set(sides) >= {"company", "vendor"}
+    con.close()
+
+    second = commhealth("--config", str(dataset.config_path), "ingest", "all", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    con = published(dataset.config_path.parent)
+    assert con.execute("SELECT count(*) FROM core.messages").fetchone()[0] == stored[0]
+    runs = con.execute("SELECT new, already_stored FROM meta.runs ORDER BY started_at").fetchall()
+    assert runs[0][0] == stored[0]
+    assert runs[1] == (0, runs[0][0] + runs[0][1])
+
+
+def test_bad_files_are_quarantined_and_the_rest_is_loaded(tmp_path: Path, config_path: Path) -> None:
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    (mail / "empty.mbox").write_bytes(b"")
+    (mail / "binary.eml").write_bytes(b"\x00\x01\x02PK\x03\x04" * 100)
+    (mail / "good.eml").write_bytes(
+        b"Message-ID: <ok@kappa-offshore.in>\r\nDate: Mon, 16 Nov 2026 10:12:00 +0530\r\n"
+        b"From: Priya <priya@kappa-offshore.in>\r\nTo: jean@norelec.fr\r\nSubject: Hello\r\n\r\nHi Jean\r\n"
+    )
+    (mail / "nodate.eml").write_bytes(b"Message-ID: <nodate@x>\r\nFrom: a@b.c\r\n\r\nbody\r\n")
+    export = tmp_path / "export"
+    (export / "ext-kappa").mkdir(parents=True)
+    (export / "users.json").write_text(json.dumps([{"id": "U1", "team_id": "T0KAPPA", "name": "priya"}]))
+    (export / "channels.json").write_text(json.dumps([{"id": "C1", "name": "ext-kappa"}]))
+    (export / "ext-kappa" / "2026-11-16.json").write_text(json.dumps({"not": "a list"}))
+    (export / "ext-kappa" / "2026-11-17.json").write_text(
+        json.dumps(
+            [
+                {"type": "message", "user": "U1", "text": "Any update?", "ts": "1763370000.000100"},
+                {"text": "no ts"},
+            ]
+        )
+    )
+
+    for _ in range(2):
+        result = commhealth("--config", str(config_path), "ingest", "mbox", str(mail), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        result = commhealth("--config", str(config_path), "ingest", "slack-export", str(export), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    con = published(config_path.parent)
+    assert sorted(con.execute("SELECT message_key, side, vendor_id FROM core.messages").fetchall()) == [
+        ("C1:1763370000.000100", "vendor", "kappa"),
+        ("ok@kappa-offshore.in", "vendor", "kappa"),
+    ]
+    reasons = sorted(r for (r,) in con.execute("SELECT reason FROM core.quarantine").fetchall())
+    assert reasons == [
+        "binary_file",
+        "day_file_not_a_list",
+        "empty_file",
+        "message_without_ts",
+        "no_usable_date",
+    ]

@@ -1,0 +1,195 @@
+"""The warehouse: migrations, idempotent batched loads, conflicts, email chains, the published copy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from commhealth.config import load_config
+from commhealth.records import MessageRecord, QuarantineRecord
+from warehouse.db import WarehouseBusyError, migration_files, open_writer
+from warehouse.load import Loader
+from warehouse.session import writing
+
+T0 = dt.datetime(2026, 11, 16, 9, tzinfo=dt.UTC)
+
+
+def mail(key: str, body: str = "hello", **fields: object) -> MessageRecord:
+    return MessageRecord(
+        key,
+        "email",
+        "mbox",
+        T0,
+        f"box#{key}",
+        sender="a@norelec.fr",
+        body_full=body,
+        body_text=body,
+        **fields,
+    )
+
+
+def rows(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple]:
+    return con.execute(query).fetchall()
+
+
+def test_migrations_from_an_empty_file_are_recorded_once(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with open_writer(path) as con:
+        versions = rows(con, "SELECT version FROM meta.schema_migrations ORDER BY 1")
+    assert versions == [(v,) for v, _, _ in migration_files()]
+    with open_writer(path) as con:  # reopening applies nothing again
+        assert rows(con, "SELECT count(*) FROM meta.schema_migrations") == [(len(versions),)]
+        undocumented = rows(
+            con,
+            """SELECT table_name, column_name FROM duckdb_columns()
+               WHERE schema_name IN ('core', 'raw') AND comment IS NULL""",
+        )
+        assert undocumented == []
+        assert rows(
+            con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'core' AND comment IS NULL"
+        ) == [(0,)]
+
+
+def test_same_input_twice_stores_nothing_twice() -> None:
+    batch = [
+        mail("a@x"),
+        mail("b@x", in_reply_to="a@x"),
+        QuarantineRecord("mbox", "box#9", "no_usable_date", "Date: ?"),
+    ]
+    with open_writer(":memory:") as con:
+        first = Loader(con, batch_size=2)
+        first.add_all(batch)
+        stats = first.finish()
+        assert (stats.read, stats.new, stats.already_stored, stats.quarantined_total) == (2, 2, 0, 1)
+        before = rows(con, "SELECT * FROM core.messages ORDER BY message_key")
+        second = Loader(con)
+        second.add_all(batch)
+        stats = second.finish()
+        assert (stats.new, stats.already_stored) == (0, 2)
+        assert rows(con, "SELECT * FROM core.messages ORDER BY message_key") == before
+        assert rows(con, "SELECT count(*) FROM core.quarantine") == [(1,)]
+
+
+def test_duplicate_key_with_other_content_keeps_the_first_and_quarantines_the_second() -> None:
+    with open_writer(":memory:") as con:
+        loader = Loader(con)
+        loader.add_all([mail("a@x", "first"), mail("a@x", "second"), mail("a@x", "first")])
+        stats = loader.finish()
+        assert (stats.new, stats.already_stored, stats.conflicts) == (1, 1, 1)
+        assert rows(con, "SELECT body_full FROM core.messages") == [("first",)]
+        assert rows(con, "SELECT reason FROM core.quarantine") == [("duplicate_key_conflict",)]
+        later = Loader(con)
+        later.add(mail("a@x", "third"))
+        assert later.finish().conflicts == 1
+        assert rows(con, "SELECT body_full FROM core.messages") == [("first",)]
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]])
+def test_email_conversation_is_the_earliest_known_ancestor_whatever_the_load_order(order: list[int]) -> None:
+    messages = [
+        mail("root@x"),
+        mail("r1@x", in_reply_to="root@x"),  # no References header: chain via In-Reply-To
+        mail("r2@x", in_reply_to="r1@x"),
+        mail("r3@x", in_reply_to="r2@x", references=["r1@x", "r2@x"]),  # truncated References
+    ]
+    with open_writer(":memory:") as con:
+        for i in order:  # one batch each, as if read on different days
+            loader = Loader(con)
+            loader.add(messages[i])
+            loader.finish()
+        assert set(rows(con, "SELECT conversation_key FROM core.messages")) == {("root@x",)}
+
+
+def test_unknown_parent_id_is_the_conversation_until_it_arrives() -> None:
+    with open_writer(":memory:") as con:
+        loader = Loader(con)
+        loader.add(mail("child@x", in_reply_to="missing@x"))
+        loader.finish()
+        assert rows(con, "SELECT conversation_key FROM core.messages") == [("missing@x",)]
+
+
+def test_store_bodies_false_keeps_no_text() -> None:
+    with open_writer(":memory:") as con:
+        loader = Loader(con, store_bodies=False)
+        loader.add(mail("a@x", "secret words here"))
+        loader.finish()
+        assert rows(con, "SELECT body_text, body_full, body_words FROM core.messages") == [(None, None, 3)]
+
+
+def test_a_failing_batch_rolls_back_and_keeps_earlier_batches() -> None:
+    with open_writer(":memory:") as con:
+        loader = Loader(con, batch_size=1)
+        loader.add(mail("good@x"))
+        broken = mail("bad@x")
+        broken.sent_at = "not a time"  # type: ignore[assignment]
+        with pytest.raises(Exception):  # noqa: B017 - any loading error will do
+            loader.add(broken)
+        assert rows(con, "SELECT message_key FROM core.messages") == [("good@x",)]
+
+
+def test_published_copy_opens_while_the_writer_runs(config_path: Path) -> None:
+    config = load_config(config_path)
+    with writing(config, "test") as (con, _run):
+        loader = Loader(con)
+        loader.add(mail("a@x"))
+        loader.finish()
+    published = config.warehouse.published_path
+    with writing(config, "test") as (con, _run):
+        # The writer holds warehouse.duckdb; a separate process reads the published copy meanwhile.
+        reader = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                (
+                    "import duckdb,sys; c=duckdb.connect(sys.argv[1], read_only=True); "
+                    "print(c.execute('select count(*) from core.messages').fetchone()[0])"
+                ),
+                str(published),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert reader.stdout.strip() == "1"
+        blocked = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import duckdb,sys; duckdb.connect(sys.argv[1], read_only=True)",
+                str(config.warehouse.path),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert blocked.returncode != 0 and "lock" in blocked.stderr.lower()
+    runs = (
+        duckdb.connect(str(published), read_only=True)
+        .execute("SELECT command, status FROM meta.runs")
+        .fetchall()
+    )
+    assert runs == [("test", "succeeded"), ("test", "succeeded")]
+
+
+def test_second_writer_gets_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with open_writer(path):
+        holder = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from warehouse.db import open_writer\nimport sys\nwith open_writer(sys.argv[1]): pass",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent.parent,
+            check=False,
+        )
+    assert holder.returncode != 0
+    assert WarehouseBusyError.__name__ in holder.stderr and "published copy" in holder.stderr

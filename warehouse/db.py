@@ -1,0 +1,122 @@
+"""Opening the warehouse: one writer at a time, migrations on open, and a published read-only copy for analysts."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+MIGRATIONS_PACKAGE = "warehouse.migrations"
+
+
+class WarehouseBusyError(RuntimeError):
+    """Another process holds the warehouse file."""
+
+
+def migration_files() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every numbered migration, in order."""
+    found = []
+    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            found.append((int(name[:3]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the migrations not yet recorded in meta.schema_migrations; each in its own transaction."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS meta.schema_migrations (
+            version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )
+        """
+    )
+    con.execute(
+        "COMMENT ON TABLE meta.schema_migrations IS 'Numbered SQL migrations from warehouse/migrations.'"
+    )
+    done = {row[0] for row in con.execute("SELECT version FROM meta.schema_migrations").fetchall()}
+    applied = []
+    for version, name, sql in migration_files():
+        if version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)", [version, name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied
+
+
+def configure(
+    con: duckdb.DuckDBPyConnection, memory_limit: str | None, threads: int | None, temp_dir: Path | None
+) -> None:
+    """Bound memory and spill to disk next to the warehouse rather than the system temp."""
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [memory_limit])
+    if threads:
+        con.execute("SET threads = ?", [threads])
+    if temp_dir is not None:
+        con.execute("SET temp_directory = ?", [str(temp_dir)])
+    con.execute("SET preserve_insertion_order = false")
+    # Timestamps come back in UTC whatever the machine's zone, so numbers do not depend on where they run.
+    con.execute("SET TimeZone = 'UTC'")
+
+
+@contextlib.contextmanager
+def open_writer(
+    path: Path | str, *, memory_limit: str | None = "2GB", threads: int | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The single read-write connection: migrates on open, checkpoints on close."""
+    in_memory = str(path) == ":memory:"
+    if not in_memory:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusyError(
+                f"{path} is held by another process (a writer, or a reader that opened the writer's file). "
+                "Analysts should open the published copy instead; retry when the other process ends."
+            ) from None
+        raise
+    try:
+        temp_dir = None if in_memory else Path(path).with_suffix(".tmp")
+        configure(con, memory_limit, threads, temp_dir)
+        apply_migrations(con)
+        yield con
+        if not in_memory:
+            con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def publish(path: Path | str, published: Path | str) -> Path:
+    """Atomically replace the analysts' read-only copy with the current (checkpointed, closed) warehouse."""
+    src, dst = Path(path), Path(published)
+    fd, tmp_name = tempfile.mkstemp(prefix=dst.name + ".", suffix=".tmp", dir=dst.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp_name)
+        os.replace(tmp_name, dst)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    return dst
+
+
+def open_reader(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection, for the published copy."""
+    return duckdb.connect(str(path), read_only=True)

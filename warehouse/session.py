@@ -1,0 +1,62 @@
+"""A writing session: the one writer, a meta.runs row, then the published copy for analysts."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from commhealth.config import Config
+from warehouse.db import open_writer, publish
+from warehouse.load import sql
+
+
+@dataclass
+class Run:
+    """What a writing command reports into meta.runs."""
+
+    command: str
+    counts: dict[str, int] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def writing(config: Config, command: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, Run]]:
+    """Open the warehouse for writing, record the run (also when it fails), then publish the read-only copy."""
+    wh = config.warehouse
+    run = Run(command)
+    started = dt.datetime.now(dt.UTC)
+    with open_writer(wh.path, memory_limit=wh.memory_limit, threads=wh.threads) as con:
+        status = "failed"
+        try:
+            yield con, run
+            status = "succeeded"
+        finally:
+            _record_run(con, run, started, status)
+    publish(wh.path, wh.published_path)
+
+
+def _record_run(con: duckdb.DuckDBPyConnection, run: Run, started: dt.datetime, status: str) -> None:
+    counts = run.counts
+    con.execute(
+        sql("record_run.sql"),
+        [
+            str(uuid.uuid4()),
+            run.command,
+            started,
+            dt.datetime.now(dt.UTC),
+            status,
+            counts.get("read"),
+            counts.get("new"),
+            counts.get("already_stored"),
+            counts.get("conflicts"),
+            counts.get("quarantined"),
+            json.dumps(run.detail, default=str),
+        ],
+    )

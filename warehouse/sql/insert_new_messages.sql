@@ -1,0 +1,6 @@
+INSERT INTO core.messages BY NAME
+SELECT
+    * EXCLUDE (ordinal, copy_number, first_hash, stored_hash, is_stored, status),
+    $1::TIMESTAMPTZ AS ingested_at
+FROM staged_batch
+WHERE status = 'new';
