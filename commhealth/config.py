@@ -137,6 +137,13 @@ class Warehouse(_Strict):
     threads: int | None = None
     batch_size: int = Field(default=5000, gt=0)
 
+    staging_dir: Path | None = None
+
+    @property
+    def staging_path(self) -> Path:
+        """Where extraction stages Parquet parts for the writer (default: beside the warehouse)."""
+        return self.staging_dir or self.path.with_name(self.path.stem + ".staging")
+
     @property
     def published_path(self) -> Path:
         """The read-only copy analysts open; the writer never holds it."""
@@ -223,7 +230,9 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         return None if p is None else (p if p.is_absolute() else (base / p).resolve())
 
     updates: dict[str, Any] = {
-        "warehouse": config.warehouse.model_copy(update={"path": rel(config.warehouse.path)}),
+        "warehouse": config.warehouse.model_copy(
+            update={"path": rel(config.warehouse.path), "staging_dir": rel(config.warehouse.staging_dir)}
+        ),
         "signals": config.signals.model_copy(update={"extra_lexicon": rel(config.signals.extra_lexicon)}),
     }
     sources = {}

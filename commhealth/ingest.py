@@ -1,12 +1,11 @@
-"""File ingestion: a connector's records, classified by party, through the single writer."""
+"""File ingestion: connectors' records, classified by party, staged, then merged by the single writer."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import duckdb
+import pyarrow as pa
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -22,7 +21,15 @@ from commhealth.parties import PartyResolver
 from commhealth.records import MessageRecord, QuarantineRecord
 from connectors.mail import read_mail, total_bytes
 from connectors.slack_export import SlackExport
-from warehouse.load import Loader, LoadStats, sql
+from warehouse.load import (
+    SLACK_CHANNEL_SCHEMA,
+    SLACK_CHANNELS,
+    SLACK_USER_SCHEMA,
+    SLACK_USERS,
+    LoadStats,
+    StagingWriter,
+    merge_staged,
+)
 from warehouse.session import writing
 
 Record = MessageRecord | QuarantineRecord
@@ -46,72 +53,67 @@ def _classified(records: Iterable[Record], resolver: PartyResolver) -> Iterator[
         yield resolver.classify(record) if isinstance(record, MessageRecord) else record
 
 
-def load_mail(
-    con: duckdb.DuckDBPyConnection, config: Config, paths: list[Path], console: Console, source: str = "mbox"
-) -> LoadStats:
-    """Read mbox files, maildirs and .eml files into core.messages on an open writer."""
-    resolver = PartyResolver(config)
-    loader = Loader(con, store_bodies=config.warehouse.store_bodies, batch_size=config.warehouse.batch_size)
+def _writer(config: Config, partition: str) -> StagingWriter:
+    wh = config.warehouse
+    return StagingWriter(wh.staging_path, partition, store_bodies=wh.store_bodies, batch_size=wh.batch_size)
+
+
+def stage_mail(
+    config: Config, paths: list[Path], console: Console, source: str = "mbox"
+) -> dict[str, object]:
+    """Read mbox files, maildirs and .eml files into staged parts; returns the connector's notes."""
+    writer = _writer(config, f"{source}")
     with _progress(console, bytes_total=True) as progress:
         task = progress.add_task("Reading mail", total=total_bytes(paths))
         records = read_mail(paths, source=source, on_bytes=lambda n: progress.advance(task, n))
-        loader.add_all(_classified(records, resolver))
-    return loader.finish()
+        writer.add_all(_classified(records, PartyResolver(config)))
+    writer.close()
+    return {}
 
 
-def load_slack_export(
-    con: duckdb.DuckDBPyConnection, config: Config, path: Path, console: Console
-) -> LoadStats:
-    """Read one Slack export (folder or .zip): its users, channels and messages."""
+def stage_slack_export(config: Config, path: Path, console: Console) -> dict[str, object]:
+    """Read one Slack export (folder or .zip): its users, channels and messages, into staged parts."""
     resolver = PartyResolver(config)
-    loader = Loader(con, store_bodies=config.warehouse.store_bodies, batch_size=config.warehouse.batch_size)
-    now = dt.datetime.now(dt.UTC)
+    writer = _writer(config, f"slack_export-{path.name}")
     with SlackExport(path) as export:
-        con.executemany(
-            sql("upsert_slack_users.sql"),
-            [
-                [u.user_id, u.team_id, u.name, u.real_name, u.email, u.is_bot, "slack_export", u.raw_ref, now]
-                for u in export.users
-            ],
-        )
-        con.executemany(
-            sql("upsert_slack_channels.sql"),
-            [
-                [
-                    c.channel_id,
-                    c.name,
-                    c.is_shared,
-                    resolver.channel_vendor(c.channel_id, c.name),
-                    "slack_export",
-                    c.raw_ref,
-                    now,
-                ]
-                for c in export.channels
-            ],
-        )
+        users = [{**_fields(u, SLACK_USER_SCHEMA), "source": "slack_export"} for u in export.users]
+        channels = [
+            {
+                **_fields(c, SLACK_CHANNEL_SCHEMA),
+                "vendor_id": resolver.channel_vendor(c.channel_id, c.name),
+                "source": "slack_export",
+            }
+            for c in export.channels
+        ]
+        writer.add_table(SLACK_USERS, pa.Table.from_pylist(users, schema=SLACK_USER_SCHEMA))
+        writer.add_table(SLACK_CHANNELS, pa.Table.from_pylist(channels, schema=SLACK_CHANNEL_SCHEMA))
         with _progress(console, bytes_total=False) as progress:
             task = progress.add_task("Reading Slack export", total=export.total_files())
-            records = export.messages(on_file=lambda: progress.advance(task))
-            loader.add_all(_classified(records, resolver))
-        stats = loader.finish()
-        stats.notes.update(export.stats)
-    return stats
+            writer.add_all(_classified(export.messages(on_file=lambda: progress.advance(task)), resolver))
+        writer.close()
+        return dict(export.stats)
+
+
+def _fields(obj: object, schema: pa.Schema) -> dict[str, object]:
+    return {name: getattr(obj, name, None) for name in schema.names}
 
 
 def ingest(
     config: Config, console: Console, *, mail: list[Path] = (), slack_exports: list[Path] = ()
 ) -> LoadStats:
-    """One writing session over mail paths and Slack exports; the read-only copy is published at the end."""
+    """Stage every input, then merge in one writing session; the read-only copy is published at the end."""
+    notes: list[dict[str, object]] = []
+    if mail:
+        notes.append(stage_mail(config, list(mail), console))
+    notes += [stage_slack_export(config, path, console) for path in slack_exports]
     names = (["mbox"] if mail else []) + (["slack-export"] if slack_exports else [])
     with writing(config, "ingest " + " ".join(names)) as (con, run):
-        total = LoadStats()
-        if mail:
-            total.merge(load_mail(con, config, list(mail), console))
-        for path in slack_exports:
-            total.merge(load_slack_export(con, config, path, console))
-        run.counts = total.counts()
-        run.detail = total.as_dict()
-    return total
+        stats = merge_staged(con, config.warehouse.staging_path)
+        for note in notes:
+            stats.merge(LoadStats(notes=note))
+        run.counts = stats.counts()
+        run.detail = stats.as_dict()
+    return stats
 
 
 def configured_paths(config: Config, source: str) -> list[Path]:

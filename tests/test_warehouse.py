@@ -13,7 +13,7 @@ import pytest
 from commhealth.config import load_config
 from commhealth.records import MessageRecord, QuarantineRecord
 from warehouse.db import WarehouseBusyError, migration_files, open_writer
-from warehouse.load import Loader
+from warehouse.load import StagingWriter, load_records, merge_staged, staged_parts
 from warehouse.session import writing
 
 T0 = dt.datetime(2026, 11, 16, 9, tzinfo=dt.UTC)
@@ -55,42 +55,38 @@ def test_migrations_from_an_empty_file_are_recorded_once(tmp_path: Path) -> None
         ) == [(0,)]
 
 
-def test_same_input_twice_stores_nothing_twice() -> None:
+def test_same_input_twice_stores_nothing_twice(tmp_path: Path) -> None:
     batch = [
         mail("a@x"),
         mail("b@x", in_reply_to="a@x"),
         QuarantineRecord("mbox", "box#9", "no_usable_date", "Date: ?"),
     ]
     with open_writer(":memory:") as con:
-        first = Loader(con, batch_size=2)
-        first.add_all(batch)
-        stats = first.finish()
+        stats = load_records(con, batch, tmp_path, batch_size=2)
         assert (stats.read, stats.new, stats.already_stored, stats.quarantined_total) == (2, 2, 0, 1)
         before = rows(con, "SELECT * FROM core.messages ORDER BY message_key")
-        second = Loader(con)
-        second.add_all(batch)
-        stats = second.finish()
+        stats = load_records(con, batch, tmp_path)
         assert (stats.new, stats.already_stored) == (0, 2)
         assert rows(con, "SELECT * FROM core.messages ORDER BY message_key") == before
         assert rows(con, "SELECT count(*) FROM core.quarantine") == [(1,)]
 
 
-def test_duplicate_key_with_other_content_keeps_the_first_and_quarantines_the_second() -> None:
+def test_duplicate_key_with_other_content_keeps_the_first_and_quarantines_the_second(tmp_path: Path) -> None:
     with open_writer(":memory:") as con:
-        loader = Loader(con)
-        loader.add_all([mail("a@x", "first"), mail("a@x", "second"), mail("a@x", "first")])
-        stats = loader.finish()
+        stats = load_records(
+            con, [mail("a@x", "first"), mail("a@x", "second"), mail("a@x", "first")], tmp_path
+        )
         assert (stats.new, stats.already_stored, stats.conflicts) == (1, 1, 1)
         assert rows(con, "SELECT body_full FROM core.messages") == [("first",)]
         assert rows(con, "SELECT reason FROM core.quarantine") == [("duplicate_key_conflict",)]
-        later = Loader(con)
-        later.add(mail("a@x", "third"))
-        assert later.finish().conflicts == 1
+        assert load_records(con, [mail("a@x", "third")], tmp_path).conflicts == 1
         assert rows(con, "SELECT body_full FROM core.messages") == [("first",)]
 
 
 @pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]])
-def test_email_conversation_is_the_earliest_known_ancestor_whatever_the_load_order(order: list[int]) -> None:
+def test_email_conversation_is_the_earliest_known_ancestor_whatever_the_load_order(
+    tmp_path: Path, order: list[int]
+) -> None:
     messages = [
         mail("root@x"),
         mail("r1@x", in_reply_to="root@x"),  # no References header: chain via In-Reply-To
@@ -99,45 +95,55 @@ def test_email_conversation_is_the_earliest_known_ancestor_whatever_the_load_ord
     ]
     with open_writer(":memory:") as con:
         for i in order:  # one batch each, as if read on different days
-            loader = Loader(con)
-            loader.add(messages[i])
-            loader.finish()
+            load_records(con, [messages[i]], tmp_path)
         assert set(rows(con, "SELECT conversation_key FROM core.messages")) == {("root@x",)}
 
 
-def test_unknown_parent_id_is_the_conversation_until_it_arrives() -> None:
+def test_unknown_parent_id_is_the_conversation_until_it_arrives(tmp_path: Path) -> None:
     with open_writer(":memory:") as con:
-        loader = Loader(con)
-        loader.add(mail("child@x", in_reply_to="missing@x"))
-        loader.finish()
+        load_records(con, [mail("child@x", in_reply_to="missing@x")], tmp_path)
         assert rows(con, "SELECT conversation_key FROM core.messages") == [("missing@x",)]
 
 
-def test_store_bodies_false_keeps_no_text() -> None:
+def test_store_bodies_false_keeps_no_text(tmp_path: Path) -> None:
     with open_writer(":memory:") as con:
-        loader = Loader(con, store_bodies=False)
-        loader.add(mail("a@x", "secret words here"))
-        loader.finish()
+        load_records(con, [mail("a@x", "secret words here")], tmp_path, store_bodies=False)
         assert rows(con, "SELECT body_text, body_full, body_words FROM core.messages") == [(None, None, 3)]
+    assert b"secret" not in b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
 
 
-def test_a_failing_batch_rolls_back_and_keeps_earlier_batches() -> None:
+def test_a_failing_part_rolls_back_keeps_earlier_parts_and_stays_staged(tmp_path: Path) -> None:
+    writer = StagingWriter(tmp_path, "test", batch_size=1)
+    writer.add(mail("good@x"))
+    writer.add(QuarantineRecord("mbox", "box#1", "no_usable_date"))
+    parts = writer.close()
+    parts[1].write_bytes(b"not parquet")  # a damaged part: the merge must stop there, not lose anything
     with open_writer(":memory:") as con:
-        loader = Loader(con, batch_size=1)
-        loader.add(mail("good@x"))
-        broken = mail("bad@x")
-        broken.sent_at = "not a time"  # type: ignore[assignment]
-        with pytest.raises(Exception):  # noqa: B017 - any loading error will do
-            loader.add(broken)
+        with pytest.raises(Exception):  # noqa: B017 - any reading error will do
+            merge_staged(con, tmp_path)
         assert rows(con, "SELECT message_key FROM core.messages") == [("good@x",)]
+        assert staged_parts(tmp_path) == [parts[1]]
+
+
+def test_two_extractions_staged_at_once_then_one_merge(tmp_path: Path) -> None:
+    inbox = StagingWriter(tmp_path, "inbox", batch_size=2)
+    sent = StagingWriter(tmp_path, "sent", batch_size=2)
+    for i in range(5):  # interleaved, as two workers would; the same message seen from both mailboxes
+        inbox.add(mail(f"m{i}@x"))
+        sent.add(mail(f"m{i}@x"))
+    inbox.close()
+    sent.close()
+    with open_writer(":memory:") as con:
+        stats = merge_staged(con, tmp_path)
+        assert (stats.read, stats.new, stats.already_stored, stats.conflicts) == (10, 5, 5, 0)
+        assert rows(con, "SELECT count(*) FROM core.messages") == [(5,)]
+    assert staged_parts(tmp_path) == []
 
 
 def test_published_copy_opens_while_the_writer_runs(config_path: Path) -> None:
     config = load_config(config_path)
     with writing(config, "test") as (con, _run):
-        loader = Loader(con)
-        loader.add(mail("a@x"))
-        loader.finish()
+        load_records(con, [mail("a@x")], config.warehouse.staging_path)
     published = config.warehouse.published_path
     with writing(config, "test") as (con, _run):
         # The writer holds warehouse.duckdb; a separate process reads the published copy meanwhile.

@@ -1,15 +1,26 @@
-"""Loading records into core: batched, deduplicated, merged, one transaction per batch."""
+"""Loading records into core through staged batches: extraction writes Parquet parts, one writer merges them.
+
+Extraction (any number of threads, processes or machines) turns records into Parquet parts in a staging folder;
+the single writer merges each part in its own transaction and deletes it only after the commit. A crash between
+the two loses nothing: the parts wait for the next merge, and merging a part twice stores nothing twice.
+"""
 
 from __future__ import annotations
 
 import collections
 import dataclasses
 import datetime as dt
+import os
+import re
+import time
+import uuid
 from collections.abc import Iterable
 from importlib import resources
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from commhealth.records import CHANNEL_EMAIL, MessageRecord, QuarantineRecord
 
@@ -17,6 +28,8 @@ SQL_PACKAGE = "warehouse.sql"
 CONFLICT_REASON = "duplicate_key_conflict"
 # Chains longer than this many hops are cut; real threads are far shorter, and a cycle must not loop forever.
 MAX_CHAIN_HOPS = 64
+PART_SUFFIX = ".parquet"
+MESSAGES, QUARANTINE, SLACK_USERS, SLACK_CHANNELS = "messages", "quarantine", "slack_users", "slack_channels"
 
 _MESSAGE_SCHEMA = pa.schema(
     [
@@ -51,6 +64,35 @@ _MESSAGE_SCHEMA = pa.schema(
         ("raw_ref", pa.string()),
     ]
 )
+
+
+_QUARANTINE_SCHEMA = pa.schema(
+    [("source", pa.string()), ("raw_ref", pa.string()), ("reason", pa.string()), ("excerpt", pa.string())]
+)
+SLACK_USER_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("team_id", pa.string()),
+        ("name", pa.string()),
+        ("real_name", pa.string()),
+        ("email", pa.string()),
+        ("is_bot", pa.bool_()),
+        ("source", pa.string()),
+        ("raw_ref", pa.string()),
+    ]
+)
+SLACK_CHANNEL_SCHEMA = pa.schema(
+    [
+        ("channel_id", pa.string()),
+        ("name", pa.string()),
+        ("is_shared", pa.bool_()),
+        ("vendor_id", pa.string()),
+        ("source", pa.string()),
+        ("raw_ref", pa.string()),
+    ]
+)
+_DERIVED_FIELDS = {"ordinal", "content_hash", "body_words", "conversation_key"}
+_DIRECT_FIELDS = [name for name in _MESSAGE_SCHEMA.names if name not in _DERIVED_FIELDS]
 
 
 def sql(name: str) -> str:
@@ -104,7 +146,7 @@ def _add_notes(a: object, b: object) -> object:
 
 
 def _initial_conversation(record: MessageRecord) -> str:
-    """Email: the earliest ancestor the headers name; chains through stored messages are followed later."""
+    """Email: the earliest ancestor the headers name; chains through stored messages are followed at merge."""
     if record.conversation_key:
         return record.conversation_key
     if record.channel == CHANNEL_EMAIL:
@@ -115,35 +157,53 @@ def _initial_conversation(record: MessageRecord) -> str:
     return record.message_key
 
 
-def _word_count(text: str | None) -> int | None:
-    return None if text is None else len(text.split())
+def messages_table(records: list[MessageRecord], *, store_bodies: bool) -> pa.Table:
+    """Records as the Arrow table the merge reads; bodies are dropped here when they must not be stored."""
+    columns: dict[str, list] = {name: [] for name in _MESSAGE_SCHEMA.names}
+    for ordinal, r in enumerate(records):
+        columns["ordinal"].append(ordinal)
+        columns["content_hash"].append(r.content_hash())
+        columns["body_words"].append(None if r.body_text is None else len(r.body_text.split()))
+        columns["conversation_key"].append(_initial_conversation(r))
+        for name in _DIRECT_FIELDS:
+            columns[name].append(getattr(r, name))
+    if not store_bodies:
+        columns["body_text"] = columns["body_full"] = [None] * len(records)
+    return pa.table(columns, schema=_MESSAGE_SCHEMA)
 
 
-class Loader:
-    """Buffers records and merges them into core.messages / core.quarantine in bounded batches.
+def quarantine_table(records: list[QuarantineRecord]) -> pa.Table:
+    return pa.table(
+        {
+            "source": [q.source for q in records],
+            "raw_ref": [q.raw_ref for q in records],
+            "reason": [q.reason for q in records],
+            "excerpt": [q.excerpt for q in records],
+        },
+        schema=_QUARANTINE_SCHEMA,
+    )
 
-    Within a batch and against what is stored, the first copy of a key wins: the same content again counts as
-    already stored (its party fields are refreshed from the current config), other content is a conflict and is
-    quarantined with the reason, so nothing disappears silently.
-    """
+
+class StagingWriter:
+    """The extraction side: buffers records and writes them as Parquet parts; needs no warehouse connection."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, *, store_bodies: bool = True, batch_size: int = 5000
+        self, staging_dir: Path, partition: str, *, store_bodies: bool = True, batch_size: int = 5000
     ) -> None:
-        self.con = con
+        self.staging_dir = Path(staging_dir)
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        # Part names sort in creation order, so the merge keeps "first copy wins" across parts.
+        self._prefix = f"{time.time_ns():020d}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', partition)[:60]}"
         self.store_bodies = store_bodies
         self.batch_size = batch_size
-        self.stats = LoadStats()
+        self.parts: list[Path] = []
         self._messages: list[MessageRecord] = []
         self._quarantine: list[QuarantineRecord] = []
-        self._touched_email = False
 
     def add(self, record: MessageRecord | QuarantineRecord) -> None:
         if isinstance(record, QuarantineRecord):
             self._quarantine.append(record)
-            self.stats.quarantined[record.reason] += 1
         else:
-            self.stats.read += 1
             self._messages.append(record)
         if len(self._messages) + len(self._quarantine) >= self.batch_size:
             self.flush()
@@ -152,86 +212,117 @@ class Loader:
         for record in records:
             self.add(record)
 
+    def add_table(self, kind: str, table: pa.Table) -> None:
+        """A ready table of another kind (Slack users or channels)."""
+        self._write(kind, table)
+
     def flush(self) -> None:
-        if not self._messages and not self._quarantine:
-            return
-        now = dt.datetime.now(dt.UTC)
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            if self._messages:
-                self._merge_messages(now)
-            if self._quarantine:
-                self._insert_quarantine(self._quarantine, now)
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+        if self._messages:
+            self._write(MESSAGES, messages_table(self._messages, store_bodies=self.store_bodies))
+        if self._quarantine:
+            self._write(QUARANTINE, quarantine_table(self._quarantine))
         self._messages.clear()
         self._quarantine.clear()
 
-    def finish(self) -> LoadStats:
-        """Flush what is buffered and re-derive email conversations through newly stored ancestors."""
+    def close(self) -> list[Path]:
         self.flush()
-        if self._touched_email:
-            resolve_email_conversations(self.con)
-        return self.stats
+        return self.parts
 
-    def _message_table(self) -> pa.Table:
-        columns: dict[str, list] = {name: [] for name in _MESSAGE_SCHEMA.names}
-        for ordinal, r in enumerate(self._messages):
-            content_hash = r.content_hash()
-            body_words = _word_count(r.body_text)
-            columns["ordinal"].append(ordinal)
-            columns["content_hash"].append(content_hash)
-            columns["body_words"].append(body_words)
-            columns["conversation_key"].append(_initial_conversation(r))
-            for name in _DIRECT_FIELDS:
-                columns[name].append(getattr(r, name))
-            if not self.store_bodies:
-                columns["body_text"][-1] = None
-                columns["body_full"][-1] = None
-            if r.channel == CHANNEL_EMAIL:
-                self._touched_email = True
-        return pa.table(columns, schema=_MESSAGE_SCHEMA)
+    def _write(self, kind: str, table: pa.Table) -> None:
+        final = self.staging_dir / f"{self._prefix}-{len(self.parts):06d}.{kind}{PART_SUFFIX}"
+        tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, final)  # a part is either whole or absent, never half-written
+        self.parts.append(final)
 
-    def _merge_messages(self, now: dt.datetime) -> None:
-        batch = self._message_table()
-        con = self.con
-        con.register("incoming_batch", batch)
+
+def staged_parts(staging_dir: Path) -> list[Path]:
+    """Parts waiting to be merged, oldest first (leftovers of an interrupted run included)."""
+    if not Path(staging_dir).is_dir():
+        return []
+    return sorted(
+        p for p in Path(staging_dir).iterdir() if p.name.endswith(PART_SUFFIX) and not p.name.startswith(".")
+    )
+
+
+def _part_kind(path: Path) -> str:
+    return path.name.removesuffix(PART_SUFFIX).rsplit(".", 1)[-1]
+
+
+def merge_staged(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> LoadStats:
+    """The writer side: merge every staged part, one transaction each, deleting a part once committed."""
+    stats = LoadStats()
+    touched_email = False
+    for part in staged_parts(staging_dir):
+        kind = _part_kind(part)
+        table = pq.read_table(part)
+        now = dt.datetime.now(dt.UTC)
+        con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(sql("stage_batch.sql"))
-            counts = con.execute(sql("classify_batch.sql")).fetchone()
-            new, same, conflicts = (int(c or 0) for c in counts)
-            con.execute(sql("refresh_parties.sql"))
-            con.execute(sql("insert_new_messages.sql"), [now])
-            conflict_rows = con.execute(sql("conflict_rows.sql")).fetchall()
-        finally:
-            con.unregister("incoming_batch")
-            con.execute("DROP TABLE IF EXISTS staged_batch")
-        self.stats.new += new
-        self.stats.already_stored += same
-        self.stats.conflicts += conflicts
-        if conflict_rows:
-            records = [
-                QuarantineRecord(
-                    source, raw_ref, CONFLICT_REASON, f"message_key {key} already stored with other content"
-                )
-                for source, raw_ref, key in conflict_rows
-            ]
-            self.stats.quarantined[CONFLICT_REASON] += len(records)
-            self._insert_quarantine(records, now)
-
-    def _insert_quarantine(self, records: list[QuarantineRecord], now: dt.datetime) -> None:
-        self.con.executemany(
-            sql("insert_quarantine.sql"), [[q.source, q.raw_ref, q.reason, q.excerpt, now] for q in records]
-        )
+            if kind == MESSAGES:
+                _merge_messages(con, table, now, stats)
+                touched_email = touched_email or CHANNEL_EMAIL in set(table.column("channel").to_pylist())
+            elif kind == QUARANTINE:
+                stats.quarantined.update(table.column("reason").to_pylist())
+                _insert_quarantine(con, table, now)
+            elif kind in (SLACK_USERS, SLACK_CHANNELS):
+                _upsert_directory(con, kind, table, now)
+            else:
+                raise ValueError(f"unknown staged part kind {kind!r}: {part}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        part.unlink()
+    if touched_email:
+        resolve_email_conversations(con)
+    return stats
 
 
-_DIRECT_FIELDS = [
-    name
-    for name in _MESSAGE_SCHEMA.names
-    if name not in {"ordinal", "content_hash", "body_words", "conversation_key"}
-]
+def _merge_messages(
+    con: duckdb.DuckDBPyConnection, batch: pa.Table, now: dt.datetime, stats: LoadStats
+) -> None:
+    """First copy of a key wins. The same content again is already stored (its parties refreshed from the
+    current config); other content is a conflict, quarantined so that nothing disappears silently."""
+    con.register("incoming_batch", batch)
+    try:
+        con.execute(sql("stage_batch.sql"))
+        new, same, conflicts = (int(c or 0) for c in con.execute(sql("classify_batch.sql")).fetchone())
+        con.execute(sql("refresh_parties.sql"))
+        con.execute(sql("insert_new_messages.sql"), [now])
+        conflict_rows = con.execute(sql("conflict_rows.sql")).fetchall()
+    finally:
+        con.unregister("incoming_batch")
+        con.execute("DROP TABLE IF EXISTS staged_batch")
+    stats.read += batch.num_rows
+    stats.new += new
+    stats.already_stored += same
+    stats.conflicts += conflicts
+    if conflict_rows:
+        records = [
+            QuarantineRecord(
+                source, raw_ref, CONFLICT_REASON, f"message_key {key} already stored with other content"
+            )
+            for source, raw_ref, key in conflict_rows
+        ]
+        stats.quarantined[CONFLICT_REASON] += len(records)
+        _insert_quarantine(con, quarantine_table(records), now)
+
+
+def _insert_quarantine(con: duckdb.DuckDBPyConnection, table: pa.Table, now: dt.datetime) -> None:
+    con.register("incoming_quarantine", table)
+    try:
+        con.execute(sql("insert_quarantine.sql"), [now])
+    finally:
+        con.unregister("incoming_quarantine")
+
+
+def _upsert_directory(con: duckdb.DuckDBPyConnection, kind: str, table: pa.Table, now: dt.datetime) -> None:
+    con.register("incoming_directory", table)
+    try:
+        con.execute(sql(f"upsert_{kind}.sql"), [now])
+    finally:
+        con.unregister("incoming_directory")
 
 
 def resolve_email_conversations(con: duckdb.DuckDBPyConnection) -> int:
@@ -242,3 +333,18 @@ def resolve_email_conversations(con: duckdb.DuckDBPyConnection) -> int:
         if not changed:
             return hop
     return MAX_CHAIN_HOPS
+
+
+def load_records(
+    con: duckdb.DuckDBPyConnection,
+    records: Iterable[MessageRecord | QuarantineRecord],
+    staging_dir: Path,
+    *,
+    store_bodies: bool = True,
+    batch_size: int = 5000,
+) -> LoadStats:
+    """Stage then merge in one go, for callers that extract and write in the same process."""
+    writer = StagingWriter(staging_dir, "direct", store_bodies=store_bodies, batch_size=batch_size)
+    writer.add_all(records)
+    writer.close()
+    return merge_staged(con, staging_dir)

@@ -1,3 +1,5 @@
+-- The same bad input read again is already quarantined: keep the first row.
 INSERT INTO core.quarantine (source, raw_ref, reason, excerpt, ingested_at)
-VALUES ($1, $2, $3, $4, $5)
+SELECT DISTINCT ON (source, raw_ref, reason) source, raw_ref, reason, excerpt, $1::TIMESTAMPTZ
+FROM incoming_quarantine
 ON CONFLICT DO NOTHING;
