@@ -1,0 +1,189 @@
+"""Publishing through the real slack_sdk WebClient against the fake Slack Web API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from slack_samples import DAY, sample_digest, vendor
+
+from commhealth.chart import render_latency_chart
+from connectors.slack.client import SlackPublishError, make_client
+from connectors.slack.digest import AlertLine, Digest, EvidenceItem, render_digest, render_vendor_alert
+from connectors.slack.publish import post_message, publish_digest, resolve_channel_id, upload_file
+from tests.fakes.slack_api import FakeSlackAPI
+
+TOKEN = "xoxb-test-0000-secret"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def chart(tmp_path: Path) -> Path:
+    day = dt.date(2026, 3, 10)
+    series = {"Kappa Offshore": [(day - dt.timedelta(days=i), 2.0 + i % 4) for i in range(28)]}
+    return render_latency_chart(series, tmp_path / "latency.png", title="Vendor response time")
+
+
+def test_digest_posts_main_replies_and_chart_in_thread(fake_slack: FakeSlackAPI, tmp_path: Path) -> None:
+    digest = sample_digest()
+    digest.vendors += [
+        vendor(f"bulk{i:02d}", evidence=[EvidenceItem("Subject " * 40, waited_business_minutes=60.0)] * 3)
+        for i in range(40)
+    ]
+    rendered = render_digest(digest)
+    assert rendered.thread_replies
+    client = make_client(TOKEN, fake_slack.url)
+
+    published = publish_digest(
+        client, "#vendor-health", rendered, chart=chart(tmp_path), chart_title="Latency"
+    )
+
+    assert published.main.channel_id == "C0HEALTH01"
+    assert published.chart_uploaded
+    messages = fake_slack.posted("#vendor-health")
+    main = messages[0]
+    assert main["ts"] == published.main.ts and main["thread_ts"] == main["ts"]  # a thread parent
+    assert main["blocks"] == rendered.main.blocks and main["text"] == rendered.main.text
+    replies = fake_slack.state.thread("C0HEALTH01", main["ts"])
+    assert [r["blocks"] for r in replies if r.get("subtype") != "file_share"] == [
+        m.blocks for m in rendered.thread_replies
+    ]
+    file_share = replies[-1]
+    assert file_share["subtype"] == "file_share"
+    file_id = file_share["files"][0]["id"]
+    stored = fake_slack.state.files[file_id]
+    assert stored["data"].startswith(PNG_MAGIC)
+    assert stored["title"] == "Latency" and stored["name"] == "latency.png"
+    assert stored["length"] == len(stored["data"])
+    assert stored["shares"] == [{"channel": "C0HEALTH01", "thread_ts": main["ts"]}]
+
+    methods = [c.method for c in fake_slack.calls()]
+    expected = ["chat.postMessage"] * len(rendered.messages)
+    assert methods == [*expected, "files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+    for call in fake_slack.calls():
+        assert call.http_method == "POST"
+        if call.method != "upload":
+            assert call.headers["authorization"] == f"Bearer {TOKEN}"
+        else:
+            assert "authorization" not in call.headers
+    for call in fake_slack.calls("chat.postMessage"):
+        assert call.params["unfurl_links"] is False and call.params["unfurl_media"] is False
+        assert call.headers["content-type"].startswith("application/json")
+
+
+def test_vendor_alert_goes_to_private_channel_by_name(fake_slack: FakeSlackAPI) -> None:
+    digest = sample_digest()
+    kappa = next(v for v in digest.vendors if v.status == "critical")
+    client = make_client(TOKEN, fake_slack.url)
+    posted = post_message(client, kappa.alert_channel or "", render_vendor_alert(digest, kappa))
+    assert posted.channel_id == "G0KAPPA001"
+    assert fake_slack.posted("G0KAPPA001")[0]["ts"] == posted.ts
+
+
+def test_upload_resolves_channel_name_through_paged_conversations_list(
+    fake_slack: FakeSlackAPI, tmp_path: Path
+):
+    for i in range(250):
+        fake_slack.state.add_channel(f"noise-{i:03d}")
+    fake_slack.state.add_channel("late-private", "G0LATE0001", is_private=True)
+    fake_slack.state.add_channel("archived", "C0ARCH0001", is_archived=True)
+    client = make_client(TOKEN, fake_slack.url)
+    parent = fake_slack.state.add_message("G0LATE0001", "parent")
+
+    upload_file(client, "#late-private", parent["ts"], chart(tmp_path), "Chart")
+
+    listing = fake_slack.calls("conversations.list")
+    assert len(listing) == 2 and listing[1].params["cursor"]
+    assert listing[0].params["types"] == "public_channel,private_channel"
+    complete = fake_slack.calls("files.completeUploadExternal")[0]
+    assert complete.params["channel_id"] == "G0LATE0001"
+    assert complete.params["thread_ts"] == parent["ts"]
+    assert resolve_channel_id(client, "C0HEALTH01") == "C0HEALTH01"
+    with pytest.raises(SlackPublishError, match="channel_not_found"):
+        resolve_channel_id(client, "#archived")
+
+
+def test_rate_limit_is_waited_out(fake_slack: FakeSlackAPI) -> None:
+    fake_slack.rate_limit("chat.postMessage", retry_after=1)
+    client = make_client(TOKEN, fake_slack.url)
+    start = time.monotonic()
+    posted = post_message(client, "#vendor-health", render_digest(sample_digest()).main)
+    elapsed = time.monotonic() - start
+
+    calls = fake_slack.calls("chat.postMessage")
+    assert [c.status for c in calls] == [429, 200]
+    assert calls[1].at - calls[0].at >= 1.0
+    assert elapsed >= 1.0
+    assert [m["ts"] for m in fake_slack.posted("#vendor-health")] == [posted.ts]  # posted exactly once
+
+
+def test_server_error_is_retried(fake_slack: FakeSlackAPI) -> None:
+    fake_slack.server_error("chat.postMessage")
+    client = make_client(TOKEN, fake_slack.url)
+    posted = post_message(client, "C0HEALTH01", render_digest(sample_digest()).main)
+    assert [c.status for c in fake_slack.calls("chat.postMessage")] == [500, 200]
+    assert [m["ts"] for m in fake_slack.posted("C0HEALTH01")] == [posted.ts]  # posted exactly once
+
+
+def test_persistent_server_error_raises_after_retries(fake_slack: FakeSlackAPI) -> None:
+    fake_slack.server_error("chat.postMessage", times=None)
+    client = make_client(TOKEN, fake_slack.url, max_retries=1)
+    with pytest.raises(SlackPublishError) as caught:
+        post_message(client, "C0HEALTH01", render_digest(sample_digest()).main)
+    assert caught.value.status == 500 and caught.value.method == "chat.postMessage"
+    assert len(fake_slack.calls("chat.postMessage")) == 2
+
+
+def test_invalid_auth_raises_without_the_token() -> None:
+    with FakeSlackAPI(tokens={"xoxb-the-right-one"}) as fake:
+        fake.state.add_channel("vendor-health", "C0HEALTH01")
+        client = make_client(TOKEN, fake.url)
+        with pytest.raises(SlackPublishError) as caught:
+            post_message(client, "#vendor-health", render_digest(sample_digest()).main)
+    error = caught.value
+    assert error.error == "invalid_auth"
+    assert str(error) == "Slack API chat.postMessage failed: invalid_auth"
+    assert error.__cause__ is None and error.__suppress_context__
+    assert TOKEN not in str(error) and TOKEN not in repr(error.args)
+    assert fake.calls("chat.postMessage")[0].token == TOKEN  # the token only travelled in the header
+
+
+def test_scripted_api_error_is_wrapped(fake_slack: FakeSlackAPI) -> None:
+    fake_slack.api_error("chat.postMessage", "invalid_auth")
+    client = make_client(TOKEN, fake_slack.url)
+    with pytest.raises(SlackPublishError, match=r"invalid_auth$"):
+        post_message(client, "#vendor-health", render_digest(sample_digest()).main)
+
+
+def test_posted_json_never_carries_vendor_markup(fake_slack: FakeSlackAPI) -> None:
+    evil = "<!channel> <!here|here> @here <@U123> <https://evil.example|Click> *bold*"
+    permalink = "https://fake-workspace.slack.com/archives/C0KAPPA/p1767225601000001"
+    digest = Digest(
+        day=DAY,
+        vendors=[
+            vendor(
+                "evil",
+                name=f"Evil {evil}",
+                status="critical",
+                alerts=[AlertLine("vendor_overdue", "critical", f"Waiting on {evil}")],
+                evidence=[EvidenceItem(evil, link=permalink, detail=evil), EvidenceItem(evil)],
+                alert_channel="#vendor-kappa",
+            )
+        ],
+    )
+    client = make_client(TOKEN, fake_slack.url)
+    published = publish_digest(client, "#vendor-health", render_digest(digest))
+    post_message(client, "#vendor-kappa", render_vendor_alert(digest, digest.vendors[0]))
+    assert published.replies == []
+    bodies = [c.body.decode("utf-8") for c in fake_slack.calls("chat.postMessage")]
+    assert len(bodies) == 2
+    for body in bodies:
+        payload = json.loads(body)
+        text = json.dumps(payload, ensure_ascii=False)
+        assert "<!" not in text and "<@" not in text
+        assert re.findall(r"<(https?://[^|>]*)", text) == [permalink] * text.count("<http")
+        assert not re.search(r"@(here|channel|everyone)", text)
+        assert "@here" not in text and "&lt;!channel&gt;" in text
