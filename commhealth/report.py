@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from warehouse.load import LoadStats
-from warehouse.queries import METRIC_QUERIES, STATUS_QUERIES
+from warehouse.queries import METRIC_QUERIES, STATUS_QUERIES, VENDOR_SUMMARY
 
 
 def print_summary(stats: LoadStats, console: Console) -> None:
@@ -52,7 +52,7 @@ def print_status(published: Path, console: Console) -> None:
             "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'responses'"
         ).fetchone()[0]
         if has_marts:
-            for title, query in METRIC_QUERIES:
+            for title, query in [*METRIC_QUERIES, VENDOR_SUMMARY]:
                 show_query(con, title, query, console)
     finally:
         con.close()

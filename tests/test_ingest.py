@@ -78,3 +78,21 @@ def test_bad_files_are_quarantined_and_the_rest_is_loaded(tmp_path: Path, config
         "message_without_ts",
         "no_usable_date",
     ]
+
+
+def test_build_publishes_marts_and_rejects_a_bad_as_of(tmp_path: Path) -> None:
+    dataset = write_demo_dataset(tmp_path / "demo", weeks=2)
+    config = str(dataset.config_path)
+    assert commhealth("--config", config, "ingest", "all", cwd=tmp_path).returncode == 0
+    bad = commhealth("--config", config, "build", "--as-of", "yesterday", cwd=tmp_path)
+    assert bad.returncode == 2 and "--as-of 'yesterday'" in bad.stderr and "Traceback" not in bad.stderr
+    built = commhealth("--config", config, "build", "--as-of", dataset.as_of.isoformat(), cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    con = published(dataset.config_path.parent)
+    late = con.execute(
+        "SELECT count(*) FROM marts.responses WHERE responded_at > ?", [dataset.as_of]
+    ).fetchone()
+    assert late == (0,)
+    directions = {d for (d,) in con.execute("SELECT DISTINCT direction FROM marts.responses").fetchall()}
+    assert directions == {"vendor_response", "company_response"}
+    assert con.execute("SELECT count(*) FROM marts.vendor_daily").fetchone()[0] > 0

@@ -37,3 +37,38 @@ FROM marts.awaiting GROUP BY ALL ORDER BY ALL""",
 FROM marts.message_signals GROUP BY ALL ORDER BY ALL""",
     ),
 ]
+
+VENDOR_SUMMARY: tuple[str, str] = (
+    "Per vendor: response time in business hours both ways, SLA breaches, awaiting items, signals",
+    """WITH r AS (
+    SELECT vendor_id,
+           median(business_minutes) FILTER (direction = 'vendor_response') / 60 AS vendor_median_h,
+           quantile_cont(business_minutes, 0.9) FILTER (direction = 'vendor_response') / 60 AS vendor_p90_h,
+           median(business_minutes) FILTER (direction = 'company_response') / 60 AS company_median_h,
+           quantile_cont(business_minutes, 0.9) FILTER (direction = 'company_response') / 60 AS company_p90_h,
+           count_if(sla_breached AND direction = 'vendor_response') AS vendor_breaches,
+           count_if(sla_breached AND direction = 'company_response') AS company_breaches
+    FROM marts.responses GROUP BY vendor_id
+), a AS (
+    SELECT vendor_id, count_if(waiting_on = 'vendor') AS awaiting_vendor,
+           count_if(waiting_on = 'company') AS awaiting_company, count_if(sla_breached) AS awaiting_past_sla
+    FROM marts.awaiting GROUP BY vendor_id
+), s AS (
+    SELECT vendor_id, count(*) AS signals,
+           count(*) FILTER (signal = 'nudge') AS nudges,
+           count(*) FILTER (signal = 'clarification') AS clarifications
+    FROM marts.message_signals GROUP BY vendor_id
+)
+SELECT p.party_id AS vendor_id,
+       round(vendor_median_h, 1) AS "vendor→us median h", round(vendor_p90_h, 1) AS "p90 h",
+       round(company_median_h, 1) AS "us→vendor median h", round(company_p90_h, 1) AS "p90 h ",
+       coalesce(vendor_breaches, 0) AS "vendor breaches", coalesce(company_breaches, 0) AS "our breaches",
+       coalesce(awaiting_vendor, 0) AS "waiting on vendor", coalesce(awaiting_company, 0) AS "waiting on us",
+       coalesce(signals, 0) AS signals, coalesce(nudges, 0) AS nudges, coalesce(clarifications, 0) AS clarifications
+FROM marts.parties AS p
+LEFT JOIN r ON r.vendor_id = p.party_id
+LEFT JOIN a ON a.vendor_id = p.party_id
+LEFT JOIN s ON s.vendor_id = p.party_id
+WHERE p.kind = 'vendor'
+ORDER BY p.party_id""",
+)

@@ -1,0 +1,129 @@
+"""build_marts as a whole: parse_as_of, one transaction, comments everywhere, calendar expansion."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+from transforms_testlib import insert_messages, make_config
+
+from transforms import build, calendar
+from transforms.build import build_marts, parse_as_of
+
+PARIS = dt.timezone(dt.timedelta(hours=1))
+MESSAGES = [
+    {
+        "message_key": "m1",
+        "sent_at": "2026-11-04T09:00:00+00:00",
+        "side": "company",
+        "recipient_vendor_ids": ["zeta"],
+    },
+    {"message_key": "v1", "sent_at": "2026-11-04T10:00:00+00:00", "side": "vendor", "vendor_id": "zeta"},
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-20T16:00:00+00:00", dt.datetime(2026, 11, 20, 16, tzinfo=dt.UTC)),
+        ("2026-11-20T16:00:00Z", dt.datetime(2026, 11, 20, 16, tzinfo=dt.UTC)),
+        ("2026-11-20T16:00", dt.datetime(2026, 11, 20, 15, tzinfo=dt.UTC)),  # company time (CET)
+        ("2026-07-01 12:00:00", dt.datetime(2026, 7, 1, 10, tzinfo=dt.UTC)),  # CEST
+        ("2026-11-20", dt.datetime(2026, 11, 20, 23, tzinfo=dt.UTC)),  # start of the next Paris day
+        ("2026-10-24", dt.datetime(2026, 10, 24, 22, tzinfo=dt.UTC)),
+    ],
+)
+def test_parse_as_of(text: str, expected: dt.datetime) -> None:
+    assert parse_as_of(text, make_config()) == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2026-13-01", "20/11/2026", "2026-11-20T25:00"])
+def test_parse_as_of_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="--as-of"):
+        parse_as_of(text, make_config())
+
+
+def test_parse_as_of_default_is_now() -> None:
+    before = dt.datetime.now(dt.UTC)
+    value = parse_as_of(None, make_config())
+    assert before <= value <= dt.datetime.now(dt.UTC)
+
+
+def test_every_mart_table_and_column_has_a_comment(warehouse: duckdb.DuckDBPyConnection) -> None:
+    insert_messages(warehouse, MESSAGES)
+    counts = build_marts(warehouse, make_config(), dt.datetime(2026, 11, 5, tzinfo=dt.UTC))
+    assert counts["responses"] == 1 and counts["awaiting"] == 1
+    for table in ("responses", "awaiting", "message_signals", "vendor_daily"):
+        assert table in counts
+    tables = warehouse.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' AND (comment IS NULL OR comment = '')"
+    ).fetchall()
+    columns = warehouse.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE schema_name = 'marts' AND (comment IS NULL OR comment = '')"
+    ).fetchall()
+    assert tables == [] and columns == []
+
+
+def test_failure_keeps_previous_marts(warehouse: duckdb.DuckDBPyConnection, monkeypatch) -> None:
+    insert_messages(warehouse, MESSAGES)
+    config = make_config()
+    build_marts(warehouse, config, dt.datetime(2026, 11, 5, tzinfo=dt.UTC))
+    good = warehouse.execute("SELECT * FROM marts.responses").fetchall()
+    models = build.model_files()
+    monkeypatch.setattr(build, "model_files", lambda: [*models[:3], ("broken", "SELECT * FROM nowhere;")])
+    warehouse.execute("DELETE FROM core.messages WHERE message_key = 'v1'")
+    with pytest.raises(duckdb.CatalogException):
+        build_marts(warehouse, config, dt.datetime(2026, 11, 5, tzinfo=dt.UTC))
+    assert warehouse.execute("SELECT * FROM marts.responses").fetchall() == good
+    monkeypatch.undo()
+    counts = build_marts(warehouse, config, dt.datetime(2026, 11, 5, tzinfo=dt.UTC))
+    assert counts["responses"] == 0
+
+
+def test_messages_after_as_of_are_ignored(warehouse: duckdb.DuckDBPyConnection) -> None:
+    insert_messages(warehouse, MESSAGES)
+    counts = build_marts(warehouse, make_config(), dt.datetime(2026, 11, 4, 9, 30, tzinfo=dt.UTC))
+    assert counts["responses"] == 0 and counts["awaiting"] == 1
+
+
+def test_empty_warehouse_builds(warehouse: duckdb.DuckDBPyConnection) -> None:
+    counts = build_marts(warehouse, make_config(), dt.datetime(2026, 11, 4, tzinfo=dt.UTC))
+    assert counts["responses"] == counts["awaiting"] == counts["vendor_daily"] == 0
+    assert counts["calendar_intervals"] > 0
+
+
+def test_models_are_ordered_and_named() -> None:
+    names = [name for name, _ in build.model_files()]
+    assert names.index("stg_counted_messages") < names.index("stg_turns") < names.index("responses")
+    assert names.index("message_signals") < names.index("vendor_daily")
+    assert names.index("awaiting") < names.index("vendor_daily")
+
+
+def test_calendar_dst_and_closures() -> None:
+    config = make_config({"vendors": [{"id": "zeta", "closures": ["2026-10-27"]}]})
+    rows = list(calendar.expand_party(config.vendor("zeta"), dt.date(2026, 10, 23), dt.date(2026, 10, 28)))
+    assert [r[0] for r in rows] == [dt.date(2026, 10, 23), dt.date(2026, 10, 26), dt.date(2026, 10, 28)]
+    assert rows[0][1] == dt.datetime(2026, 10, 23, 7, tzinfo=dt.UTC)  # 09:00 CEST
+    assert rows[1][1] == dt.datetime(2026, 10, 26, 8, tzinfo=dt.UTC)  # 09:00 CET
+
+
+def test_calendar_subdivision_and_midnight_end() -> None:
+    config = make_config(
+        {"company": {"holidays": "FR-57", "business_hours": ["00:00-24:00"], "timezone": "Europe/Paris"}}
+    )
+    days = {r[0] for r in calendar.expand_party(config.company, dt.date(2026, 12, 24), dt.date(2026, 12, 28))}
+    assert dt.date(2026, 12, 26) not in days  # Saint Stephen's Day in Moselle (a Saturday anyway)
+    rows = list(calendar.expand_party(config.company, dt.date(2026, 12, 28), dt.date(2026, 12, 28)))
+    assert rows == [
+        (
+            dt.date(2026, 12, 28),
+            dt.datetime(2026, 12, 27, 23, tzinfo=dt.UTC),
+            dt.datetime(2026, 12, 28, 23, tzinfo=dt.UTC),
+        )
+    ]
+    good_friday = {
+        r[0] for r in calendar.expand_party(config.company, dt.date(2026, 4, 3), dt.date(2026, 4, 3))
+    }
+    assert good_friday == set()  # Good Friday is a holiday in FR-57 only

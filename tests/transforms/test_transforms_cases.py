@@ -1,0 +1,78 @@
+"""Data-in/data-out cases: tests/transforms/cases/*.yaml.
+
+Each case file holds:
+  description: what the case proves
+  config: optional override of the base config (transforms_testlib.BASE_CONFIG); vendors merged by id
+  extra_lexicon: optional list of lexicon entries, written to a file and set as [signals] extra_lexicon
+  as_of: the build instant (ISO 8601)
+  messages: rows of core.messages, only the relevant columns (defaults: channel email, conversation c1, ...)
+  expect: {mart name: [expected rows]} with a subset of columns; the mart must hold exactly these rows
+          (compared on those columns, in any order; floats to 1e-6, timestamps and dates parsed from strings).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from transforms_testlib import as_datetime, insert_messages, make_config, write_lexicon
+
+from transforms.build import build_marts
+
+CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
+MARTS = {"responses", "awaiting", "message_signals", "vendor_daily", "stg_turns", "stg_counted_messages"}
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return expected == actual
+    if isinstance(actual, float) or isinstance(expected, float):
+        return math.isclose(float(expected), float(actual), rel_tol=0, abs_tol=1e-6)
+    if isinstance(actual, dt.datetime):
+        return as_datetime(expected) == actual
+    if isinstance(actual, dt.date):
+        return (expected if isinstance(expected, dt.date) else dt.date.fromisoformat(str(expected))) == actual
+    return expected == actual
+
+
+def _matches(expected: dict[str, Any], actual: dict[str, Any]) -> bool:
+    return all(_same(value, actual[column]) for column, value in expected.items())
+
+
+def compare(table: str, expected_rows: list[dict[str, Any]], actual_rows: list[dict[str, Any]]) -> None:
+    columns = {c for row in expected_rows for c in row}
+    missing = columns - set(actual_rows[0]) if actual_rows else set()
+    assert not missing, f"{table}: no such columns {sorted(missing)}"
+    unmatched = list(actual_rows)
+    problems = []
+    for row in expected_rows:
+        hit = next((a for a in unmatched if _matches(row, a)), None)
+        if hit is None:
+            problems.append(f"expected row not found: {row}")
+        else:
+            unmatched.remove(hit)
+    for row in unmatched:
+        problems.append(f"unexpected row: { {c: row[c] for c in sorted(columns)} if columns else row }")
+    assert not problems, f"{table}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("case_path", CASES, ids=[p.stem for p in CASES])
+def test_case(case_path: Path, warehouse, fetch, tmp_path: Path) -> None:
+    case = yaml.safe_load(case_path.read_text(encoding="utf-8"))
+    override = dict(case.get("config") or {})
+    if case.get("extra_lexicon"):
+        lexicon_path = write_lexicon(tmp_path / "extra_lexicon.yaml", case["extra_lexicon"])
+        override["signals"] = {**override.get("signals", {}), "extra_lexicon": str(lexicon_path)}
+    config = make_config(override)
+    insert_messages(warehouse, case.get("messages") or [])
+    build_marts(warehouse, config, as_datetime(case["as_of"]))
+    assert case.get("expect"), "a case must expect something"
+    for table, rows in case["expect"].items():
+        assert table in MARTS, f"unknown mart {table!r}"
+        compare(table, rows or [], fetch(warehouse, table))

@@ -1,0 +1,381 @@
+"""The phrase lexicon, exercised through the real build (normalisation and matching in DuckDB).
+
+Positives must raise the named signal; negatives must raise no signal at all. Acknowledgements are checked
+through the awaiting rule: a vendor reply that is an acknowledgement leaves nothing awaiting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+from transforms_testlib import insert_messages, make_config, write_lexicon
+
+from transforms import lexicon
+from transforms.build import build_marts
+from warehouse.db import open_writer
+
+POSITIVE = {
+    ("clarification", "en"): [
+        "Could you please clarify what you need for the export?",
+        "Can you explain what you mean by 'final'?",
+        "What exactly do you mean by a full refresh?",
+        "I'm not sure I understand the new requirement.",
+        "We are not sure what you are asking for here.",
+        "Sorry, I don't understand what the deadline refers to.",
+        "Could you elaborate on the second point?",
+        "I am a bit confused about the billing model.",
+        "Would you mind helping me understand the flow? Could you be more specific?",
+        "It's not clear to us which version you want.",
+        "We need some clarification on the acceptance criteria.",
+        "Did you mean the staging or the production server?",
+    ],
+    ("clarification", "fr"): [
+        "Pourriez-vous préciser le format attendu ?",
+        "Pouvez-vous m'expliquer ce point ?",
+        "Je ne comprends pas votre dernière remarque.",
+        "Je ne suis pas sûr de bien comprendre la demande.",
+        "Qu'entendez-vous par « livraison complète » ?",
+        "Que voulez-vous dire exactement ?",
+        "Ce n'est pas très clair pour nous.",
+        "Nous aurions besoin de quelques précisions sur le périmètre.",
+        "Merci de bien vouloir nous préciser la date.",
+        "Je n'ai pas bien compris ce que vous attendez.",
+        "Peux-tu clarifier ce point ?",
+        "Qu'attendez-vous exactement de notre part ?",
+    ],
+    ("nudge", "en"): [
+        "Any update on this?",
+        "Hi Priya, any news?",
+        "Just following up on my previous email.",
+        "Gentle reminder about the invoice below.",
+        "We are still waiting for your answer.",
+        "We haven't heard back from you yet.",
+        "Did you get a chance to look at the file?",
+        "Bumping this up.",
+        "Following up on this request, please.",
+        "Resending this in case it got lost.",
+        "Sorry to chase, but the client is asking.",
+        "Is there any update regarding the fix?",
+    ],
+    ("nudge", "fr"): [
+        "Je me permets de vous relancer concernant notre demande.",
+        "Nous attendons toujours votre retour.",
+        "Petite relance sur ce sujet.",
+        "Avez-vous des nouvelles ?",
+        "Où en est la livraison ?",
+        "Nous n'avons toujours pas reçu de réponse.",
+        "Toujours sans nouvelles de votre part.",
+        "Petit rappel concernant le devis.",
+        "Je vous relance au sujet de la facture.",
+        "Avez-vous pu regarder notre proposition ?",
+        "Sauf erreur de ma part, je n'ai pas reçu le fichier.",
+        "Je reviens vers vous concernant ma demande du 3 novembre.",
+    ],
+    ("repetition", "en"): [
+        "As I mentioned, the deadline is Friday.",
+        "Per my last email, we need the PDF.",
+        "As previously stated, the budget is fixed.",
+        "We already explained that the field is mandatory.",
+        "As mentioned before, the API is read-only.",
+        "To reiterate, we need both files.",
+        "I said this before: no weekend deployments.",
+        "For the third time, please use the new template.",
+        "Please refer to my previous email.",
+        "Like I said, the logo must be blue.",
+        "As we discussed... as we stated in our contract, it is fixed.",
+        "I have already answered this question.",
+    ],
+    ("repetition", "fr"): [
+        "Comme indiqué dans mon précédent message, la date est fixe.",
+        "Je vous rappelle que la livraison est due lundi.",
+        "Comme je vous l'ai déjà dit, le format est PDF.",
+        "Comme mentionné précédemment, le budget est fixe.",
+        "Pour rappel, la recette commence demain.",
+        "Nous l'avons déjà signalé la semaine dernière... nous vous l'avons déjà indiqué.",
+        "Je me répète, mais il faut la version 2.",
+        "Pour la troisième fois, merci d'utiliser le modèle.",
+        "Comme déjà indiqué, le champ est obligatoire.",
+        "Voir mon précédent message.",
+        "Comme nous l'avions précisé, la charte est imposée.",
+        "Nous vous rappelons que le contrat prévoit des pénalités.",
+    ],
+    ("rework", "en"): [
+        "This is not what we asked for.",
+        "The delivery does not match the specification.",
+        "It doesn't meet the requirements.",
+        "The whole module needs to be redone.",
+        "Please redo the translation.",
+        "We have to reject this delivery.",
+        "Wrong version delivered again.",
+        "This is not as specified in the brief.",
+        "We cannot accept this deliverable.",
+        "The layout deviates from the agreed design.",
+        "The report was rejected by QA.",
+        "Not what we requested at all.",
+    ],
+    ("rework", "fr"): [
+        "Ce n'est pas ce que nous avions demandé.",
+        "Il faut tout refaire.",
+        "Le livrable ne correspond pas au cahier des charges.",
+        "C'est à refaire.",
+        "La maquette n'est pas conforme.",
+        "Nous devons refuser cette livraison.",
+        "Merci de refaire la traduction.",
+        "Ce n'est pas du tout ce qu'on avait demandé.",
+        "Mauvaise version du fichier.",
+        "Il faudra reprendre toute la mise en page.",
+        "Nous ne pouvons pas valider cette version.",
+        "La livraison est non conforme.",
+    ],
+    ("escalation", "en"): [
+        "I'm escalating this to our director.",
+        "Looping in my manager.",
+        "We will escalate if this is not fixed today.",
+        "Adding our CTO to this thread.",
+        "I will take this up with senior management.",
+        "I'd like to speak to your manager.",
+        "Copying my boss for visibility.",
+        "This has been escalated to the account team.",
+        "We are raising a formal complaint.",
+        "Keeping our leadership in the loop.",
+        "I'm cc'ing my line manager.",
+        "We will have to involve our legal team.",
+    ],
+    ("escalation", "fr"): [
+        "J'escalade le sujet.",
+        "Je mets en copie mon responsable.",
+        "Je vais devoir escalader.",
+        "Je mets en copie ma hiérarchie.",
+        "Je vais remonter le sujet à ma direction.",
+        "Nous allons informer notre direction.",
+        "Je souhaite parler à votre responsable.",
+        "Ceci vaut mise en demeure.",
+        "En copie, notre directrice.",
+        "Nous ferons remonter le problème à la direction générale.",
+        "Je vais porter ce point à la connaissance de ma direction.",
+        "Nous escaladons le ticket.",
+    ],
+}
+
+NEGATIVE = {
+    ("clarification", "en"): [
+        "The clarification document is attached.",
+        "Thanks for clarifying!",
+        "That explains the delay.",
+        "I understand, we will adjust.",
+        "The explanation is in section 3.",
+    ],
+    ("clarification", "fr"): [
+        "Merci pour la précision.",
+        "Voici quelques précisions sur le planning.",
+        "Je comprends parfaitement.",
+        "L'explication est dans le document joint.",
+        "C'est très clair, merci.",
+    ],
+    ("nudge", "en"): [
+        "We will follow up with the results tomorrow.",
+        "Please find the update attached.",
+        "Let us know if there are any updates to the plan.",
+        "Looking forward to your reply.",
+        "The follow-up meeting is on Tuesday.",
+    ],
+    ("nudge", "fr"): [
+        "Nous attendons votre retour avec impatience.",
+        "Voici les nouvelles maquettes.",
+        "La relance marketing démarre lundi.",
+        "Bonne nouvelle : le serveur est réparé.",
+        "Je reviens vers vous demain avec le devis.",
+    ],
+    ("repetition", "en"): [
+        "As mentioned in the spec, the field is optional.",
+        "As shown above, the totals match.",
+        "Once again, thank you for your help.",
+        "I mentioned it to the team and they agreed.",
+    ],
+    ("repetition", "fr"): [
+        "Comme indiqué ci-dessous, le total est correct.",
+        "Rappelez-moi demain si besoin.",
+        "Comme prévu, la livraison arrive lundi.",
+        "Je vous ai envoyé le fichier ce matin.",
+    ],
+    ("rework", "en"): [
+        "The build matches the specification.",
+        "This is exactly what we asked for.",
+        "We will redo the planning meeting next week if needed... no, keep it.",
+        "The delivery meets all requirements.",
+        "Great work, approved.",
+    ],
+    ("rework", "fr"): [
+        "Le livrable est conforme au cahier des charges.",
+        "C'est exactement ce que nous avions demandé.",
+        "Tout est validé, merci.",
+        "Nous allons faire le point demain.",
+    ],
+    ("escalation", "en"): [
+        "The escalator in the lobby is being repaired.",
+        "My manager approved the budget.",
+        "Our director will join the kickoff.",
+        "The escalation matrix is unchanged.",
+    ],
+    ("escalation", "fr"): [
+        "Le mur d'escalade est fermé.",
+        "Mon responsable a validé le devis.",
+        "La direction sera présente à la réunion.",
+        "Je mets le fichier en pièce jointe.",
+    ],
+}
+
+ACKNOWLEDGEMENTS = [
+    "Thanks!",
+    "Thank you very much.",
+    "Noted, thanks.",
+    "Got it, thanks",
+    "Thanks, Priya",
+    "Many thanks for the update.",
+    "OK, received.",
+    "Merci !",
+    "Merci beaucoup",
+    "Bien reçu, merci.",
+    "Bien noté",
+    "Reçu, merci",
+    "OK merci",
+    "C’est noté, merci pour le retour.",
+]
+NOT_ACKNOWLEDGEMENTS = [
+    "Thanks, can you send the invoice?",
+    "Thanks! When will it ship?",
+    "Thanks, but this is not what we asked for.",
+    "Noted, we will need the final figures by Monday morning please.",
+    "Merci, pouvez-vous confirmer la date ?",
+    "Merci de me renvoyer le fichier.",
+    "Reçu, mais il manque la page 2.",
+    "Please send the file.",
+]
+
+CASES = [(signal, lang, text) for (signal, lang), texts in POSITIVE.items() for text in texts]
+NEGATIVES = [(signal, lang, text) for (signal, lang), texts in NEGATIVE.items() for text in texts]
+AS_OF = dt.datetime(2026, 11, 6, 17, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, object]:
+    texts = [text for _, _, text in CASES] + [text for _, _, text in NEGATIVES]
+    rows = []
+    for i, text in enumerate(texts):
+        rows.append(
+            {
+                "message_key": f"s{i}",
+                "conversation_key": f"s{i}",
+                "sent_at": dt.datetime(2026, 11, 4, 9, tzinfo=dt.UTC) + dt.timedelta(seconds=i),
+                "side": "company",
+                "recipient_vendor_ids": ["kappa"],
+                "body_text": text,
+            }
+        )
+    for i, text in enumerate(ACKNOWLEDGEMENTS + NOT_ACKNOWLEDGEMENTS):
+        base = dt.datetime(2026, 11, 4, 10, tzinfo=dt.UTC) + dt.timedelta(minutes=i)
+        rows.append(
+            {
+                "message_key": f"a{i}-1",
+                "conversation_key": f"a{i}",
+                "sent_at": base,
+                "side": "vendor",
+                "vendor_id": "zeta",
+                "body_text": "Here is the file.",
+            }
+        )
+        rows.append(
+            {
+                "message_key": f"a{i}-2",
+                "conversation_key": f"a{i}",
+                "sent_at": base + dt.timedelta(seconds=30),
+                "side": "company",
+                "recipient_vendor_ids": ["zeta"],
+                "body_text": text,
+            }
+        )
+    with open_writer(":memory:", threads=2) as con:
+        insert_messages(con, rows)
+        build_marts(con, make_config(), AS_OF)
+        signals: dict[str, set[str]] = {}
+        for key, signal in con.execute("SELECT message_key, signal FROM marts.message_signals").fetchall():
+            signals.setdefault(key, set()).add(signal)
+        awaiting = {row[0] for row in con.execute("SELECT conversation_key FROM marts.awaiting").fetchall()}
+    by_text = {text: signals.get(f"s{i}", set()) for i, text in enumerate(texts)}
+    return {"signals": by_text, "awaiting": awaiting}
+
+
+@pytest.mark.parametrize(("signal", "lang", "text"), CASES)
+def test_positive(built, signal: str, lang: str, text: str) -> None:
+    assert signal in built["signals"][text], f"{text!r} should raise {signal}, got {built['signals'][text]}"
+
+
+@pytest.mark.parametrize(("signal", "lang", "text"), NEGATIVES)
+def test_negative(built, signal: str, lang: str, text: str) -> None:
+    assert not built["signals"][text], f"{text!r} should raise nothing, got {built['signals'][text]}"
+
+
+@pytest.mark.parametrize("index", range(len(ACKNOWLEDGEMENTS)), ids=ACKNOWLEDGEMENTS)
+def test_acknowledgement(built, index: int) -> None:
+    assert f"a{index}" not in built["awaiting"]
+
+
+@pytest.mark.parametrize("index", range(len(NOT_ACKNOWLEDGEMENTS)), ids=NOT_ACKNOWLEDGEMENTS)
+def test_not_acknowledgement(built, index: int) -> None:
+    assert f"a{len(ACKNOWLEDGEMENTS) + index}" in built["awaiting"]
+
+
+def test_counts_per_signal_and_language() -> None:
+    for signal in lexicon.SIGNALS:
+        for lang in ("en", "fr"):
+            assert len(POSITIVE[(signal, lang)]) >= 8
+            assert len(NEGATIVE[(signal, lang)]) >= 4
+
+
+def test_every_builtin_entry_is_valid_and_unique() -> None:
+    entries = lexicon.load_entries()
+    assert len({e.id for e in entries}) == len(entries)
+    assert {e.signal for e in entries} == set(lexicon.KINDS)
+    assert {e.lang for e in entries} == {"en", "fr"}
+
+
+def test_extra_lexicon_id_collision(tmp_path: Path) -> None:
+    path = write_lexicon(
+        tmp_path / "extra.yaml",
+        [{"id": "nudge_en_reminder", "signal": "nudge", "lang": "en", "pattern": "x"}],
+    )
+    with pytest.raises(
+        lexicon.LexiconError, match=r"extra\.yaml: entry 'nudge_en_reminder': id already used"
+    ):
+        lexicon.load_entries(make_config({"signals": {"extra_lexicon": str(path)}}))
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"id": "bad_re", "signal": "nudge", "lang": "en", "pattern": "(unclosed"}, "not a valid RE2 regex"),
+        ({"id": "lookahead", "signal": "nudge", "lang": "en", "pattern": "(?=x)y"}, "not a valid RE2 regex"),
+        ({"id": "empty", "signal": "nudge", "lang": "en", "pattern": "(x)?"}, "matches empty text"),
+        ({"id": "sig", "signal": "anger", "lang": "en", "pattern": "x"}, "signal 'anger' is not one of"),
+        ({"id": "lang", "signal": "nudge", "lang": "English", "pattern": "x"}, "lang 'English'"),
+    ],
+)
+def test_extra_lexicon_invalid(tmp_path: Path, entry: dict[str, str], message: str) -> None:
+    path = write_lexicon(tmp_path / "extra.yaml", [entry])
+    with pytest.raises(lexicon.LexiconError, match=message) as info:
+        lexicon.load_entries(make_config({"signals": {"extra_lexicon": str(path)}}))
+    assert str(path) in str(info.value)
+
+
+def test_missing_extra_lexicon_file(tmp_path: Path) -> None:
+    with pytest.raises(lexicon.LexiconError, match="cannot read the extra lexicon"):
+        lexicon.load_entries(make_config({"signals": {"extra_lexicon": str(tmp_path / "nope.yaml")}}))
+
+
+def test_lexicon_table_loaded(warehouse: duckdb.DuckDBPyConnection) -> None:
+    build_marts(warehouse, make_config(), AS_OF)
+    rows = warehouse.execute("SELECT DISTINCT origin FROM marts.signal_lexicon").fetchall()
+    assert rows == [("builtin",)]

@@ -1,0 +1,142 @@
+"""Business calendars as data: each party's working time expanded into UTC intervals.
+
+The company (party_id 'company') and every vendor (party_id = vendor id) get, for each local calendar date
+in their own time zone, one row per `business_hours` interval when the date is a working day: its weekday is
+in `workdays`, it is not a public holiday of `holidays` ("FR", or "FR-67" with a subdivision) and not in
+`closures`. Local wall-clock times are converted to UTC with zoneinfo, so DST changes (Europe: 2026-03-29 and
+2026-10-25) are exact. The result is loaded into `marts.calendar_intervals` as data (pyarrow), never as SQL text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import duckdb
+import holidays as holidays_lib
+import pyarrow as pa
+
+from commhealth.config import WEEKDAYS, Config, Party
+
+UTC = dt.UTC
+
+
+@dataclass(frozen=True)
+class PartyRef:
+    """A party of the configuration as the marts see it."""
+
+    kind: str  # 'company' or 'vendor'
+    party_id: str  # 'company' or the vendor id
+    party: Party
+
+
+def parties(config: Config) -> list[PartyRef]:
+    """The company first, then the vendors in config order."""
+    refs = [PartyRef("company", "company", config.company)]
+    refs += [PartyRef("vendor", v.id, v) for v in config.vendors]
+    return refs
+
+
+def holiday_dates(party: Party, start: dt.date, end: dt.date) -> set[dt.date]:
+    """Public holidays of the party's `holidays` setting between start and end (inclusive)."""
+    if not party.holidays:
+        return set()
+    country, _, subdiv = party.holidays.partition("-")
+    years = range(start.year, end.year + 1)
+    table = holidays_lib.country_holidays(country, subdiv=subdiv or None, years=years)
+    return {d for d in table if start <= d <= end}
+
+
+def _to_utc(day: dt.date, time: dt.time, zone: dt.tzinfo) -> dt.datetime:
+    if time == dt.time.max:  # '24:00' in the config: midnight at the start of the next local day
+        local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    else:
+        local = dt.datetime.combine(day, time, tzinfo=zone)
+    return local.astimezone(UTC)
+
+
+def expand_party(
+    party: Party, start: dt.date, end: dt.date
+) -> Iterator[tuple[dt.date, dt.datetime, dt.datetime]]:
+    """(local day, start UTC, end UTC) of every working interval of the party from start to end (local dates)."""
+    workdays = {WEEKDAYS.index(d) for d in party.workdays}
+    off = holiday_dates(party, start, end) | set(party.closures)
+    zone = party.zone
+    previous_end: dt.datetime | None = None
+    day = start
+    while day <= end:
+        if day.weekday() in workdays and day not in off:
+            for local_start, local_end in party.intervals:
+                start_utc = _to_utc(day, local_start, zone)
+                end_utc = _to_utc(day, local_end, zone)
+                if previous_end is not None and start_utc < previous_end:  # never overlap, even around DST
+                    start_utc = previous_end
+                if end_utc > start_utc:
+                    yield day, start_utc, end_utc
+                    previous_end = end_utc
+        day += dt.timedelta(days=1)
+
+
+def calendar_table(refs: Iterable[PartyRef], start: dt.date, end: dt.date) -> pa.Table:
+    """Arrow table (party_kind, party_id, day_local, start_utc, end_utc) for the local dates start..end."""
+    kinds: list[str] = []
+    ids: list[str] = []
+    days: list[dt.date] = []
+    starts: list[dt.datetime] = []
+    ends: list[dt.datetime] = []
+    for ref in refs:
+        for day, start_utc, end_utc in expand_party(ref.party, start, end):
+            kinds.append(ref.kind)
+            ids.append(ref.party_id)
+            days.append(day)
+            starts.append(start_utc)
+            ends.append(end_utc)
+    ts = pa.timestamp("us", tz="UTC")
+    return pa.table(
+        {
+            "party_kind": pa.array(kinds, pa.string()),
+            "party_id": pa.array(ids, pa.string()),
+            "day_local": pa.array(days, pa.date32()),
+            "start_utc": pa.array(starts, ts),
+            "end_utc": pa.array(ends, ts),
+        }
+    )
+
+
+def parties_table(config: Config) -> pa.Table:
+    """Arrow table (party_id, kind, name, timezone, sla_hours) of the configured parties."""
+    refs = parties(config)
+    return pa.table(
+        {
+            "party_id": pa.array([r.party_id for r in refs], pa.string()),
+            "kind": pa.array([r.kind for r in refs], pa.string()),
+            "name": pa.array([r.party.name for r in refs], pa.string()),
+            "timezone": pa.array([r.party.timezone for r in refs], pa.string()),
+            "sla_hours": pa.array([float(r.party.sla_hours) for r in refs], pa.float64()),
+        }
+    )
+
+
+def load_parties(con: duckdb.DuckDBPyConnection, config: Config) -> int:
+    """Fill marts.parties (created by transforms/seeds.sql) from the config."""
+    table = parties_table(config)
+    con.register("commhealth_seed_parties", table)
+    try:
+        con.execute("DELETE FROM marts.parties")
+        con.execute("INSERT INTO marts.parties BY NAME SELECT * FROM commhealth_seed_parties")
+    finally:
+        con.unregister("commhealth_seed_parties")
+    return table.num_rows
+
+
+def load_calendar(con: duckdb.DuckDBPyConnection, config: Config, start: dt.date, end: dt.date) -> int:
+    """Fill marts.calendar_intervals (created by transforms/seeds.sql) for the local dates start..end."""
+    table = calendar_table(parties(config), start, end)
+    con.register("commhealth_seed_calendar", table)
+    try:
+        con.execute("DELETE FROM marts.calendar_intervals")
+        con.execute("INSERT INTO marts.calendar_intervals BY NAME SELECT * FROM commhealth_seed_calendar")
+    finally:
+        con.unregister("commhealth_seed_calendar")
+    return table.num_rows

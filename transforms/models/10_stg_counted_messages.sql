@@ -1,0 +1,103 @@
+-- Counted messages, one row per (message, vendor): human, not internal, company or vendor side, sent by as_of,
+-- and attributed to a configured vendor. Latency and signals are computed per (conversation_key, vendor_id)
+-- so that two vendors are never mixed.
+CREATE OR REPLACE TABLE marts.stg_counted_messages AS
+WITH
+configured_vendors AS (
+    SELECT party_id AS vendor_id
+    FROM marts.parties
+    WHERE kind = 'vendor'
+),
+
+eligible AS (
+    SELECT
+        message_key,
+        conversation_key,
+        channel,
+        sent_at,
+        side,
+        vendor_id,
+        coalesce(recipient_vendor_ids, []) AS recipient_vendor_ids
+    FROM core.messages
+    WHERE NOT is_automated
+      AND NOT is_internal
+      AND side IN ('company', 'vendor')
+      AND sent_at <= getvariable('as_of')
+),
+
+vendor_side AS (
+    SELECT
+        e.message_key,
+        e.vendor_id,
+        'sender' AS attribution
+    FROM eligible AS e
+    INNER JOIN configured_vendors AS v ON v.vendor_id = e.vendor_id
+    WHERE e.side = 'vendor'
+),
+
+conversation_vendors AS (
+    SELECT DISTINCT
+        e.conversation_key,
+        vs.vendor_id
+    FROM vendor_side AS vs
+    INNER JOIN eligible AS e ON e.message_key = vs.message_key
+),
+
+company_recipients AS (
+    SELECT DISTINCT
+        message_key,
+        unnest(recipient_vendor_ids) AS vendor_id
+    FROM eligible
+    WHERE side = 'company' AND len(recipient_vendor_ids) > 0
+),
+
+company_addressed AS (
+    SELECT
+        cr.message_key,
+        cr.vendor_id,
+        'recipient' AS attribution
+    FROM company_recipients AS cr
+    INNER JOIN configured_vendors AS v ON v.vendor_id = cr.vendor_id
+),
+
+company_unaddressed AS (
+    SELECT
+        e.message_key,
+        cv.vendor_id,
+        'conversation' AS attribution
+    FROM eligible AS e
+    INNER JOIN conversation_vendors AS cv ON cv.conversation_key = e.conversation_key
+    WHERE e.side = 'company' AND len(e.recipient_vendor_ids) = 0
+),
+
+attributed AS (
+    SELECT * FROM vendor_side
+    UNION ALL
+    SELECT * FROM company_addressed
+    UNION ALL
+    SELECT * FROM company_unaddressed
+),
+
+final AS (
+    SELECT
+        e.message_key,
+        a.vendor_id,
+        e.conversation_key,
+        e.channel,
+        e.sent_at,
+        e.side,
+        a.attribution
+    FROM attributed AS a
+    INNER JOIN eligible AS e ON e.message_key = a.message_key
+)
+
+SELECT * FROM final;
+
+COMMENT ON TABLE marts.stg_counted_messages IS 'Staging: counted messages (human, not internal, side company or vendor, sent_at <= as_of) attributed to configured vendors. Grain: (message_key, vendor_id). A vendor message belongs to its sender''s vendor; a company message to each vendor in recipient_vendor_ids, or, when that list is empty (Slack DM or unlisted shared channel), to each vendor with a counted message in the same conversation.';
+COMMENT ON COLUMN marts.stg_counted_messages.message_key IS 'core.messages.message_key.';
+COMMENT ON COLUMN marts.stg_counted_messages.vendor_id IS 'The vendor this message is attributed to (a company message addressed to two vendors has two rows).';
+COMMENT ON COLUMN marts.stg_counted_messages.conversation_key IS 'core.messages.conversation_key.';
+COMMENT ON COLUMN marts.stg_counted_messages.channel IS 'email or slack.';
+COMMENT ON COLUMN marts.stg_counted_messages.sent_at IS 'When the message was sent (UTC).';
+COMMENT ON COLUMN marts.stg_counted_messages.side IS 'company or vendor.';
+COMMENT ON COLUMN marts.stg_counted_messages.attribution IS 'How vendor_id was found: sender (vendor message), recipient (company message addressed to the vendor), conversation (company message without vendor recipients, in a conversation where the vendor speaks).';

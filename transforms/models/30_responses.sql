@@ -1,0 +1,103 @@
+-- Responses: each turn followed by a turn of the other side. The clock runs from the first message of the
+-- request turn to the first message of the answering turn, in the responder's business calendar.
+CREATE OR REPLACE TABLE marts.responses AS
+WITH
+turns AS (
+    SELECT * FROM marts.stg_turns
+),
+
+paired AS (
+    SELECT
+        *,
+        lead(first_message_key) OVER pair_order AS response_message_key,
+        lead(first_sent_at) OVER pair_order AS responded_at,
+        lead(side) OVER pair_order AS responded_by_side
+    FROM turns
+    WINDOW pair_order AS (PARTITION BY conversation_key, vendor_id ORDER BY turn_no)
+),
+
+requests AS (
+    SELECT
+        vendor_id,
+        channel,
+        conversation_key,
+        CASE WHEN responded_by_side = 'vendor' THEN 'vendor_response' ELSE 'company_response' END AS direction,
+        first_message_key AS request_message_key,
+        response_message_key,
+        first_sent_at AS requested_at,
+        responded_at,
+        side AS requested_by_side,
+        responded_by_side,
+        messages AS request_turn_messages,
+        CASE WHEN responded_by_side = 'vendor' THEN 'vendor' ELSE 'company' END AS responder_kind,
+        CASE WHEN responded_by_side = 'vendor' THEN vendor_id ELSE 'company' END AS responder_party
+    FROM paired
+    WHERE response_message_key IS NOT NULL
+),
+
+clocked AS (
+    SELECT
+        r.*,
+        coalesce(s.worked_before_us + least(epoch_us(r.requested_at), s.end_us) - s.start_us, 0) AS worked_at_request_us,
+        coalesce(e.worked_before_us + least(epoch_us(r.responded_at), e.end_us) - e.start_us, 0) AS worked_at_response_us
+    FROM requests AS r
+    ASOF LEFT JOIN marts.stg_business_clock AS s
+        ON s.party_kind = r.responder_kind
+       AND s.party_id = r.responder_party
+       AND r.requested_at >= s.start_utc
+    ASOF LEFT JOIN marts.stg_business_clock AS e
+        ON e.party_kind = r.responder_kind
+       AND e.party_id = r.responder_party
+       AND r.responded_at >= e.start_utc
+),
+
+with_sla AS (
+    SELECT
+        c.*,
+        p.sla_hours * 60.0 AS sla_minutes
+    FROM clocked AS c
+    LEFT JOIN marts.parties AS p ON p.kind = c.responder_kind AND p.party_id = c.responder_party
+),
+
+final AS (
+    SELECT
+        vendor_id,
+        channel,
+        conversation_key,
+        direction,
+        request_message_key,
+        response_message_key,
+        requested_at,
+        responded_at,
+        (epoch_us(responded_at) - epoch_us(requested_at)) / 60000000.0 AS wall_minutes,
+        (worked_at_response_us - worked_at_request_us) / 60000000.0 AS business_minutes,
+        sla_minutes,
+        (worked_at_response_us - worked_at_request_us) / 60000000.0 > sla_minutes AS sla_breached,
+        responder_party,
+        requested_by_side,
+        responded_by_side,
+        request_turn_messages,
+        timezone(getvariable('company_timezone'), responded_at)::DATE AS day
+    FROM with_sla
+)
+
+SELECT * FROM final;
+
+COMMENT ON TABLE marts.responses IS 'One row per answered turn: a turn (maximal run of consecutive counted messages from one side, per conversation and vendor) followed by a turn of the other side. Clock from the FIRST message of the request turn to the FIRST message of the answering turn. Grain: (conversation_key, vendor_id, request_message_key).';
+COMMENT ON COLUMN marts.responses.vendor_id IS 'The vendor of the exchange; two vendors in one conversation are measured separately.';
+COMMENT ON COLUMN marts.responses.channel IS 'email or slack.';
+COMMENT ON COLUMN marts.responses.conversation_key IS 'core.messages.conversation_key (email thread root, or Slack channel thread).';
+COMMENT ON COLUMN marts.responses.direction IS 'vendor_response when the vendor answers the company, company_response when the company answers the vendor.';
+COMMENT ON COLUMN marts.responses.request_message_key IS 'First message of the request turn (starts the clock).';
+COMMENT ON COLUMN marts.responses.response_message_key IS 'First message of the answering turn (stops the clock).';
+COMMENT ON COLUMN marts.responses.requested_at IS 'sent_at of the request message (UTC).';
+COMMENT ON COLUMN marts.responses.responded_at IS 'sent_at of the response message (UTC).';
+COMMENT ON COLUMN marts.responses.wall_minutes IS 'Elapsed minutes between requested_at and responded_at (exact, fractional).';
+COMMENT ON COLUMN marts.responses.business_minutes IS 'Minutes of [requested_at, responded_at) inside the responder''s working intervals (time zone, business_hours, workdays, holidays, closures; DST-correct). 0 when entirely outside hours.';
+COMMENT ON COLUMN marts.responses.sla_minutes IS 'The responder''s sla_hours x 60 (vendor for vendor_response, company for company_response).';
+COMMENT ON COLUMN marts.responses.sla_breached IS 'business_minutes > sla_minutes.';
+COMMENT ON COLUMN marts.responses.responder_party IS 'Whose calendar and SLA apply: the vendor id, or company.';
+COMMENT ON COLUMN marts.responses.requested_by_side IS 'company or vendor: the side of the request turn.';
+COMMENT ON COLUMN marts.responses.responded_by_side IS 'company or vendor: the side of the answering turn.';
+COMMENT ON COLUMN marts.responses.request_turn_messages IS 'Number of counted messages in the request turn.';
+COMMENT ON COLUMN marts.responses.day IS 'The day the request was answered: date of responded_at in the company''s time zone.';

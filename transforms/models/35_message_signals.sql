@@ -1,0 +1,101 @@
+-- Misunderstanding signals found in the new text (body_text) of counted messages, by the phrase lexicon.
+-- The per-signal alternations of all lexicon patterns arrive as constant variables (compiled once per query;
+-- one alternation per signal keeps each RE2 automaton small and fast); the lexicon id is then recovered on the
+-- distinct matched phrases only.
+CREATE OR REPLACE TABLE marts.message_signals AS
+WITH
+counted_keys AS (
+    SELECT DISTINCT message_key FROM marts.stg_counted_messages
+),
+
+bodies AS (
+    SELECT
+        m.message_key,
+        trim(regexp_replace(
+            replace(replace(replace(lower(strip_accents(m.body_text)), '’', ''''), '‘', ''''), 'ʼ', ''''),
+            '[\s\x{00A0}\x{2007}\x{2009}\x{202F}]+', ' ', 'g'
+        )) AS normalised_text
+    FROM core.messages AS m
+    SEMI JOIN counted_keys AS k ON k.message_key = m.message_key
+    WHERE m.body_text IS NOT NULL
+),
+
+candidates AS MATERIALIZED (
+    SELECT * FROM bodies
+),
+
+matches AS (
+    SELECT message_key, 'clarification' AS signal,
+           regexp_extract(normalised_text, getvariable('signal_pattern_clarification')) AS evidence
+    FROM candidates
+    WHERE regexp_matches(normalised_text, getvariable('signal_pattern_clarification'))
+    UNION ALL
+    SELECT message_key, 'nudge' AS signal,
+           regexp_extract(normalised_text, getvariable('signal_pattern_nudge')) AS evidence
+    FROM candidates
+    WHERE regexp_matches(normalised_text, getvariable('signal_pattern_nudge'))
+    UNION ALL
+    SELECT message_key, 'repetition' AS signal,
+           regexp_extract(normalised_text, getvariable('signal_pattern_repetition')) AS evidence
+    FROM candidates
+    WHERE regexp_matches(normalised_text, getvariable('signal_pattern_repetition'))
+    UNION ALL
+    SELECT message_key, 'rework' AS signal,
+           regexp_extract(normalised_text, getvariable('signal_pattern_rework')) AS evidence
+    FROM candidates
+    WHERE regexp_matches(normalised_text, getvariable('signal_pattern_rework'))
+    UNION ALL
+    SELECT message_key, 'escalation' AS signal,
+           regexp_extract(normalised_text, getvariable('signal_pattern_escalation')) AS evidence
+    FROM candidates
+    WHERE regexp_matches(normalised_text, getvariable('signal_pattern_escalation'))
+),
+
+phrases AS (
+    SELECT DISTINCT signal, evidence FROM matches
+),
+
+phrase_entries AS (
+    SELECT
+        p.signal,
+        p.evidence,
+        arg_min(l.id, l.seq) FILTER (WHERE regexp_full_match(p.evidence, l.pattern)) AS exact_id,
+        arg_min(l.id, l.seq) FILTER (WHERE regexp_matches(p.evidence, l.pattern)) AS partial_id
+    FROM phrases AS p
+    INNER JOIN marts.signal_lexicon AS l ON l.signal = p.signal
+    GROUP BY p.signal, p.evidence
+),
+
+final AS (
+    SELECT
+        c.message_key,
+        c.vendor_id,
+        c.channel,
+        c.sent_at,
+        c.side,
+        m.signal,
+        coalesce(pe.exact_id, pe.partial_id) AS lexicon_id,
+        m.evidence,
+        l.lang,
+        c.conversation_key,
+        timezone(getvariable('company_timezone'), c.sent_at)::DATE AS day
+    FROM matches AS m
+    INNER JOIN marts.stg_counted_messages AS c ON c.message_key = m.message_key
+    LEFT JOIN phrase_entries AS pe ON pe.signal = m.signal AND pe.evidence = m.evidence
+    LEFT JOIN marts.signal_lexicon AS l ON l.id = coalesce(pe.exact_id, pe.partial_id)
+)
+
+SELECT * FROM final;
+
+COMMENT ON TABLE marts.message_signals IS 'Misunderstanding signals (clarification, nudge, repetition, rework, escalation) found by the phrase lexicon in body_text (new text only: quoted history, signature and disclaimer excluded) of counted messages, normalised (lower case, accents removed, typographic apostrophes straight, whitespace folded). Grain: (message_key, vendor_id, signal); a company message to two vendors gives a row per vendor.';
+COMMENT ON COLUMN marts.message_signals.message_key IS 'core.messages.message_key.';
+COMMENT ON COLUMN marts.message_signals.vendor_id IS 'The vendor the message is attributed to.';
+COMMENT ON COLUMN marts.message_signals.channel IS 'email or slack.';
+COMMENT ON COLUMN marts.message_signals.sent_at IS 'When the message was sent (UTC).';
+COMMENT ON COLUMN marts.message_signals.side IS 'company or vendor: who wrote it.';
+COMMENT ON COLUMN marts.message_signals.signal IS 'clarification, nudge, repetition, rework or escalation.';
+COMMENT ON COLUMN marts.message_signals.lexicon_id IS 'The lexicon entry that matched the evidence (the first in lexicon order when several match it).';
+COMMENT ON COLUMN marts.message_signals.evidence IS 'The matched words, as normalised text: the leftmost match of the signal''s patterns.';
+COMMENT ON COLUMN marts.message_signals.lang IS 'Language of the matching lexicon entry (en or fr).';
+COMMENT ON COLUMN marts.message_signals.conversation_key IS 'core.messages.conversation_key.';
+COMMENT ON COLUMN marts.message_signals.day IS 'Date of sent_at in the company''s time zone.';

@@ -1,0 +1,47 @@
+-- Tables filled from the configuration and the lexicon files (data, loaded by Python with pyarrow).
+-- Recreated on every build so that a changed config recomputes history.
+
+CREATE OR REPLACE TABLE marts.parties (
+    party_id   VARCHAR NOT NULL,
+    kind       VARCHAR NOT NULL,
+    name       VARCHAR NOT NULL,
+    timezone   VARCHAR NOT NULL,
+    sla_hours  DOUBLE NOT NULL,
+    PRIMARY KEY (kind, party_id)
+);
+COMMENT ON TABLE marts.parties IS 'The company and the configured vendors, from the config at build time. Key: (kind, party_id).';
+COMMENT ON COLUMN marts.parties.party_id IS 'company for the company, else the vendor id.';
+COMMENT ON COLUMN marts.parties.kind IS 'company or vendor.';
+COMMENT ON COLUMN marts.parties.name IS 'Display name from the config.';
+COMMENT ON COLUMN marts.parties.timezone IS 'IANA time zone of the party''s business hours.';
+COMMENT ON COLUMN marts.parties.sla_hours IS 'Business hours the party has to answer a request (its SLA).';
+
+CREATE OR REPLACE TABLE marts.calendar_intervals (
+    party_kind VARCHAR NOT NULL,
+    party_id   VARCHAR NOT NULL,
+    day_local  DATE NOT NULL,
+    start_utc  TIMESTAMPTZ NOT NULL,
+    end_utc    TIMESTAMPTZ NOT NULL
+);
+COMMENT ON TABLE marts.calendar_intervals IS 'Working time of each party as UTC intervals [start_utc, end_utc): one row per business_hours interval of each local working day (weekday in workdays, not a public holiday of the party''s country/subdivision, not a closure). DST-correct. Covers a few days before the earliest message to a day after as_of.';
+COMMENT ON COLUMN marts.calendar_intervals.party_kind IS 'company or vendor.';
+COMMENT ON COLUMN marts.calendar_intervals.party_id IS 'company, or the vendor id.';
+COMMENT ON COLUMN marts.calendar_intervals.day_local IS 'The working day, as a calendar date in the party''s own time zone.';
+COMMENT ON COLUMN marts.calendar_intervals.start_utc IS 'Start of the interval (inclusive): local wall-clock start converted to UTC.';
+COMMENT ON COLUMN marts.calendar_intervals.end_utc IS 'End of the interval (exclusive): local wall-clock end converted to UTC.';
+
+CREATE OR REPLACE TABLE marts.signal_lexicon (
+    seq     INTEGER NOT NULL,
+    id      VARCHAR NOT NULL PRIMARY KEY,
+    signal  VARCHAR NOT NULL,
+    lang    VARCHAR NOT NULL,
+    pattern VARCHAR NOT NULL,
+    origin  VARCHAR NOT NULL
+);
+COMMENT ON TABLE marts.signal_lexicon IS 'The phrase lexicon: RE2 patterns per signal and language, matched on normalised body_text (lower case, accents removed, typographic apostrophes made straight, whitespace folded). Built-in transforms/lexicon.yaml plus the optional [signals] extra_lexicon file.';
+COMMENT ON COLUMN marts.signal_lexicon.seq IS 'Lexicon order: built-in entries first, then the extra file, each in file order. Breaks ties between entries matching the same text.';
+COMMENT ON COLUMN marts.signal_lexicon.id IS 'Unique entry id, cited as message_signals.lexicon_id.';
+COMMENT ON COLUMN marts.signal_lexicon.signal IS 'clarification, nudge, repetition, rework, escalation; acknowledgement entries only serve the awaiting rule.';
+COMMENT ON COLUMN marts.signal_lexicon.lang IS 'Language of the phrase: en or fr.';
+COMMENT ON COLUMN marts.signal_lexicon.pattern IS 'RE2 regular expression (searched in the text; acknowledgement patterns must match the whole punctuation-stripped text).';
+COMMENT ON COLUMN marts.signal_lexicon.origin IS 'builtin, or the path of the extra_lexicon file the entry comes from.';
