@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,9 @@ from commhealth.config import Config, ConfigError, load_config
 from commhealth.report import print_summary
 from warehouse.db import WarehouseBusyError
 from warehouse.load import LoadStats
+
+# Prefect's temporary local server would otherwise send usage analytics.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Vendor communication health from email and Slack."
@@ -137,6 +141,43 @@ def build(
         )
     )
     console.print(f"Analysts open {cfg.warehouse.published_path}")
+
+
+@app.command()
+def run(
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Report as of this instant (default: end of the last company working day)."
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Render the digest but post nothing.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Post again what was already posted for that day.")
+    ] = False,
+) -> None:
+    """Run the daily flow once: ingest, build, alerts, digest."""
+    cfg = config()
+    if as_of:
+        from transforms.build import parse_as_of
+
+        try:
+            parse_as_of(as_of, cfg)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    from flows.daily import daily
+
+    try:
+        result = daily(as_of=as_of, dry_run=dry_run, force=force, config=str(cfg.source_file))
+    except WarehouseBusyError as exc:
+        raise fail(str(exc), code=3) from None
+    except Exception as exc:  # noqa: BLE001 - the flow logged the details; say it failed in one line
+        raise fail(f"the daily run failed: {exc}", code=1) from None
+    if result["dry_run"]:
+        console.print(result["digest_text"], highlight=False, markup=False)
+    console.print(f"Digest of {result['day']}: {result['status']}. Block Kit JSON: {result['digest_json']}")
+    for line in result["posted"]:
+        console.print(f"posted: {line}")
 
 
 @app.command()

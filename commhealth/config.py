@@ -154,15 +154,50 @@ class Signals(_Strict):
     extra_lexicon: Path | None = None
 
 
+class FileSource(_Strict):
+    """A file source re-read each run; stored messages are skipped."""
+
+    paths: list[Path] = Field(default_factory=list)
+
+
+class Sources(_Strict):
+    mbox: FileSource | None = None
+    slack_export: FileSource | None = None
+
+
+class Alerts(_Strict):
+    """Where the digest goes, how to reach Slack, and the alert thresholds (see README, Alert rules)."""
+
+    channel: str | None = None
+    token_env: str = "SLACK_BOT_TOKEN"
+    token_secret_block: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_workspace_url: str | None = None  # e.g. https://norelec.slack.com, to link Slack evidence
+    sla_breach_critical_count: int = Field(default=3, ge=1)
+    sla_breach_critical_share: float = Field(default=0.5, gt=0, le=1)
+    overdue_critical_factor: float = Field(default=3, ge=1)
+    spike_factor: float = Field(default=2, gt=0)
+    spike_min_signals: int = Field(default=3, ge=1)
+    drift_factor: float = Field(default=1.5, gt=0)
+    drift_min_responses: int = Field(default=5, ge=1)
+    recent_days: int = Field(default=7, ge=1)
+    baseline_days: int = Field(default=28, ge=1)
+    chart_days: int = Field(default=28, ge=1)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+
 class Config(_Strict):
     company: Company
     vendors: list[Vendor] = Field(default_factory=list)
     metrics: Metrics = Field(default_factory=Metrics)
     warehouse: Warehouse = Field(default_factory=Warehouse)
     signals: Signals = Field(default_factory=Signals)
-    # Sources and alerts arrive with later features; accepted here as free tables so files stay forward-compatible.
-    sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    alerts: dict[str, Any] = Field(default_factory=dict)
+    sources: Sources = Field(default_factory=Sources)
+    alerts: Alerts = Field(default_factory=Alerts)
 
     source_file: Path | None = Field(default=None, exclude=True)
 
@@ -236,12 +271,11 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         "signals": config.signals.model_copy(update={"extra_lexicon": rel(config.signals.extra_lexicon)}),
     }
     sources = {}
-    for name, table in config.sources.items():
-        table = dict(table)
-        if isinstance(table.get("paths"), list):
-            table["paths"] = [str(rel(Path(p))) for p in table["paths"]]
-        sources[name] = table
-    updates["sources"] = sources
+    for name in Sources.model_fields:
+        source = getattr(config.sources, name)
+        if isinstance(source, FileSource):
+            sources[name] = source.model_copy(update={"paths": [rel(p) for p in source.paths]})
+    updates["sources"] = config.sources.model_copy(update=sources)
     return config.model_copy(update=updates)
 
 

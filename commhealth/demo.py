@@ -8,29 +8,22 @@ from rich.console import Console
 
 from commhealth.config import load_config
 from commhealth.demo_data import write_demo_dataset
-from commhealth.ingest import configured_paths, ingest
-from commhealth.metrics import build
-from commhealth.report import print_status, print_summary
+from commhealth.report import print_status
+from flows.daily import daily
 
 
 def run_demo(target: Path, *, seed: int, console: Console) -> None:
     dataset = write_demo_dataset(target, seed=seed)
     console.print(f"Demo dataset written to {target}/ ({dataset.messages_written:,} messages, seed {seed}).")
     config = load_config(dataset.config_path)
-    stats = ingest(
-        config,
-        console,
-        mail=configured_paths(config, "mbox"),
-        slack_exports=configured_paths(config, "slack_export"),
-    )
-    print_summary(stats, console)
-    counts = build(config, dataset.as_of)
     console.print(
-        f"Built the marts as of {dataset.as_of.isoformat()} (the end of the demo's last day): "
-        f"{counts['responses']:,} responses, {counts['awaiting']:,} awaiting, "
-        f"{counts['message_signals']:,} signals."
+        "Running the daily flow on it (Prefect starts a temporary local server; Slack is a dry run)..."
     )
+    result = daily(as_of=dataset.as_of.isoformat(), dry_run=True, config=str(dataset.config_path))
     print_status(config.warehouse.published_path, console)
+    console.print(f"\nThe digest for {result['day']} ({result['status']}), as it would be posted to Slack:\n")
+    console.print(result["digest_text"], highlight=False, markup=False)
+    console.print(f"Block Kit JSON: {result['digest_json']}\nChart: {result['chart']}")
     console.print(
         f"Explore it yourself: [bold]duckdb {config.warehouse.published_path}[/] "
         "(the published read-only copy; the writer keeps the other file)."

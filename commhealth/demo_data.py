@@ -926,6 +926,12 @@ def _config_text(vendors: list[_Party]) -> str:
         "[sources.slack_export]",
         f'paths = ["{SLACK_DIR}/"]',
         "",
+        "[alerts]",
+        'channel = "#vendor-health"',
+        'token_env = "SLACK_BOT_TOKEN"            # unset: the digest is a dry run',
+        'slack_api_url = "https://slack.com/api/"',
+        'slack_workspace_url = "https://norelec.slack.com"',
+        "",
     ]
     return "\n".join(lines)
 

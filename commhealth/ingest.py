@@ -107,7 +107,12 @@ def ingest(
         notes.append(stage_mail(config, list(mail), console))
     notes += [stage_slack_export(config, path, console) for path in slack_exports]
     names = (["mbox"] if mail else []) + (["slack-export"] if slack_exports else [])
-    with writing(config, "ingest " + " ".join(names)) as (con, run):
+    return merge(config, notes, command="ingest " + " ".join(names))
+
+
+def merge(config: Config, notes: Iterable[dict[str, object]] = (), command: str = "ingest") -> LoadStats:
+    """The single writer: merge every staged part (leftovers of interrupted runs too) and publish."""
+    with writing(config, command) as (con, run):
         stats = merge_staged(con, config.warehouse.staging_path)
         for note in notes:
             stats.merge(LoadStats(notes=note))
@@ -118,4 +123,5 @@ def ingest(
 
 def configured_paths(config: Config, source: str) -> list[Path]:
     """The paths of a file source in commhealth.toml ([sources.mbox] or [sources.slack_export])."""
-    return [Path(p) for p in config.sources.get(source, {}).get("paths", [])]
+    file_source = getattr(config.sources, source)
+    return list(file_source.paths) if file_source else []

@@ -7,7 +7,14 @@ SQL text. Everything runs in one transaction: a failure leaves the previous mart
 Variables read by the models with getvariable():
   as_of (TIMESTAMPTZ), company_timezone (VARCHAR), awaiting_lookback_days (INTEGER),
   signal_pattern_<signal> (VARCHAR, RE2 alternation of the lexicon entries of that signal),
-  acknowledgement_pattern (VARCHAR).
+  acknowledgement_pattern (VARCHAR),
+  report_day (DATE): the company-local date of (as_of - 1 microsecond), the day the alerts and the digest are about
+    (a date-only ``--as-of 2026-11-20`` and ``2026-11-20T18:00+01:00`` both give 2026-11-20),
+  and the [alerts] settings:
+  alert_sla_critical_count (INTEGER), alert_sla_critical_share (DOUBLE), alert_overdue_critical_factor (DOUBLE),
+  alert_spike_factor (DOUBLE), alert_spike_min_signals (INTEGER), alert_drift_factor (DOUBLE),
+  alert_drift_min_responses (INTEGER), alert_recent_days (INTEGER), alert_baseline_days (INTEGER),
+  alert_chart_days (INTEGER), slack_workspace_url (VARCHAR, NULL when not configured).
 """
 
 from __future__ import annotations
@@ -61,6 +68,17 @@ def parse_as_of(text: str | None, config: Config) -> dt.datetime:
     return parsed.astimezone(UTC)
 
 
+def report_day(config: Config, as_of: dt.datetime) -> dt.date:
+    """The company-local day a build as of `as_of` reports on: the date of (as_of - 1 microsecond).
+
+    A date-only ``--as-of 2026-11-20`` (the start of 11-21) and ``2026-11-20T18:00+01:00`` both give 2026-11-20.
+    A naive `as_of` is read in the company's time zone.
+    """
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=config.company.zone)
+    return (as_of - dt.timedelta(microseconds=1)).astimezone(config.company.zone).date()
+
+
 def model_files() -> list[tuple[str, str]]:
     """(table name, SQL) of every model, in dependency (file-name) order."""
     models = []
@@ -104,6 +122,25 @@ def _set_variables(
     con.execute(
         "SET VARIABLE acknowledgement_pattern = CAST(? AS VARCHAR)", [patterns[lexicon.ACKNOWLEDGEMENT]]
     )
+    con.execute("SET VARIABLE report_day = CAST(? AS DATE)", [report_day(config, as_of).isoformat()])
+    alerts = config.alerts
+    con.execute(
+        "SET VARIABLE alert_sla_critical_count = CAST(? AS INTEGER)", [alerts.sla_breach_critical_count]
+    )
+    con.execute(
+        "SET VARIABLE alert_sla_critical_share = CAST(? AS DOUBLE)", [alerts.sla_breach_critical_share]
+    )
+    con.execute(
+        "SET VARIABLE alert_overdue_critical_factor = CAST(? AS DOUBLE)", [alerts.overdue_critical_factor]
+    )
+    con.execute("SET VARIABLE alert_spike_factor = CAST(? AS DOUBLE)", [alerts.spike_factor])
+    con.execute("SET VARIABLE alert_spike_min_signals = CAST(? AS INTEGER)", [alerts.spike_min_signals])
+    con.execute("SET VARIABLE alert_drift_factor = CAST(? AS DOUBLE)", [alerts.drift_factor])
+    con.execute("SET VARIABLE alert_drift_min_responses = CAST(? AS INTEGER)", [alerts.drift_min_responses])
+    con.execute("SET VARIABLE alert_recent_days = CAST(? AS INTEGER)", [alerts.recent_days])
+    con.execute("SET VARIABLE alert_baseline_days = CAST(? AS INTEGER)", [alerts.baseline_days])
+    con.execute("SET VARIABLE alert_chart_days = CAST(? AS INTEGER)", [alerts.chart_days])
+    con.execute("SET VARIABLE slack_workspace_url = CAST(? AS VARCHAR)", [alerts.slack_workspace_url])
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:

@@ -4,16 +4,21 @@ Each case file holds:
   description: what the case proves
   config: optional override of the base config (transforms_testlib.BASE_CONFIG); vendors merged by id
   extra_lexicon: optional list of lexicon entries, written to a file and set as [signals] extra_lexicon
-  as_of: the build instant (ISO 8601)
+  config may hold an [alerts] override (thresholds, windows, slack_workspace_url)
+  as_of: the build instant (ISO 8601); a date alone (2026-11-20) goes through parse_as_of like `--as-of`
+         (the start of the next company-local day)
   messages: rows of core.messages, only the relevant columns (defaults: channel email, conversation c1, ...)
   expect: {mart name: [expected rows]} with a subset of columns; the mart must hold exactly these rows
           (compared on those columns, in any order; floats to 1e-6, timestamps and dates parsed from strings).
+          A list column (alerts.evidence) is compared in order and in length; each expected item is either a
+          message_key string or a dict checked on a subset of the struct's fields.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +26,42 @@ import pytest
 import yaml
 from transforms_testlib import as_datetime, insert_messages, make_config, write_lexicon
 
-from transforms.build import build_marts
+from transforms.build import build_marts, parse_as_of
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
-MARTS = {"responses", "awaiting", "message_signals", "vendor_daily", "stg_turns", "stg_counted_messages"}
+MARTS = {
+    "responses",
+    "awaiting",
+    "message_signals",
+    "vendor_daily",
+    "stg_turns",
+    "stg_counted_messages",
+    "alerts",
+    "digest_vendors",
+    "digest_latency",
+}
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _same_item(expected: Any, actual: Any) -> bool:
+    if isinstance(actual, dict) and isinstance(expected, str):
+        return expected == actual.get("message_key")
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        return set(expected) <= set(actual) and _matches(expected, actual)
+    return _same(expected, actual)
 
 
 def _same(expected: Any, actual: Any) -> bool:
     if expected is None or actual is None:
         return expected is None and actual is None
+    if isinstance(actual, list):
+        return (
+            isinstance(expected, list)
+            and len(expected) == len(actual)
+            and all(_same_item(e, a) for e, a in zip(expected, actual, strict=True))
+        )
     if isinstance(actual, bool) or isinstance(expected, bool):
         return expected == actual
     if isinstance(actual, float) or isinstance(expected, float):
@@ -71,7 +103,10 @@ def test_case(case_path: Path, warehouse, fetch, tmp_path: Path) -> None:
         override["signals"] = {**override.get("signals", {}), "extra_lexicon": str(lexicon_path)}
     config = make_config(override)
     insert_messages(warehouse, case.get("messages") or [])
-    build_marts(warehouse, config, as_datetime(case["as_of"]))
+    as_of = case["as_of"]
+    if (isinstance(as_of, dt.date) and not isinstance(as_of, dt.datetime)) or _DATE_ONLY.match(str(as_of)):
+        as_of = parse_as_of(str(as_of), config)
+    build_marts(warehouse, config, as_datetime(as_of))
     assert case.get("expect"), "a case must expect something"
     for table, rows in case["expect"].items():
         assert table in MARTS, f"unknown mart {table!r}"

@@ -1,0 +1,385 @@
+"""The daily digest: read it from the marts, render it, and deliver it to Slack exactly once per report day."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from commhealth.chart import render_latency_chart
+from commhealth.config import Config
+from connectors.slack.client import SlackPublishError, make_client
+from connectors.slack.digest import (
+    AlertLine,
+    Digest,
+    EvidenceItem,
+    RenderedDigest,
+    RenderedMessage,
+    VendorDigest,
+    render_digest,
+    render_terminal,
+    render_vendor_alert,
+)
+from connectors.slack.publish import post_message, upload_file
+from transforms.calendar import expand_party
+from warehouse.load import sql
+
+DIGEST_VENDOR = "*"  # meta.alert_deliveries.vendor_id of the digest message itself and its parts
+LOOK_BACK_FOR_WORKDAY = 14
+
+
+class SecretUnavailableError(RuntimeError):
+    """A configured secret could not be read (its value is never part of the message)."""
+
+
+def default_as_of(config: Config, now: dt.datetime | None = None) -> dt.datetime:
+    """End of the last completed company working day before now, so the scheduled run reports a whole day.
+
+    A Monday-morning run reports Friday (or Thursday when Friday was a holiday), and re-running later the same
+    morning reports exactly the same day.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    zone = config.company.zone
+    today = now.astimezone(zone).date()
+    start = today - dt.timedelta(days=LOOK_BACK_FOR_WORKDAY)
+    workdays = [day for day, _, _ in expand_party(config.company, start, today - dt.timedelta(days=1))]
+    last = workdays[-1] if workdays else today - dt.timedelta(days=1)
+    return dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, statement: str, params: list[object]) -> list[dict[str, object]]:
+    result = con.execute(statement, params)
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def load_digest(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> Digest:
+    """The digest of `day` from marts.digest_vendors and marts.alerts (built for that day)."""
+    alerts: dict[str, list[dict[str, object]]] = {}
+    for row in _rows(con, sql("digest_alerts.sql"), [day]):
+        alerts.setdefault(str(row["vendor_id"]), []).append(row)
+    vendors = []
+    for row in _rows(con, sql("digest_vendors.sql"), [day]):
+        vendor_alerts = alerts.get(str(row["vendor_id"]), [])
+        evidence = [
+            EvidenceItem(
+                label=str(item["label"] or item["message_key"]),
+                link=item["link"],
+                waited_business_minutes=item["waited_business_minutes"],
+            )
+            for alert in vendor_alerts
+            for item in alert["evidence"] or []
+        ]
+        vendor_id = str(row["vendor_id"])
+        vendors.append(
+            VendorDigest(
+                vendor_id=vendor_id,
+                vendor_name=str(row["vendor_name"]),
+                status=str(row["status"]),
+                vendor_median_minutes=row["vendor_median_minutes"],
+                vendor_p90_minutes=row["vendor_p90_minutes"],
+                company_median_minutes=row["company_median_minutes"],
+                company_p90_minutes=row["company_p90_minutes"],
+                vendor_responses=int(row["vendor_responses"] or 0),
+                company_responses=int(row["company_responses"] or 0),
+                sla_breaches=int(row["sla_breaches"] or 0),
+                overdue_on_vendor=int(row["overdue_on_vendor"] or 0),
+                overdue_on_company=int(row["overdue_on_company"] or 0),
+                signals_7d=int(row["signals_recent"] or 0),
+                signals_per_100_7d=row["signals_per_100_recent"],
+                signals_per_100_baseline=row["signals_per_100_baseline"],
+                alerts=[
+                    AlertLine(str(a["rule"]), str(a["severity"]), str(a["summary"])) for a in vendor_alerts
+                ],
+                evidence=_unique_evidence(evidence),
+                alert_channel=config.vendor(vendor_id).alert_channel,
+            )
+        )
+    return Digest(day=day, vendors=vendors)
+
+
+def _unique_evidence(items: list[EvidenceItem]) -> list[EvidenceItem]:
+    seen: set[tuple[str, str | None]] = set()
+    unique = []
+    for item in items:
+        if (item.label, item.link) not in seen:
+            seen.add((item.label, item.link))
+            unique.append(item)
+    return unique
+
+
+def latency_series(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, list[tuple[dt.date, float]]]:
+    """Daily median business response time of each vendor, in hours, for the chart."""
+    series: dict[str, list[tuple[dt.date, float]]] = {}
+    for vendor_id, point_day, minutes in con.execute(sql("digest_latency.sql"), [day]).fetchall():
+        series.setdefault(vendor_id, []).append((point_day, minutes / 60.0))
+    return series
+
+
+def resolve_token(config: Config) -> str | None:
+    """The Slack bot token: the environment variable first, then the Prefect Secret block, else None (dry run)."""
+    token = os.environ.get(config.alerts.token_env, "").strip()
+    if token:
+        return token
+    block = config.alerts.token_secret_block
+    if not block:
+        return None
+    try:
+        from prefect.blocks.system import Secret
+
+        value = Secret.load(block).get()
+    except Exception as exc:  # noqa: BLE001 - missing block, no API, bad auth: all mean "no token here"
+        raise SecretUnavailableError(
+            f"could not read the Prefect Secret block {block!r} ({type(exc).__name__}); "
+            f"create it or set ${config.alerts.token_env}"
+        ) from None
+    return str(value).strip() or None
+
+
+@dataclasses.dataclass
+class DigestFiles:
+    """What a digest leaves beside the warehouse, posted or not."""
+
+    rendered: RenderedDigest
+    json_path: Path
+    chart_path: Path
+    terminal_text: str
+
+
+def write_digest_files(con: duckdb.DuckDBPyConnection, config: Config, digest: Digest) -> DigestFiles:
+    """Render the digest, save its Block Kit JSON and the latency chart next to the warehouse."""
+    rendered = render_digest(digest)
+    base = config.warehouse.path
+    json_path = base.with_name(f"{base.stem}.digest-{digest.day.isoformat()}.json")
+    json_path.write_text(json.dumps(rendered.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+    names = {v.vendor_id: v.vendor_name for v in digest.vendors}
+    series = {names.get(k, k): v for k, v in latency_series(con, digest.day).items()}
+    chart_path = render_latency_chart(
+        series,
+        base.with_name(f"{base.stem}.latency-{digest.day.isoformat()}.png"),
+        title=f"Vendor response time (business hours, daily median), {config.alerts.chart_days} days to {digest.day}",
+        end=digest.day,
+        days=config.alerts.chart_days,
+    )
+    return DigestFiles(rendered, json_path, chart_path, render_terminal(rendered))
+
+
+@dataclasses.dataclass
+class Delivery:
+    """What a run posted and what it found already posted."""
+
+    dry_run: bool
+    posted: list[str] = dataclasses.field(default_factory=list)
+    already_posted: list[str] = dataclasses.field(default_factory=list)
+    failed: list[str] = dataclasses.field(default_factory=list)
+
+
+class _Ledger:
+    """meta.alert_deliveries for one report day: each successful post is committed at once."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, day: dt.date, force: bool) -> None:
+        self.con, self.day, self.force = con, day, force
+        self.done = {
+            (channel, vendor, rule): ts
+            for channel, vendor, rule, ts in con.execute(sql("deliveries_of_day.sql"), [day]).fetchall()
+        }
+
+    def posted_ts(self, channel: str, vendor: str, rule: str) -> str | None:
+        return self.done.get((channel, vendor, rule))
+
+    def needs(self, channel: str, vendor: str, rule: str) -> bool:
+        return self.force or (channel, vendor, rule) not in self.done
+
+    def record(self, channel: str, vendor: str, rule: str, severity: str | None, ts: str | None) -> None:
+        self.con.execute(sql("record_delivery.sql"), [self.day, channel, vendor, rule, severity, ts])
+        self.done[(channel, vendor, rule)] = ts
+
+
+class _Poster:
+    """Posts one thing at a time; a failure is reported and recorded nowhere, so the next run tries again."""
+
+    def __init__(self, client: object, ledger: _Ledger) -> None:
+        self.client, self.ledger = client, ledger
+        self.delivery = Delivery(dry_run=False)
+
+    def attempt(self, label: str, post: Callable[[], None]) -> bool:
+        try:
+            post()
+        except SlackPublishError as exc:
+            self.delivery.failed.append(f"{label}: {exc}")
+            return False
+        self.delivery.posted.append(label)
+        return True
+
+    def message(self, channel: str, message: RenderedMessage, thread_ts: str | None = None) -> str:
+        return post_message(self.client, channel, message, thread_ts=thread_ts).ts
+
+
+def deliver(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    digest: Digest,
+    files: DigestFiles,
+    *,
+    token: str | None,
+    force: bool = False,
+    client_factory: Callable[..., object] = make_client,
+) -> Delivery:
+    """Post what has not been posted for this day yet: the digest (main message, thread replies, chart), an update
+    in its thread for alerts that appeared since, and critical alerts in each vendor's alert channel."""
+    channel = config.alerts.channel
+    if token is None or not channel:
+        return Delivery(dry_run=True)
+    poster = _Poster(client_factory(token, config.alerts.slack_api_url), _Ledger(con, digest.day, force))
+    thread_ts = _post_digest(poster, channel, digest, files)
+    if thread_ts is not None:
+        _post_thread_parts(poster, channel, thread_ts, files)
+    for vendor in digest.vendors:
+        _post_vendor_alerts(poster, digest, vendor)
+    return poster.delivery
+
+
+def _alerts_needing(
+    ledger: _Ledger, channel: str, vendor: VendorDigest, severities: tuple[str, ...]
+) -> list[AlertLine]:
+    return [
+        a
+        for a in vendor.alerts
+        if a.severity in severities and ledger.needs(channel, vendor.vendor_id, a.rule)
+    ]
+
+
+def _post_digest(poster: _Poster, channel: str, digest: Digest, files: DigestFiles) -> str | None:
+    """The main message (first run, or --force), else an update in its thread for alerts new since; its ts."""
+    ledger = poster.ledger
+    if ledger.needs(channel, DIGEST_VENDOR, "digest"):
+        posted: dict[str, str] = {}
+
+        def post_main() -> None:
+            ts = posted["ts"] = poster.message(channel, files.rendered.main)
+            ledger.record(channel, DIGEST_VENDOR, "digest", digest.status, ts)
+            for vendor in digest.vendors:  # the digest carries every alert of the day
+                for alert in vendor.alerts:
+                    ledger.record(channel, vendor.vendor_id, alert.rule, alert.severity, ts)
+
+        poster.attempt(f"digest of {digest.day} in {channel}", post_main)
+        return posted.get("ts")
+    thread_ts = ledger.posted_ts(channel, DIGEST_VENDOR, "digest")
+    poster.delivery.already_posted.append(f"digest of {digest.day} in {channel}")
+    for vendor in digest.vendors:
+        new = _alerts_needing(ledger, channel, vendor, ("warning", "critical"))
+        if new:
+
+            def post_update(vendor: VendorDigest = vendor, new: list[AlertLine] = new) -> None:
+                ts = poster.message(channel, render_vendor_alert(digest, vendor), thread_ts=thread_ts)
+                for alert in new:
+                    ledger.record(channel, vendor.vendor_id, alert.rule, alert.severity, ts)
+
+            poster.attempt(f"new alerts of {vendor.vendor_id} in the {digest.day} thread", post_update)
+    return thread_ts
+
+
+def _post_thread_parts(poster: _Poster, channel: str, thread_ts: str, files: DigestFiles) -> None:
+    """Folded vendor sections and the chart, each once, in the digest's thread."""
+    ledger = poster.ledger
+    for index, reply in enumerate(files.rendered.thread_replies, start=1):
+        part = f"digest_part_{index}"
+        if ledger.needs(channel, DIGEST_VENDOR, part):
+
+            def post_reply(reply: RenderedMessage = reply, part: str = part) -> None:
+                ledger.record(channel, DIGEST_VENDOR, part, None, poster.message(channel, reply, thread_ts))
+
+            poster.attempt(f"digest part {index} in the thread", post_reply)
+    if ledger.needs(channel, DIGEST_VENDOR, "chart"):
+
+        def post_chart() -> None:
+            upload_file(poster.client, channel, thread_ts, files.chart_path, "Vendor response time")
+            ledger.record(channel, DIGEST_VENDOR, "chart", None, thread_ts)
+
+        poster.attempt("latency chart in the digest thread", post_chart)
+
+
+def _post_vendor_alerts(poster: _Poster, digest: Digest, vendor: VendorDigest) -> None:
+    """Critical alerts also go to the vendor's own alert channel, once each."""
+    channel = vendor.alert_channel
+    if not channel or not any(a.severity == "critical" for a in vendor.alerts):
+        return
+    pending = _alerts_needing(poster.ledger, channel, vendor, ("critical",))
+    label = f"critical alerts of {vendor.vendor_id} in {channel}"
+    if not pending:
+        poster.delivery.already_posted.append(label)
+        return
+
+    def post_alert() -> None:
+        ts = poster.message(channel, render_vendor_alert(digest, vendor))
+        for alert in pending:
+            poster.ledger.record(channel, vendor.vendor_id, alert.rule, alert.severity, ts)
+
+    poster.attempt(label, post_alert)
+
+
+def _hours(minutes: float | None) -> str:
+    return "–" if minutes is None else f"{minutes / 60:.1f} h"
+
+
+def digest_table(digest: Digest) -> list[dict[str, object]]:
+    """The day's vendor metrics as rows, for the Prefect table artifact."""
+    return [
+        {
+            "vendor": v.vendor_id,
+            "status": v.status,
+            "vendor_median_h": None
+            if v.vendor_median_minutes is None
+            else round(v.vendor_median_minutes / 60, 2),
+            "vendor_p90_h": None if v.vendor_p90_minutes is None else round(v.vendor_p90_minutes / 60, 2),
+            "company_median_h": None
+            if v.company_median_minutes is None
+            else round(v.company_median_minutes / 60, 2),
+            "company_p90_h": None if v.company_p90_minutes is None else round(v.company_p90_minutes / 60, 2),
+            "sla_breaches": v.sla_breaches,
+            "overdue_on_vendor": v.overdue_on_vendor,
+            "overdue_on_company": v.overdue_on_company,
+            "signals": v.signals_7d,
+            "signals_per_100": v.signals_per_100_7d,
+            "signals_per_100_baseline": v.signals_per_100_baseline,
+            "alerts": len(v.alerts),
+        }
+        for v in digest.vendors
+    ]
+
+
+def _md(text: str) -> str:
+    """Vendor text inside markdown: no markup, links or HTML of its own."""
+    return "".join("\\" + ch if ch in "\\`*_[]()<>#|!" else ch for ch in " ".join(text.split()))
+
+
+def digest_markdown(digest: Digest, files: DigestFiles) -> str:
+    """The digest as markdown, for the Prefect artifact."""
+    lines = [f"# {digest.title}: {digest.day} ({digest.status})", ""]
+    lines += [
+        "| vendor | status | vendor → us median / p90 | us → vendor median / p90 | breaches | overdue on vendor / us |"
+    ]
+    lines += ["|---|---|---|---|---|---|"]
+    for v in digest.vendors:
+        lines.append(
+            f"| {_md(v.vendor_name)} | {v.status} | {_hours(v.vendor_median_minutes)} / {_hours(v.vendor_p90_minutes)} "
+            f"| {_hours(v.company_median_minutes)} / {_hours(v.company_p90_minutes)} | {v.sla_breaches} "
+            f"| {v.overdue_on_vendor} / {v.overdue_on_company} |"
+        )
+    for v in digest.vendors:
+        if not v.alerts:
+            continue
+        lines += ["", f"## {_md(v.vendor_name)}: {v.status}"]
+        lines += [f"- **{a.severity}** `{a.rule}`: {_md(a.summary)}" for a in v.alerts]
+        lines += [
+            f"- evidence: {_md(e.label)}"
+            + (f" (waiting {_hours(e.waited_business_minutes)})" if e.waited_business_minutes else "")
+            for e in v.evidence[:3]
+        ]
+    lines += ["", f"Block Kit JSON: `{files.json_path}`; chart: `{files.chart_path}`"]
+    return "\n".join(lines)

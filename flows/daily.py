@@ -1,0 +1,199 @@
+"""The daily pipeline, as Prefect flows: ingest → load → build → evaluate alerts → publish → artifacts.
+
+Extraction fans out in threads and only writes staged Parquet parts; one task merges them into DuckDB, so the
+warehouse never sees two writers. Tasks receive the config file path, never connections.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import wait
+from prefect.task_runners import ThreadPoolTaskRunner
+from rich.console import Console
+
+from commhealth import alerting, ingest, metrics
+from commhealth.config import Config, find_config_path, load_config
+from connectors.slack.digest import Digest
+from transforms.build import parse_as_of, report_day
+from warehouse.session import writing
+
+EXTRACT_THREADS = 4
+_QUIET = Console(quiet=True)
+
+
+def _config(config_file: str) -> Config:
+    return load_config(config_file)
+
+
+# --- Extract ---------------------------------------------------------------------------------------------
+
+
+@task(cache_policy=NO_CACHE)
+def stage_mail(config_file: str, paths: list[str]) -> dict[str, object]:
+    """Read mail files into staged parts (no warehouse access)."""
+    return ingest.stage_mail(_config(config_file), [Path(p) for p in paths], _QUIET)
+
+
+@task(cache_policy=NO_CACHE)
+def stage_slack_export(config_file: str, path: str) -> dict[str, object]:
+    """Read one Slack export into staged parts (no warehouse access)."""
+    return ingest.stage_slack_export(_config(config_file), Path(path), _QUIET)
+
+
+# --- Load, build -----------------------------------------------------------------------------------------
+
+
+@task(cache_policy=NO_CACHE)
+def load(config_file: str, notes: list[dict[str, object]]) -> dict[str, int]:
+    """The single writer merges every staged part."""
+    stats = ingest.merge(_config(config_file), notes, command="daily ingest")
+    get_run_logger().info("Loaded: %s; quarantined by reason: %s", stats.counts(), dict(stats.quarantined))
+    return stats.counts()
+
+
+@task(cache_policy=NO_CACHE)
+def build(config_file: str, as_of: dt.datetime) -> dict[str, int]:
+    """Rebuild the marts (alerts included) as of `as_of`."""
+    counts = metrics.build(_config(config_file), as_of)
+    get_run_logger().info("Built marts as of %s: %s", as_of.isoformat(), counts)
+    return counts
+
+
+# --- Alerts, publish, artifacts --------------------------------------------------------------------------
+
+
+@task(cache_policy=NO_CACHE)
+def evaluate_alerts(config_file: str, as_of: dt.datetime) -> tuple[Digest, alerting.DigestFiles]:
+    """Read the day's digest from the marts, render it, and save its JSON and chart next to the warehouse."""
+    config = _config(config_file)
+    with writing(config, "digest") as (con, _run):
+        digest = alerting.load_digest(con, config, report_day(config, as_of))
+        files = alerting.write_digest_files(con, config, digest)
+    return digest, files
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120])
+def post_to_slack(
+    config_file: str, digest: Digest, files: alerting.DigestFiles, dry_run: bool, force: bool
+) -> alerting.Delivery:
+    """Post what this day has not posted yet; a failed post fails the task, and a retry posts only the rest."""
+    config = _config(config_file)
+    logger = get_run_logger()
+    token = None if dry_run else alerting.resolve_token(config)
+    if token is None:
+        logger.info(
+            "Dry run (%s): digest written to %s", "asked" if dry_run else "no Slack token", files.json_path
+        )
+        return alerting.Delivery(dry_run=True)
+    with writing(config, "publish") as (con, _run):
+        delivery = alerting.deliver(con, config, digest, files, token=token, force=force)
+    for line in delivery.posted:
+        logger.info("Posted %s", line)
+    for line in delivery.already_posted:
+        logger.info("Already posted earlier: %s", line)
+    if delivery.failed:
+        raise RuntimeError("Slack posts failed (they will be retried): " + "; ".join(delivery.failed))
+    return delivery
+
+
+@task(cache_policy=NO_CACHE)
+def write_artifacts(digest: Digest, files: alerting.DigestFiles) -> None:
+    """A markdown digest and a table of the day's vendor metrics, kept by Prefect for every run."""
+    create_markdown_artifact(
+        key="vendor-health-digest",
+        markdown=alerting.digest_markdown(digest, files),
+        description=f"Vendor communication health, {digest.day}",
+    )
+    create_table_artifact(
+        key="vendor-health-metrics",
+        table=alerting.digest_table(digest),
+        description=f"Vendor metrics for {digest.day} (business hours; recent window)",
+    )
+
+
+# --- Flows -----------------------------------------------------------------------------------------------
+
+
+def _resolve(config: str | None) -> str:
+    return str(find_config_path(config).resolve())
+
+
+def _extract_and_load(config_file: str) -> dict[str, int]:
+    cfg = _config(config_file)
+    futures = [stage_mail.submit(config_file, [str(p) for p in ingest.configured_paths(cfg, "mbox")])]
+    futures += [
+        stage_slack_export.submit(config_file, str(p)) for p in ingest.configured_paths(cfg, "slack_export")
+    ]
+    wait(futures)
+    return load(config_file, [f.result() for f in futures])
+
+
+@flow(name="daily", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=EXTRACT_THREADS))
+def daily(
+    as_of: str | None = None,
+    publish: bool = True,
+    dry_run: bool = False,
+    force: bool = False,
+    config: str | None = None,
+) -> dict[str, Any]:
+    """Ingest every configured source, build the marts, evaluate alerts, post the digest, keep artifacts.
+
+    `as_of` defaults to the end of the company's last completed working day, so a 07:00 run reports yesterday
+    (Friday on Mondays) and a re-run reports the same day.
+    """
+    config_file = _resolve(config)
+    cfg = _config(config_file)
+    instant = parse_as_of(as_of, cfg) if as_of else alerting.default_as_of(cfg)
+    loaded = _extract_and_load(config_file)
+    built = build(config_file, instant)
+    digest, files = evaluate_alerts(config_file, instant)
+    delivery = post_to_slack(config_file, digest, files, dry_run, force) if publish else None
+    write_artifacts(digest, files)
+    return {
+        "as_of": instant.isoformat(),
+        "day": digest.day.isoformat(),
+        "status": digest.status,
+        "loaded": loaded,
+        "marts": built,
+        "digest_json": str(files.json_path),
+        "digest_text": files.terminal_text,
+        "chart": str(files.chart_path),
+        "posted": delivery.posted if delivery else [],
+        "dry_run": delivery.dry_run if delivery else True,
+    }
+
+
+@flow(name="backfill", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=EXTRACT_THREADS))
+def backfill(
+    since: str, until: str, publish: bool = False, config: str | None = None
+) -> list[dict[str, Any]]:
+    """Ingest everything configured once, then compute each day from `since` to `until` (company-local dates)
+    with the same tasks as the daily flow; posting is off unless asked for."""
+    config_file = _resolve(config)
+    cfg = _config(config_file)
+    first, last = dt.date.fromisoformat(since), dt.date.fromisoformat(until)
+    if last < first:
+        raise ValueError(f"until ({until}) is before since ({since})")
+    _extract_and_load(config_file)
+    days = []
+    day = first
+    while day <= last:
+        instant = parse_as_of(day.isoformat(), cfg)
+        build(config_file, instant)
+        digest, files = evaluate_alerts(config_file, instant)
+        if publish:
+            post_to_slack(config_file, digest, files, False, False)
+        write_artifacts(digest, files)
+        days.append({"day": day.isoformat(), "status": digest.status, "digest_json": str(files.json_path)})
+        day += dt.timedelta(days=1)
+    return days
+
+
+if __name__ == "__main__":
+    daily()

@@ -1,0 +1,66 @@
+"""The daily flow end to end on demo data, under Prefect, posting to a fake Slack on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from prefect.client.orchestration import get_client
+
+from commhealth.demo_data import write_demo_dataset
+from flows.daily import backfill, daily
+from tests.fakes.slack_api import FakeSlackAPI
+
+TOKEN = "xoxb-flow-test-token"
+
+
+@pytest.fixture
+def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlackAPI]:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    with FakeSlackAPI() as fake:
+        fake.state.add_channel("vendor-health", "C0HEALTH01")
+        for vendor in ("kappa", "lumen", "atlas", "vinh"):
+            fake.state.add_channel(f"vendor-{vendor}")
+        yield fake
+
+
+def test_daily_posts_once_keeps_artifacts_and_a_rerun_posts_nothing(
+    tmp_path: Path, slack: FakeSlackAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    dataset = write_demo_dataset(tmp_path / "demo", weeks=3)
+    config = dataset.config_path
+    config.write_text(config.read_text().replace("https://slack.com/api/", slack.url))
+
+    first = daily(as_of=dataset.as_of.isoformat(), config=str(config))
+    assert first["day"] == "2026-11-20" and not first["dry_run"]
+    assert first["loaded"]["new"] > 500
+    main = [m for m in slack.posted("#vendor-health") if m.get("thread_ts", m["ts"]) == m["ts"]]
+    assert len(main) == 1
+    assert len(slack.calls("files.completeUploadExternal")) == 1
+    posted_before = sum(len(slack.posted(c["id"])) for c in slack.state.channels)
+
+    second = daily(as_of=dataset.as_of.isoformat(), config=str(config))
+    assert second["posted"] == [] and second["loaded"]["new"] == 0
+    assert sum(len(slack.posted(c["id"])) for c in slack.state.channels) == posted_before
+    assert TOKEN not in caplog.text
+
+    con = duckdb.connect(str(dataset.config_path.parent / "warehouse.published.duckdb"), read_only=True)
+    delivered = con.execute("SELECT count(*) FROM meta.alert_deliveries WHERE rule = 'digest'").fetchone()[0]
+    assert delivered == 1
+    assert con.execute("SELECT count(*) FROM marts.alerts WHERE day = DATE '2026-11-20'").fetchone()[0] > 0
+
+    with get_client(sync_client=True) as client:
+        keys = {a.key for a in client.read_artifacts()}
+    assert {"vendor-health-digest", "vendor-health-metrics"} <= keys
+
+
+def test_backfill_computes_each_day_without_posting(tmp_path: Path, slack: FakeSlackAPI) -> None:
+    dataset = write_demo_dataset(tmp_path / "demo", weeks=2)
+    days = backfill(since="2026-11-18", until="2026-11-20", config=str(dataset.config_path))
+    assert [d["day"] for d in days] == ["2026-11-18", "2026-11-19", "2026-11-20"]
+    assert slack.calls("chat.postMessage") == []
+    assert all(Path(d["digest_json"]).is_file() for d in days)

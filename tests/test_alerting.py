@@ -1,0 +1,172 @@
+"""Delivering the digest: once per day, resumable after failures, critical alerts to vendor channels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from commhealth import alerting
+from commhealth.config import Config, load_config
+from connectors.slack.digest import AlertLine, Digest, EvidenceItem, VendorDigest, render_digest
+from tests.conftest import EXAMPLE_CONFIG, write_config
+from tests.fakes.slack_api import FakeSlackAPI
+from transforms.build import report_day
+from warehouse.db import open_writer
+
+DAY = dt.date(2026, 11, 20)
+TOKEN = "xoxb-secret-test-token"
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlackAPI]:
+    with FakeSlackAPI() as fake:
+        fake.state.add_channel("vendor-health", "C0HEALTH01")
+        fake.state.add_channel("vendor-kappa", "C0KAPPA001")
+        yield fake
+
+
+@pytest.fixture
+def config(tmp_path: Path, slack: FakeSlackAPI) -> Config:
+    text = EXAMPLE_CONFIG + f'\n[alerts]\nchannel = "#vendor-health"\nslack_api_url = "{slack.url}"\n'
+    return load_config(write_config(tmp_path, text))
+
+
+def vendor(vendor_id: str, *alerts: AlertLine, channel: str | None = None) -> VendorDigest:
+    status = max((a.severity for a in alerts), key=["warning", "critical"].index, default="ok")
+    return VendorDigest(
+        vendor_id,
+        vendor_id.title(),
+        status,
+        120.0,
+        300.0,
+        90.0,
+        200.0,
+        5,
+        4,
+        len(alerts),
+        1,
+        0,
+        3,
+        4.0,
+        2.0,
+        alerts=list(alerts),
+        evidence=[EvidenceItem("Invoice <!channel> export", waited_business_minutes=600)],
+        alert_channel=channel,
+    )
+
+
+def files_for(tmp_path: Path, digest: Digest) -> alerting.DigestFiles:
+    chart = tmp_path / "chart.png"
+    chart.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    return alerting.DigestFiles(render_digest(digest), tmp_path / "d.json", chart, "text")
+
+
+def run(
+    con: duckdb.DuckDBPyConnection, config: Config, digest: Digest, tmp_path: Path, **kw: object
+) -> alerting.Delivery:
+    return alerting.deliver(con, config, digest, files_for(tmp_path, digest), token=TOKEN, **kw)
+
+
+def test_posts_once_then_nothing_then_only_new_alerts(
+    config: Config, slack: FakeSlackAPI, tmp_path: Path
+) -> None:
+    breach = AlertLine("vendor_sla_breaches", "warning", "1 of 5 vendor responses took longer than the SLA")
+    digest = Digest(DAY, [vendor("kappa", breach), vendor("lumen")])
+    with open_writer(":memory:") as con:
+        first = run(con, config, digest, tmp_path)
+        assert first.failed == [] and not first.dry_run
+        main = [m for m in slack.posted("#vendor-health") if m.get("thread_ts", m["ts"]) == m["ts"]]
+        assert len(main) == 1
+        assert len(slack.calls("files.completeUploadExternal")) == 1
+        assert all(c.token == TOKEN for c in slack.calls() if c.method != "upload")
+
+        everything = len(slack.posted("#vendor-health"))
+        second = run(con, config, digest, tmp_path)
+        assert second.posted == [] and second.failed == []
+        assert len(slack.posted("#vendor-health")) == everything
+
+        drift = AlertLine("latency_drift", "warning", "Median vendor response 9.5 h vs 3.0 h before")
+        later = Digest(DAY, [vendor("kappa", breach, drift), vendor("lumen")])
+        third = run(con, config, later, tmp_path)
+        assert third.posted == [f"new alerts of kappa in the {DAY} thread"]
+        update = slack.posted("#vendor-health")[-1]
+        assert update["thread_ts"] == main[0]["ts"]
+        rules = con.execute(
+            "SELECT vendor_id, rule FROM meta.alert_deliveries WHERE vendor_id <> '*'"
+        ).fetchall()
+        assert sorted(rules) == [("kappa", "latency_drift"), ("kappa", "vendor_sla_breaches")]
+
+
+def test_a_failed_post_is_retried_by_the_next_run_without_duplicates(
+    config: Config, slack: FakeSlackAPI, tmp_path: Path
+) -> None:
+    digest = Digest(DAY, [vendor("kappa", AlertLine("vendor_overdue", "warning", "2 items past SLA"))])
+    with open_writer(":memory:") as con:
+        slack.api_error("files.getUploadURLExternal", "internal_error")
+        first = run(con, config, digest, tmp_path)
+        assert len(first.failed) == 1 and "latency chart" in first.failed[0] and TOKEN not in first.failed[0]
+        second = run(con, config, digest, tmp_path)
+        assert second.posted == ["latency chart in the digest thread"]
+        assert len([m for m in slack.posted("#vendor-health") if m.get("thread_ts", m["ts"]) == m["ts"]]) == 1
+
+
+def test_force_posts_again_and_critical_alerts_reach_the_vendor_channel(
+    config: Config, slack: FakeSlackAPI, tmp_path: Path
+) -> None:
+    critical = AlertLine("vendor_overdue", "critical", "3 items have waited past 3x SLA")
+    digest = Digest(DAY, [vendor("kappa", critical, channel="#vendor-kappa")])
+    with open_writer(":memory:") as con:
+        run(con, config, digest, tmp_path)
+        assert len(slack.posted("#vendor-kappa")) == 1
+        assert run(con, config, digest, tmp_path).posted == []
+        forced = run(con, config, digest, tmp_path, force=True)
+        assert f"digest of {DAY} in #vendor-health" in forced.posted
+        assert len(slack.posted("#vendor-kappa")) == 2
+
+
+def test_no_token_is_a_dry_run(config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    assert alerting.resolve_token(config) is None
+    monkeypatch.setenv("SLACK_BOT_TOKEN", " xoxb-from-env ")
+    assert alerting.resolve_token(config) == "xoxb-from-env"
+    with open_writer(":memory:") as con:
+        digest = Digest(DAY, [vendor("kappa")])
+        assert alerting.deliver(con, config, digest, files_for(tmp_path, digest), token=None).dry_run
+
+
+def test_missing_secret_block_is_a_clear_error_without_the_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing listens there
+    cfg = load_config(
+        write_config(tmp_path, EXAMPLE_CONFIG + '\n[alerts]\ntoken_secret_block = "slack-bot"\n')
+    )
+    with pytest.raises(alerting.SecretUnavailableError, match="'slack-bot'"):
+        alerting.resolve_token(cfg)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected_day"),
+    [
+        ("2026-11-24T06:00:00+00:00", dt.date(2026, 11, 23)),  # Tuesday 07:00 Paris reports Monday
+        ("2026-11-23T06:00:00+00:00", dt.date(2026, 11, 20)),  # Monday reports Friday
+        ("2026-11-12T06:00:00+00:00", dt.date(2026, 11, 10)),  # Thursday after the 11 November holiday
+    ],
+)
+def test_default_as_of_reports_the_last_company_workday(
+    config: Config, now: str, expected_day: dt.date
+) -> None:
+    as_of = alerting.default_as_of(config, dt.datetime.fromisoformat(now))
+    assert report_day(config, as_of) == expected_day
+    assert as_of.astimezone(config.company.zone).time() == dt.time(0)

@@ -1,0 +1,1 @@
+SELECT * FROM marts.digest_vendors WHERE day = $1 ORDER BY vendor_id;
