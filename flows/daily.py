@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
+from prefect.schedules import Cron
 from prefect.task_runners import ThreadPoolTaskRunner
 from rich.console import Console
 
@@ -195,5 +196,10 @@ def backfill(
     return days
 
 
+def serve() -> None:
+    """Serve the daily schedule from this process (needs a Prefect server or Cloud, no work pool)."""
+    daily.serve(name="daily", schedules=[Cron("0 7 * * 1-5", timezone="Europe/Paris")], global_limit=1)
+
+
 if __name__ == "__main__":
-    daily()
+    serve()
