@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import duckdb
 
 from commhealth.chart import render_latency_chart
 from commhealth.config import Config
+from commhealth.secrets import resolve_secret
 from connectors.slack.client import SlackPublishError, make_client
 from connectors.slack.digest import (
     AlertLine,
@@ -31,10 +31,6 @@ from warehouse.load import sql
 
 DIGEST_VENDOR = "*"  # meta.alert_deliveries.vendor_id of the digest message itself and its parts
 LOOK_BACK_FOR_WORKDAY = 14
-
-
-class SecretUnavailableError(RuntimeError):
-    """A configured secret could not be read (its value is never part of the message)."""
 
 
 def default_as_of(config: Config, now: dt.datetime | None = None) -> dt.datetime:
@@ -123,22 +119,7 @@ def latency_series(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, li
 
 def resolve_token(config: Config) -> str | None:
     """The Slack bot token: the environment variable first, then the Prefect Secret block, else None (dry run)."""
-    token = os.environ.get(config.alerts.token_env, "").strip()
-    if token:
-        return token
-    block = config.alerts.token_secret_block
-    if not block:
-        return None
-    try:
-        from prefect.blocks.system import Secret
-
-        value = Secret.load(block).get()
-    except Exception as exc:  # noqa: BLE001 - missing block, no API, bad auth: all mean "no token here"
-        raise SecretUnavailableError(
-            f"could not read the Prefect Secret block {block!r} ({type(exc).__name__}); "
-            f"create it or set ${config.alerts.token_env}"
-        ) from None
-    return str(value).strip() or None
+    return resolve_secret(config.alerts.token_env, config.alerts.token_secret_block, "the Slack bot token")
 
 
 @dataclasses.dataclass

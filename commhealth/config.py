@@ -9,7 +9,7 @@ import re
 import tomllib
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
@@ -160,9 +160,74 @@ class FileSource(_Strict):
     paths: list[Path] = Field(default_factory=list)
 
 
+class SlackSource(_Strict):
+    """Slack Web API: the vendor channels named in [[vendors]] slack_channels, incrementally."""
+
+    token_env: str = "SLACK_BOT_TOKEN"
+    token_secret_block: str | None = None
+    api_url: str = "https://slack.com/api/"
+    thread_lookback_days: int = Field(default=14, ge=0)
+    max_retries: int = Field(default=5, ge=0)
+    page_size: int = Field(default=200, ge=1, le=999)
+
+    @field_validator("api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+
+class ExchangeSource(_Strict):
+    """Exchange Server (on-prem) through EWS with exchangelib."""
+
+    endpoint: str | None = None
+    autodiscover: bool = False
+    auth: Literal["ntlm", "basic", "oauth2"] = "ntlm"
+    username: str | None = None
+    password_env: str | None = "EXCHANGE_PASSWORD"
+    password_secret_block: str | None = None
+    tenant_id: str | None = None  # oauth2 client credentials
+    client_id: str | None = None
+    client_secret_env: str | None = "EXCHANGE_CLIENT_SECRET"
+    client_secret_secret_block: str | None = None
+    mailboxes: list[str] = Field(default_factory=list)
+    folders: list[str] = Field(default_factory=lambda: ["inbox", "sent"])
+    max_wait_seconds: int = Field(default=600, ge=0)
+    page_size: int = Field(default=100, ge=1, le=512)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ExchangeSource:
+        if not self.endpoint and not self.autodiscover:
+            raise ValueError("set endpoint (https://…/EWS/Exchange.asmx) or autodiscover = true")
+        if self.auth in ("ntlm", "basic") and not self.username:
+            raise ValueError(f"auth = {self.auth!r} needs username")
+        if self.auth == "oauth2" and not (self.tenant_id and self.client_id):
+            raise ValueError("auth = 'oauth2' needs tenant_id and client_id")
+        if not self.mailboxes:
+            raise ValueError("mailboxes is empty")
+        return self
+
+
+class GraphSource(_Strict):
+    """Exchange Online through Microsoft Graph (app-only), with per-folder delta queries."""
+
+    tenant_id: str
+    client_id: str
+    client_secret_env: str | None = "GRAPH_CLIENT_SECRET"
+    client_secret_secret_block: str | None = None
+    authority: str = "https://login.microsoftonline.com"
+    api_url: str = "https://graph.microsoft.com/v1.0"
+    mailboxes: list[str] = Field(min_length=1)
+    folders: list[str] = Field(default_factory=lambda: ["inbox", "sentitems"])
+    page_size: int = Field(default=50, ge=1, le=1000)
+    max_retries: int = Field(default=5, ge=0)
+
+
 class Sources(_Strict):
     mbox: FileSource | None = None
     slack_export: FileSource | None = None
+    slack: SlackSource | None = None
+    exchange: ExchangeSource | None = None
+    graph: GraphSource | None = None
 
 
 class Alerts(_Strict):

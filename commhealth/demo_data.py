@@ -49,6 +49,16 @@ P_FORWARD = 0.08
 P_EVENING = 0.06
 P_SLOW_REPLY = 0.04  # the occasional slow answer, so that every vendor misses the SLA now and then
 P_SLACK_THREADED = 0.8
+P_FOLLOWUP = 0.25  # one more question once the answer is in
+MAX_EXCHANGE = 8  # messages before the closing follow-up and acknowledgement
+RESOLUTIONS = frozenset({"answer", "fix", "apology", "followup_answer"})  # kinds an exchange can end on
+# Almost every conversation ends with an acknowledgement from the side that asked. Only recent exchanges are
+# still open: the ones in flight at as_of, and a few where the expected reply simply has not come yet (a stall,
+# possible when the request is at most STALL_WINDOW old, so it waits a business day or two at most).
+P_STALL = 0.12
+STALL_WINDOW = dt.timedelta(days=2)
+P_ACK_NAME = 0.25  # "Thanks, Priya"
+P_SLACK_ACK_EMOJI = 0.4
 P_LOOKALIKE = 0.08
 JUNK_REFERENCES_EVERY = 150  # one reply in N carries `References: <yes>`
 MISSING_MESSAGE_ID_EVERY = 60  # one closing acknowledgement in N has no Message-ID
@@ -493,9 +503,32 @@ FOLLOWUP_ANSWERS = {
         "Bien sûr, les notes de version sont jointes.",
     ),
 }
+# Closing acknowledgements: short, no question, only thanks or confirmation of receipt (the awaiting rule's
+# definition), so that a closed conversation is not counted as waiting for a reply.
 ACKS = {
-    "en": ("Thanks!", "Noted, thanks.", "Perfect, thank you.", "Great, thanks a lot."),
-    "fr": ("Merci !", "Bien reçu, merci.", "Parfait, merci beaucoup.", "C'est noté, merci."),
+    "en": (
+        "Thanks!",
+        "Noted, thanks.",
+        "Perfect, thank you.",
+        "Great, thanks a lot.",
+        "Received, thanks.",
+        "Got it, thanks.",
+        "Thanks for the update.",
+        "Much appreciated, thanks.",
+    ),
+    "fr": (
+        "Merci !",
+        "Bien reçu, merci.",
+        "Parfait, merci beaucoup.",
+        "C'est noté, merci.",
+        "Merci, c'est parfait.",
+        "Merci pour le retour.",
+        "Très bien, merci.",
+    ),
+}
+NAMED_ACKS = {
+    "en": ("Thanks, {name}", "Noted, thanks {name}."),
+    "fr": ("Merci {name} !", "Bien reçu, merci {name}."),
 }
 # Sentences that look like signals but are not: a good detector leaves them alone.
 LOOKALIKES = {
@@ -965,7 +998,12 @@ class _Thread:
 def _script(
     rng: random.Random, vendor_first: bool, trouble: float, degraded: bool, email: bool
 ) -> list[tuple]:
-    """Who says what, in order: a list of (side, kind); timing and authors come later."""
+    """Who says what, in order: a list of (side, kind); timing and authors come later.
+
+    The exchange (at most MAX_EXCHANGE messages) ends on an answer, possibly followed by one more question and
+    its answer, and the conversation is closed by an acknowledgement from the other side: the requester thanks
+    for the answer (or the vendor confirms receipt of our feedback on a delivery).
+    """
     s: list[tuple[str, str]] = []
     if vendor_first:
         s.append(("vendor", "open"))
@@ -995,14 +1033,13 @@ def _script(
             s += [("company", "rework"), ("vendor", "fix")]
         if ("company", "escalation") not in s and rng.random() < (0.3 if degraded else 0.01):
             s += [("company", "escalation"), ("vendor", "apology")]
-    r = rng.random()
-    if r < 0.4:
-        s.append(("company", "ack"))
-    elif r < 0.65:
+    s = s[:MAX_EXCHANGE]
+    while len(s) > 1 and s[-1][1] not in RESOLUTIONS:
+        s.pop()
+    if s[-1][0] == "vendor" and rng.random() < P_FOLLOWUP:
         s += [("company", "followup"), ("vendor", "followup_answer")]
-        if rng.random() < 0.5:
-            s.append(("company", "ack"))
-    return s[:8]
+    s.append(("vendor" if s[-1][0] == "company" else "company", "ack"))
+    return s
 
 
 def _fmt_date(day: dt.date, lang: str) -> str:

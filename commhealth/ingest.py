@@ -26,6 +26,7 @@ from warehouse.load import (
     SLACK_CHANNELS,
     SLACK_USER_SCHEMA,
     SLACK_USERS,
+    CursorStore,
     LoadStats,
     StagingWriter,
     merge_staged,
@@ -56,6 +57,39 @@ def _classified(records: Iterable[Record], resolver: PartyResolver) -> Iterator[
 def _writer(config: Config, partition: str) -> StagingWriter:
     wh = config.warehouse
     return StagingWriter(wh.staging_path, partition, store_bodies=wh.store_bodies, batch_size=wh.batch_size)
+
+
+class StagingSink:
+    """What a live connector writes to: records (classified by party), directory tables, and cursors.
+
+    Records and cursors are staged in order, so a cursor is stored only with the records before it; the single
+    writer merges them later. No warehouse connection is needed, so connectors can run anywhere.
+    """
+
+    def __init__(self, config: Config, partition: str) -> None:
+        self.config = config
+        self.resolver = PartyResolver(config)
+        self.writer = _writer(config, partition)
+        self.cursors = CursorStore(self.writer, config.warehouse.published_path)
+        self.records = 0
+
+    def add(self, record: Record) -> None:
+        if isinstance(record, MessageRecord):
+            self.resolver.classify(record)
+            self.records += 1
+        self.writer.add(record)
+
+    def add_table(self, kind: str, table: pa.Table) -> None:
+        self.writer.add_table(kind, table)
+
+    def cursor(self, source: str, partition: str) -> str | None:
+        return self.cursors.get(source, partition)
+
+    def checkpoint(self, source: str, partition: str, cursor: str | None) -> None:
+        self.cursors.set(source, partition, cursor)
+
+    def close(self) -> list[Path]:
+        return self.writer.close()
 
 
 def stage_mail(

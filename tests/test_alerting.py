@@ -11,6 +11,7 @@ import pytest
 
 from commhealth import alerting
 from commhealth.config import Config, load_config
+from commhealth.secrets import SecretUnavailableError
 from connectors.slack.digest import AlertLine, Digest, EvidenceItem, VendorDigest, render_digest
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.fakes.slack_api import FakeSlackAPI
@@ -152,7 +153,7 @@ def test_missing_secret_block_is_a_clear_error_without_the_secret(
     cfg = load_config(
         write_config(tmp_path, EXAMPLE_CONFIG + '\n[alerts]\ntoken_secret_block = "slack-bot"\n')
     )
-    with pytest.raises(alerting.SecretUnavailableError, match="'slack-bot'"):
+    with pytest.raises(SecretUnavailableError, match="'slack-bot'"):
         alerting.resolve_token(cfg)
 
 

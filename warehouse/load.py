@@ -30,6 +30,7 @@ CONFLICT_REASON = "duplicate_key_conflict"
 MAX_CHAIN_HOPS = 64
 PART_SUFFIX = ".parquet"
 MESSAGES, QUARANTINE, SLACK_USERS, SLACK_CHANNELS = "messages", "quarantine", "slack_users", "slack_channels"
+SYNC_STATE = "sync_state"
 
 _MESSAGE_SCHEMA = pa.schema(
     [
@@ -90,6 +91,9 @@ SLACK_CHANNEL_SCHEMA = pa.schema(
         ("source", pa.string()),
         ("raw_ref", pa.string()),
     ]
+)
+SYNC_STATE_SCHEMA = pa.schema(
+    [("source", pa.string()), ("partition_key", pa.string()), ("cursor", pa.string())]
 )
 _DERIVED_FIELDS = {"ordinal", "content_hash", "body_words", "conversation_key"}
 _DIRECT_FIELDS = [name for name in _MESSAGE_SCHEMA.names if name not in _DERIVED_FIELDS]
@@ -236,6 +240,45 @@ class StagingWriter:
         self.parts.append(final)
 
 
+class CursorStore:
+    """Incremental cursors of live connectors, staged with the data they follow.
+
+    A cursor is written as its own part right after the records it covers, so the writer stores it only once
+    those records are merged (parts merge in order). Reading prefers the newest staged cursor, so a run killed
+    after some pages resumes where it stopped, then the warehouse's meta.sync_state.
+    """
+
+    def __init__(self, writer: StagingWriter, published: Path | None = None) -> None:
+        self.writer = writer
+        self.published = published
+        self._staged: dict[tuple[str, str], str | None] = {}
+        for part in staged_parts(writer.staging_dir):
+            if _part_kind(part) == SYNC_STATE:
+                for row in pq.read_table(part).to_pylist():
+                    self._staged[(row["source"], row["partition_key"])] = row["cursor"]
+
+    def get(self, source: str, partition: str) -> str | None:
+        if (source, partition) in self._staged:
+            return self._staged[(source, partition)]
+        if self.published is None or not Path(self.published).is_file():
+            return None
+        con = duckdb.connect(str(self.published), read_only=True)
+        try:
+            row = con.execute(sql("read_cursor.sql"), [source, partition]).fetchone()
+        finally:
+            con.close()
+        return row[0] if row else None
+
+    def set(self, source: str, partition: str, cursor: str | None) -> None:
+        """Stage the records buffered so far, then the cursor that follows them."""
+        self.writer.flush()
+        table = pa.table(
+            {"source": [source], "partition_key": [partition], "cursor": [cursor]}, schema=SYNC_STATE_SCHEMA
+        )
+        self.writer.add_table(SYNC_STATE, table)
+        self._staged[(source, partition)] = cursor
+
+
 def staged_parts(staging_dir: Path) -> list[Path]:
     """Parts waiting to be merged, oldest first (leftovers of an interrupted run included)."""
     if not Path(staging_dir).is_dir():
@@ -265,7 +308,7 @@ def merge_staged(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> LoadStats
             elif kind == QUARANTINE:
                 stats.quarantined.update(table.column("reason").to_pylist())
                 _insert_quarantine(con, table, now)
-            elif kind in (SLACK_USERS, SLACK_CHANNELS):
+            elif kind in (SLACK_USERS, SLACK_CHANNELS, SYNC_STATE):
                 _upsert_directory(con, kind, table, now)
             else:
                 raise ValueError(f"unknown staged part kind {kind!r}: {part}")

@@ -1,0 +1,33 @@
+"""What every live connector shares: where it writes, and the errors it raises."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import pyarrow as pa
+
+from commhealth.records import MessageRecord, QuarantineRecord
+
+
+class SourceError(RuntimeError):
+    """A source could not be read; the message says which and why, never a secret."""
+
+
+class SourceAuthError(SourceError):
+    """The credentials were refused: fail fast rather than retry."""
+
+
+class Sink(Protocol):
+    """Where a connector puts what it read (implemented by commhealth.ingest.StagingSink).
+
+    `add` takes records in order; `checkpoint` stores a partition's cursor AFTER the records added before it, so
+    a run killed between pages resumes from the last checkpoint with nothing lost or doubled.
+    """
+
+    def add(self, record: MessageRecord | QuarantineRecord) -> None: ...
+
+    def add_table(self, kind: str, table: pa.Table) -> None: ...
+
+    def cursor(self, source: str, partition: str) -> str | None: ...
+
+    def checkpoint(self, source: str, partition: str, cursor: str | None) -> None: ...
