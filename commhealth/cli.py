@@ -97,9 +97,56 @@ def ingest_slack_export(
     _run_ingest(cfg, slack_exports=_existing(paths))
 
 
+def _run_live(name: str) -> None:
+    from commhealth.ingest import stage_live
+    from commhealth.secrets import SecretUnavailableError
+    from connectors.base import SourceAuthError, SourceError
+
+    cfg = config()
+    if getattr(cfg.sources, name) is None:
+        raise fail(f"{cfg.source_file}: no [sources.{name}] section; see the README, Live sources")
+    try:
+        notes = stage_live(cfg, name)
+    except (SourceAuthError, SecretUnavailableError) as exc:
+        raise fail(str(exc)) from None
+    except SourceError as exc:
+        # What was read before the failure is staged; merge it so the next run resumes after it.
+        _merge_and_report(cfg, [], f"ingest {name}")
+        raise fail(f"{exc} (what was read so far is stored; run again to resume)", code=1) from None
+    _merge_and_report(cfg, [notes], f"ingest {name}")
+
+
+def _merge_and_report(cfg: Config, notes: list[dict[str, object]], command: str) -> None:
+    from commhealth.ingest import merge
+
+    try:
+        stats = merge(cfg, notes, command=command)
+    except WarehouseBusyError as exc:
+        raise fail(f"{exc} Staged data waits for the next run.", code=3) from None
+    print_summary(stats, console)
+
+
+@ingest_app.command("slack")
+def ingest_slack() -> None:
+    """Pull new messages from the vendors' Slack channels (Web API, incremental)."""
+    _run_live("slack")
+
+
+@ingest_app.command("exchange")
+def ingest_exchange() -> None:
+    """Pull new mail from Exchange Server mailboxes (EWS, incremental)."""
+    _run_live("exchange")
+
+
+@ingest_app.command("graph")
+def ingest_graph() -> None:
+    """Pull new mail from Exchange Online mailboxes (Microsoft Graph delta, incremental)."""
+    _run_live("graph")
+
+
 @ingest_app.command("all")
 def ingest_all() -> None:
-    """Read every file source configured in [sources.mbox] and [sources.slack_export]."""
+    """Read every file source configured in [sources.mbox] and [sources.slack_export] (live ones: `commhealth run`)."""
     from commhealth.ingest import configured_paths
 
     cfg = config()

@@ -49,15 +49,21 @@ P_FORWARD = 0.08
 P_EVENING = 0.06
 P_SLOW_REPLY = 0.04  # the occasional slow answer, so that every vendor misses the SLA now and then
 P_SLACK_THREADED = 0.8
+# Top-level (unthreaded) Slack messages of a channel all form one conversation, where consecutive messages of a
+# side are one turn: yesterday's "Thanks!" and today's new question would read as one request waiting since
+# yesterday. Conversations of the last three weeks (the awaiting lookback and the recent alert window) are
+# therefore always threaded.
+ALWAYS_THREADED = dt.timedelta(days=21)
 P_FOLLOWUP = 0.25  # one more question once the answer is in
 MAX_EXCHANGE = 8  # messages before the closing follow-up and acknowledgement
+UNCOUNTED_KINDS = frozenset({"autoreply", "forward"})  # automated or internal: never a turn
 RESOLUTIONS = frozenset({"answer", "fix", "apology", "followup_answer"})  # kinds an exchange can end on
 # Almost every conversation ends with an acknowledgement from the side that asked. Only recent exchanges are
 # still open: the ones in flight at as_of, and a few where the expected reply simply has not come yet (a stall,
 # possible when the request is at most STALL_WINDOW old, so it waits a business day or two at most).
-P_STALL = 0.12
+P_STALL = 0.08
 STALL_WINDOW = dt.timedelta(days=2)
-P_ACK_NAME = 0.25  # "Thanks, Priya"
+P_CHAT_ACK = 0.4  # Slack acknowledgements from CHAT_ACKS ("Thanks, Priya")
 P_SLACK_ACK_EMOJI = 0.4
 P_LOOKALIKE = 0.08
 JUNK_REFERENCES_EVERY = 150  # one reply in N carries `References: <yes>`
@@ -521,14 +527,14 @@ ACKS = {
         "Bien reçu, merci.",
         "Parfait, merci beaucoup.",
         "C'est noté, merci.",
-        "Merci, c'est parfait.",
         "Merci pour le retour.",
         "Très bien, merci.",
     ),
 }
-NAMED_ACKS = {
-    "en": ("Thanks, {name}", "Noted, thanks {name}."),
-    "fr": ("Merci {name} !", "Bien reçu, merci {name}."),
+# Chat only: in mail, a line like "Thanks, Priya" or "Merci, c'est parfait." reads as a sign-off and is cut.
+CHAT_ACKS = {
+    "en": ("Thanks, {name}", "Noted, thanks {name}.", "Perfect, thanks!"),
+    "fr": ("Merci, c'est parfait.", "Merci {name} !", "Bien reçu, merci {name}."),
 }
 # Sentences that look like signals but are not: a good detector leaves them alone.
 LOOKALIKES = {
@@ -1110,8 +1116,9 @@ def _plan_thread(
         elif kind == "forward":
             when = company.calendar.add_hours(anchor, rng.uniform(0.1, 1.5))
         else:
-            when = _response_time(rng, ctx, vendor if side == "vendor" else company, side, anchor, channel)
-        if when > ctx.as_of:
+            party = vendor if side == "vendor" else company
+            when = _response_time(rng, ctx, party, side, anchor, channel, slows=kind != "ack")
+        if when > ctx.as_of or (i and _stalls(rng, ctx, thread, side, kind)):
             break
         if side == "company":
             author = owner
@@ -1127,15 +1134,38 @@ def _plan_thread(
     return thread
 
 
+def _stalls(rng: random.Random, ctx: _Context, thread: _Thread, side: str, kind: str) -> bool:
+    """Whether the reply now due never comes before as_of: only for a recent request, outside the degradation."""
+    if thread.degraded or kind in UNCOUNTED_KINDS:
+        return False
+    counted = [t for t in thread.turns if t.kind not in UNCOUNTED_KINDS]
+    if not counted or counted[-1].side == side:
+        return False
+    requested = counted[-1].when
+    for turn in reversed(counted):
+        if turn.side != side:
+            requested = turn.when
+        else:
+            break
+    return ctx.as_of - requested <= STALL_WINDOW and rng.random() < P_STALL
+
+
 def _response_time(
-    rng: random.Random, ctx: _Context, party: _Party, side: str, anchor: dt.datetime, channel: str
+    rng: random.Random,
+    ctx: _Context,
+    party: _Party,
+    side: str,
+    anchor: dt.datetime,
+    channel: str,
+    slows: bool = True,
 ) -> dt.datetime:
+    """When `party` replies to a message sent at `anchor`; the degraded vendor is slow, except to say thanks."""
     hours = rng.uniform(1, 6) if side == "vendor" else rng.uniform(1, 8)
     if rng.random() < P_SLOW_REPLY:
         hours = rng.uniform(6, 12)
     if channel == "slack":
         hours *= 0.5
-    if side == "vendor" and party.id == ctx.degraded_vendor and anchor >= ctx.degrade_from:
+    if slows and side == "vendor" and party.id == ctx.degraded_vendor and anchor >= ctx.degrade_from:
         hours *= rng.uniform(2, 4)
     when = party.calendar.add_hours(anchor, hours)
     if rng.random() < P_EVENING:
@@ -1154,8 +1184,12 @@ def _pick(rng: random.Random, bank: dict, lang: str, values: dict) -> str:
     return rng.choice(bank[lang]).format(**values[lang])
 
 
-def _fresh_text(rng: random.Random, thread: _Thread, turn: _Turn) -> str:
-    """What the author writes in this message, without greeting, signature or quoted history."""
+def _fresh_text(rng: random.Random, thread: _Thread, turn: _Turn, chat_to: _Person | None = None) -> str:
+    """What the author writes in this message, without greeting, signature or quoted history.
+
+    `chat_to` (Slack only) is who the message answers: a chat acknowledgement may name them, when their first
+    name is one word (so that "Thanks, Priya" stays a short acknowledgement).
+    """
     lang, values, kind = thread.lang, thread.values, turn.kind
     if kind == "open":
         text = _pick(rng, OPENERS[thread.topic], lang, values)
@@ -1183,6 +1217,10 @@ def _fresh_text(rng: random.Random, thread: _Thread, turn: _Turn) -> str:
     elif kind == "followup_answer":
         text = _pick(rng, FOLLOWUP_ANSWERS, lang, values)
     elif kind == "ack":
+        if chat_to is not None and rng.random() < P_CHAT_ACK:
+            template = rng.choice(CHAT_ACKS[lang])
+            if "{name}" not in template or chat_to.first.isalpha():
+                return template.format(name=chat_to.first)
         return _pick(rng, ACKS, lang, values)
     else:
         raise ValueError(kind)
@@ -1298,10 +1336,15 @@ def _subject_prefix(author: _Person, kind: str) -> str:
     return "Re: "
 
 
-def _mime_body(rng: random.Random, fresh: str, quoted: str, plain: str) -> tuple[list[str], str]:
-    """Headers and encoded body for one message: mostly plain 8bit, some QP, a few HTML-only or alternative."""
+def _mime_body(
+    rng: random.Random, fresh: str, quoted: str, plain: str, html_only: bool = True
+) -> tuple[list[str], str]:
+    """Headers and encoded body for one message: mostly plain 8bit, some QP, a few HTML-only or alternative.
+
+    `html_only=False` keeps a text/plain part (multipart/alternative instead of HTML-only).
+    """
     roll = rng.random()
-    if roll < P_HTML_ONLY:
+    if roll < P_HTML_ONLY and html_only:
         return [
             'Content-Type: text/html; charset="utf-8"',
             "Content-Transfer-Encoding: quoted-printable",
@@ -1423,8 +1466,11 @@ class _EmailThread:
             fresh_text = _fresh_text(rng, thread, turn)
             greeting = rng.choice(GREETINGS[lang]).format(first=counterpart.first)
             full_sig = turn.kind not in ("ack", "nudge") and rng.random() < 0.5
-            fresh = f"{greeting}\n\n{fresh_text}\n\n{_signature(rng, author, lang, full_sig)}"
-            if turn.kind == "ack" and rng.random() < 0.5:
+            if turn.kind == "ack" and not counterpart.first.isalpha():
+                greeting = ""  # "Bonjour Marie-Ève," would make the acknowledgement too long to read as one
+            head = f"{greeting}\n\n" if greeting else ""
+            fresh = f"{head}{fresh_text}\n\n{_signature(rng, author, lang, full_sig)}"
+            if turn.kind == "ack" and author.first.isalpha() and rng.random() < 0.5:
                 fresh = f"{fresh_text}\n\n{author.first}"
             quoted = _quoted(self.last, author, party.calendar.zone) if self.last else ""
             plain = f"{fresh}\n\n{quoted}" if quoted else fresh
@@ -1462,7 +1508,9 @@ class _EmailThread:
             header_lines.append(("X-Mailer", "Microsoft Outlook 16.0"))
         else:
             header_lines.append(("User-Agent", "Mozilla Thunderbird"))
-        headers, body = _mime_body(rng, fresh, quoted, plain)
+        # HTML-only "Hi Priya,<p>Thanks!<p>Regards," reads back without blank lines, so that "Thanks!" looks like
+        # the sign-off of an empty message: acknowledgements always keep a text/plain part.
+        headers, body = _mime_body(rng, fresh, quoted, plain, html_only=turn.kind != "ack")
         email_text = _render_email(header_lines, headers, body)
         record = _Email(
             author,
@@ -1525,15 +1573,15 @@ def _slack_user_message(
 
 
 def _slack_thread(rng: random.Random, ctx: _Context, thread: _Thread) -> list[dict[str, Any]]:
-    threaded = rng.random() < P_SLACK_THREADED
+    threaded = rng.random() < P_SLACK_THREADED or thread.turns[0].when >= ctx.as_of - ALWAYS_THREADED
     messages: list[dict[str, Any]] = []
     for i, turn in enumerate(thread.turns):
-        text = _slack_escape(_fresh_text(rng, thread, turn))
         other = thread.contact if turn.side == "company" else thread.owner
-        if i == 0 or rng.random() < 0.3:
+        text = _slack_escape(_fresh_text(rng, thread, turn, other))
+        if i == 0 or (turn.kind != "ack" and rng.random() < 0.3):  # a mention would lengthen an ack
             text = f"<@{other.slack_id}> {text}"
-        if turn.kind == "ack" and rng.random() < 0.4:
-            text += " :+1:"
+        if turn.kind == "ack" and other.first not in text and rng.random() < P_SLACK_ACK_EMOJI:
+            text += " :thumbsup:"
         msg = _slack_user_message(rng, ctx, turn.author, text, turn.when)
         if threaded and messages:
             msg["thread_ts"] = messages[0]["ts"]

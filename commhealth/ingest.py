@@ -1,4 +1,4 @@
-"""File ingestion: connectors' records, classified by party, staged, then merged by the single writer."""
+"""Ingestion: connectors' records, classified by party, staged as Parquet parts, merged by the single writer."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from rich.progress import (
 from commhealth.config import Config
 from commhealth.parties import PartyResolver
 from commhealth.records import MessageRecord, QuarantineRecord
+from commhealth.secrets import require_secret
 from connectors.mail import read_mail, total_bytes
 from connectors.slack_export import SlackExport
 from warehouse.load import (
@@ -159,3 +160,47 @@ def configured_paths(config: Config, source: str) -> list[Path]:
     """The paths of a file source in commhealth.toml ([sources.mbox] or [sources.slack_export])."""
     file_source = getattr(config.sources, source)
     return list(file_source.paths) if file_source else []
+
+
+LIVE_SOURCES = ("slack", "exchange", "graph")
+
+
+def configured_live_sources(config: Config) -> list[str]:
+    """The live sources configured in [sources.slack], [sources.exchange] and [sources.graph]."""
+    return [name for name in LIVE_SOURCES if getattr(config.sources, name) is not None]
+
+
+def stage_live(config: Config, name: str) -> dict[str, object]:
+    """Pull what is new from one live source into staged parts; the writer merges them later."""
+    source = getattr(config.sources, name)
+    if source is None:
+        raise ValueError(f"{config.source_file}: no [sources.{name}] section")
+    sink = StagingSink(config, name)
+    try:
+        if name == "slack":
+            from connectors.slack.history import extract_slack
+
+            token = require_secret(source.token_env, source.token_secret_block, "the Slack token")
+            notes = extract_slack(config, source, token, sink)
+        elif name == "exchange":
+            from connectors.exchange import extract_exchange
+
+            if source.auth == "oauth2":
+                secret = require_secret(
+                    source.client_secret_env, source.client_secret_secret_block, "the Exchange client secret"
+                )
+            else:
+                secret = require_secret(
+                    source.password_env, source.password_secret_block, "the Exchange password"
+                )
+            notes = extract_exchange(config, source, secret, sink)
+        else:
+            from connectors.graph import extract_graph
+
+            secret = require_secret(
+                source.client_secret_env, source.client_secret_secret_block, "the Graph client secret"
+            )
+            notes = extract_graph(config, source, secret, sink)
+    finally:
+        sink.close()  # what was read before a failure stays staged, with its cursor
+    return {name: notes}

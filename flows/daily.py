@@ -47,6 +47,13 @@ def stage_slack_export(config_file: str, path: str) -> dict[str, object]:
     return ingest.stage_slack_export(_config(config_file), Path(path), _QUIET)
 
 
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120])
+def stage_live_source(config_file: str, name: str) -> dict[str, object]:
+    """Pull what is new from one live source (Slack, Exchange, Graph) into staged parts; network, so retried.
+    A retry resumes from the cursors the failed attempt staged."""
+    return ingest.stage_live(_config(config_file), name)
+
+
 # --- Load, build -----------------------------------------------------------------------------------------
 
 
@@ -125,14 +132,19 @@ def _resolve(config: str | None) -> str:
     return str(find_config_path(config).resolve())
 
 
-def _extract_and_load(config_file: str) -> dict[str, int]:
+def _extract_and_load(config_file: str) -> tuple[dict[str, int], list[str]]:
+    """Every source in parallel threads, then the one writer; a failed source does not stop the others."""
     cfg = _config(config_file)
-    futures = [stage_mail.submit(config_file, [str(p) for p in ingest.configured_paths(cfg, "mbox")])]
-    futures += [
-        stage_slack_export.submit(config_file, str(p)) for p in ingest.configured_paths(cfg, "slack_export")
-    ]
-    wait(futures)
-    return load(config_file, [f.result() for f in futures])
+    mail = [str(p) for p in ingest.configured_paths(cfg, "mbox")]
+    futures = {"mbox": stage_mail.submit(config_file, mail)}
+    for path in ingest.configured_paths(cfg, "slack_export"):
+        futures[f"slack export {path}"] = stage_slack_export.submit(config_file, str(path))
+    for name in ingest.configured_live_sources(cfg):
+        futures[name] = stage_live_source.submit(config_file, name)
+    wait(list(futures.values()))
+    outcomes = {label: f.result(raise_on_failure=False) for label, f in futures.items()}
+    failed = [f"{label}: {o}" for label, o in outcomes.items() if isinstance(o, BaseException)]
+    return load(config_file, [o for o in outcomes.values() if isinstance(o, dict)]), failed
 
 
 @flow(name="daily", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=EXTRACT_THREADS))
@@ -151,11 +163,13 @@ def daily(
     config_file = _resolve(config)
     cfg = _config(config_file)
     instant = parse_as_of(as_of, cfg) if as_of else alerting.default_as_of(cfg)
-    loaded = _extract_and_load(config_file)
+    loaded, failed_sources = _extract_and_load(config_file)
     built = build(config_file, instant)
     digest, files = evaluate_alerts(config_file, instant)
     delivery = post_to_slack(config_file, digest, files, dry_run, force) if publish else None
     write_artifacts(digest, files)
+    if failed_sources:  # the digest went out with what could be read; the run still shows as failed
+        raise RuntimeError("some sources could not be read: " + "; ".join(failed_sources))
     return {
         "as_of": instant.isoformat(),
         "day": digest.day.isoformat(),
@@ -181,7 +195,9 @@ def backfill(
     first, last = dt.date.fromisoformat(since), dt.date.fromisoformat(until)
     if last < first:
         raise ValueError(f"until ({until}) is before since ({since})")
-    _extract_and_load(config_file)
+    _loaded, failed_sources = _extract_and_load(config_file)
+    if failed_sources:
+        raise RuntimeError("some sources could not be read: " + "; ".join(failed_sources))
     days = []
     day = first
     while day <= last:

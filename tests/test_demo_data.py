@@ -13,9 +13,14 @@ from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 
+import duckdb
 import pytest
+from rich.console import Console
 
+from commhealth.config import load_config
 from commhealth.demo_data import DemoDataset, write_demo_dataset, write_synthetic_archive
+from commhealth.ingest import configured_paths, ingest
+from commhealth.metrics import build
 
 END = dt.date(2026, 11, 20)
 NUDGES = ("any update on this", "just following up", "gentle reminder", "je me permets de vous relancer")
@@ -165,6 +170,54 @@ def test_kappa_degrades_in_the_last_seven_days(demo: DemoDataset, emails: list[M
             (recent if when > cutoff else before).append(msg["text"])
     assert nudges(recent) > nudges(before)
     assert nudges(recent) / len(recent) > 4 * nudges(before) / len(before)
+
+
+@pytest.fixture(scope="module")
+def published(demo: DemoDataset) -> Path:
+    """The demo ingested and built in-process (no Prefect): the published warehouse the digest reads."""
+    config = load_config(demo.config_path)
+    ingest(
+        config,
+        Console(quiet=True),
+        mail=configured_paths(config, "mbox"),
+        slack_exports=configured_paths(config, "slack_export"),
+    )
+    build(config, demo.as_of)
+    return config.warehouse.published_path
+
+
+def test_digest_tells_the_kappa_story(published: Path) -> None:
+    """Kappa is critical for the last week's slowness; the others are ok or warnings with a few recent items."""
+    with duckdb.connect(str(published), read_only=True) as con:
+        status = dict(con.execute("SELECT vendor_id, status FROM marts.digest_vendors").fetchall())
+        alerts = {
+            (vendor, rule): severity
+            for vendor, rule, severity in con.execute(
+                "SELECT vendor_id, rule, severity FROM marts.alerts"
+            ).fetchall()
+        }
+        past_sla = dict(
+            con.execute(
+                "SELECT vendor_id || ':' || waiting_on, count(*) FROM marts.awaiting WHERE sla_breached GROUP BY ALL"
+            ).fetchall()
+        )
+        closed_before = con.execute(
+            "SELECT count(*) FROM marts.awaiting WHERE requested_at < as_of - INTERVAL 3 DAY AND vendor_id <> 'kappa'"
+        ).fetchone()[0]
+    assert set(status) == {"kappa", "lumen", "atlas", "vinh"}
+    assert status["kappa"] == "critical"
+    assert {status[v] for v in ("lumen", "atlas", "vinh")} <= {"ok", "warning"}
+    assert "critical" in (
+        alerts.get(("kappa", "vendor_overdue")),
+        alerts.get(("kappa", "vendor_sla_breaches")),
+    )
+    assert alerts[("kappa", "latency_drift")] == alerts[("kappa", "misunderstanding_spike")] == "warning"
+    assert past_sla.get("kappa:vendor", 0) >= 3
+    assert all(severity != "critical" for (vendor, _), severity in alerts.items() if vendor != "kappa")
+    for vendor in ("lumen", "atlas", "vinh"):
+        assert past_sla.get(f"{vendor}:vendor", 0) + past_sla.get(f"{vendor}:company", 0) <= 3, vendor
+    # Older conversations were closed (an acknowledgement from the side that asked): only recent ones are open.
+    assert closed_before == 0
 
 
 def test_slack_export_is_consistent(demo: DemoDataset) -> None:

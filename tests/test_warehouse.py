@@ -13,7 +13,7 @@ import pytest
 from commhealth.config import load_config
 from commhealth.records import MessageRecord, QuarantineRecord
 from warehouse.db import WarehouseBusyError, migration_files, open_writer
-from warehouse.load import StagingWriter, load_records, merge_staged, staged_parts
+from warehouse.load import CursorStore, StagingWriter, load_records, merge_staged, staged_parts
 from warehouse.session import writing
 
 T0 = dt.datetime(2026, 11, 16, 9, tzinfo=dt.UTC)
@@ -199,3 +199,31 @@ def test_second_writer_gets_a_clear_error(tmp_path: Path) -> None:
         )
     assert holder.returncode != 0
     assert WarehouseBusyError.__name__ in holder.stderr and "published copy" in holder.stderr
+
+
+def test_cursor_follows_its_records_and_a_resumed_run_sees_the_staged_one(tmp_path: Path) -> None:
+    staging = tmp_path / "staging"
+    published = tmp_path / "published.duckdb"
+    writer = StagingWriter(staging, "slack", batch_size=100)
+    cursors = CursorStore(writer, published)
+    assert cursors.get("slack_api", "C1") is None
+    writer.add(mail("a@x"))
+    cursors.set("slack_api", "C1", '{"watermark": "1.0"}')
+    writer.close()
+    # A new run before any merge (the first was killed) resumes from the staged cursor.
+    assert (
+        CursorStore(StagingWriter(staging, "again"), published).get("slack_api", "C1")
+        == '{"watermark": "1.0"}'
+    )
+    with open_writer(published) as con:
+        merge_staged(con, staging)
+        assert rows(con, "SELECT source, partition_key, cursor FROM meta.sync_state") == [
+            ("slack_api", "C1", '{"watermark": "1.0"}')
+        ]
+        assert rows(con, "SELECT count(*) FROM core.messages") == [(1,)]
+    assert staged_parts(staging) == []
+    # Once merged, the warehouse (its published copy) is where the cursor is read from.
+    assert (
+        CursorStore(StagingWriter(staging, "later"), published).get("slack_api", "C1")
+        == '{"watermark": "1.0"}'
+    )

@@ -31,12 +31,19 @@ _WROTE = re.compile(f"(?:{WROTE_EN})|(?:{WROTE_FR})", _FLAGS)
 _QUOTED = re.compile(QUOTED_LINE, re.MULTILINE)
 _SIG_DELIMITER = re.compile(SIG_DELIMITER, re.MULTILINE)
 _DEVICE = re.compile(DEVICE_LINE, _FLAGS)
+# Phrases match in any case, but a name must be capitalised: "Thanks, Priya" signs off, "Thanks, that works." does not.
 _SIGNOFF = re.compile(
-    rf"^[ \t]*(?:{SIGNOFF_PHRASES})[ \t]*[,.!…]*[ \t]*{NAME_TAIL}[ \t]*[,.!]*[ \t]*$", _FLAGS
+    rf"^[ \t]*(?i:{SIGNOFF_PHRASES})[ \t]*[,.!…]*[ \t]*{NAME_TAIL}[ \t]*[,.!]*[ \t]*$", re.MULTILINE
 )
-_THANKS_WITH_NAME = re.compile(rf"^[ \t]*(?:{THANKS_PHRASES})[ \t]*[,.!]*{NAME_TAIL}[ \t]*$", _FLAGS)
+_THANKS_WITH_NAME = re.compile(rf"^[ \t]*(?i:{THANKS_PHRASES})[ \t]*[,.!]*{NAME_TAIL}[ \t]*$", re.MULTILINE)
+_GREETING_ONLY = re.compile(
+    r"^[ \t]*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|bonjour|bonsoir|salut|cher|ch[èe]re)\b"
+    r"[^\n]{0,40}$",
+    re.IGNORECASE,
+)
 _THANKS_LINE = re.compile(rf"^[ \t]*(?:{THANKS_PHRASES})[ \t]*[,.!]*[ \t]*$", _FLAGS)
 _DISCLAIMER = re.compile(DISCLAIMER_START, _FLAGS)
+_NAME_LINE = re.compile(r"^[ \t]*[A-ZÀ-Ý][\w'’.-]*(?:[ \t]+[A-ZÀ-Ý][\w'’.-]*){0,2}[ \t]*$")
 _LIBRARY_MARKERS = re.compile(LIBRARY_MARKERS, _FLAGS)
 _TRAILING_RULE = re.compile(r"(?:\n[ \t]*[-_=*]{3,}[ \t]*)+\Z")
 _BLANK_RUN = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
@@ -58,7 +65,18 @@ def extract_new_text(text: str) -> str:
         # What is left still looks like a header or signature this module does not know: let the
         # library split it (other languages, other clients). Skipped otherwise: it costs ~100 µs a message.
         text = _cut_tail(_library_pass(text))
-    return _tidy(text)
+    return _drop_trailing_name(_tidy(text))
+
+
+def _drop_trailing_name(text: str) -> str:
+    """A last line that is only the sender's name, after a blank line or a thanks line, is a signature."""
+    head, sep, last = text.rpartition("\n")
+    if not sep or not _NAME_LINE.match(last):
+        return text
+    previous = head.rstrip(" \t").rpartition("\n")[2]
+    if head.endswith("\n") or _THANKS_LINE.match(previous) or _THANKS_WITH_NAME.match(previous):
+        return _tidy(head)
+    return text
 
 
 def _cut_history(text: str) -> str:
@@ -97,7 +115,7 @@ def _library_pass(text: str) -> str:
     signature = reply.signatures
     if signature and _looks_like_signature(signature):
         at = content.find(signature)
-        if at >= 0:
+        if at >= 0 and not _GREETING_ONLY.match(content[:at].strip()):
             content = content[:at]
     return content if content.strip() else text
 
@@ -126,14 +144,13 @@ def _cut_tail(text: str) -> str:
             rest = text[offset:]
             end = rest.find("\n\n")
             return _cut_tail(rest[end + 2 :]) if end >= 0 else ""
-        if has_before and (
-            _SIG_DELIMITER.match(line)
-            or _SIGNOFF.match(line)
-            or _THANKS_WITH_NAME.match(line)
-            and "," in line
-            or _THANKS_LINE.match(line)
-            and _is_name_line(lines, index + 1)
-        ):
+        thanks_signoff = (_THANKS_WITH_NAME.match(line) and "," in line) or (
+            _THANKS_LINE.match(line) and _is_name_line(lines, index + 1)
+        )
+        # Under a mere greeting, "Thanks, Priya" is the whole message (an acknowledgement), not a sign-off.
+        if thanks_signoff and _GREETING_ONLY.match(text[:offset].strip()):
+            thanks_signoff = False
+        if has_before and (_SIG_DELIMITER.match(line) or _SIGNOFF.match(line) or thanks_signoff):
             return text[:offset]
         offset += len(line) + 1
         has_before = has_before or bool(line.strip())

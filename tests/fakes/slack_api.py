@@ -73,6 +73,7 @@ class Failure:
     body: dict[str, Any] | str
     headers: dict[str, str] = field(default_factory=dict)
     times: int | None = 1  # None: every call from now on
+    when: Callable[[Call], bool] | None = None  # only calls it accepts (e.g. one page's cursor); None: any
 
 
 @dataclass
@@ -289,10 +290,12 @@ def conversations_history(state: FakeSlackState, params: dict[str, Any], call: C
     def within(ts: float) -> bool:
         return (oldest <= ts <= latest) if inclusive else (oldest < ts < latest)
 
+    # Parents only, as Slack does; replies also sent to the channel (thread_broadcast) show up here too.
     parents = [
         m
         for m in state.messages[channel["id"]]
-        if m.get("thread_ts") in (None, m["ts"]) and within(float(m["ts"]))
+        if (m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast")
+        and within(float(m["ts"]))
     ]
     parents.sort(key=lambda m: float(m["ts"]), reverse=True)
     page, cursor = _page(parents, params)
@@ -502,24 +505,50 @@ class FakeSlackAPI:
         body: dict[str, Any] | str | None = None,
         headers: dict[str, str] | None = None,
         times: int | None = 1,
+        when: Callable[[Call], bool] | None = None,
     ) -> None:
-        """The next ``times`` calls of ``method`` (None: all of them) get this answer instead."""
+        """The next ``times`` calls of ``method`` (None: all of them) get this answer instead.
+
+        ``when`` narrows it to the calls it accepts (``when(call)`` sees ``call.params``); others pass.
+        """
         failure = Failure(
-            status=status, body=body if body is not None else {"ok": False}, headers=headers or {}
+            status=status, body=body if body is not None else {"ok": False}, headers=headers or {}, when=when
         )
         failure.times = times
         with self.state.lock:
             self.state.failures.setdefault(method, deque()).append(failure)
 
-    def rate_limit(self, method: str, *, retry_after: int = 1, times: int | None = 1) -> None:
+    def rate_limit(
+        self,
+        method: str,
+        *,
+        retry_after: int = 1,
+        times: int | None = 1,
+        when: Callable[[Call], bool] | None = None,
+    ) -> None:
         body = {"ok": False, "error": "ratelimited"}
-        self.fail(method, status=429, body=body, headers={"Retry-After": str(retry_after)}, times=times)
+        headers = {"Retry-After": str(retry_after)}
+        self.fail(method, status=429, body=body, headers=headers, times=times, when=when)
 
-    def server_error(self, method: str, *, status: int = 500, times: int | None = 1) -> None:
-        self.fail(method, status=status, body="Internal Server Error", times=times)
+    def server_error(
+        self,
+        method: str,
+        *,
+        status: int = 500,
+        times: int | None = 1,
+        when: Callable[[Call], bool] | None = None,
+    ) -> None:
+        self.fail(method, status=status, body="Internal Server Error", times=times, when=when)
 
-    def api_error(self, method: str, error: str, *, times: int | None = 1) -> None:
-        self.fail(method, body={"ok": False, "error": error}, times=times)
+    def api_error(
+        self, method: str, error: str, *, times: int | None = 1, when: Callable[[Call], bool] | None = None
+    ) -> None:
+        self.fail(method, body={"ok": False, "error": error}, times=times, when=when)
+
+    def clear_failures(self) -> None:
+        """Forget every scripted failure not used up yet."""
+        with self.state.lock:
+            self.state.failures.clear()
 
     # --- inspection
 
@@ -538,12 +567,12 @@ class FakeSlackAPI:
         with self.state.lock:
             self.state.calls.append(call)
             queue = self.state.failures.get(call.method)
-            if queue:
-                failure = queue[0]
+            failure = next((f for f in queue or () if f.when is None or f.when(call)), None)
+            if failure is not None:
                 if failure.times is not None:
                     failure.times -= 1
                     if failure.times <= 0:
-                        queue.popleft()
+                        queue.remove(failure)
                 call.status = failure.status
                 call.response = failure.body if isinstance(failure.body, dict) else None
                 return failure.status, failure.body, failure.headers

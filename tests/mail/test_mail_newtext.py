@@ -123,7 +123,21 @@ CASES = {
     ),
     "merci_only": ("Merci !", "Merci !"),
     "thanks_only": ("Thanks!\n", "Thanks!"),
-    "thanks_comma_name_only": ("Thanks,\nBob\n", "Thanks,\nBob"),
+    "thanks_comma_name_only": ("Thanks,\nBob\n", "Thanks,"),
+    # An acknowledgement under a greeting is the message, not a sign-off; a lower-case word is not a name.
+    "greeting_then_thanks_name": ("Hi Jean,\n\nThanks, Priya\n", "Hi Jean,\n\nThanks, Priya"),
+    "thanks_that_works": (
+        "Hello Priya,\n\nThanks, that works.\n\nJean",
+        "Hello Priya,\n\nThanks, that works.",
+    ),
+    "merci_cest_parfait": (
+        "Bonjour Marie,\n\nMerci, c'est parfait.\n\nJean",
+        "Bonjour Marie,\n\nMerci, c'est parfait.",
+    ),
+    "thanks_name_starts_sentence": (
+        "Hello Priya,\nThanks, Priya will check.\nBest,\nJean",
+        "Hello Priya,\nThanks, Priya will check.",
+    ),
     "thanks_in_sentence": (
         "Hi John,\nThanks, that works for me. We ship Monday.\nBob",
         "Hi John,\nThanks, that works for me. We ship Monday.\nBob",

@@ -243,6 +243,11 @@ ACKNOWLEDGEMENTS = [
     "Reçu, merci",
     "OK merci",
     "C’est noté, merci pour le retour.",
+    "Thanks, that works.",
+    "Hello Priya, thanks, that works.",
+    "Looks good, thanks!",
+    "Ça me va, merci.",
+    "Merci, c'est parfait.",
 ]
 NOT_ACKNOWLEDGEMENTS = [
     "Thanks, can you send the invoice?",
@@ -253,6 +258,8 @@ NOT_ACKNOWLEDGEMENTS = [
     "Merci de me renvoyer le fichier.",
     "Reçu, mais il manque la page 2.",
     "Please send the file.",
+    "That works, but the export still fails on Mondays.",
+    "Ça me va, mais il faut refaire le rapport.",
 ]
 
 CASES = [(signal, lang, text) for (signal, lang), texts in POSITIVE.items() for text in texts]
