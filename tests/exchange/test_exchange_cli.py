@@ -1,0 +1,42 @@
+"""`commhealth ingest exchange` as a user runs it: the password from the environment, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.exchange.conftest import MAILBOX, PASSWORD_ENV, Env, vendor_mail
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(config: Path, password: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.update({PASSWORD_ENV: password, "COLUMNS": "200"})
+    return subprocess.run(
+        [sys.executable, "-m", "commhealth", "--config", str(config), "ingest", "exchange"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_ingest_exchange_through_the_cli(env: Env) -> None:
+    env.ews.add_message(MAILBOX, "inbox", vendor_mail(1))
+    config = env.write()
+    assert config.source_file is not None
+    ok = run_cli(config.source_file, env.ews.password)
+    assert ok.returncode == 0, ok.stderr
+    assert env.rows(config, "SELECT message_key, side, vendor_id FROM core.messages") == [
+        ("k1@kappa-offshore.in", "vendor", "kappa")
+    ]
+    wrong = run_cli(config.source_file, "not-the-password")
+    assert wrong.returncode == 2 and "Exchange refused the credentials" in wrong.stderr
+    assert "not-the-password" not in wrong.stderr + wrong.stdout and "Traceback" not in wrong.stderr
+    missing = run_cli(config.source_file, "")
+    assert missing.returncode == 2 and PASSWORD_ENV in missing.stderr
