@@ -25,6 +25,9 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlackAPI]:
         fake.state.add_channel("vendor-health", "C0HEALTH01")
         for vendor in ("kappa", "lumen", "atlas", "vinh"):
             fake.state.add_channel(f"vendor-{vendor}")
+            fake.state.add_channel(f"ext-{vendor}", is_ext_shared=True)
+        fake.state.add_user("U0LIVE", "live", team_id="T0KAPPA", profile={"real_name": "Live Kappa"})
+        fake.state.add_message("ext-kappa", "Any update on the live feed?", user="U0LIVE", team="T0KAPPA")
         yield fake
 
 
@@ -33,7 +36,8 @@ def test_daily_posts_once_keeps_artifacts_and_a_rerun_posts_nothing(
 ) -> None:
     dataset = write_demo_dataset(tmp_path / "demo", weeks=3)
     config = dataset.config_path
-    config.write_text(config.read_text().replace("https://slack.com/api/", slack.url))
+    live = f'\n[sources.slack]\napi_url = "{slack.url}"\n'  # a live source beside the demo's files
+    config.write_text(config.read_text().replace("https://slack.com/api/", slack.url) + live)
 
     first = daily(as_of=dataset.as_of.isoformat(), config=str(config))
     assert first["day"] == "2026-11-20" and not first["dry_run"]
@@ -49,6 +53,7 @@ def test_daily_posts_once_keeps_artifacts_and_a_rerun_posts_nothing(
     assert TOKEN not in caplog.text
 
     con = duckdb.connect(str(dataset.config_path.parent / "warehouse.published.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM core.messages WHERE source = 'slack_api'").fetchone()[0] == 1
     delivered = con.execute("SELECT count(*) FROM meta.alert_deliveries WHERE rule = 'digest'").fetchone()[0]
     assert delivered == 1
     assert con.execute("SELECT count(*) FROM marts.alerts WHERE day = DATE '2026-11-20'").fetchone()[0] > 0
