@@ -65,13 +65,21 @@ def _existing(paths: list[Path]) -> list[Path]:
     return paths
 
 
-def _run_ingest(cfg: Config, *, mail: list[Path] = (), slack_exports: list[Path] = ()) -> LoadStats:
+def _run_ingest(
+    cfg: Config, *, mail: list[Path] = (), slack_exports: list[Path] = (), live: list[str] = ()
+) -> LoadStats:
     from commhealth.ingest import ingest
+    from commhealth.secrets import SecretUnavailableError
+    from connectors.base import SourceAuthError, SourceError
 
     try:
-        stats = ingest(cfg, err_console, mail=list(mail), slack_exports=list(slack_exports))
+        stats = ingest(cfg, err_console, mail=list(mail), slack_exports=list(slack_exports), live=list(live))
     except WarehouseBusyError as exc:
-        raise fail(str(exc), code=3) from None
+        raise fail(f"{exc} Staged data waits for the next run.", code=3) from None
+    except (SourceAuthError, SecretUnavailableError) as exc:
+        raise fail(str(exc)) from None
+    except SourceError as exc:
+        raise fail(f"{exc} (what was read so far is stored; run again to resume)", code=1) from None
     print_summary(stats, console)
     console.print(f"Warehouse: {cfg.warehouse.path}  (analysts open {cfg.warehouse.published_path})")
     return stats
@@ -98,32 +106,10 @@ def ingest_slack_export(
 
 
 def _run_live(name: str) -> None:
-    from commhealth.ingest import stage_live
-    from commhealth.secrets import SecretUnavailableError
-    from connectors.base import SourceAuthError, SourceError
-
     cfg = config()
     if getattr(cfg.sources, name) is None:
         raise fail(f"{cfg.source_file}: no [sources.{name}] section; see the README, Live sources")
-    try:
-        notes = stage_live(cfg, name)
-    except (SourceAuthError, SecretUnavailableError) as exc:
-        raise fail(str(exc)) from None
-    except SourceError as exc:
-        # What was read before the failure is staged; merge it so the next run resumes after it.
-        _merge_and_report(cfg, [], f"ingest {name}")
-        raise fail(f"{exc} (what was read so far is stored; run again to resume)", code=1) from None
-    _merge_and_report(cfg, [notes], f"ingest {name}")
-
-
-def _merge_and_report(cfg: Config, notes: list[dict[str, object]], command: str) -> None:
-    from commhealth.ingest import merge
-
-    try:
-        stats = merge(cfg, notes, command=command)
-    except WarehouseBusyError as exc:
-        raise fail(f"{exc} Staged data waits for the next run.", code=3) from None
-    print_summary(stats, console)
+    _run_ingest(cfg, live=[name])
 
 
 @ingest_app.command("slack")
@@ -146,15 +132,16 @@ def ingest_graph() -> None:
 
 @ingest_app.command("all")
 def ingest_all() -> None:
-    """Read every file source configured in [sources.mbox] and [sources.slack_export] (live ones: `commhealth run`)."""
-    from commhealth.ingest import configured_paths
+    """Read every configured source: files ([sources.mbox], [sources.slack_export]) and live ones."""
+    from commhealth.ingest import configured_live_sources, configured_paths
 
     cfg = config()
     mail = configured_paths(cfg, "mbox")
     exports = configured_paths(cfg, "slack_export")
-    if not mail and not exports:
-        raise fail(f"{cfg.source_file}: no [sources.mbox] or [sources.slack_export] paths configured")
-    _run_ingest(cfg, mail=_existing(mail), slack_exports=_existing(exports))
+    live = configured_live_sources(cfg)
+    if not mail and not exports and not live:
+        raise fail(f"{cfg.source_file}: no sources configured (see [sources.*] in the README)")
+    _run_ingest(cfg, mail=_existing(mail), slack_exports=_existing(exports), live=live)
 
 
 @app.command()

@@ -134,15 +134,28 @@ def _fields(obj: object, schema: pa.Schema) -> dict[str, object]:
 
 
 def ingest(
-    config: Config, console: Console, *, mail: list[Path] = (), slack_exports: list[Path] = ()
+    config: Config,
+    console: Console,
+    *,
+    mail: list[Path] = (),
+    slack_exports: list[Path] = (),
+    live: list[str] = (),
 ) -> LoadStats:
-    """Stage every input, then merge in one writing session; the read-only copy is published at the end."""
+    """Stage every input, then merge in one writing session; the read-only copy is published at the end.
+
+    If a live source fails, what was staged so far (its own pages included) is still merged, then the error is
+    raised: the next run resumes from the stored cursors.
+    """
     notes: list[dict[str, object]] = []
     if mail:
         notes.append(stage_mail(config, list(mail), console))
     notes += [stage_slack_export(config, path, console) for path in slack_exports]
-    names = (["mbox"] if mail else []) + (["slack-export"] if slack_exports else [])
-    return merge(config, notes, command="ingest " + " ".join(names))
+    names = (["mbox"] if mail else []) + (["slack-export"] if slack_exports else []) + list(live)
+    try:
+        notes += [stage_live(config, name) for name in live]
+    finally:
+        stats = merge(config, notes, command="ingest " + " ".join(names))
+    return stats
 
 
 def merge(config: Config, notes: Iterable[dict[str, object]] = (), command: str = "ingest") -> LoadStats:
