@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def commhealth(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k != "COMMHEALTH_CONFIG"}
+    """Run the CLI in a fresh process; proxies are dropped since test servers live on 127.0.0.1."""
+    full_env = {k: v for k, v in os.environ.items() if k != "COMMHEALTH_CONFIG" and "proxy" not in k.lower()}
     full_env.update({"COLUMNS": "200", **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "commhealth", *args],

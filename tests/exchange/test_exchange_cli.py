@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.exchange.conftest import MAILBOX, PASSWORD_ENV, Env, vendor_mail
+from tests.test_cli import commhealth
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(config: Path, password: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env.update({PASSWORD_ENV: password, "COLUMNS": "200"})
-    return subprocess.run(
-        [sys.executable, "-m", "commhealth", "--config", str(config), "ingest", "exchange"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return commhealth("--config", str(config), "ingest", "exchange", cwd=ROOT, env={PASSWORD_ENV: password})
 
 
 def test_ingest_exchange_through_the_cli(env: Env) -> None:

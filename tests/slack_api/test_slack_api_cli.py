@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.slack_api.conftest import CHANNEL_ID, CONFIG, TOKEN, seed_users
+from tests.test_cli import commhealth
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(config: Path, token: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env.update(SLACK_BOT_TOKEN=token, COLUMNS="200")
-    return subprocess.run(
-        [sys.executable, "-m", "commhealth", "--config", str(config), "ingest", "slack"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return commhealth("--config", str(config), "ingest", "slack", cwd=ROOT, env={"SLACK_BOT_TOKEN": token})
 
 
 def test_ingest_slack_twice_through_the_cli(tmp_path: Path) -> None:
