@@ -33,3 +33,8 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .prefect demo .pytest_cache .ruff_cache
+
+# Scale benchmark (issue 6): 1M messages by default; e.g. `make bench BENCH_ARGS="--messages 5000000"`.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)

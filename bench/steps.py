@@ -1,0 +1,180 @@
+"""The benchmark's steps, each run by `bench.run` in a child process: `python -m bench.steps STEP PARAMS RESULT`.
+
+A step reads its parameters from the JSON file PARAMS and writes what it measured to the JSON file RESULT. The
+parent process times the child and reads its peak RSS with `os.wait4`, so every step gets its own figure; the
+`work_s` a step reports covers its work only, without interpreter start-up and imports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import mailbox
+import resource
+import sys
+import time
+from collections.abc import Callable
+from email.header import decode_header
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+FLOOR_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References")
+DATASET_FILE = "dataset.json"
+
+
+def _decoded(value: object) -> str:
+    """A header value as text: RFC 2047 words decoded with their charset."""
+    parts = []
+    for chunk, charset in decode_header(str(value)):
+        if isinstance(chunk, bytes):
+            try:
+                chunk = chunk.decode(charset or "ascii", errors="replace")
+            except LookupError:
+                chunk = chunk.decode("latin-1")
+        parts.append(chunk)
+    return "".join(parts)
+
+
+def _text_body(msg: Message) -> str | None:
+    """The first text/plain part, transfer-decoded then decoded with its charset."""
+    for part in msg.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True) or b""
+            charset = part.get_content_charset() or "utf-8"
+            try:
+                return payload.decode(charset, errors="replace")
+            except LookupError:
+                return payload.decode("latin-1")
+    return None
+
+
+def floor(params: dict[str, Any]) -> dict[str, Any]:
+    """The stdlib floor: iterate the mbox files with `mailbox`, decode headers and text body, nothing else."""
+    messages = chars = 0
+    started = time.perf_counter()
+    for path in params["mail_paths"]:
+        box = mailbox.mbox(path, create=False)
+        try:
+            for msg in box:
+                for name in FLOOR_HEADERS:
+                    value = msg.get(name)
+                    if value is not None:
+                        chars += len(_decoded(value))
+                body = _text_body(msg)
+                chars += len(body or "")
+                messages += 1
+        finally:
+            box.close()
+    return {"work_s": time.perf_counter() - started, "messages": messages, "decoded_chars": chars}
+
+
+def generate(params: dict[str, Any]) -> dict[str, Any]:
+    """Stream the synthetic archive to disk with the demo generator; record where it went."""
+    from commhealth.demo_data import write_synthetic_archive
+
+    target = Path(params["target"])
+    started = time.perf_counter()
+    dataset = write_synthetic_archive(
+        target,
+        seed=params["seed"],
+        end=dt.date.fromisoformat(params["end"]),
+        days=params["days"],
+        messages_per_day=params["messages_per_day"],
+    )
+    work = time.perf_counter() - started
+    info = {
+        "config_path": str(dataset.config_path),
+        "mail_paths": [str(p) for p in dataset.mail_paths],
+        "slack_export_path": str(dataset.slack_export_path),
+        "messages_written": dataset.messages_written,
+        "as_of": dataset.as_of.isoformat(),
+        "mbox_bytes": sum(p.stat().st_size for p in dataset.mail_paths),
+        "slack_export_bytes": sum(
+            p.stat().st_size for p in dataset.slack_export_path.rglob("*") if p.is_file()
+        ),
+    }
+    (target / DATASET_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return {"work_s": work, **info}
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _timed(
+    calls: dict[str, float], peaks: dict[str, float], name: str, function: Callable[..., Any]
+) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            calls[name] = calls.get(name, 0.0) + time.perf_counter() - started
+            peaks[name] = _peak_rss_mb()
+
+    return wrapper
+
+
+def ingest(params: dict[str, Any]) -> dict[str, Any]:
+    """`commhealth.ingest.ingest` on the given mbox files and Slack exports, stage and merge timed apart."""
+    from rich.console import Console
+
+    from commhealth import ingest as ingest_module
+    from commhealth.config import load_config
+
+    config = load_config(params["config_path"])
+    split: dict[str, float] = {}
+    peaks: dict[str, float] = {}
+    # Time the two halves of the real ingest() without changing it: wrap the module functions it calls. The
+    # peak RSS when staging returns tells the staging side's memory from the merge's (the step's peak).
+    for name in ("stage_mail", "stage_slack_export", "merge"):
+        setattr(ingest_module, name, _timed(split, peaks, name, getattr(ingest_module, name)))
+    rss_before = _peak_rss_mb()
+    started = time.perf_counter()
+    stats = ingest_module.ingest(
+        config,
+        Console(quiet=True),
+        mail=[Path(p) for p in params.get("mail_paths", [])],
+        slack_exports=[Path(p) for p in params.get("slack_exports", [])],
+    )
+    work = time.perf_counter() - started
+    return {
+        "work_s": work,
+        "stage_s": split.get("stage_mail", 0.0) + split.get("stage_slack_export", 0.0),
+        "merge_s": split.get("merge", 0.0),
+        "peak_rss_mb_after_imports": rss_before,
+        "peak_rss_mb_after_staging": max(peaks.get("stage_mail", 0.0), peaks.get("stage_slack_export", 0.0)),
+        "stats": stats.counts(),
+        "warehouse_bytes": config.warehouse.path.stat().st_size,
+    }
+
+
+def build(params: dict[str, Any]) -> dict[str, Any]:
+    """`commhealth.metrics.build` as of the dataset's end."""
+    from commhealth.config import load_config
+    from commhealth.metrics import build as build_marts
+
+    config = load_config(params["config_path"])
+    started = time.perf_counter()
+    counts = build_marts(config, dt.datetime.fromisoformat(params["as_of"]))
+    return {"work_s": time.perf_counter() - started, "rows": counts}
+
+
+STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "generate": generate,
+    "floor": floor,
+    "ingest": ingest,
+    "build": build,
+}
+
+
+def main(argv: list[str]) -> None:
+    step, params_path, result_path = argv
+    params = json.loads(Path(params_path).read_text(encoding="utf-8"))
+    result = STEPS[step](params)
+    Path(result_path).write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

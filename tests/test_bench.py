@@ -1,0 +1,79 @@
+"""Smoke test of the benchmark script (`make bench`) at a tiny size: it runs and reports every figure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.run import STEP_ORDER
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIGURES = (
+    "messages",
+    "mail_messages",
+    "slack_messages",
+    "increment_messages",
+    "mbox_mb",
+    "slack_export_mb",
+    "floor_msgs_per_s",
+    "ingest_mail_msgs_per_s",
+    "ingest_mail_stage_msgs_per_s",
+    "ingest_to_floor_ratio",
+    "ingest_slack_msgs_per_s",
+    "build_s",
+    "increment_ingest_s",
+    "increment_build_s",
+    "increment_total_s",
+    "increment_to_build_ratio",
+    "ingest_mail_peak_rss_mb_after_staging",
+)
+
+
+def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    out, workdir = tmp_path / "results", tmp_path / "work"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.run",
+            "--messages",
+            "2000",
+            "--out",
+            str(out),
+            "--workdir",
+            str(workdir),
+        ],
+        cwd=REPO_ROOT,
+        check=True,
+        timeout=300,
+    )
+    [json_path] = out.glob("*.json")
+    assert json_path.with_suffix(".md").is_file()
+    report = json.loads(json_path.read_text(encoding="utf-8"))
+
+    for key in ("platform", "python", "cpu_model", "cores", "ram_gb"):
+        assert key in report["machine"]
+    assert report["packages"]["duckdb"] and report["packages"]["pyarrow"]
+    assert report["size"]["requested_messages"] == 2000
+
+    fig = report["figures"]
+    for name in FIGURES:
+        assert isinstance(fig[name], int | float) and fig[name] > 0, name
+    assert fig["mail_messages"] + fig["slack_messages"] == fig["messages"]
+    assert set(fig["peak_rss_mb"]) == set(STEP_ORDER)
+    assert all(rss > 0 for rss in fig["peak_rss_mb"].values())
+
+    assert set(report["steps"]) == set(STEP_ORDER)
+    for name, step in report["steps"].items():
+        for key in ("work_s", "wall_s", "cpu_s", "peak_rss_mb"):
+            assert step[key] >= 0, (name, key)
+    # Everything read was stored once: the increment is new data, not a copy of the archive.
+    for name in ("ingest_mail", "ingest_slack", "increment_ingest"):
+        stats = report["steps"][name]["stats"]
+        assert stats["read"] > 0 and stats["already_stored"] == 0 and stats["conflicts"] == 0, name
+
+    assert len(report["targets"]) == 4
+    for target in report["targets"]:
+        assert isinstance(target["passed"], bool) and target["measured"] > 0
