@@ -154,6 +154,12 @@ def build(
             "a date alone: the whole day.",
         ),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Recompute every conversation, not only those touched since the last build."
+        ),
+    ] = False,
 ) -> None:
     """Rebuild the metric marts from core.messages; messages after --as-of are ignored."""
     from commhealth.metrics import build
@@ -165,11 +171,16 @@ def build(
     except ValueError as exc:
         raise fail(str(exc)) from None
     try:
-        counts = build(cfg, instant)
+        counts = build(cfg, instant, full=full)
     except WarehouseBusyError as exc:
         raise fail(str(exc), code=3) from None
+    mode = (
+        "full"
+        if counts.get("full_build")
+        else f"incremental, {counts.get('scope_conversations', 0):,} conversations"
+    )
     console.print(
-        f"Built marts as of {instant.isoformat()}: "
+        f"Built marts ({mode}) as of {instant.isoformat()}: "
         + ", ".join(
             f"{counts[t]:,} {t}" for t in ("responses", "awaiting", "message_signals", "vendor_daily")
         )

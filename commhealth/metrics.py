@@ -1,4 +1,4 @@
-"""`commhealth build`: rebuild the marts in a writing session."""
+"""`commhealth build`: bring the marts up to date in a writing session."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from transforms.build import build_marts
 from warehouse.session import writing
 
 
-def build(config: Config, as_of: dt.datetime) -> dict[str, int]:
-    """Rebuild every mart as of `as_of`, record the run and publish the read-only copy."""
+def build(config: Config, as_of: dt.datetime, *, full: bool = False) -> dict[str, int]:
+    """Update every mart as of `as_of` (incrementally when possible, fully when `full` or when it must be),
+    record the run and publish the read-only copy. counts["full_build"] tells which it was."""
     with writing(config, "build") as (con, run):
-        counts = build_marts(con, config, as_of)
-        run.detail = {"as_of": as_of.isoformat(), "rows": counts}
+        counts = build_marts(con, config, as_of, full=full)
+        run.detail = {"as_of": as_of.isoformat(), "full": bool(counts["full_build"]), "rows": counts}
     return counts

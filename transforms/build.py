@@ -4,6 +4,18 @@ Python only loads data (parties, calendars, lexicon), binds parameters as DuckDB
 files of `transforms/models/` in file-name order (numeric prefixes give the dependency order). It never builds
 SQL text. Everything runs in one transaction: a failure leaves the previous marts untouched.
 
+Full or incremental. A full build drops the seeds and the per-conversation marts (transforms/reset.sql) and
+recomputes everything. An incremental build recomputes only the conversations listed in meta.build_scope
+(transforms/scope.sql: messages stored or changed since the last build, conversations that lost messages, messages
+sent in (previous as_of, as_of]): the per-conversation models (stg_counted_messages, stg_turns, responses,
+message_signals) delete the rows of those conversations and insert them again, filtering their input with
+``getvariable('full_build') OR conversation_key IN meta.build_scope``; the other models (awaiting, vendor_daily,
+alerts, digests) are recomputed whole in both modes. The result equals a full build as of the same as_of. A build
+is full when asked (`full=True`), on the first build, when the fingerprint of the settings the marts depend on
+changed (`build_fingerprint`), when as_of goes back, or when core.messages lost rows. meta.build_state records what
+the last build covered. The calendar is reloaded on a full build and when an incremental build needs days it does
+not cover; it always reaches CALENDAR_AHEAD_DAYS past the needed end, so a daily build rarely reloads it.
+
 Variables read by the models with getvariable():
   as_of (TIMESTAMPTZ), company_timezone (VARCHAR), awaiting_lookback_days (INTEGER),
   signal_pattern_<signal> (VARCHAR, RE2 alternation of the lexicon entries of that signal),
@@ -14,14 +26,19 @@ Variables read by the models with getvariable():
   alert_sla_critical_count (INTEGER), alert_sla_critical_share (DOUBLE), alert_overdue_critical_factor (DOUBLE),
   alert_spike_factor (DOUBLE), alert_spike_min_signals (INTEGER), alert_drift_factor (DOUBLE),
   alert_drift_min_responses (INTEGER), alert_recent_days (INTEGER), alert_baseline_days (INTEGER),
-  alert_chart_days (INTEGER), slack_workspace_url (VARCHAR, NULL when not configured).
+  alert_chart_days (INTEGER), slack_workspace_url (VARCHAR, NULL when not configured),
+  full_build (BOOLEAN), and for transforms/scope.sql change_watermark and previous_as_of (TIMESTAMPTZ).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 import re
 from importlib import resources
+from importlib.metadata import version
 
 import duckdb
 
@@ -30,6 +47,8 @@ from transforms import calendar, lexicon
 
 UTC = dt.UTC
 CALENDAR_MARGIN_DAYS = 3
+CALENDAR_AHEAD_DAYS = 31  # loaded past the needed end, so that daily builds do not reload the calendar
+INCREMENTAL_TABLES = ("stg_counted_messages", "stg_turns", "responses", "message_signals")
 _DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 _MODEL = re.compile(r"^(\d+)_([a-z][a-z0-9_]*)\.sql$")
 SEEDS = ("parties", "calendar_intervals", "signal_lexicon")
@@ -91,6 +110,92 @@ def model_files() -> list[tuple[str, str]]:
     return [(table, sql) for _, _, table, sql in sorted(models)]
 
 
+def _sql(name: str) -> str:
+    return resources.files("transforms").joinpath(name).read_text(encoding="utf-8")
+
+
+def build_fingerprint(config: Config, entries: list[lexicon.Entry]) -> str:
+    """SHA-256 of everything the marts depend on besides the messages and as_of: the parties (names, time zones,
+    SLAs), their calendars (business hours, workdays, holidays and the holidays package version, closures), the
+    lexicon entries, the metrics and alerts settings, and the SQL of the seeds and models. A change forces a full
+    build. Party identification (domains, addresses, Slack ids) is left out: it acts through the messages, whose
+    rows a re-ingest refreshes and stamps."""
+    parties = [
+        {
+            "kind": ref.kind,
+            "id": ref.party_id,
+            "name": ref.party.name,
+            "timezone": ref.party.timezone,
+            "holidays": ref.party.holidays,
+            "closures": [d.isoformat() for d in ref.party.closures],
+            "business_hours": ref.party.business_hours,
+            "workdays": ref.party.workdays,
+            "sla_hours": ref.party.sla_hours,
+        }
+        for ref in calendar.parties(config)
+    ]
+    payload = {
+        "parties": parties,
+        "holidays": version("holidays"),
+        "lexicon": [dataclasses.asdict(e) for e in entries],
+        "metrics": config.metrics.model_dump(mode="json"),
+        "alerts": config.alerts.model_dump(mode="json", exclude={"token_env", "token_secret_block"}),
+        "sql": [_sql("seeds.sql"), _sql("reset.sql"), _sql("scope.sql"), *(sql for _, sql in model_files())],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildState:
+    """meta.build_state: what the last successful build covered."""
+
+    as_of: dt.datetime
+    fingerprint: str
+    change_watermark: dt.datetime | None
+    calendar_start: dt.date
+    calendar_end: dt.date
+    message_count: int
+
+
+def _read_state(con: duckdb.DuckDBPyConnection) -> BuildState | None:
+    rows = con.execute(
+        "SELECT as_of, fingerprint, change_watermark, calendar_start, calendar_end, message_count "
+        "FROM meta.build_state"
+    ).fetchall()
+    return BuildState(*rows[0]) if len(rows) == 1 else None
+
+
+def _marts_exist(con: duckdb.DuckDBPyConnection) -> bool:
+    (present,) = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND NOT temporary "
+        "AND table_name IN ('parties', 'calendar_intervals', 'signal_lexicon', "
+        "'stg_counted_messages', 'stg_turns', 'responses', 'message_signals')"
+    ).fetchall()[0]
+    return int(present) == 3 + len(INCREMENTAL_TABLES)
+
+
+def _message_count_and_watermark(con: duckdb.DuckDBPyConnection) -> tuple[int, dt.datetime]:
+    """Rows of core.messages, and the start of this build's transaction: the next build rebuilds what was stamped
+    from then on (one writer at a time, so every change this build cannot see is stamped later)."""
+    count, started = con.execute("SELECT count(*), current_timestamp FROM core.messages").fetchall()[0]
+    return int(count), started
+
+
+def _full_reason(
+    state: BuildState | None, fingerprint: str, as_of: dt.datetime, message_count: int, marts_exist: bool
+) -> str | None:
+    """Why this build must be full, or None when an incremental build gives the same marts."""
+    if state is None or not marts_exist:
+        return "first build"
+    if state.fingerprint != fingerprint:
+        return "settings or models changed"
+    if as_of < state.as_of:
+        return "as_of earlier than the last build's"
+    if message_count < state.message_count:
+        return "messages were deleted"
+    return None
+
+
 def _calendar_range(
     con: duckdb.DuckDBPyConnection, as_of: dt.datetime, lookback_days: int
 ) -> tuple[dt.date, dt.date]:
@@ -148,34 +253,96 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(rows)
 
 
-def build_marts(con: duckdb.DuckDBPyConnection, config: Config, as_of: dt.datetime) -> dict[str, int]:
-    """Rebuild every marts table from core.messages as of `as_of`; return row counts per table.
+def build_marts(
+    con: duckdb.DuckDBPyConnection, config: Config, as_of: dt.datetime, *, full: bool = False
+) -> dict[str, int]:
+    """Bring every marts table up to date with core.messages as of `as_of`; return row counts per table.
 
-    `as_of` should be aware; a naive value is read in the company's time zone. One transaction: on any error the
-    previous marts stay as they were and the error propagates.
+    Incremental when it can be (see the module docstring), full when `full` is true or it must be. The counts
+    also hold ``full_build`` (1 or 0) and ``scope_conversations`` (conversations recomputed by an incremental
+    build, 0 for a full one). `as_of` should be aware; a naive value is read in the company's time zone. One
+    transaction: on any error the previous marts and build state stay as they were and the error propagates.
     """
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=config.company.zone)
     as_of = as_of.astimezone(UTC)
     entries = lexicon.load_entries(config, con)
     patterns = lexicon.combined_patterns(entries)
-    seeds_sql = resources.files("transforms").joinpath("seeds.sql").read_text(encoding="utf-8")
+    fingerprint = build_fingerprint(config, entries)
     models = model_files()
 
     counts: dict[str, int] = {}
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(seeds_sql)
-        counts["parties"] = calendar.load_parties(con, config)
+        state = _read_state(con)
+        message_count, watermark = _message_count_and_watermark(con)
+        reason = (
+            "asked" if full else _full_reason(state, fingerprint, as_of, message_count, _marts_exist(con))
+        )
+        incremental = reason is None and state is not None
         start, end = _calendar_range(con, as_of, config.metrics.awaiting_lookback_days)
-        counts["calendar_intervals"] = calendar.load_calendar(con, config, start, end)
+        if not incremental:
+            con.execute(_sql("reset.sql"))
+        con.execute(_sql("seeds.sql"))
+        counts["parties"] = calendar.load_parties(con, config)
+        if incremental and state is not None and state.calendar_start <= start and end <= state.calendar_end:
+            start, end = state.calendar_start, state.calendar_end
+            counts["calendar_intervals"] = _count(con, "calendar_intervals")
+        else:
+            if incremental and state is not None:
+                start = min(start, state.calendar_start)
+            end += dt.timedelta(days=CALENDAR_AHEAD_DAYS)
+            counts["calendar_intervals"] = calendar.load_calendar(con, config, start, end)
         counts["signal_lexicon"] = lexicon.load_lexicon(con, entries)
         _set_variables(con, config, as_of, patterns)
+        con.execute("SET VARIABLE full_build = ?", [not incremental])
+        if incremental and state is not None:
+            con.execute(
+                "SET VARIABLE change_watermark = CAST(? AS TIMESTAMPTZ)",
+                [(state.change_watermark or dt.datetime(1, 1, 1, tzinfo=UTC)).isoformat()],
+            )
+            con.execute("SET VARIABLE previous_as_of = CAST(? AS TIMESTAMPTZ)", [state.as_of.isoformat()])
+            con.execute(_sql("scope.sql"))
+        (scope,) = con.execute("SELECT count(*) FROM meta.build_scope").fetchall()[0]
         for table, sql in models:
             con.execute(sql)
             counts[table] = _count(con, table)
+        counts["full_build"] = 0 if incremental else 1
+        counts["scope_conversations"] = int(scope)
+        _write_state(con, as_of, fingerprint, watermark, (start, end), message_count, incremental, int(scope))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return counts
+
+
+def _write_state(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.datetime,
+    fingerprint: str,
+    watermark: dt.datetime,
+    calendar_range: tuple[dt.date, dt.date],
+    message_count: int,
+    incremental: bool,
+    scope: int,
+) -> None:
+    con.execute("DELETE FROM meta.build_state")
+    con.execute(
+        "INSERT INTO meta.build_state VALUES (CAST(? AS TIMESTAMPTZ), ?, CAST(? AS TIMESTAMPTZ), ?, ?, ?, ?, ?, "
+        "current_timestamp)",
+        [
+            as_of.isoformat(),
+            fingerprint,
+            watermark.isoformat(),
+            calendar_range[0],
+            calendar_range[1],
+            message_count,
+            "incremental" if incremental else "full",
+            scope,
+        ],
+    )
+    con.execute(  # conversation changes before the watermark are covered from now on
+        "DELETE FROM meta.conversation_changes WHERE changed_at < CAST(? AS TIMESTAMPTZ)",
+        [watermark.isoformat()],
+    )

@@ -1,7 +1,7 @@
 -- Tables filled from the configuration and the lexicon files (data, loaded by Python with pyarrow).
--- Recreated on every build so that a changed config recomputes history.
+-- Dropped by a full build (transforms/reset.sql) and created here; the loaders replace their rows.
 
-CREATE OR REPLACE TABLE marts.parties (
+CREATE TABLE IF NOT EXISTS marts.parties (
     party_id   VARCHAR NOT NULL,
     kind       VARCHAR NOT NULL,
     name       VARCHAR NOT NULL,
@@ -16,7 +16,7 @@ COMMENT ON COLUMN marts.parties.name IS 'Display name from the config.';
 COMMENT ON COLUMN marts.parties.timezone IS 'IANA time zone of the party''s business hours.';
 COMMENT ON COLUMN marts.parties.sla_hours IS 'Business hours the party has to answer a request (its SLA).';
 
-CREATE OR REPLACE TABLE marts.calendar_intervals (
+CREATE TABLE IF NOT EXISTS marts.calendar_intervals (
     party_kind VARCHAR NOT NULL,
     party_id   VARCHAR NOT NULL,
     day_local  DATE NOT NULL,
@@ -30,7 +30,7 @@ COMMENT ON COLUMN marts.calendar_intervals.day_local IS 'The working day, as a c
 COMMENT ON COLUMN marts.calendar_intervals.start_utc IS 'Start of the interval (inclusive): local wall-clock start converted to UTC.';
 COMMENT ON COLUMN marts.calendar_intervals.end_utc IS 'End of the interval (exclusive): local wall-clock end converted to UTC.';
 
-CREATE OR REPLACE TABLE marts.signal_lexicon (
+CREATE TABLE IF NOT EXISTS marts.signal_lexicon (
     seq     INTEGER NOT NULL,
     id      VARCHAR NOT NULL PRIMARY KEY,
     signal  VARCHAR NOT NULL,

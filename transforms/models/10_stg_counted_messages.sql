@@ -1,7 +1,7 @@
 -- Counted messages, one row per (message, vendor): human, not internal, company or vendor side, sent by as_of,
 -- and attributed to a configured vendor. Latency and signals are computed per (conversation_key, vendor_id)
 -- so that two vendors are never mixed.
-CREATE OR REPLACE TABLE marts.stg_counted_messages AS
+CREATE OR REPLACE TEMP VIEW fresh_counted_messages AS
 WITH
 configured_vendors AS (
     SELECT party_id AS vendor_id
@@ -23,6 +23,7 @@ eligible AS (
       AND NOT is_internal
       AND side IN ('company', 'vendor')
       AND sent_at <= getvariable('as_of')
+      AND (getvariable('full_build') OR conversation_key IN (SELECT conversation_key FROM meta.build_scope))
 ),
 
 vendor_side AS (
@@ -92,6 +93,12 @@ final AS (
 )
 
 SELECT * FROM final;
+
+-- A full build starts from dropped tables (transforms/reset.sql) and an empty scope; an incremental build replaces
+-- the rows of the conversations in meta.build_scope.
+CREATE TABLE IF NOT EXISTS marts.stg_counted_messages AS FROM fresh_counted_messages WITH NO DATA;
+DELETE FROM marts.stg_counted_messages WHERE conversation_key IN (SELECT conversation_key FROM meta.build_scope);
+INSERT INTO marts.stg_counted_messages BY NAME FROM fresh_counted_messages;
 
 COMMENT ON TABLE marts.stg_counted_messages IS 'Staging: counted messages (human, not internal, side company or vendor, sent_at <= as_of) attributed to configured vendors. Grain: (message_key, vendor_id). A vendor message belongs to its sender''s vendor; a company message to each vendor in recipient_vendor_ids, or, when that list is empty (Slack DM or unlisted shared channel), to each vendor with a counted message in the same conversation.';
 COMMENT ON COLUMN marts.stg_counted_messages.message_key IS 'core.messages.message_key.';

@@ -1,9 +1,10 @@
 -- Turns: maximal runs of consecutive counted messages from the same side, per (conversation_key, vendor_id),
 -- ordered by sent_at then message_key.
-CREATE OR REPLACE TABLE marts.stg_turns AS
+CREATE OR REPLACE TEMP VIEW fresh_turns AS
 WITH
 counted AS (
     SELECT * FROM marts.stg_counted_messages
+    WHERE (getvariable('full_build') OR conversation_key IN (SELECT conversation_key FROM meta.build_scope))
 ),
 
 ordered AS (
@@ -49,6 +50,12 @@ final AS (
 )
 
 SELECT * FROM final;
+
+-- A full build starts from dropped tables (transforms/reset.sql) and an empty scope; an incremental build replaces
+-- the rows of the conversations in meta.build_scope.
+CREATE TABLE IF NOT EXISTS marts.stg_turns AS FROM fresh_turns WITH NO DATA;
+DELETE FROM marts.stg_turns WHERE conversation_key IN (SELECT conversation_key FROM meta.build_scope);
+INSERT INTO marts.stg_turns BY NAME FROM fresh_turns;
 
 COMMENT ON TABLE marts.stg_turns IS 'Staging: turns, i.e. maximal runs of consecutive counted messages from the same side within a (conversation_key, vendor_id) pair, ordered by sent_at then message_key. Grain: (conversation_key, vendor_id, turn_no).';
 COMMENT ON COLUMN marts.stg_turns.conversation_key IS 'core.messages.conversation_key.';

@@ -1,9 +1,10 @@
 -- Responses: each turn followed by a turn of the other side. The clock runs from the first message of the
 -- request turn to the first message of the answering turn, in the responder's business calendar.
-CREATE OR REPLACE TABLE marts.responses AS
+CREATE OR REPLACE TEMP VIEW fresh_responses AS
 WITH
 turns AS (
     SELECT * FROM marts.stg_turns
+    WHERE (getvariable('full_build') OR conversation_key IN (SELECT conversation_key FROM meta.build_scope))
 ),
 
 paired AS (
@@ -82,6 +83,12 @@ final AS (
 )
 
 SELECT * FROM final;
+
+-- A full build starts from dropped tables (transforms/reset.sql) and an empty scope; an incremental build replaces
+-- the rows of the conversations in meta.build_scope.
+CREATE TABLE IF NOT EXISTS marts.responses AS FROM fresh_responses WITH NO DATA;
+DELETE FROM marts.responses WHERE conversation_key IN (SELECT conversation_key FROM meta.build_scope);
+INSERT INTO marts.responses BY NAME FROM fresh_responses;
 
 COMMENT ON TABLE marts.responses IS 'One row per answered turn: a turn (maximal run of consecutive counted messages from one side, per conversation and vendor) followed by a turn of the other side. Clock from the FIRST message of the request turn to the FIRST message of the answering turn. Grain: (conversation_key, vendor_id, request_message_key).';
 COMMENT ON COLUMN marts.responses.vendor_id IS 'The vendor of the exchange; two vendors in one conversation are measured separately.';

@@ -2,10 +2,15 @@
 -- The per-signal alternations of all lexicon patterns arrive as constant variables (compiled once per query;
 -- one alternation per signal keeps each RE2 automaton small and fast); the lexicon id is then recovered on the
 -- distinct matched phrases only.
-CREATE OR REPLACE TABLE marts.message_signals AS
+CREATE OR REPLACE TEMP VIEW fresh_message_signals AS
 WITH
+counted AS (
+    SELECT * FROM marts.stg_counted_messages
+    WHERE (getvariable('full_build') OR conversation_key IN (SELECT conversation_key FROM meta.build_scope))
+),
+
 counted_keys AS (
-    SELECT DISTINCT message_key FROM marts.stg_counted_messages
+    SELECT DISTINCT message_key FROM counted
 ),
 
 bodies AS (
@@ -80,12 +85,18 @@ final AS (
         c.conversation_key,
         timezone(getvariable('company_timezone'), c.sent_at)::DATE AS day
     FROM matches AS m
-    INNER JOIN marts.stg_counted_messages AS c ON c.message_key = m.message_key
+    INNER JOIN counted AS c ON c.message_key = m.message_key
     LEFT JOIN phrase_entries AS pe ON pe.signal = m.signal AND pe.evidence = m.evidence
     LEFT JOIN marts.signal_lexicon AS l ON l.id = coalesce(pe.exact_id, pe.partial_id)
 )
 
 SELECT * FROM final;
+
+-- A full build starts from dropped tables (transforms/reset.sql) and an empty scope; an incremental build replaces
+-- the rows of the conversations in meta.build_scope.
+CREATE TABLE IF NOT EXISTS marts.message_signals AS FROM fresh_message_signals WITH NO DATA;
+DELETE FROM marts.message_signals WHERE conversation_key IN (SELECT conversation_key FROM meta.build_scope);
+INSERT INTO marts.message_signals BY NAME FROM fresh_message_signals;
 
 COMMENT ON TABLE marts.message_signals IS 'Misunderstanding signals (clarification, nudge, repetition, rework, escalation) found by the phrase lexicon in body_text (new text only: quoted history, signature and disclaimer excluded) of counted messages, normalised (lower case, accents removed, typographic apostrophes straight, whitespace folded). Grain: (message_key, vendor_id, signal); a company message to two vendors gives a row per vendor.';
 COMMENT ON COLUMN marts.message_signals.message_key IS 'core.messages.message_key.';

@@ -1,10 +1,12 @@
 -- A re-read of a stored message refreshes who-is-who, so a config change reclassifies history on the next ingest.
+-- A row that changes is stamped, so the next build rebuilds its conversation.
 UPDATE core.messages
 SET
     side = staged.side,
     vendor_id = staged.vendor_id,
     recipient_vendor_ids = staged.recipient_vendor_ids,
-    is_internal = staged.is_internal
+    is_internal = staged.is_internal,
+    changed_at = current_timestamp
 FROM (SELECT * FROM staged_batch WHERE status = 'same' AND is_stored AND copy_number = 1) AS staged
 WHERE core.messages.message_key = staged.message_key
     AND (

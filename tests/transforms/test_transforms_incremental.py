@@ -1,0 +1,303 @@
+"""Incremental builds: after any sequence of message loads and builds, every mart equals a full build as of the
+same as_of; an incremental build recomputes only the conversations in meta.build_scope; what forces a full build."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from typing import Any
+
+import duckdb
+import pytest
+from transforms_testlib import insert_messages, make_config, message_row
+
+from commhealth.config import Config
+from transforms.build import build_marts
+from warehouse.db import open_writer
+from warehouse.load import resolve_email_conversations, sql
+
+# Every table a build writes, except the calendar and the business clock: an incremental build keeps a calendar
+# range that covers what it needs (it may start earlier or end later than a fresh full build's), which changes
+# no number in the marts.
+COMPARED = (
+    "parties",
+    "signal_lexicon",
+    "stg_counted_messages",
+    "stg_turns",
+    "responses",
+    "message_signals",
+    "awaiting",
+    "vendor_daily",
+    "alerts",
+    "digest_vendors",
+    "digest_latency",
+)
+CONFIG = make_config()
+T0 = dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC)  # a Monday
+
+
+def at(hours: float) -> dt.datetime:
+    return T0 + dt.timedelta(hours=hours)
+
+
+def _normalised(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 9)
+    if isinstance(value, list):
+        return tuple(_normalised(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _normalised(v)) for k, v in value.items()))
+    return value
+
+
+def snapshot(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[Any, ...]]:
+    rows = con.table(f"marts.{table}").fetchall()
+    return sorted((tuple(_normalised(v) for v in row) for row in rows), key=repr)
+
+
+def assert_equals_full_build(con: duckdb.DuckDBPyConnection, config: Config, as_of: dt.datetime) -> None:
+    """Every mart of `con` equals a full build of the same messages as of `as_of` in a fresh warehouse."""
+    messages = con.table("core.messages").arrow()
+    with open_writer(":memory:", threads=2) as fresh:
+        fresh.register("copied_messages", messages)
+        fresh.execute("INSERT INTO core.messages BY NAME SELECT * FROM copied_messages")
+        build_marts(fresh, config, as_of, full=True)
+        for table in COMPARED:
+            got, expected = snapshot(con, table), snapshot(fresh, table)
+            assert got == expected, f"marts.{table} differs from a full build"
+    for table in COMPARED:
+        for row in con.table(f"marts.{table}").fetchall():
+            assert not any(isinstance(v, float) and math.isnan(v) for v in row)
+
+
+def scope(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {key for (key,) in con.execute("SELECT conversation_key FROM meta.build_scope").fetchall()}
+
+
+def add(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert rows with their own keys (message_row numbers hashes and refs by position)."""
+    offset = con.execute("SELECT count(*) FROM core.messages").fetchall()[0][0]
+    con.executemany(
+        "INSERT INTO core.messages (message_key, channel, source, conversation_key, sent_at, sender, side, "
+        "vendor_id, recipient_vendor_ids, is_automated, automated_reason, is_internal, subject, body_text, "
+        "body_full, body_words, slack_channel_id, content_hash, raw_ref, ingested_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [message_row(r, offset + i) for i, r in enumerate(rows, start=1)],
+    )
+
+
+def company(key: str, conversation: str, hours: float, vendor: str = "zeta", **extra: Any) -> dict[str, Any]:
+    return {
+        "message_key": key,
+        "conversation_key": conversation,
+        "sent_at": at(hours),
+        "side": "company",
+        "recipient_vendor_ids": [vendor],
+        **extra,
+    }
+
+
+def vendor(
+    key: str, conversation: str, hours: float, vendor_id: str = "zeta", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "message_key": key,
+        "conversation_key": conversation,
+        "sent_at": at(hours),
+        "side": "vendor",
+        "vendor_id": vendor_id,
+        **extra,
+    }
+
+
+def refresh_parties(con: duckdb.DuckDBPyConnection, changes: list[tuple[str, list[str]]]) -> None:
+    """What a re-ingest after a config change does: warehouse/sql/refresh_parties.sql on a staged batch of
+    already-stored messages whose recipient vendors the new config classifies differently."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE staged_batch AS "
+        "SELECT m.message_key, m.side, m.vendor_id, CAST(c.recipients AS VARCHAR[]) AS recipient_vendor_ids, "
+        "m.is_internal, 'same' AS status, true AS is_stored, 1 AS copy_number "
+        "FROM core.messages AS m JOIN (SELECT unnest(?) AS message_key, unnest(?) AS recipients) AS c "
+        "USING (message_key)",
+        [[key for key, _ in changes], [ids for _, ids in changes]],
+    )
+    con.execute(sql("refresh_parties.sql"))
+    con.execute("DROP TABLE staged_batch")
+
+
+def test_incremental_builds_equal_full_builds(warehouse: duckdb.DuckDBPyConnection) -> None:
+    con = warehouse
+    add(
+        con,
+        [
+            company("a1", "a", 1, body_text="Could you send the invoice?"),
+            vendor("a2", "a", 3, body_text="Sorry, what do you mean? Could you clarify?"),
+            company("b1", "b", 2, vendor="kappa"),
+            vendor("b2", "b", 30, vendor_id="kappa", body_text="Following up on this, any news?"),
+            company("s1", "C1:main", 4, vendor="sigma", channel="slack"),
+            vendor("s2", "C1:main", 5, vendor_id="sigma", channel="slack"),
+            company("late1", "late", 50),  # after the first as_of
+            vendor("x1", "p1", 6),  # an email whose parent p1 is not stored yet
+        ],
+    )
+    as_of = at(24)
+    counts = build_marts(con, CONFIG, as_of)
+    assert counts["full_build"] == 1 and counts["scope_conversations"] == 0
+    assert_equals_full_build(con, CONFIG, as_of)
+
+    # No change, same as_of: incremental, nothing to rebuild.
+    counts = build_marts(con, CONFIG, as_of)
+    assert counts["full_build"] == 0 and counts["scope_conversations"] == 0
+    assert_equals_full_build(con, CONFIG, as_of)
+
+    # New messages in an existing conversation and a new conversation; as_of moves a day: waiting items grow and
+    # the message sent after the first as_of enters.
+    add(con, [company("a3", "a", 26, body_text="Thanks, received."), vendor("c1", "c", 27)])
+    as_of = at(52)
+    counts = build_marts(con, CONFIG, as_of)
+    assert counts["full_build"] == 0
+    assert scope(con) == {"a", "c", "late", "b"}  # b2 and late1 were sent in (previous as_of, as_of]
+    assert counts["scope_conversations"] == 4
+    assert_equals_full_build(con, CONFIG, as_of)
+
+    # The parent of x1 arrives with its own ancestor: resolving the chain re-keys x1 from p1 to p0.
+    add(con, [company("p1", "p0", 5.5)])
+    assert resolve_email_conversations(con) >= 1
+    assert con.execute("SELECT conversation_key FROM core.messages WHERE message_key = 'x1'").fetchall()[
+        0
+    ] == ("p0",)
+    counts = build_marts(con, CONFIG, as_of)
+    assert counts["full_build"] == 0
+    assert {"p0", "p1"} <= scope(con) and "a" not in scope(con)
+    assert_equals_full_build(con, CONFIG, as_of)
+
+    # A party refresh after a config change (re-ingest): b1 is now also addressed to zeta.
+    refresh_parties(con, [("b1", ["kappa", "zeta"])])
+    counts = build_marts(con, CONFIG, at(53))
+    assert counts["full_build"] == 0 and "b" in scope(con)
+    assert_equals_full_build(con, CONFIG, at(53))
+
+    # Weeks later: every waiting item is past the lookback window.
+    counts = build_marts(con, CONFIG, at(24 * 20))
+    assert counts["full_build"] == 0
+    assert_equals_full_build(con, CONFIG, at(24 * 20))
+
+    # An earlier as_of forces a full build.
+    counts = build_marts(con, CONFIG, at(53))
+    assert counts["full_build"] == 1 and scope(con) == set()
+    assert_equals_full_build(con, CONFIG, at(53))
+
+    # A config change (an SLA) forces a full build; forcing one works too.
+    changed = make_config({"vendors": [{"id": "zeta", "sla_hours": 1}]})
+    assert build_marts(con, changed, at(54))["full_build"] == 1
+    assert_equals_full_build(con, changed, at(54))
+    assert build_marts(con, changed, at(54))["full_build"] == 0
+    assert build_marts(con, changed, at(54), full=True)["full_build"] == 1
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"company": {"business_hours": ["08:00-17:00"]}},
+        {"vendors": [{"id": "kappa", "holidays": "FR"}]},
+        {"vendors": [{"id": "sigma", "workdays": ["mon", "tue"]}]},
+        {"metrics": {"awaiting_lookback_days": 3}},
+        {"alerts": {"recent_days": 3}},
+    ],
+)
+def test_settings_change_forces_a_full_build(warehouse: duckdb.DuckDBPyConnection, override: dict) -> None:
+    insert_messages(warehouse, [company("m1", "c1", 1), vendor("v1", "c1", 2)])
+    build_marts(warehouse, CONFIG, at(24))
+    assert build_marts(warehouse, CONFIG, at(25))["full_build"] == 0
+    assert build_marts(warehouse, make_config(override), at(25))["full_build"] == 1
+
+
+def test_lexicon_change_forces_a_full_build(warehouse: duckdb.DuckDBPyConnection, tmp_path) -> None:
+    from transforms_testlib import write_lexicon
+
+    insert_messages(warehouse, [company("m1", "c1", 1, body_text="where is the pallet?")])
+    build_marts(warehouse, CONFIG, at(24))
+    extra = write_lexicon(
+        tmp_path / "extra.yaml", [{"id": "x.pallet", "signal": "nudge", "lang": "en", "pattern": "pallet"}]
+    )
+    config = make_config({"signals": {"extra_lexicon": str(extra)}})
+    counts = build_marts(warehouse, config, at(24))
+    assert counts["full_build"] == 1 and counts["message_signals"] == 1
+
+
+def test_calendar_grows_without_a_full_build(warehouse: duckdb.DuckDBPyConnection) -> None:
+    insert_messages(warehouse, [company("m1", "c1", 1), vendor("v1", "c1", 2)])
+    build_marts(warehouse, CONFIG, at(24))
+    (end,) = warehouse.execute("SELECT calendar_end FROM meta.build_state").fetchall()[0]
+    later = dt.datetime.combine(end, dt.time(12), tzinfo=dt.UTC)
+    add(warehouse, [company("m2", "c2", (later - T0).total_seconds() / 3600 - 30)])
+    counts = build_marts(warehouse, CONFIG, later)
+    assert counts["full_build"] == 0
+    (new_end,) = warehouse.execute("SELECT calendar_end FROM meta.build_state").fetchall()[0]
+    assert new_end > end
+    assert_equals_full_build(warehouse, CONFIG, later)
+
+
+def test_deleted_messages_force_a_full_build(warehouse: duckdb.DuckDBPyConnection) -> None:
+    insert_messages(warehouse, [company("m1", "c1", 1), vendor("v1", "c1", 2)])
+    build_marts(warehouse, CONFIG, at(24))
+    warehouse.execute("DELETE FROM core.messages WHERE message_key = 'v1'")
+    assert build_marts(warehouse, CONFIG, at(24))["full_build"] == 1
+    assert_equals_full_build(warehouse, CONFIG, at(24))
+
+
+def test_incremental_build_touches_only_the_scope(warehouse: duckdb.DuckDBPyConnection) -> None:
+    add(
+        warehouse,
+        [m for i in range(20) for m in (company(f"q{i}", f"c{i}", i), vendor(f"r{i}", f"c{i}", i + 1))],
+    )
+    build_marts(warehouse, CONFIG, at(48))
+    before = {
+        t: snapshot(warehouse, t)
+        for t in ("stg_counted_messages", "stg_turns", "responses", "message_signals")
+    }
+    add(warehouse, [company("q3b", "c3", 30), vendor("new1", "new", 31)])
+    counts = build_marts(warehouse, CONFIG, at(48))
+    assert counts["full_build"] == 0 and counts["scope_conversations"] == 2
+    assert scope(warehouse) == {"c3", "new"}
+    for table, rows in before.items():
+        untouched = [r for r in snapshot(warehouse, table) if "c3" not in r and "new" not in r]
+        assert untouched == [r for r in rows if "c3" not in r and "new" not in r]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_batches_equal_full_builds(seed: int) -> None:
+    """Random conversations (email and Slack, three vendors, bodies with signals and acknowledgements) loaded in
+    batches, each followed by a build at a later as_of (sometimes the same one), every build compared."""
+    rng = random.Random(seed)
+    bodies = [None, "ok", "Thanks, received.", "Could you clarify?", "Any update on this?", "Please redo it."]
+    vendors = ["zeta", "kappa", "sigma"]
+    rows: list[dict[str, Any]] = []
+    for i in range(120):
+        conversation = f"c{rng.randrange(25)}"
+        side = rng.choice(["company", "vendor", "vendor", "other"])
+        row: dict[str, Any] = {
+            "message_key": f"m{i}",
+            "conversation_key": conversation,
+            "channel": "slack" if conversation in {"c0", "c1", "c2"} else "email",
+            "sent_at": at(rng.uniform(0, 24 * 12)),
+            "side": side,
+            "body_text": rng.choice(bodies),
+            "is_automated": rng.random() < 0.05,
+        }
+        if side == "vendor":
+            row["vendor_id"] = rng.choice(vendors)
+        elif side == "company":
+            row["recipient_vendor_ids"] = rng.sample(vendors, rng.choice([0, 1, 1, 2]))
+        rows.append(row)
+    rng.shuffle(rows)
+    with open_writer(":memory:", threads=2) as con:
+        as_of = at(24)
+        modes = []
+        for start in range(0, len(rows), 20):
+            add(con, rows[start : start + 20])
+            as_of += dt.timedelta(hours=rng.choice([0, 3, 20, 30]))
+            modes.append(build_marts(con, CONFIG, as_of)["full_build"])
+            assert_equals_full_build(con, CONFIG, as_of)
+        assert modes[0] == 1 and set(modes[1:]) == {0}

@@ -1,0 +1,10 @@
+-- A full build starts from scratch: the seeds and the marts kept up to date per conversation are dropped (and
+-- recreated by transforms/seeds.sql and their models), so that a changed definition takes effect.
+DROP TABLE IF EXISTS marts.parties;
+DROP TABLE IF EXISTS marts.calendar_intervals;
+DROP TABLE IF EXISTS marts.signal_lexicon;
+DROP TABLE IF EXISTS marts.stg_counted_messages;
+DROP TABLE IF EXISTS marts.stg_turns;
+DROP TABLE IF EXISTS marts.responses;
+DROP TABLE IF EXISTS marts.message_signals;
+DELETE FROM meta.build_scope;
