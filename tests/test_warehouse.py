@@ -83,6 +83,17 @@ def test_duplicate_key_with_other_content_keeps_the_first_and_quarantines_the_se
         assert rows(con, "SELECT body_full FROM core.messages") == [("first",)]
 
 
+def test_parts_merged_in_one_transaction_keep_the_first_copy(tmp_path: Path) -> None:
+    # One part per record: consecutive message parts are merged together, in part order.
+    copies = [mail("a@x", "first"), mail("b@x"), mail("a@x", "second"), mail("a@x", "first")]
+    with open_writer(":memory:") as con:
+        stats = load_records(con, copies, tmp_path, batch_size=1)
+        assert (stats.read, stats.new, stats.already_stored, stats.conflicts) == (4, 2, 1, 1)
+        assert rows(con, "SELECT body_full FROM core.messages WHERE message_key = 'a@x'") == [("first",)]
+        assert rows(con, "SELECT reason FROM core.quarantine") == [("duplicate_key_conflict",)]
+    assert staged_parts(tmp_path) == []
+
+
 @pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]])
 def test_email_conversation_is_the_earliest_known_ancestor_whatever_the_load_order(
     tmp_path: Path, order: list[int]

@@ -14,7 +14,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -292,13 +292,50 @@ def _part_kind(path: Path) -> str:
     return path.name.removesuffix(PART_SUFFIX).rsplit(".", 1)[-1]
 
 
+# Consecutive message parts merged in one transaction, up to this many rows: each transaction joins its rows
+# against the whole of core.messages, so fewer, larger ones cost less once the table is big.
+MERGE_ROWS = 20_000
+
+
+def _merge_groups(parts: list[Path]) -> Iterator[tuple[str, list[Path], pa.Table]]:
+    """(kind, parts, table) in part order; runs of message parts are concatenated up to MERGE_ROWS rows.
+
+    Concatenating keeps the records' order (ordinals are renumbered across the run), so "first copy wins"
+    picks the same copy as merging the parts one by one.
+    """
+    run: list[Path] = []
+    tables: list[pa.Table] = []
+    rows = 0
+    for part in parts:
+        kind = _part_kind(part)
+        if run and (kind != MESSAGES or rows >= MERGE_ROWS):
+            yield MESSAGES, run, _concat_batches(tables)
+            run, tables, rows = [], [], 0
+        if kind != MESSAGES:
+            yield kind, [part], pq.read_table(part)
+            continue
+        table = pq.read_table(part)
+        run.append(part)
+        tables.append(table)
+        rows += table.num_rows
+    if run:
+        yield MESSAGES, run, _concat_batches(tables)
+
+
+def _concat_batches(tables: list[pa.Table]) -> pa.Table:
+    if len(tables) == 1:
+        return tables[0]
+    table = pa.concat_tables(tables)
+    return table.set_column(
+        table.schema.get_field_index("ordinal"), "ordinal", pa.array(range(table.num_rows), pa.int64())
+    )
+
+
 def merge_staged(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> LoadStats:
-    """The writer side: merge every staged part, one transaction each, deleting a part once committed."""
+    """The writer side: merge every staged part in order, deleting parts once their transaction committed."""
     stats = LoadStats()
     touched_email = False
-    for part in staged_parts(staging_dir):
-        kind = _part_kind(part)
-        table = pq.read_table(part)
+    for kind, parts, table in _merge_groups(staged_parts(staging_dir)):
         now = dt.datetime.now(dt.UTC)
         con.execute("BEGIN TRANSACTION")
         try:
@@ -311,12 +348,13 @@ def merge_staged(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> LoadStats
             elif kind in (SLACK_USERS, SLACK_CHANNELS, SYNC_STATE):
                 _upsert_directory(con, kind, table, now)
             else:
-                raise ValueError(f"unknown staged part kind {kind!r}: {part}")
+                raise ValueError(f"unknown staged part kind {kind!r}: {parts[0]}")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        part.unlink()
+        for part in parts:
+            part.unlink()
     if touched_email:
         resolve_email_conversations(con)
     return stats

@@ -48,6 +48,7 @@ _LIBRARY_MARKERS = re.compile(LIBRARY_MARKERS, _FLAGS)
 _TRAILING_RULE = re.compile(r"(?:\n[ \t]*[-_=*]{3,}[ \t]*)+\Z")
 _BLANK_RUN = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _SPACES = str.maketrans({"\xa0": " ", "\u202f": " ", "\u2007": " ", "\u200b": None, "\ufeff": None})
+_ODD_SPACES = re.compile("[\xa0\u202f\u2007\u200b\ufeff]")
 _MAX_SIGNATURE_LINE = 50  # a library "signature" starting with a longer line is a sentence, not a sign-off
 
 
@@ -57,7 +58,10 @@ def extract_new_text(text: str) -> str:
         return ""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = text[:NEWTEXT_MAX_CHARS].translate(_SPACES)
+    text = text[:NEWTEXT_MAX_CHARS]
+    # str.translate with a dict costs a lookup per character; most bodies have none of these characters.
+    if not text.isascii() and _ODD_SPACES.search(text):
+        text = text.translate(_SPACES)
     if not _MARKERS.search(text):
         return _tidy(text)
     text = _cut_tail(_QUOTED.sub("", _cut_history(text)))
