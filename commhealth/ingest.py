@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -50,16 +50,6 @@ def _progress(console: Console, *, bytes_total: bool) -> Progress:
     )
 
 
-def _classified(records: Iterable[Record], resolver: PartyResolver) -> Iterator[Record]:
-    for record in records:
-        yield resolver.classify(record) if isinstance(record, MessageRecord) else record
-
-
-def _writer(config: Config, partition: str) -> StagingWriter:
-    wh = config.warehouse
-    return StagingWriter(wh.staging_path, partition, store_bodies=wh.store_bodies, batch_size=wh.batch_size)
-
-
 class StagingSink:
     """What a live connector writes to: records (classified by party), directory tables, and cursors.
 
@@ -68,17 +58,21 @@ class StagingSink:
     """
 
     def __init__(self, config: Config, partition: str) -> None:
-        self.config = config
         self.resolver = PartyResolver(config)
-        self.writer = _writer(config, partition)
+        wh = config.warehouse
+        self.writer = StagingWriter(
+            wh.staging_path, partition, store_bodies=wh.store_bodies, batch_size=wh.batch_size
+        )
         self.cursors = CursorStore(self.writer, config.warehouse.published_path)
-        self.records = 0
 
     def add(self, record: Record) -> None:
         if isinstance(record, MessageRecord):
             self.resolver.classify(record)
-            self.records += 1
         self.writer.add(record)
+
+    def add_all(self, records: Iterable[Record]) -> None:
+        for record in records:
+            self.add(record)
 
     def add_table(self, kind: str, table: pa.Table) -> None:
         self.writer.add_table(kind, table)
@@ -97,35 +91,33 @@ def stage_mail(
     config: Config, paths: list[Path], console: Console, source: str = "mbox"
 ) -> dict[str, object]:
     """Read mbox files, maildirs and .eml files into staged parts; returns the connector's notes."""
-    writer = _writer(config, f"{source}")
+    sink = StagingSink(config, source)
     with _progress(console, bytes_total=True) as progress:
         task = progress.add_task("Reading mail", total=total_bytes(paths))
-        records = read_mail(paths, source=source, on_bytes=lambda n: progress.advance(task, n))
-        writer.add_all(_classified(records, PartyResolver(config)))
-    writer.close()
+        sink.add_all(read_mail(paths, source=source, on_bytes=lambda n: progress.advance(task, n)))
+    sink.close()
     return {}
 
 
 def stage_slack_export(config: Config, path: Path, console: Console) -> dict[str, object]:
     """Read one Slack export (folder or .zip): its users, channels and messages, into staged parts."""
-    resolver = PartyResolver(config)
-    writer = _writer(config, f"slack_export-{path.name}")
+    sink = StagingSink(config, f"slack_export-{path.name}")
     with SlackExport(path) as export:
         users = [{**_fields(u, SLACK_USER_SCHEMA), "source": "slack_export"} for u in export.users]
         channels = [
             {
                 **_fields(c, SLACK_CHANNEL_SCHEMA),
-                "vendor_id": resolver.channel_vendor(c.channel_id, c.name),
+                "vendor_id": sink.resolver.channel_vendor(c.channel_id, c.name),
                 "source": "slack_export",
             }
             for c in export.channels
         ]
-        writer.add_table(SLACK_USERS, pa.Table.from_pylist(users, schema=SLACK_USER_SCHEMA))
-        writer.add_table(SLACK_CHANNELS, pa.Table.from_pylist(channels, schema=SLACK_CHANNEL_SCHEMA))
+        sink.add_table(SLACK_USERS, pa.Table.from_pylist(users, schema=SLACK_USER_SCHEMA))
+        sink.add_table(SLACK_CHANNELS, pa.Table.from_pylist(channels, schema=SLACK_CHANNEL_SCHEMA))
         with _progress(console, bytes_total=False) as progress:
             task = progress.add_task("Reading Slack export", total=export.total_files())
-            writer.add_all(_classified(export.messages(on_file=lambda: progress.advance(task)), resolver))
-        writer.close()
+            sink.add_all(export.messages(on_file=lambda: progress.advance(task)))
+        sink.close()
         return dict(export.stats)
 
 
