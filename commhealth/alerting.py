@@ -21,6 +21,7 @@ from connectors.slack.digest import (
     RenderedDigest,
     RenderedMessage,
     VendorDigest,
+    format_hours,
     render_digest,
     render_terminal,
     render_vendor_alert,
@@ -304,8 +305,8 @@ def _post_vendor_alerts(poster: _Poster, digest: Digest, vendor: VendorDigest) -
     poster.attempt(label, post_alert)
 
 
-def _hours(minutes: float | None) -> str:
-    return "–" if minutes is None else f"{minutes / 60:.1f} h"
+def _hours_value(minutes: float | None) -> float | None:
+    return None if minutes is None else round(minutes / 60, 2)
 
 
 def digest_table(digest: Digest) -> list[dict[str, object]]:
@@ -314,14 +315,10 @@ def digest_table(digest: Digest) -> list[dict[str, object]]:
         {
             "vendor": v.vendor_id,
             "status": v.status,
-            "vendor_median_h": None
-            if v.vendor_median_minutes is None
-            else round(v.vendor_median_minutes / 60, 2),
-            "vendor_p90_h": None if v.vendor_p90_minutes is None else round(v.vendor_p90_minutes / 60, 2),
-            "company_median_h": None
-            if v.company_median_minutes is None
-            else round(v.company_median_minutes / 60, 2),
-            "company_p90_h": None if v.company_p90_minutes is None else round(v.company_p90_minutes / 60, 2),
+            "vendor_median_h": _hours_value(v.vendor_median_minutes),
+            "vendor_p90_h": _hours_value(v.vendor_p90_minutes),
+            "company_median_h": _hours_value(v.company_median_minutes),
+            "company_p90_h": _hours_value(v.company_p90_minutes),
             "sla_breaches": v.sla_breaches,
             "overdue_on_vendor": v.overdue_on_vendor,
             "overdue_on_company": v.overdue_on_company,
@@ -348,8 +345,8 @@ def digest_markdown(digest: Digest, files: DigestFiles) -> str:
     lines += ["|---|---|---|---|---|---|"]
     for v in digest.vendors:
         lines.append(
-            f"| {_md(v.vendor_name)} | {v.status} | {_hours(v.vendor_median_minutes)} / {_hours(v.vendor_p90_minutes)} "
-            f"| {_hours(v.company_median_minutes)} / {_hours(v.company_p90_minutes)} | {v.sla_breaches} "
+            f"| {_md(v.vendor_name)} | {v.status} | {format_hours(v.vendor_median_minutes)} / {format_hours(v.vendor_p90_minutes)} "
+            f"| {format_hours(v.company_median_minutes)} / {format_hours(v.company_p90_minutes)} | {v.sla_breaches} "
             f"| {v.overdue_on_vendor} / {v.overdue_on_company} |"
         )
     for v in digest.vendors:
@@ -359,7 +356,7 @@ def digest_markdown(digest: Digest, files: DigestFiles) -> str:
         lines += [f"- **{a.severity}** `{a.rule}`: {_md(a.summary)}" for a in v.alerts]
         lines += [
             f"- evidence: {_md(e.label)}"
-            + (f" (waiting {_hours(e.waited_business_minutes)})" if e.waited_business_minutes else "")
+            + (f" (waiting {format_hours(e.waited_business_minutes)})" if e.waited_business_minutes else "")
             for e in v.evidence[:3]
         ]
     lines += ["", f"Block Kit JSON: `{files.json_path}`; chart: `{files.chart_path}`"]

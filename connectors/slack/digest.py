@@ -319,7 +319,8 @@ def _divider() -> _Block:
 # ------------------------------------------------------------------------------------------------ content
 
 
-def _hours(minutes: float | None) -> str:
+def format_hours(minutes: float | None) -> str:
+    """Business minutes as hours for people: '3.5 h', or '–' when unknown."""
     if minutes is None or (isinstance(minutes, float) and math.isnan(minutes)):
         return "–"
     return f"{minutes / 60:.1f} h"
@@ -343,8 +344,12 @@ def sort_vendors(vendors: Iterable[VendorDigest]) -> list[VendorDigest]:
 
 
 def _summary_lines(vendor: VendorDigest) -> list[Line]:
-    latency_vendor = f"{_hours(vendor.vendor_median_minutes)} / {_hours(vendor.vendor_p90_minutes)}"
-    latency_company = f"{_hours(vendor.company_median_minutes)} / {_hours(vendor.company_p90_minutes)}"
+    latency_vendor = (
+        f"{format_hours(vendor.vendor_median_minutes)} / {format_hours(vendor.vendor_p90_minutes)}"
+    )
+    latency_company = (
+        f"{format_hours(vendor.company_median_minutes)} / {format_hours(vendor.company_p90_minutes)}"
+    )
     signals = f"{vendor.signals_7d} · {_rate(vendor.signals_per_100_7d)} per 100 msgs"
     if vendor.signals_per_100_baseline is None:
         signals += " (no baseline yet)"
