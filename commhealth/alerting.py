@@ -28,7 +28,7 @@ from connectors.slack.digest import (
 )
 from connectors.slack.publish import post_message, upload_file
 from transforms.calendar import expand_party
-from warehouse.load import sql
+from warehouse.db import sql
 
 DIGEST_VENDOR = "*"  # meta.alert_deliveries.vendor_id of the digest message itself and its parts
 LOOK_BACK_FOR_WORKDAY = 14

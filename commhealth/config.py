@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import fsspec
 import holidays as holidays_lib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -137,11 +138,29 @@ class Warehouse(_Strict):
     threads: int | None = None
     batch_size: int = Field(default=5000, gt=0)
 
-    staging_dir: Path | None = None
+    staging_dir: Path | str | None = None  # a local folder, or an fsspec URL such as s3://bucket/prefix
+
+    @field_validator("staging_dir")
+    @classmethod
+    def _staging_location(cls, value: Path | str | None) -> Path | str | None:
+        """A URL stays a string, checked here (protocol known, its package installed); the rest is a folder."""
+        if not isinstance(value, str):
+            return value
+        protocol, _ = fsspec.core.split_protocol(value)
+        if protocol is None:
+            return Path(value)
+        # The class only: instantiating it could reach for cloud credentials while loading the config.
+        try:
+            fsspec.get_filesystem_class(protocol)
+        except ValueError:
+            raise ValueError(f"unknown protocol {protocol!r} in staging URL {value!r}") from None
+        except ImportError as exc:
+            raise ValueError(f"staging URL {value!r}: {exc}") from None
+        return value
 
     @property
-    def staging_path(self) -> Path:
-        """Where extraction stages Parquet parts for the writer (default: beside the warehouse)."""
+    def staging_path(self) -> Path | str:
+        """Where extraction stages Parquet parts for the writer: a folder (default: beside the warehouse) or URL."""
         return self.staging_dir or self.path.with_name(self.path.stem + ".staging")
 
     @property
@@ -329,9 +348,13 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     def rel(p: Path | None) -> Path | None:
         return None if p is None else (p if p.is_absolute() else (base / p).resolve())
 
+    staging = config.warehouse.staging_dir  # a URL (str) is left as written
     updates: dict[str, Any] = {
         "warehouse": config.warehouse.model_copy(
-            update={"path": rel(config.warehouse.path), "staging_dir": rel(config.warehouse.staging_dir)}
+            update={
+                "path": rel(config.warehouse.path),
+                "staging_dir": rel(staging) if isinstance(staging, Path) else staging,
+            }
         ),
         "signals": config.signals.model_copy(update={"extra_lexicon": rel(config.signals.extra_lexicon)}),
     }

@@ -22,17 +22,17 @@ from commhealth.records import MessageRecord, QuarantineRecord
 from commhealth.secrets import require_secret
 from connectors.mail import read_mail, total_bytes
 from connectors.slack_export import SlackExport
-from warehouse.load import (
+from warehouse.load import LoadStats, merge_staged
+from warehouse.session import writing
+from warehouse.staging import (
     SLACK_CHANNEL_SCHEMA,
     SLACK_CHANNELS,
     SLACK_USER_SCHEMA,
     SLACK_USERS,
     CursorStore,
-    LoadStats,
+    Part,
     StagingWriter,
-    merge_staged,
 )
-from warehouse.session import writing
 
 Record = MessageRecord | QuarantineRecord
 
@@ -83,7 +83,7 @@ class StagingSink:
     def checkpoint(self, source: str, partition: str, cursor: str | None) -> None:
         self.cursors.set(source, partition, cursor)
 
-    def close(self) -> list[Path]:
+    def close(self) -> list[Part]:
         return self.writer.close()
 
 

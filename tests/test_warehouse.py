@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +15,9 @@ import pytest
 from commhealth.config import load_config
 from commhealth.records import MessageRecord, QuarantineRecord
 from warehouse.db import WarehouseBusyError, migration_files, open_writer
-from warehouse.load import CursorStore, StagingWriter, load_records, merge_staged, staged_parts
+from warehouse.load import load_records, merge_staged, resolve_email_conversations
 from warehouse.session import writing
+from warehouse.staging import CursorStore, StagingWriter, staged_parts
 
 T0 = dt.datetime(2026, 11, 16, 9, tzinfo=dt.UTC)
 
@@ -110,6 +113,33 @@ def test_email_conversation_is_the_earliest_known_ancestor_whatever_the_load_ord
         assert set(rows(con, "SELECT conversation_key FROM core.messages")) == {("root@x",)}
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_chains_loaded_in_random_batches_resolve_like_one_global_pass(tmp_path: Path, seed: int) -> None:
+    """Each merge follows only the chains its batch touches; the result must equal resolving everything."""
+    rng = random.Random(seed)
+    messages, roots = [], {}
+    for i in range(300):
+        key = f"m{i}@x"
+        parent = rng.choice(messages) if messages and rng.random() < 0.8 else None
+        if parent is None:
+            roots[key] = key
+            messages.append(mail(key))
+            continue
+        roots[key] = roots[parent.message_key]
+        ancestors = [*parent.references, parent.message_key]
+        # Real clients send the whole References list, a truncated one, or only In-Reply-To.
+        references = rng.choice([ancestors, ancestors[-2:], []])
+        messages.append(mail(key, in_reply_to=parent.message_key, references=references))
+    rng.shuffle(messages)
+    cuts = sorted(rng.sample(range(1, len(messages)), 7))
+    with open_writer(":memory:") as con:
+        for start, end in itertools.pairwise([0, *cuts, len(messages)]):
+            load_records(con, messages[start:end], tmp_path)
+        stored = dict(rows(con, "SELECT message_key, conversation_key FROM core.messages"))
+        assert stored == roots
+        assert resolve_email_conversations(con) == 0  # a global pass finds nothing left to move
+
+
 def test_unknown_parent_id_is_the_conversation_until_it_arrives(tmp_path: Path) -> None:
     with open_writer(":memory:") as con:
         load_records(con, [mail("child@x", in_reply_to="missing@x")], tmp_path)
@@ -128,27 +158,13 @@ def test_a_failing_part_rolls_back_keeps_earlier_parts_and_stays_staged(tmp_path
     writer.add(mail("good@x"))
     writer.add(QuarantineRecord("mbox", "box#1", "no_usable_date"))
     parts = writer.close()
-    parts[1].write_bytes(b"not parquet")  # a damaged part: the merge must stop there, not lose anything
+    # A damaged part: the merge must stop there, not lose anything.
+    Path(parts[1].path).write_bytes(b"not parquet")
     with open_writer(":memory:") as con:
         with pytest.raises(Exception):  # noqa: B017 - any reading error will do
             merge_staged(con, tmp_path)
         assert rows(con, "SELECT message_key FROM core.messages") == [("good@x",)]
         assert staged_parts(tmp_path) == [parts[1]]
-
-
-def test_two_extractions_staged_at_once_then_one_merge(tmp_path: Path) -> None:
-    inbox = StagingWriter(tmp_path, "inbox", batch_size=2)
-    sent = StagingWriter(tmp_path, "sent", batch_size=2)
-    for i in range(5):  # interleaved, as two workers would; the same message seen from both mailboxes
-        inbox.add(mail(f"m{i}@x"))
-        sent.add(mail(f"m{i}@x"))
-    inbox.close()
-    sent.close()
-    with open_writer(":memory:") as con:
-        stats = merge_staged(con, tmp_path)
-        assert (stats.read, stats.new, stats.already_stored, stats.conflicts) == (10, 5, 5, 0)
-        assert rows(con, "SELECT count(*) FROM core.messages") == [(5,)]
-    assert staged_parts(tmp_path) == []
 
 
 def test_published_copy_opens_while_the_writer_runs(config_path: Path) -> None:

@@ -13,10 +13,16 @@ from pathlib import Path
 import duckdb
 
 MIGRATIONS_PACKAGE = "warehouse.migrations"
+SQL_PACKAGE = "warehouse.sql"
 
 
 class WarehouseBusyError(RuntimeError):
     """Another process holds the warehouse file."""
+
+
+def sql(name: str) -> str:
+    """A statement from warehouse/sql/, by file name."""
+    return resources.files(SQL_PACKAGE).joinpath(name).read_text(encoding="utf-8")
 
 
 def migration_files() -> list[tuple[int, str, str]]:

@@ -13,8 +13,7 @@ from typing import Any
 import duckdb
 
 from commhealth.config import Config
-from warehouse.db import open_writer, publish
-from warehouse.load import sql
+from warehouse.db import open_writer, publish, sql
 
 
 @dataclass

@@ -45,7 +45,7 @@ from connectors.slack_export.parse import (
     skip_reason,
 )
 from warehouse.db import open_reader
-from warehouse.load import SLACK_CHANNEL_SCHEMA, SLACK_CHANNELS, SLACK_USER_SCHEMA, SLACK_USERS
+from warehouse.staging import SLACK_CHANNEL_SCHEMA, SLACK_CHANNELS, SLACK_USER_SCHEMA, SLACK_USERS
 
 from .client import make_client, publish_error
 from .history_state import ChannelState, newer, ts_key, ts_of

@@ -14,8 +14,8 @@ from transforms_testlib import insert_messages, make_config, message_row
 
 from commhealth.config import Config
 from transforms.build import build_marts
-from warehouse.db import open_writer
-from warehouse.load import resolve_email_conversations, sql
+from warehouse.db import open_writer, sql
+from warehouse.load import resolve_email_conversations
 
 # Every table a build writes, except the calendar and the business clock: an incremental build keeps a calendar
 # range that covers what it needs (it may start earlier or end later than a fresh full build's), which changes
