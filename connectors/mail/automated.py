@@ -33,7 +33,7 @@ def automated_reason(headers: Mapping[str, str], subject: str | None) -> str | N
 
     `headers` maps header names (any case) to raw values; `subject` is the decoded subject.
     """
-    if any(not k.islower() for k in headers):
+    if not all(map(str.islower, headers)):
         headers = {k.lower(): v for k, v in headers.items()}
     auto_submitted = _value(headers, "auto-submitted")
     if auto_submitted is not None and auto_submitted not in AUTO_FALSE_VALUES:

@@ -88,12 +88,12 @@ def _decode_part(part: Message) -> tuple[str, bool]:
 
 
 def extract_body(
-    msg: Message, raw_body: bytes | None = None, content_type: str = "", transfer_encoding: str = ""
+    msg: Message | None, raw_body: bytes | None = None, content_type: str = "", transfer_encoding: str = ""
 ) -> tuple[str, bool, bool]:
     """(full text body with LF line ends, charset repaired, taken from HTML).
 
-    `raw_body` is the undecoded body of a single-part message whose body the caller did not parse;
-    `content_type` and `transfer_encoding` are then its raw headers.
+    `raw_body` is the undecoded body of a single-part message whose body the caller did not parse (`msg` is
+    then not used and may be None); `content_type` and `transfer_encoding` are then its raw headers.
     """
     text, repaired, from_html, markup = "", False, False, None
     if raw_body is not None:
@@ -102,7 +102,7 @@ def extract_body(
             markup, repaired = _decode_text(raw_body, transfer_encoding, content_type)
         elif ctype == "text/plain" or "/" not in ctype:  # RFC 2045: a missing or invalid type is text/plain
             text, repaired = _decode_text(raw_body, transfer_encoding, content_type)
-    else:
+    elif msg is not None:
         plain, html = _text_parts(msg)
         if plain is not None:
             text, repaired = _decode_part(plain)

@@ -11,6 +11,7 @@ from .settings import EXTRA_ZONES, MAX_YEAR, MAX_ZONE_OFFSET_SECONDS, MIN_YEAR
 _COMMENT = re.compile(r"\([^()]*\)")
 _COLON_ZONE = re.compile(r"([+-]\d\d):(\d\d)\s*$")
 _ZONE_NAME = re.compile(r"\b(" + "|".join(EXTRA_ZONES) + r")\s*$")
+_ZONE_NAMES = tuple(EXTRA_ZONES)
 
 
 def parse_date(value: str | None) -> tuple[dt.datetime | None, bool]:
@@ -18,8 +19,11 @@ def parse_date(value: str | None) -> tuple[dt.datetime | None, bool]:
     if not value:
         return None, False
     text = _COMMENT.sub(" ", value).strip()
-    text = _COLON_ZONE.sub(r"\1\2", text)
-    text = _ZONE_NAME.sub(lambda m: EXTRA_ZONES[m.group(1)], text)
+    # The text is stripped, so both zone patterns can only match its end: cheap tests skip the regexes.
+    if text[-3:-2] == ":":
+        text = _COLON_ZONE.sub(r"\1\2", text)
+    if text.endswith(_ZONE_NAMES):
+        text = _ZONE_NAME.sub(lambda m: EXTRA_ZONES[m.group(1)], text)
     try:
         parts = _parsedate_tz(text)
     except (ValueError, TypeError, IndexError, OverflowError):

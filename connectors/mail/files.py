@@ -12,14 +12,15 @@ from .settings import (
     MAX_LINE_BYTES,
     MAX_MESSAGE_BYTES,
     MBOX_FROM_LINE,
+    MBOX_READ_BYTES,
     MBOXRD_ESCAPED,
-    PROGRESS_EVERY_BYTES,
     SKIP_NAMES,
     SKIP_SUFFIXES,
 )
 
 _FROM_LINE = re.compile(MBOX_FROM_LINE)
 _ESCAPED = re.compile(MBOXRD_ESCAPED)
+_ESCAPED_LINES = re.compile(rb"^>(>*From )", re.MULTILINE)  # MBOXRD_ESCAPED, one ">" taken off each line
 
 
 def _is_maildir(path: str) -> bool:
@@ -79,49 +80,132 @@ def split_mbox(fh, on_bytes: Callable[[int], None] | None = None) -> Iterator[tu
     """(offset of the From_ line, message bytes without it) for each message of a binary mbox stream.
 
     Bytes are None when the message is larger than MAX_MESSAGE_BYTES. `fh` must be positioned at the start.
+
+    Lines are the pieces `fh.readline(MAX_LINE_BYTES)` returns. A From_ line separates messages when the line
+    before it is blank (any From_ line before the first message; after that it must look like one). The file
+    is read in big chunks and searched with bytes.find; only lines starting with "From " are looked at alone.
     """
-    readline = fh.readline
-    offset = 0
-    start = -1
-    parts: list[bytes] = []
-    size = 0
-    too_big = False
-    prev_blank = True
-    pending = 0
+    # A "\n" before the file makes its first line a candidate like any other, after a blank line.
+    buf, base = b"\n", -1  # base: file offset of buf[0]
+    reported = 0
+    start = -1  # file offset of the current message's From_ line
+    body = _Body()
+    done = 0  # buf index where the current message's bytes not yet added to `body` begin
+    scan = 0  # buf index from where to look for the next "\nFrom "
+    eof = False
+
+    def report(upto: int) -> None:
+        nonlocal reported
+        if on_bytes and upto > reported:
+            on_bytes(upto - reported)
+        reported = max(reported, upto)
+
     while True:
-        line = readline(MAX_LINE_BYTES)
-        if not line:
-            break
-        n = len(line)
-        if line.startswith(b"From ") and prev_blank and (start < 0 or _FROM_LINE.match(line)):
+        newline = buf.find(b"\nFrom ", scan)
+        line = newline + 1
+        end = _first_piece_end(buf, line, eof) if newline >= 0 else -1
+        if end < 0:  # no candidate, or its first piece is not all read yet
+            if eof:
+                break
+            scan = newline if newline >= 0 else max(scan, len(buf) - len(b"\nFrom"))
+            # Keep from the start of the line before `scan`: a candidate's previous line decides.
+            keep = buf.rfind(b"\n", 0, scan) + 1
+            if start >= 0 and keep > done:
+                body.add(buf[done:keep])
+                done = keep
+            buf, base, scan, done = buf[keep:], base + keep, scan - keep, done - keep
+            report(base)
+            # At least as much as is kept: a line longer than a chunk costs linear time, not quadratic.
+            chunk = fh.read(max(MBOX_READ_BYTES, len(buf)))
+            eof = not chunk
+            buf += chunk
+            continue
+        if _is_separator(buf, line, end, first=start < 0):
             if start >= 0:
-                if on_bytes and pending:
-                    on_bytes(pending)
-                    pending = 0
-                yield start, None if too_big else _join(parts)
-            start, parts, size, too_big = offset, [], 0, False
-        elif start >= 0:
-            if line[:1] == b">" and _ESCAPED.match(line):
-                line = line[1:]
-            size += len(line)
-            if size > MAX_MESSAGE_BYTES:
-                too_big, parts = True, []
-            elif not too_big:
-                parts.append(line)
-        prev_blank = line == b"\n" or line == b"\r\n"
-        offset += n
-        pending += n
-        if on_bytes and pending >= PROGRESS_EVERY_BYTES:
-            on_bytes(pending)
-            pending = 0
-    if on_bytes and pending:
-        on_bytes(pending)
+                body.add(buf[done:line])
+                report(base + line)
+                yield start, body.result()
+            start, body, done = base + line, _Body(), end
+        scan = line
+    report(base + len(buf))
     if start >= 0:
-        yield start, None if too_big else _join(parts)
+        body.add(buf[done:])
+        yield start, body.result()
 
 
-def _join(parts: list[bytes]) -> bytes:
-    # The blank line before the next From_ line separates messages; it is not part of the body.
-    if parts and parts[-1] in (b"\n", b"\r\n"):
-        parts.pop()
-    return b"".join(parts)
+def _first_piece_end(buf: bytes, line: int, eof: bool) -> int:
+    """End of the first readline piece of the line starting at `line`, or -1 when more bytes are needed."""
+    newline = buf.find(b"\n", line, line + MAX_LINE_BYTES)
+    if newline >= 0:
+        return newline + 1
+    if len(buf) >= line + MAX_LINE_BYTES:
+        return line + MAX_LINE_BYTES
+    return len(buf) if eof else -1
+
+
+def _is_separator(buf: bytes, line: int, end: int, first: bool) -> bool:
+    """Whether the line starting with "From " at `line` (first piece ending at `end`) starts a message."""
+    previous = buf.rfind(b"\n", 0, line - 1) + 1
+    last_piece = (line - previous - 1) % MAX_LINE_BYTES + 1  # a long line is read in pieces
+    if buf[line - last_piece : line] not in (b"\n", b"\r\n"):
+        return False
+    return first or _FROM_LINE.match(buf[line:end]) is not None
+
+
+class _Body:
+    """The bytes of one message, added a run of whole pieces at a time: mboxrd-unescaped, blank last line dropped."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.too_big = False
+        self.blank_tail = 0  # length of the last piece when it is a blank line
+
+    def add(self, data: bytes) -> None:
+        if self.too_big or not data:
+            return
+        if _has_long_line(data):
+            pieces = [_unescaped(piece) for piece in _pieces(data)]
+            data, last = b"".join(pieces), pieces[-1]
+        else:  # every line is one piece: unescape them all at once
+            if b"From " in data:
+                data = _ESCAPED_LINES.sub(rb"\1", data)
+            last = data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]
+        self.size += len(data)
+        if self.size > MAX_MESSAGE_BYTES:
+            self.too_big, self.parts = True, []
+            return
+        self.parts.append(data)
+        self.blank_tail = len(last) if last in (b"\n", b"\r\n") else 0
+
+    def result(self) -> bytes | None:
+        if self.too_big:
+            return None
+        data = b"".join(self.parts)
+        # The blank line before the next From_ line separates messages; it is not part of the body.
+        return data[: len(data) - self.blank_tail]
+
+
+def _pieces(data: bytes) -> Iterator[bytes]:
+    """`data` cut as readline(MAX_LINE_BYTES) would cut it."""
+    start = 0
+    while start < len(data):
+        newline = data.find(b"\n", start, start + MAX_LINE_BYTES)
+        end = newline + 1 if newline >= 0 else min(start + MAX_LINE_BYTES, len(data))
+        yield data[start:end]
+        start = end
+
+
+def _has_long_line(data: bytes) -> bool:
+    """Whether readline(MAX_LINE_BYTES) would cut some line of `data` in pieces."""
+    start = 0
+    while len(data) - start > MAX_LINE_BYTES:
+        newline = data.rfind(b"\n", start, start + MAX_LINE_BYTES)
+        if newline < 0:
+            return True
+        start = newline + 1
+    return False
+
+
+def _unescaped(piece: bytes) -> bytes:
+    return piece[1:] if piece[:1] == b">" and _ESCAPED.match(piece) else piece

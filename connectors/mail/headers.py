@@ -54,12 +54,11 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, bool]:
 def unescape_raw(value: str) -> tuple[str, bool]:
     """A compat32 raw header value (8-bit bytes surrogate-escaped) as unfolded text."""
     repaired = False
-    try:
-        value.encode("ascii")
-    except UnicodeEncodeError:
+    if not value.isascii():
         raw = value.encode("ascii", "surrogateescape") if _has_surrogates(value) else value.encode("utf-8")
         value, repaired = bytes_to_text(raw)
-    return _FOLD.sub(" ", value), repaired
+    # Most values fit on one line: the regex only runs when there is a line break to unfold.
+    return (_FOLD.sub(" ", value) if "\n" in value else value), repaired
 
 
 def _has_surrogates(value: str) -> bool:

@@ -21,6 +21,7 @@ _SOFT_RUN = re.compile(r" *\x00[ \x00]*")
 _SOFT_AFTER_HARD = re.compile(r"(^|\n)\x00")
 _BLANKS = re.compile(r"\n{3,}")
 _SKIP_STRINGS = (Comment, Doctype)
+_QUOTE_CLASSES = frozenset(HTML_QUOTE_CLASSES)
 
 
 def html_to_text(html: str) -> str:
@@ -29,17 +30,33 @@ def html_to_text(html: str) -> str:
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
         soup = BeautifulSoup(html, "html.parser")
-    for name in HTML_DROP_TAGS:
-        for tag in soup.find_all(name):
-            tag.decompose()
-    for cls in HTML_QUOTE_CLASSES:
-        for tag in soup.find_all(class_=cls):
+    # One walk over the tags instead of a find_all per name, class and id.
+    dropped: list[Tag] = []
+    markers: list[tuple[str, Tag]] = []
+    for tag in soup.find_all(True):
+        if tag.name in HTML_DROP_TAGS or not _QUOTE_CLASSES.isdisjoint(tag.get_attribute_list("class")):
+            dropped.append(tag)
+        tag_id = tag.get("id")
+        if tag_id in HTML_HISTORY_IDS:
+            markers.append((str(tag_id), tag))
+    for tag in dropped:
+        if not tag.decomposed:  # not inside a tag dropped before it
             tag.decompose()
     for history_id in HTML_HISTORY_IDS:
-        marker = soup.find(id=history_id)
+        marker = next((tag for tag_id, tag in markers if tag_id == history_id and _in_tree(tag, soup)), None)
         if marker is not None:
             _drop_from(marker)
     return _render(soup)
+
+
+def _in_tree(tag: Tag, soup: BeautifulSoup) -> bool:
+    """False once `tag` was decomposed or cut off with its ancestors."""
+    if tag.decomposed:
+        return False
+    node = tag
+    while node.parent is not None:
+        node = node.parent
+    return node is soup
 
 
 def _drop_from(marker: Tag) -> None:

@@ -10,8 +10,10 @@ from .settings import (
     DEVICE_LINE,
     DISCLAIMER_START,
     HEADER_BLOCK,
+    LIBRARY_LINE_MARKERS,
     LIBRARY_MARKERS,
     NAME_TAIL,
+    NEWTEXT_LINE_MARKERS,
     NEWTEXT_MARKERS,
     NEWTEXT_MAX_CHARS,
     QUOTED_LINE,
@@ -24,10 +26,31 @@ from .settings import (
 )
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
-_MARKERS = re.compile(NEWTEXT_MARKERS, _FLAGS)
-_SEPARATOR = re.compile(SEPARATOR_LINE, _FLAGS)
-_HEADER_BLOCK = re.compile(HEADER_BLOCK, re.MULTILINE)  # header names are capitalised in real blocks
-_WROTE = re.compile(f"(?:{WROTE_EN})|(?:{WROTE_FR})", _FLAGS)
+
+
+def _line_start(pattern: str, flags: int = _FLAGS) -> re.Pattern[str]:
+    """`pattern` at the start of a line, to search in "\n" + text; a match starts at the line's index in text."""
+    # The regex engine jumps to a literal "\n" but tries a leading "^" at every position: ~5x faster.
+    return re.compile(rf"\n(?:{pattern})", flags)
+
+
+# IGNORECASE makes the regex engine try every branch at every position. The markers that match anywhere are
+# written in lower case and searched without it in a case-folded copy of the text instead (several times faster):
+# str.lower() plus the three letters that IGNORECASE also matches with "i" or "s" (tests check every code point).
+_FOLD_FIXES = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+
+def _folded(text: str) -> str:
+    if not text.isascii() and ("\u0130" in text or "\u0131" in text or "\u017f" in text):
+        text = text.translate(_FOLD_FIXES)
+    return text.lower()
+
+
+_LINE_MARKERS = _line_start(NEWTEXT_LINE_MARKERS)
+_MARKERS = re.compile(NEWTEXT_MARKERS)  # in _folded(text)
+_SEPARATOR = _line_start(SEPARATOR_LINE)
+_HEADER_BLOCK = _line_start(HEADER_BLOCK, re.MULTILINE)  # header names are capitalised in real blocks
+_WROTE = _line_start(f"(?:{WROTE_EN})|(?:{WROTE_FR})")
 _QUOTED = re.compile(QUOTED_LINE, re.MULTILINE)
 _SIG_DELIMITER = re.compile(SIG_DELIMITER, re.MULTILINE)
 _DEVICE = re.compile(DEVICE_LINE, _FLAGS)
@@ -44,7 +67,8 @@ _GREETING_ONLY = re.compile(
 _THANKS_LINE = re.compile(rf"^[ \t]*(?:{THANKS_PHRASES})[ \t]*[,.!]*[ \t]*$", _FLAGS)
 _DISCLAIMER = re.compile(DISCLAIMER_START, _FLAGS)
 _NAME_LINE = re.compile(r"^[ \t]*[A-ZÀ-Ý][\w'’.-]*(?:[ \t]+[A-ZÀ-Ý][\w'’.-]*){0,2}[ \t]*$")
-_LIBRARY_MARKERS = re.compile(LIBRARY_MARKERS, _FLAGS)
+_LIBRARY_LINE_MARKERS = _line_start(LIBRARY_LINE_MARKERS)
+_LIBRARY_MARKERS = re.compile(LIBRARY_MARKERS)  # in _folded(text)
 _TRAILING_RULE = re.compile(r"(?:\n[ \t]*[-_=*]{3,}[ \t]*)+\Z")
 _BLANK_RUN = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _SPACES = str.maketrans({"\xa0": " ", "\u202f": " ", "\u2007": " ", "\u200b": None, "\ufeff": None})
@@ -62,10 +86,10 @@ def extract_new_text(text: str) -> str:
     # str.translate with a dict costs a lookup per character; most bodies have none of these characters.
     if not text.isascii() and _ODD_SPACES.search(text):
         text = text.translate(_SPACES)
-    if not _MARKERS.search(text):
+    if not (_LINE_MARKERS.search("\n" + text) or _MARKERS.search(_folded(text))):
         return _tidy(text)
     text = _cut_tail(_QUOTED.sub("", _cut_history(text)))
-    if _LIBRARY_MARKERS.search(text):
+    if _LIBRARY_LINE_MARKERS.search("\n" + text) or _LIBRARY_MARKERS.search(_folded(text)):
         # What is left still looks like a header or signature this module does not know: let the
         # library split it (other languages, other clients). Skipped otherwise: it costs ~100 µs a message.
         text = _cut_tail(_library_pass(text))
@@ -85,16 +109,18 @@ def _drop_trailing_name(text: str) -> str:
 
 def _cut_history(text: str) -> str:
     cut = len(text)
+    lines = "\n" + text  # matches of the line-start patterns start at the line's index in text
     for pattern in (_SEPARATOR, _HEADER_BLOCK):
-        found = pattern.search(text)
+        found = pattern.search(lines)
         if found and found.start() < cut:
             cut = found.start()
-    for found in _WROTE.finditer(text, 0, cut):
-        if _is_inline_reply(text[found.end() : cut]):
+    for found in _WROTE.finditer(lines, 0, cut + 1):
+        start, end = found.start(), found.end() - 1
+        if _is_inline_reply(text[end:cut]):
             # Interleaved answers: the attribution line goes, quoted lines go later, the answers stay.
-            text = text[: found.start()] + " " * (found.end() - found.start()) + text[found.end() :]
+            text = text[:start] + " " * (end - start) + text[end:]
             continue
-        cut = found.start()
+        cut = start
         break
     return text[:cut]
 
@@ -170,6 +196,7 @@ def _is_name_line(lines: list[str], index: int) -> bool:
 
 
 def _tidy(text: str) -> str:
-    text = "\n".join(line.rstrip() for line in text.split("\n"))
-    text = _TRAILING_RULE.sub("", text.strip())
+    text = "\n".join(line.rstrip() for line in text.split("\n")).strip()
+    if text.endswith(("-", "_", "=", "*")):  # the text is stripped: a trailing rule ends it with one of these
+        text = _TRAILING_RULE.sub("", text)
     return _BLANK_RUN.sub("\n\n", text).strip()

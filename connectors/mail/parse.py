@@ -42,7 +42,7 @@ from .settings import (
 
 # compat32: policy.default builds header objects for every header and is several times slower.
 _PARSER = BytesParser(policy=policy.compat32)
-_BODY_START = re.compile(rb"\r?\n\r?\n")
+_FIELD_NAME = re.compile(r"[!-9;-~]+:")  # compat32's header line: printable ASCII but ":", then ":"
 
 
 def parse_email(raw: bytes, raw_ref: str, source: str = "mbox") -> MessageRecord | QuarantineRecord:
@@ -58,10 +58,10 @@ def parse_email(raw: bytes, raw_ref: str, source: str = "mbox") -> MessageRecord
 
 
 def _parse(raw: bytes, raw_ref: str, source: str) -> MessageRecord | QuarantineRecord:
-    msg, raw_body = _parse_message(raw)
+    items, msg, raw_body = _parse_message(raw)
     headers: dict[str, str] = {}
     address_values: list[str] = []
-    for name, value in msg.raw_items():
+    for name, value in items:
         key = name.strip().lower()
         headers.setdefault(key, value)
         if key in ("to", "cc"):
@@ -131,24 +131,74 @@ def _parse(raw: bytes, raw_ref: str, source: str) -> MessageRecord | QuarantineR
     )
 
 
-def _parse_message(raw: bytes) -> tuple[Message, bytes | None]:
-    """The parsed message, and its raw body when it is single-part and was left unparsed.
+def _parse_message(raw: bytes) -> tuple[list[tuple[str, str]], Message | None, bytes | None]:
+    """(raw header items, parsed message, raw body): a single-part body is left unparsed and returned raw, with
+    no message; otherwise the whole message is parsed and there is no raw body.
 
-    Parsing only the header block and decoding a single-part body ourselves halves the parse time.
+    Parsing only the header block (ourselves when it is plain) and decoding a single-part body ourselves is
+    several times faster than parsing the whole message.
     """
-    found = _BODY_START.search(raw)
-    if found is not None:
-        msg = _PARSER.parsebytes(raw[: found.end()], headersonly=True)
-        ctype = str(msg.get("content-type") or "").lstrip().lower()
-        if not msg.defects and not msg.get_payload() and not ctype.startswith(("multipart/", "message/")):
-            return msg, raw[found.end() :]
-    return _PARSER.parsebytes(raw), None
+    body_start = _body_start(raw)
+    if body_start >= 0:
+        block = raw[:body_start]
+        items = _simple_headers(block)
+        if items is not None:
+            ctype = next((value for name, value in items if name.lower() == "content-type"), "")
+        else:
+            msg = _PARSER.parsebytes(block, headersonly=True)
+            if msg.defects or msg.get_payload():
+                return _parsed_whole(raw)
+            items = list(msg.raw_items())
+            ctype = str(msg.get("content-type") or "")
+        if not ctype.lstrip().lower().startswith(("multipart/", "message/")):
+            return items, None, raw[body_start:]
+    return _parsed_whole(raw)
+
+
+def _body_start(raw: bytes) -> int:
+    """Index after the first blank line, LF or CRLF (where rb"\r?\n\r?\n" first matches ends), or -1."""
+    # Two bytes.find calls are ~5x faster than that regex, which has no literal prefix to skip to.
+    lf, crlf = raw.find(b"\n\n"), raw.find(b"\n\r\n")
+    if crlf < 0 or 0 <= lf < crlf:
+        return lf + 2 if lf >= 0 else -1
+    return crlf + 3
+
+
+def _parsed_whole(raw: bytes) -> tuple[list[tuple[str, str]], Message, None]:
+    msg = _PARSER.parsebytes(raw)
+    return list(msg.raw_items()), msg, None
+
+
+def _simple_headers(block: bytes) -> list[tuple[str, str]] | None:
+    """The (name, value) items compat32 gives for a header block ending in its blank line, when the block is
+    plain: ASCII, every line a field or its continuation. None for anything else (the stdlib handles it).
+
+    Several times faster than the stdlib parser; tests check it gives the same items.
+    """
+    if not block.isascii():
+        return None  # compat32 keeps 8-bit bytes as surrogates and returns such values as Header objects
+    text = block.decode("ascii")
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return None  # compat32 also ends a line at a lone CR
+    fields: list[tuple[str, list[str]]] = []
+    for line in text.split("\n")[:-2]:  # without the blank line and the empty string after it
+        if line.startswith((" ", "\t")):
+            if not fields:
+                return None  # a continuation before any field: a defect
+            fields[-1][1].append(line)
+            continue
+        colon = _FIELD_NAME.match(line)
+        if colon is None:
+            return None  # not a field line (or a misplaced "From " line): the body starts early, or a defect
+        fields.append((line[: colon.end() - 1], [line[colon.end() :].lstrip(" \t")]))
+    # compat32's header_source_parse: continuation lines kept with their line breaks, the trailing one dropped.
+    return [(name, "\n".join(parts).rstrip("\r\n")) for name, parts in fields]
 
 
 def _synthetic_key(raw: bytes, headers: dict[str, str]) -> str:
     """Stable key from what identifies the message: same bytes give the same key, CRLF or LF."""
-    found = _BODY_START.search(raw)
-    body = raw[found.end() : found.end() + 2 * SYNTHETIC_BODY_BYTES] if found else b""
+    body_start = _body_start(raw)
+    body = raw[body_start : body_start + 2 * SYNTHETIC_BODY_BYTES] if body_start >= 0 else b""
     body = body.replace(b"\r\n", b"\n")[:SYNTHETIC_BODY_BYTES].rstrip()
     h = hashlib.sha1(usedforsecurity=False)
     for name in ("date", "from", "subject"):

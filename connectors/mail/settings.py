@@ -7,9 +7,9 @@ MAX_BODY_CHARS = 1_000_000  # decoded text kept in body_full
 MAX_PART_BYTES = 4 * MAX_BODY_CHARS  # encoded payload of the chosen text part decoded at most
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # a single message larger than this is quarantined, not parsed
 MAX_LINE_BYTES = 1024 * 1024  # mbox lines are read in pieces of at most this size
+MBOX_READ_BYTES = 1024 * 1024  # mbox files are read in chunks of this size
 NEWTEXT_MAX_CHARS = 200_000  # new text is at the top; scanning further only costs time
 SNIFF_BYTES = 8192  # bytes looked at to tell mbox, message and binary apart
-PROGRESS_EVERY_BYTES = 1024 * 1024  # on_bytes is called at least this often inside a big message
 SYNTHETIC_BODY_BYTES = 4096
 SYNTHETIC_DOMAIN = "commhealth.invalid"
 MIN_YEAR = 1980  # dates outside these years are clock garbage, not usable
@@ -84,18 +84,20 @@ AUTO_SUBJECT = (
 )
 MAILER_DAEMON_LOCALS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
 
-# New-text extraction. Line-level patterns, compiled with IGNORECASE | MULTILINE.
+# New-text extraction. Line-level patterns, compiled with IGNORECASE | MULTILINE. SEPARATOR_LINE, HEADER_BLOCK,
+# WROTE_* and the *_LINE_MARKERS match at the start of a line without a leading "^": newtext searches them as "\n" + pattern in
+# "\n" + text, because the regex engine skips straight to a literal "\n" but tries "^" at every position.
 SEPARATOR_LINE = (
-    r"^[ \t]*(?:[-_=*]{2,}[ \t]*(?:original message|message d['’]origine|forwarded message"
+    r"[ \t]*(?:[-_=*]{2,}[ \t]*(?:original message|message d['’]origine|forwarded message"
     r"|message transf[ée]r[ée]|message transmis)[ \t]*[-_=*]{2,}[ \t]*$"
     r"|(?:begin forwarded message|d[ée]but du message (?:r[ée]exp[ée]di[ée]|transf[ée]r[ée]))[ \t]*:)"
 )
 HEADER_BLOCK = (
-    r"^[ \t]*\*{0,2}(?:From|De)[ \t]*\*{0,2}[ \t]*:.*\n(?:.*\n){0,3}?"
+    r"[ \t]*\*{0,2}(?:From|De)[ \t]*\*{0,2}[ \t]*:.*\n(?:.*\n){0,3}?"
     r"[ \t]*\*{0,2}(?:Sent|Date|To|Subject|Cc|Envoy[ée](?: le)?|[ÀA]|Objet)[ \t]*\*{0,2}[ \t]*:"
 )
-WROTE_EN = r"^[ \t]*On\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\bwrote[ \t]*:[ \t]*$"
-WROTE_FR = r"^[ \t]*Le\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\ba[ \t\n]+[ée]crit[ \t]*:[ \t]*$"
+WROTE_EN = r"[ \t]*On\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\bwrote[ \t]*:[ \t]*$"
+WROTE_FR = r"[ \t]*Le\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\ba[ \t\n]+[ée]crit[ \t]*:[ \t]*$"
 QUOTED_LINE = r"^[ \t]*>.*(?:\n|$)"
 SIG_DELIMITER = r"^--[ \t]?$"
 DEVICE_LINE = (
@@ -131,19 +133,21 @@ DISCLAIMER_START = (
     r")"
 )
 # Anything that could make the heavy path change the text; without a match the text is returned as is.
-NEWTEXT_MARKERS = (
-    r"^[ \t]*>|wrote[ \t]*:|[ée]crit|original message|message d['’]origine|forward|transf[ée]r|r[ée]exp[ée]di"
-    r"|^[ \t]*\*{0,2}(?:from|sent|to|subject|date|cc|de|objet|envoy[ée]|[àa])[ \t]*\*{0,2}[ \t]*:"
-    r"|^[ \t]*[-_]{2}|sent from|outlook|envoy[ée] (?:de|depuis|[àa])"
-    r"|^[ \t]*(?:best|kind|warm|regards|cheers|thank|many|thx|sincerely|yours|all the best|respectfully"
+NEWTEXT_LINE_MARKERS = (
+    r"[ \t]*(?:>|\*{0,2}(?:from|sent|to|subject|date|cc|de|objet|envoy[ée]|[àa])[ \t]*\*{0,2}[ \t]*:|[-_]{2}"
+    r"|best|kind|warm|regards|cheers|thank|many|thx|sincerely|yours|all the best|respectfully"
     r"|cordialement|bien|tr[èe]s|bonne|bon week|salutations|meilleures|sinc[èe]res|cdlt|respectueusement"
     r"|amicalement|merci|mille)"
+)
+NEWTEXT_MARKERS = (  # anywhere in the text; lower case, matched in a case-folded copy
+    r"wrote[ \t]*:|[ée]crit|original message|message d['’]origine|forward|transf[ée]r|r[ée]exp[ée]di"
+    r"|sent from|outlook|envoy[ée] (?:de|depuis|[àa])"
     r"|confidenti|disclaimer|intended|in error|destin|caution|warning|avertissement|notice|information"
     r"|environment|environnement|external|externe|attention|privileged|pensez|si vous|le pr[ée]sent"
 )
 # What mailparser_reply splits on (headers, signatures) that the rules above may have left in place.
-LIBRARY_MARKERS = (
-    r"^[ \t]*(?:[-_]{2}|[* ]*(?:from|sent|to|subject|date|cc|organization|de|envoy[ée]|[àa]|objet)[ \t]?:)"
-    r"|wrote[ \t]*:|[ée]crit|original message|sent from|get outlook|envoy[ée] depuis"
-    r"|^[ \t]*(?:best|kind regards|thank|regards|all the best|cordialement|salutations|bonne)"
+LIBRARY_LINE_MARKERS = (
+    r"[ \t]*(?:[-_]{2}|[* ]*(?:from|sent|to|subject|date|cc|organization|de|envoy[ée]|[àa]|objet)[ \t]?:"
+    r"|best|kind regards|thank|regards|all the best|cordialement|salutations|bonne)"
 )
+LIBRARY_MARKERS = r"wrote[ \t]*:|[ée]crit|original message|sent from|get outlook|envoy[ée] depuis"  # as above
