@@ -173,6 +173,7 @@ def figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
     ingest_rate = mail / steps["ingest_mail"]["work_s"]
     build_s = steps["build"]["work_s"]
     inc_ingest, inc_build = steps["increment_ingest"]["work_s"], steps["increment_build"]["work_s"]
+    publish_s = steps["increment_build"]["publish_s"]  # the copy at the end of a daily run, at full size
     return {
         "messages": gen["messages_written"],
         "mail_messages": mail,
@@ -196,6 +197,10 @@ def figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "increment_total_s": inc_ingest + inc_build,
         "increment_to_build_ratio": (inc_ingest + inc_build) / build_s,
         "increment_build_to_build_ratio": inc_build / build_s,
+        "publish_s": publish_s,
+        "warehouse_mb": steps["increment_ingest"]["warehouse_bytes"] / 1e6,
+        "increment_with_publish_to_build_ratio": (inc_ingest + inc_build + publish_s)
+        / (build_s + steps["build"]["publish_s"]),
         "peak_rss_mb": {name: steps[name]["peak_rss_mb"] for name in STEP_ORDER},
         "ingest_mail_peak_rss_mb_after_staging": steps["ingest_mail"]["peak_rss_mb_after_staging"],
     }
@@ -233,7 +238,8 @@ def targets(fig: dict[str, Any]) -> list[dict[str, Any]]:
             "limit": INCREMENT_RATIO_TARGET,
             "passed": fig["increment_to_build_ratio"] <= INCREMENT_RATIO_TARGET,
             "note": f"{fig['increment_total_s']:.1f} s vs {fig['build_s']:.1f} s, on top of {messages:,} messages"
-            + ("" if at_scale else " (the issue asks it on top of 5M)"),
+            + ("" if at_scale else " (the issue asks it on top of 5M)")
+            + f"; publishing the analysts' copy is apart ({fig['publish_s']:.1f} s, see Figures)",
         },
         {
             "target": "peak RSS <= 500 MB while ingesting a 1 GB mbox",
@@ -274,6 +280,16 @@ def summary_rows(fig: dict[str, Any]) -> list[tuple[str, str, str]]:
             "daily increment (ingest + build)",
             f"{fig['increment_total_s']:,.1f} s",
             f"{fig['increment_to_build_ratio']:.2f} x full build",
+        ),
+        (
+            "publish the analysts' copy (whole-file copy)",
+            f"{fig['publish_s']:,.1f} s",
+            f"{fig['publish_s'] / fig['build_s']:.2f} x full build; once per run, {fig['warehouse_mb']:,.0f} MB",
+        ),
+        (
+            "daily increment + one publish",
+            f"{fig['increment_total_s'] + fig['publish_s']:,.1f} s",
+            f"{fig['increment_with_publish_to_build_ratio']:.2f} x (full build + one publish)",
         ),
         (
             "peak RSS ingest mbox",

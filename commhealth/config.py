@@ -135,6 +135,8 @@ class Warehouse(_Strict):
     path: Path = Path("warehouse.duckdb")
     store_bodies: bool = True
     memory_limit: str = "2GB"
+    # Merging staged parts streams batch by batch; a small limit keeps a big backfill's memory flat.
+    merge_memory_limit: str = "256MB"
     threads: int | None = None
     batch_size: int = Field(default=5000, gt=0)
 

@@ -132,8 +132,10 @@ def ingest(
     mail: list[Path] = (),
     slack_exports: list[Path] = (),
     live: list[str] = (),
+    publish: bool = True,
 ) -> LoadStats:
-    """Stage every input, then merge in one writing session; the read-only copy is published at the end.
+    """Stage every input, then merge in one writing session; the read-only copy is published at the end
+    unless the caller publishes later.
 
     If a live source fails, what was staged so far (its own pages included) is still merged, then the error is
     raised: the next run resumes from the stored cursors.
@@ -146,14 +148,18 @@ def ingest(
     try:
         notes += [stage_live(config, name) for name in live]
     finally:
-        stats = merge(config, notes, command="ingest " + " ".join(names))
+        stats = merge(config, notes, command="ingest " + " ".join(names), publish=publish)
     return stats
 
 
-def merge(config: Config, notes: Iterable[dict[str, object]] = (), command: str = "ingest") -> LoadStats:
-    """The single writer: merge every staged part (leftovers of interrupted runs too) and publish."""
-    with writing(config, command) as (con, run):
-        stats = merge_staged(con, config.warehouse.staging_path)
+def merge(
+    config: Config, notes: Iterable[dict[str, object]] = (), command: str = "ingest", *, publish: bool = True
+) -> LoadStats:
+    """The single writer: merge every staged part (leftovers of interrupted runs too), then publish unless
+    the caller publishes later. Merging streams batch by batch, so it runs under the smaller memory limit."""
+    wh = config.warehouse
+    with writing(config, command, publish=publish, memory_limit=wh.merge_memory_limit) as (con, run):
+        stats = merge_staged(con, wh.staging_path)
         for note in notes:
             stats.merge(LoadStats(notes=note))
         run.counts = stats.counts()

@@ -1,7 +1,8 @@
-"""The daily pipeline, as Prefect flows: ingest → load → build → evaluate alerts → publish → artifacts.
+"""The daily pipeline, as Prefect flows: ingest → load → build → evaluate alerts → post → artifacts.
 
 Extraction fans out in threads and only writes staged Parquet parts; one task merges them into DuckDB, so the
-warehouse never sees two writers. Tasks receive the config file path, never connections.
+warehouse never sees two writers. Tasks receive the config file path, never connections. The analysts'
+read-only copy is published once, when the run ends (also when it fails), not after each writing task.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 from prefect.schedules import Cron
+from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 from rich.console import Console
 
 from commhealth import alerting, ingest, metrics
 from commhealth.config import Config, find_config_path, load_config
+from commhealth.secrets import SecretUnavailableError
 from connectors.slack.digest import Digest
 from transforms.build import parse_as_of, report_day
-from warehouse.session import writing
+from warehouse.session import publish_snapshot, writing
 
 EXTRACT_THREADS = 4
 _QUIET = Console(quiet=True)
@@ -60,7 +63,7 @@ def stage_live_source(config_file: str, name: str) -> dict[str, object]:
 @task(cache_policy=NO_CACHE)
 def load(config_file: str, notes: list[dict[str, object]]) -> dict[str, int]:
     """The single writer merges every staged part."""
-    stats = ingest.merge(_config(config_file), notes, command="daily ingest")
+    stats = ingest.merge(_config(config_file), notes, command="daily ingest", publish=False)
     get_run_logger().info("Loaded: %s; quarantined by reason: %s", stats.counts(), dict(stats.quarantined))
     return stats.counts()
 
@@ -68,7 +71,7 @@ def load(config_file: str, notes: list[dict[str, object]]) -> dict[str, int]:
 @task(cache_policy=NO_CACHE)
 def build(config_file: str, as_of: dt.datetime) -> dict[str, int]:
     """Rebuild the marts (alerts included) as of `as_of`."""
-    counts = metrics.build(_config(config_file), as_of)
+    counts = metrics.build(_config(config_file), as_of, publish=False)
     get_run_logger().info("Built marts as of %s: %s", as_of.isoformat(), counts)
     return counts
 
@@ -80,13 +83,24 @@ def build(config_file: str, as_of: dt.datetime) -> dict[str, int]:
 def evaluate_alerts(config_file: str, as_of: dt.datetime) -> tuple[Digest, alerting.DigestFiles]:
     """Read the day's digest from the marts, render it, and save its JSON and chart next to the warehouse."""
     config = _config(config_file)
-    with writing(config, "digest") as (con, _run):
+    with writing(config, "digest", publish=False) as (con, _run):
         digest = alerting.load_digest(con, config, report_day(config, as_of))
         files = alerting.write_digest_files(con, config, digest)
     return digest, files
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120])
+def _worth_retrying(_task: object, _task_run: object, state: State) -> bool:
+    """A missing Slack token stays missing; anything else (network, Slack errors) may pass on a retry."""
+    try:
+        state.result()
+    except SecretUnavailableError:
+        return False
+    except Exception:  # noqa: BLE001 - every other failure is worth another attempt
+        return True
+    return True
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120], retry_condition_fn=_worth_retrying)
 def post_to_slack(
     config_file: str, digest: Digest, files: alerting.DigestFiles, dry_run: bool, force: bool
 ) -> alerting.Delivery:
@@ -99,7 +113,7 @@ def post_to_slack(
             "Dry run (%s): digest written to %s", "asked" if dry_run else "no Slack token", files.json_path
         )
         return alerting.Delivery(dry_run=True)
-    with writing(config, "publish") as (con, _run):
+    with writing(config, "post", publish=False) as (con, _run):
         delivery = alerting.deliver(con, config, digest, files, token=token, force=force)
     for line in delivery.posted:
         logger.info("Posted %s", line)
@@ -108,6 +122,12 @@ def post_to_slack(
     if delivery.failed:
         raise RuntimeError("Slack posts failed (they will be retried): " + "; ".join(delivery.failed))
     return delivery
+
+
+@task(cache_policy=NO_CACHE)
+def publish_warehouse(config_file: str) -> None:
+    """Copy the warehouse to the analysts' read-only file, once per run."""
+    publish_snapshot(_config(config_file))
 
 
 @task(cache_policy=NO_CACHE)
@@ -163,10 +183,13 @@ def daily(
     config_file = _resolve(config)
     cfg = _config(config_file)
     instant = parse_as_of(as_of, cfg) if as_of else alerting.default_as_of(cfg)
-    loaded, failed_sources = _extract_and_load(config_file)
-    built = build(config_file, instant)
-    digest, files = evaluate_alerts(config_file, instant)
-    delivery = post_to_slack(config_file, digest, files, dry_run, force) if publish else None
+    try:
+        loaded, failed_sources = _extract_and_load(config_file)
+        built = build(config_file, instant)
+        digest, files = evaluate_alerts(config_file, instant)
+        delivery = post_to_slack(config_file, digest, files, dry_run, force) if publish else None
+    finally:
+        publish_warehouse(config_file)
     write_artifacts(digest, files)
     if failed_sources:  # the digest went out with what could be read; the run still shows as failed
         raise RuntimeError("some sources could not be read: " + "; ".join(failed_sources))
@@ -195,20 +218,25 @@ def backfill(
     first, last = dt.date.fromisoformat(since), dt.date.fromisoformat(until)
     if last < first:
         raise ValueError(f"until ({until}) is before since ({since})")
-    _loaded, failed_sources = _extract_and_load(config_file)
-    if failed_sources:
-        raise RuntimeError("some sources could not be read: " + "; ".join(failed_sources))
     days = []
-    day = first
-    while day <= last:
-        instant = parse_as_of(day.isoformat(), cfg)
-        build(config_file, instant)
-        digest, files = evaluate_alerts(config_file, instant)
-        if publish:
-            post_to_slack(config_file, digest, files, False, False)
-        write_artifacts(digest, files)
-        days.append({"day": day.isoformat(), "status": digest.status, "digest_json": str(files.json_path)})
-        day += dt.timedelta(days=1)
+    try:
+        _loaded, failed_sources = _extract_and_load(config_file)
+        if failed_sources:
+            raise RuntimeError("some sources could not be read: " + "; ".join(failed_sources))
+        day = first
+        while day <= last:
+            instant = parse_as_of(day.isoformat(), cfg)
+            build(config_file, instant)
+            digest, files = evaluate_alerts(config_file, instant)
+            if publish:
+                post_to_slack(config_file, digest, files, False, False)
+            write_artifacts(digest, files)
+            days.append(
+                {"day": day.isoformat(), "status": digest.status, "digest_json": str(files.json_path)}
+            )
+            day += dt.timedelta(days=1)
+    finally:
+        publish_warehouse(config_file)
     return days
 
 

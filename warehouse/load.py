@@ -83,25 +83,28 @@ def _add_notes(a: object, b: object) -> object:
     return b if a is None else a
 
 
-# Consecutive message parts merged in one transaction, up to this many rows: each transaction joins its rows
-# against the whole of core.messages, so fewer, larger ones cost less once the table is big.
+# Consecutive message parts merged in one transaction, up to this many rows or bytes of Arrow data: each
+# transaction joins its rows against the whole of core.messages, so fewer, larger ones cost less once the
+# table is big; the byte cap keeps a batch of long emails from outgrowing the merge's memory limit.
 MERGE_ROWS = 20_000
+MERGE_BYTES = 32 << 20
 
 
 def _merge_groups(parts: list[Part]) -> Iterator[tuple[str, list[Part], pa.Table]]:
-    """(kind, parts, table) in part order; runs of message parts are concatenated up to MERGE_ROWS rows.
+    """(kind, parts, table) in part order; runs of message parts are concatenated up to MERGE_ROWS rows or
+    MERGE_BYTES bytes.
 
     Concatenating keeps the records' order (ordinals are renumbered across the run), so "first copy wins"
     picks the same copy as merging the parts one by one.
     """
     run: list[Part] = []
     tables: list[pa.Table] = []
-    rows = 0
+    rows = size = 0
     for part in parts:
         kind = part_kind(part)
-        if run and (kind != MESSAGES or rows >= MERGE_ROWS):
+        if run and (kind != MESSAGES or rows >= MERGE_ROWS or size >= MERGE_BYTES):
             yield MESSAGES, run, _concat_batches(tables)
-            run, tables, rows = [], [], 0
+            run, tables, rows, size = [], [], 0, 0
         if kind != MESSAGES:
             yield kind, [part], read_part(part)
             continue
@@ -109,6 +112,7 @@ def _merge_groups(parts: list[Part]) -> Iterator[tuple[str, list[Part], pa.Table
         run.append(part)
         tables.append(table)
         rows += table.num_rows
+        size += table.nbytes
     if run:
         yield MESSAGES, run, _concat_batches(tables)
 
@@ -125,6 +129,9 @@ def _concat_batches(tables: list[pa.Table]) -> pa.Table:
 def merge_staged(con: duckdb.DuckDBPyConnection, staging_dir: StagingLocation) -> LoadStats:
     """The writer side: merge every staged part in order, deleting parts once their transaction committed."""
     stats = LoadStats()
+    # Arrow's default allocator keeps freed batches for reuse; the system one hands large buffers back at once,
+    # which keeps the merge's peak memory near DuckDB's limit.
+    pa.set_memory_pool(pa.system_memory_pool())
     for kind, parts, table in _merge_groups(staged_parts(staging_dir)):
         now = dt.datetime.now(dt.UTC)
         con.execute("BEGIN TRANSACTION")

@@ -1,4 +1,4 @@
-"""A writing session: the one writer, a meta.runs row, then the published copy for analysts."""
+"""A writing session: the one writer, a meta.runs row, then (unless a caller publishes later) the analysts' copy."""
 
 from __future__ import annotations
 
@@ -26,19 +26,31 @@ class Run:
 
 
 @contextlib.contextmanager
-def writing(config: Config, command: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, Run]]:
-    """Open the warehouse for writing, record the run (also when it fails), then publish the read-only copy."""
+def writing(
+    config: Config, command: str, *, publish: bool = True, memory_limit: str | None = None
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, Run]]:
+    """Open the warehouse for writing, record the run (also when it fails), then publish the read-only copy.
+
+    Publishing copies the whole file, so a pipeline of several sessions (the daily flow) passes
+    `publish=False` and calls `publish_snapshot` once at the end. `memory_limit` overrides the configured one.
+    """
     wh = config.warehouse
     run = Run(command)
     started = dt.datetime.now(dt.UTC)
-    with open_writer(wh.path, memory_limit=wh.memory_limit, threads=wh.threads) as con:
+    with open_writer(wh.path, memory_limit=memory_limit or wh.memory_limit, threads=wh.threads) as con:
         status = "failed"
         try:
             yield con, run
             status = "succeeded"
         finally:
             _record_run(con, run, started, status)
-    publish(wh.path, wh.published_path)
+    if publish:
+        publish_snapshot(config)
+
+
+def publish_snapshot(config: Config) -> None:
+    """Replace the analysts' read-only copy with the warehouse as it is now (no writer may be open)."""
+    publish(config.warehouse.path, config.warehouse.published_path)
 
 
 def _record_run(con: duckdb.DuckDBPyConnection, run: Run, started: dt.datetime, status: str) -> None:

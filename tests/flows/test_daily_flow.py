@@ -10,6 +10,7 @@ import pytest
 from prefect.client.orchestration import get_client
 
 from commhealth.demo_data import write_demo_dataset
+from commhealth.secrets import SecretUnavailableError
 from flows.daily import backfill, daily
 from tests.fakes.slack_api import FakeSlackAPI
 
@@ -69,3 +70,27 @@ def test_backfill_computes_each_day_without_posting(tmp_path: Path, slack: FakeS
     assert [d["day"] for d in days] == ["2026-11-18", "2026-11-19", "2026-11-20"]
     assert slack.calls("chat.postMessage") == []
     assert all(Path(d["digest_json"]).is_file() for d in days)
+
+
+def test_a_missing_secret_block_fails_once_and_the_run_still_publishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    dataset = write_demo_dataset(tmp_path / "demo", weeks=2)
+    config = dataset.config_path
+    config.write_text(
+        config.read_text().replace("[alerts]\n", '[alerts]\ntoken_secret_block = "no-such-block"\n')
+    )
+
+    with pytest.raises(SecretUnavailableError, match="no-such-block"):
+        daily(as_of=dataset.as_of.isoformat(), config=str(config))
+
+    with get_client(sync_client=True) as client:
+        posts = [r for r in client.read_task_runs() if r.name.startswith("post_to_slack")]
+    assert posts and all(r.run_count == 1 for r in posts)  # a missing block is not worth a retry
+
+    # Published once, at the end: the copy holds every writing step of the failed run.
+    con = duckdb.connect(str(config.parent / "warehouse.published.duckdb"), read_only=True)
+    commands = [row[0] for row in con.execute("SELECT command FROM meta.runs ORDER BY started_at").fetchall()]
+    assert commands == ["daily ingest", "build", "digest"]
+    assert con.execute("SELECT count(*) FROM marts.alerts").fetchone()[0] > 0
