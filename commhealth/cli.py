@@ -14,6 +14,7 @@ from commhealth.config import Config, ConfigError, load_config
 from commhealth.report import print_summary
 from warehouse.db import WarehouseBusyError
 from warehouse.load import LoadStats
+from warehouse.session import WarehouseOutOfMemoryError
 
 # Prefect's temporary local server would otherwise send usage analytics.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -76,6 +77,8 @@ def _run_ingest(
         stats = ingest(cfg, err_console, mail=list(mail), slack_exports=list(slack_exports), live=list(live))
     except WarehouseBusyError as exc:
         raise fail(f"{exc} Staged data waits for the next run.", code=3) from None
+    except WarehouseOutOfMemoryError as exc:
+        raise fail(str(exc), code=1) from None
     except (SourceAuthError, SecretUnavailableError) as exc:
         raise fail(str(exc)) from None
     except SourceError as exc:
@@ -174,6 +177,8 @@ def build(
         counts = build(cfg, instant, full=full)
     except WarehouseBusyError as exc:
         raise fail(str(exc), code=3) from None
+    except WarehouseOutOfMemoryError as exc:
+        raise fail(str(exc), code=1) from None
     mode = (
         "full"
         if counts.get("full_build")

@@ -131,16 +131,34 @@ class Metrics(_Strict):
     awaiting_lookback_days: int = Field(default=14, gt=0)
 
 
+_MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*((?:[KMGT]i?)?B)", re.IGNORECASE)
+_MEMORY_UNITS = {"B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+_MIN_MEMORY_BYTES = 64 << 20
+
+
 class Warehouse(_Strict):
     path: Path = Path("warehouse.duckdb")
     store_bodies: bool = True
     memory_limit: str = "2GB"
     # Merging staged parts streams batch by batch; a small limit keeps a big backfill's memory flat.
-    merge_memory_limit: str = "256MB"
+    merge_memory_limit: str = "128MB"
     threads: int | None = None
     batch_size: int = Field(default=5000, gt=0)
 
     staging_dir: Path | str | None = None  # a local folder, or an fsspec URL such as s3://bucket/prefix
+
+    @field_validator("memory_limit", "merge_memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        """A size DuckDB accepts, and enough for it to work at all (below ~64 MB even migrations fail)."""
+        found = _MEMORY_SIZE.fullmatch(value.strip())
+        if found is None:
+            raise ValueError(f"{value!r} is not a memory size such as '512MB' or '2GB'")
+        number, unit = float(found[1]), found[2].upper()
+        size = number * _MEMORY_UNITS[unit.removesuffix("IB").removesuffix("B") or "B"]
+        if size < _MIN_MEMORY_BYTES:
+            raise ValueError(f"{value!r} is too small for DuckDB; use at least 64MB")
+        return value.strip()
 
     @field_validator("staging_dir")
     @classmethod

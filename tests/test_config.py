@@ -59,6 +59,16 @@ def test_found_through_env_then_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ('workdays = ["mon", "tue", "wed", "thu", "fri", "sat"]', 'workdays = ["lundi"]', "unknown weekday"),
         ("sla_hours = 16", "sla_hours = -1", "vendors[1].sla_hours"),
         ("[metrics]", "[metric]", "metric: unknown key"),
+        (
+            'path = "warehouse.duckdb"',
+            'path = "warehouse.duckdb"\nmemory_limit = "2 gigs"',
+            "warehouse.memory_limit: '2 gigs' is not a memory size",
+        ),
+        (
+            'path = "warehouse.duckdb"',
+            'path = "warehouse.duckdb"\nmerge_memory_limit = "8MB"',
+            "warehouse.merge_memory_limit: '8MB' is too small for DuckDB",
+        ),
     ],
 )
 def test_each_mistake_is_one_line(tmp_path: Path, old: str, new: str, expected: str) -> None:

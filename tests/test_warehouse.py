@@ -16,7 +16,7 @@ from commhealth.config import load_config
 from commhealth.records import MessageRecord, QuarantineRecord
 from warehouse.db import WarehouseBusyError, migration_files, open_writer
 from warehouse.load import load_records, merge_staged, resolve_email_conversations
-from warehouse.session import writing
+from warehouse.session import WarehouseOutOfMemoryError, writing
 from warehouse.staging import CursorStore, StagingWriter, staged_parts
 
 T0 = dt.datetime(2026, 11, 16, 9, tzinfo=dt.UTC)
@@ -254,3 +254,18 @@ def test_cursor_follows_its_records_and_a_resumed_run_sees_the_staged_one(tmp_pa
         CursorStore(StagingWriter(staging, "later"), published).get("slack_api", "C1")
         == '{"watermark": "1.0"}'
     )
+
+
+def test_running_out_of_memory_names_the_setting_and_keeps_what_was_committed(config_path: Path) -> None:
+    config = load_config(config_path)
+    with writing(config, "ingest") as (con, _run):
+        load_records(con, [mail("kept@x")], config.warehouse.staging_path)
+    too_small = pytest.raises(WarehouseOutOfMemoryError, match=r"merge_memory_limit = '64MB'; raise it")
+    with too_small, writing(config, "ingest", memory_limit="64MB") as (con, _run):
+        con.execute("SELECT list(range) FROM range(100000000)").fetchall()  # a list cannot spill
+    with open_writer(config.warehouse.path) as con:
+        assert rows(con, "SELECT message_key FROM core.messages") == [("kept@x",)]
+        assert rows(con, "SELECT command, status FROM meta.runs ORDER BY started_at") == [
+            ("ingest", "succeeded"),
+            ("ingest", "failed"),
+        ]

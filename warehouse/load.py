@@ -86,7 +86,7 @@ def _add_notes(a: object, b: object) -> object:
 # Consecutive message parts merged in one transaction, up to this many rows or bytes of Arrow data: each
 # transaction joins its rows against the whole of core.messages, so fewer, larger ones cost less once the
 # table is big; the byte cap keeps a batch of long emails from outgrowing the merge's memory limit.
-MERGE_ROWS = 20_000
+MERGE_ROWS = 10_000
 MERGE_BYTES = 32 << 20
 
 

@@ -16,6 +16,10 @@ from commhealth.config import Config
 from warehouse.db import open_writer, publish, sql
 
 
+class WarehouseOutOfMemoryError(RuntimeError):
+    """A writing session needed more memory than its configured DuckDB limit."""
+
+
 @dataclass
 class Run:
     """What a writing command reports into meta.runs."""
@@ -37,13 +41,22 @@ def writing(
     wh = config.warehouse
     run = Run(command)
     started = dt.datetime.now(dt.UTC)
-    with open_writer(wh.path, memory_limit=memory_limit or wh.memory_limit, threads=wh.threads) as con:
-        status = "failed"
-        try:
-            yield con, run
-            status = "succeeded"
-        finally:
-            _record_run(con, run, started, status)
+    limit, setting = (
+        (memory_limit, "merge_memory_limit") if memory_limit else (wh.memory_limit, "memory_limit")
+    )
+    try:
+        with open_writer(wh.path, memory_limit=limit, threads=wh.threads) as con:
+            status = "failed"
+            try:
+                yield con, run
+                status = "succeeded"
+            finally:
+                _record_run(con, run, started, status)
+    except duckdb.OutOfMemoryException as exc:
+        raise WarehouseOutOfMemoryError(
+            f"{command}: DuckDB ran out of memory under warehouse.{setting} = {limit!r}; raise it and run "
+            f"again (committed work is kept, staged parts wait). {str(exc).splitlines()[0]}"
+        ) from None
     if publish:
         publish_snapshot(config)
 
