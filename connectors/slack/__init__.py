@@ -15,9 +15,7 @@ from .digest import (
 )
 from .publish import (
     PostedMessage,
-    PublishedDigest,
     post_message,
-    publish_digest,
     resolve_channel_id,
     upload_file,
 )
@@ -27,7 +25,6 @@ __all__ = [
     "Digest",
     "EvidenceItem",
     "PostedMessage",
-    "PublishedDigest",
     "RenderedDigest",
     "RenderedMessage",
     "SlackPublishError",
@@ -35,7 +32,6 @@ __all__ = [
     "escape_text",
     "make_client",
     "post_message",
-    "publish_digest",
     "render_digest",
     "render_terminal",
     "render_vendor_alert",

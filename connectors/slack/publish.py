@@ -1,11 +1,10 @@
-"""Posting rendered digests and files to Slack; every failure becomes a :class:`SlackPublishError`."""
+"""Posting rendered messages and files to Slack; every failure becomes a :class:`SlackPublishError`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -13,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from .client import SlackPublishError, publish_error
-from .digest import RenderedDigest, RenderedMessage
+from .digest import RenderedMessage
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 
@@ -21,13 +20,6 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 class PostedMessage(NamedTuple):
     channel_id: str
     ts: str
-
-
-@dataclass
-class PublishedDigest:
-    main: PostedMessage
-    replies: list[PostedMessage] = field(default_factory=list)
-    chart_uploaded: bool = False
 
 
 @contextmanager
@@ -85,22 +77,3 @@ def upload_file(client: WebClient, channel: str, thread_ts: str | None, path: Pa
         client.files_upload_v2(
             channel=channel_id, thread_ts=thread_ts, file=str(path), filename=path.name, title=title
         )
-
-
-def publish_digest(
-    client: WebClient,
-    channel: str,
-    rendered: RenderedDigest,
-    *,
-    chart: Path | None = None,
-    chart_title: str = "Vendor response time, last 28 days",
-) -> PublishedDigest:
-    """Post the main message, its thread replies, then the chart (if any) into the same thread."""
-    main = post_message(client, channel, rendered.main)
-    published = PublishedDigest(main=main)
-    for reply in rendered.thread_replies:
-        published.replies.append(post_message(client, main.channel_id, reply, thread_ts=main.ts))
-    if chart is not None:
-        upload_file(client, main.channel_id, main.ts, chart, chart_title)
-        published.chart_uploaded = True
-    return published

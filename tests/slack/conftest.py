@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.slack_api import fake_slack
+from tests.test_alerting import config, slack  # a fake Slack and a config whose [alerts] point at it
 
-__all__ = ["fake_slack"]
+__all__ = ["config", "fake_slack", "slack"]
 
 
 @pytest.fixture(autouse=True)

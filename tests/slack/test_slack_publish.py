@@ -1,4 +1,8 @@
-"""Publishing through the real slack_sdk WebClient against the fake Slack Web API on 127.0.0.1."""
+"""Publishing through the real slack_sdk WebClient against the fake Slack Web API on 127.0.0.1.
+
+Whole digests go out the way the product sends them, through ``commhealth.alerting.deliver`` (part by part,
+each recorded in ``meta.alert_deliveries``); single calls are exercised with ``post_message``/``upload_file``.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,15 @@ from pathlib import Path
 import pytest
 from slack_samples import DAY, sample_digest, vendor
 
+from commhealth import alerting
 from commhealth.chart import render_latency_chart
+from commhealth.config import Config
 from connectors.slack.client import SlackPublishError, make_client
 from connectors.slack.digest import AlertLine, Digest, EvidenceItem, render_digest, render_vendor_alert
-from connectors.slack.publish import post_message, publish_digest, resolve_channel_id, upload_file
+from connectors.slack.publish import post_message, resolve_channel_id, upload_file
 from tests.fakes.slack_api import FakeSlackAPI
+from tests.test_alerting import files_for
+from warehouse.db import open_writer
 
 TOKEN = "xoxb-test-0000-secret"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -27,49 +35,66 @@ def chart(tmp_path: Path) -> Path:
     return render_latency_chart(series, tmp_path / "latency.png", title="Vendor response time")
 
 
-def test_digest_posts_main_replies_and_chart_in_thread(fake_slack: FakeSlackAPI, tmp_path: Path) -> None:
+def test_deliver_posts_main_replies_and_chart_in_thread_and_records_each_part(
+    config: Config, slack: FakeSlackAPI, tmp_path: Path
+) -> None:
     digest = sample_digest()
     digest.vendors += [
         vendor(f"bulk{i:02d}", evidence=[EvidenceItem("Subject " * 40, waited_business_minutes=60.0)] * 3)
         for i in range(40)
     ]
-    rendered = render_digest(digest)
+    files = files_for(tmp_path, digest)
+    rendered = files.rendered
     assert rendered.thread_replies
-    client = make_client(TOKEN, fake_slack.url)
 
-    published = publish_digest(
-        client, "#vendor-health", rendered, chart=chart(tmp_path), chart_title="Latency"
-    )
+    with open_writer(":memory:") as con:
+        delivery = alerting.deliver(con, config, digest, files, token=TOKEN)
+        ledger = dict(
+            con.execute(
+                "SELECT rule, message_ts FROM meta.alert_deliveries WHERE channel = ? AND vendor_id = ?",
+                ["#vendor-health", alerting.DIGEST_VENDOR],
+            ).fetchall()
+        )
 
-    assert published.main.channel_id == "C0HEALTH01"
-    assert published.chart_uploaded
-    messages = fake_slack.posted("#vendor-health")
-    main = messages[0]
-    assert main["ts"] == published.main.ts and main["thread_ts"] == main["ts"]  # a thread parent
-    assert main["blocks"] == rendered.main.blocks and main["text"] == rendered.main.text
-    replies = fake_slack.state.thread("C0HEALTH01", main["ts"])
-    assert [r["blocks"] for r in replies if r.get("subtype") != "file_share"] == [
-        m.blocks for m in rendered.thread_replies
+    assert delivery.failed == []
+    parts = [f"digest part {i} in the thread" for i in range(1, len(rendered.thread_replies) + 1)]
+    assert delivery.posted == [
+        f"digest of {DAY} in #vendor-health",
+        *parts,
+        "latency chart in the digest thread",
+        "critical alerts of kappa in #vendor-kappa",
     ]
+    main = slack.posted("#vendor-health")[0]
+    assert main["thread_ts"] == main["ts"]  # a thread parent
+    assert main["blocks"] == rendered.main.blocks and main["text"] == rendered.main.text
+    replies = slack.state.thread("C0HEALTH01", main["ts"])
+    messages = [r for r in replies if r.get("subtype") != "file_share"]
+    assert [r["blocks"] for r in messages] == [m.blocks for m in rendered.thread_replies]
+    assert ledger == {
+        "digest": main["ts"],
+        **{f"digest_part_{i}": r["ts"] for i, r in enumerate(messages, start=1)},
+        "chart": main["ts"],
+    }
+
     file_share = replies[-1]
     assert file_share["subtype"] == "file_share"
-    file_id = file_share["files"][0]["id"]
-    stored = fake_slack.state.files[file_id]
-    assert stored["data"].startswith(PNG_MAGIC)
-    assert stored["title"] == "Latency" and stored["name"] == "latency.png"
+    stored = slack.state.files[file_share["files"][0]["id"]]
+    assert stored["data"] == files.chart_path.read_bytes() and stored["data"].startswith(PNG_MAGIC)
+    assert stored["title"] == "Vendor response time" and stored["name"] == files.chart_path.name
     assert stored["length"] == len(stored["data"])
     assert stored["shares"] == [{"channel": "C0HEALTH01", "thread_ts": main["ts"]}]
 
-    methods = [c.method for c in fake_slack.calls()]
+    methods = [c.method for c in slack.calls()]
     expected = ["chat.postMessage"] * len(rendered.messages)
-    assert methods == [*expected, "files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
-    for call in fake_slack.calls():
+    upload = ["conversations.list", "files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+    assert methods == [*expected, *upload, "chat.postMessage"]  # the critical alert to #vendor-kappa last
+    for call in slack.calls():
         assert call.http_method == "POST"
         if call.method != "upload":
             assert call.headers["authorization"] == f"Bearer {TOKEN}"
         else:
             assert "authorization" not in call.headers
-    for call in fake_slack.calls("chat.postMessage"):
+    for call in slack.calls("chat.postMessage"):
         assert call.params["unfurl_links"] is False and call.params["unfurl_media"] is False
         assert call.headers["content-type"].startswith("application/json")
 
@@ -158,7 +183,9 @@ def test_scripted_api_error_is_wrapped(fake_slack: FakeSlackAPI) -> None:
         post_message(client, "#vendor-health", render_digest(sample_digest()).main)
 
 
-def test_posted_json_never_carries_vendor_markup(fake_slack: FakeSlackAPI) -> None:
+def test_delivered_json_never_carries_vendor_markup(
+    config: Config, slack: FakeSlackAPI, tmp_path: Path
+) -> None:
     evil = "<!channel> <!here|here> @here <@U123> <https://evil.example|Click> *bold*"
     permalink = "https://fake-workspace.slack.com/archives/C0KAPPA/p1767225601000001"
     digest = Digest(
@@ -174,14 +201,15 @@ def test_posted_json_never_carries_vendor_markup(fake_slack: FakeSlackAPI) -> No
             )
         ],
     )
-    client = make_client(TOKEN, fake_slack.url)
-    published = publish_digest(client, "#vendor-health", render_digest(digest))
-    post_message(client, "#vendor-kappa", render_vendor_alert(digest, digest.vendors[0]))
-    assert published.replies == []
-    bodies = [c.body.decode("utf-8") for c in fake_slack.calls("chat.postMessage")]
-    assert len(bodies) == 2
-    for body in bodies:
-        payload = json.loads(body)
+    with open_writer(":memory:") as con:
+        delivery = alerting.deliver(con, config, digest, files_for(tmp_path, digest), token=TOKEN)
+
+    assert delivery.failed == []
+    assert "critical alerts of evil in #vendor-kappa" in delivery.posted
+    calls = slack.calls("chat.postMessage")
+    assert [c.params["channel"] for c in calls] == ["#vendor-health", "#vendor-kappa"]  # no thread replies
+    for call in calls:
+        payload = json.loads(call.body.decode("utf-8"))
         text = json.dumps(payload, ensure_ascii=False)
         assert "<!" not in text and "<@" not in text
         assert re.findall(r"<(https?://[^|>]*)", text) == [permalink] * text.count("<http")
