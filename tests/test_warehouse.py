@@ -58,6 +58,51 @@ def test_migrations_from_an_empty_file_are_recorded_once(tmp_path: Path) -> None
         ) == [(0,)]
 
 
+def test_messages_stored_before_the_key_index_was_dropped_keep_their_rows_and_comments(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA meta")
+    con.execute(
+        "CREATE TABLE meta.schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+        "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    )
+    for version, name, statements in migration_files():
+        if version < 5:  # the warehouse as the previous release left it
+            con.execute(statements)
+            con.execute("INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)", [version, name])
+    con.close()
+    load_before = {"message_key": "old@x", "changed_at": "2026-11-01 00:00:00+00"}
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            """INSERT INTO core.messages (message_key, channel, source, conversation_key, sent_at, side,
+               is_automated, is_internal, content_hash, raw_ref, ingested_at, changed_at)
+               VALUES ($message_key, 'email', 'mbox', $message_key, TIMESTAMPTZ '2026-11-01 09:00:00+00',
+                       'company', false, false, 'h', 'box#1', $changed_at, $changed_at)""",
+            load_before,
+        )
+    with open_writer(path) as con:
+        assert rows(con, "SELECT message_key, changed_at::VARCHAR FROM core.messages") == [
+            ("old@x", "2026-11-01 00:00:00+00")
+        ]
+        assert rows(
+            con,
+            "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+            "AND schema_name = 'core' AND table_name = 'messages'",
+        ) == [(0,)]
+        assert rows(
+            con,
+            "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'core' AND table_name = 'messages' "
+            "AND comment IS NULL",
+        ) == [(0,)]
+        load_records(con, [mail("old@x"), mail("new@x")], tmp_path / "staging")
+        assert rows(con, "SELECT message_key, count(*) FROM core.messages GROUP BY 1 ORDER BY 1") == [
+            ("new@x", 1),
+            ("old@x", 1),
+        ]
+
+
 def test_same_input_twice_stores_nothing_twice(tmp_path: Path) -> None:
     batch = [
         mail("a@x"),

@@ -55,7 +55,9 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
+            comments = _comments(con)
             con.execute(sql)
+            _restore_comments(con, comments)
             con.execute("INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)", [version, name])
             con.execute("COMMIT")
         except Exception:
@@ -63,6 +65,32 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
             raise
         applied.append(name)
     return applied
+
+
+_OBJECTS = """
+SELECT schema_name, table_name, NULL AS column_name, comment FROM duckdb_tables() WHERE NOT temporary
+UNION ALL
+SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() WHERE database_name <> 'temp'
+"""
+
+
+def _comments(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str | None], str | None]:
+    """Every table and column, with its comment (None when it has none)."""
+    return {(schema, table, column): text for schema, table, column, text in con.execute(_OBJECTS).fetchall()}
+
+
+def _restore_comments(
+    con: duckdb.DuckDBPyConnection, before: dict[tuple[str, str, str | None], str | None]
+) -> None:
+    """Comments a migration lost by rebuilding a table (DuckDB cannot drop a constraint in place) come back."""
+    after = _comments(con)
+    for key, text in before.items():
+        if text is None or key not in after or after[key] is not None:
+            continue
+        schema, table, column = key
+        target = f'"{schema}"."{table}"' + (f'."{column}"' if column else "")
+        literal = text.replace("'", "''")
+        con.execute(f"COMMENT ON {'COLUMN' if column else 'TABLE'} {target} IS '{literal}'")
 
 
 def configure(

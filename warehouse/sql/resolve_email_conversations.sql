@@ -9,12 +9,16 @@ WITH children AS (
     FROM core.messages
     WHERE channel = 'email'
         AND conversation_key IN (SELECT conversation_key FROM pending_conversation_keys)
+),
+parents AS (
+    SELECT message_key, conversation_key
+    FROM core.messages
+    WHERE channel = 'email' AND message_key IN (SELECT conversation_key FROM children)
 )
 SELECT children.message_key, children.conversation_key AS old_key, parent.conversation_key AS new_key
 FROM children
-JOIN core.messages AS parent ON parent.message_key = children.conversation_key
-WHERE parent.channel = 'email'
-    AND parent.message_key <> children.message_key
+JOIN parents AS parent ON parent.message_key = children.conversation_key
+WHERE parent.message_key <> children.message_key
     AND parent.conversation_key <> children.conversation_key;
 
 INSERT INTO meta.conversation_changes (conversation_key, changed_at)

@@ -3,6 +3,13 @@ CREATE OR REPLACE TEMP TABLE staged_batch AS
 WITH incoming AS (
     SELECT * FROM incoming_batch
 ),
+-- Only the stored rows of the batch's keys: a semi-join builds its hash table on the batch and streams
+-- core.messages past it, so memory stays that of the batch however big the warehouse grows.
+stored AS (
+    SELECT message_key, content_hash
+    FROM core.messages
+    WHERE message_key IN (SELECT message_key FROM incoming)
+),
 ranked AS (
     SELECT
         incoming.*,
@@ -16,7 +23,7 @@ compared AS (
         stored.content_hash AS stored_hash,
         stored.message_key IS NOT NULL AS is_stored
     FROM ranked
-    LEFT JOIN core.messages AS stored ON stored.message_key = ranked.message_key
+    LEFT JOIN stored ON stored.message_key = ranked.message_key
 )
 SELECT
     compared.*,
