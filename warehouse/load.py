@@ -86,8 +86,11 @@ def _add_notes(a: object, b: object) -> object:
 # Consecutive message parts merged in one transaction, up to this many rows or bytes of Arrow data: each
 # transaction joins its rows against the whole of core.messages, so fewer, larger ones cost less once the
 # table is big; the byte cap keeps a batch of long emails from outgrowing the merge's memory limit.
-MERGE_ROWS = 10_000
+MERGE_ROWS = 20_000
 MERGE_BYTES = 32 << 20
+# DuckDB checkpoints whenever the WAL passes 16 MB, i.e. after nearly every batch of emails, and that took two
+# thirds of a bulk merge. The writer checkpoints when it closes anyway; a crash replays the WAL.
+MERGE_CHECKPOINT_THRESHOLD = "1GB"
 
 
 def _merge_groups(parts: list[Part]) -> Iterator[tuple[str, list[Part], pa.Table]]:
@@ -132,29 +135,40 @@ def merge_staged(con: duckdb.DuckDBPyConnection, staging_dir: StagingLocation) -
     # Arrow's default allocator keeps freed batches for reuse; the system one hands large buffers back at once,
     # which keeps the merge's peak memory near DuckDB's limit.
     pa.set_memory_pool(pa.system_memory_pool())
-    for kind, parts, table in _merge_groups(staged_parts(staging_dir)):
-        now = dt.datetime.now(dt.UTC)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            if kind == MESSAGES:
-                _merge_messages(con, table, now, stats)
-                if CHANNEL_EMAIL in set(table.column("channel").to_pylist()):
-                    # In the batch's transaction, so a crash cannot leave stored chains unresolved.
-                    resolve_email_conversations(con, since=now)
-            elif kind == QUARANTINE:
-                stats.quarantined.update(table.column("reason").to_pylist())
-                _insert_quarantine(con, table, now)
-            elif kind in (SLACK_USERS, SLACK_CHANNELS, SYNC_STATE):
-                _upsert_directory(con, kind, table, now)
-            else:
-                raise ValueError(f"unknown staged part kind {kind!r}: {parts[0]}")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        for part in parts:
-            delete_part(part)
+    con.execute("SET checkpoint_threshold = ?", [MERGE_CHECKPOINT_THRESHOLD])
+    try:
+        for kind, parts, table in _merge_groups(staged_parts(staging_dir)):
+            _merge_group(con, kind, parts, table, stats)
+    finally:
+        con.execute("RESET checkpoint_threshold")
     return stats
+
+
+def _merge_group(
+    con: duckdb.DuckDBPyConnection, kind: str, parts: list[Part], table: pa.Table, stats: LoadStats
+) -> None:
+    """One transaction; its parts are deleted once it committed."""
+    now = dt.datetime.now(dt.UTC)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if kind == MESSAGES:
+            _merge_messages(con, table, now, stats)
+            if CHANNEL_EMAIL in set(table.column("channel").to_pylist()):
+                # In the batch's transaction, so a crash cannot leave stored chains unresolved.
+                resolve_email_conversations(con, since=now)
+        elif kind == QUARANTINE:
+            stats.quarantined.update(table.column("reason").to_pylist())
+            _insert_quarantine(con, table, now)
+        elif kind in (SLACK_USERS, SLACK_CHANNELS, SYNC_STATE):
+            _upsert_directory(con, kind, table, now)
+        else:
+            raise ValueError(f"unknown staged part kind {kind!r}: {parts[0]}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    for part in parts:
+        delete_part(part)
 
 
 def _merge_messages(
