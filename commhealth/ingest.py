@@ -158,7 +158,7 @@ def merge(
     """The single writer: merge every staged part (leftovers of interrupted runs too), then publish unless
     the caller publishes later. Merging streams batch by batch, so it runs under the smaller memory limit."""
     wh = config.warehouse
-    with writing(config, command, publish=publish, memory_limit=wh.merge_memory_limit) as (con, run):
+    with writing(config, command, publish=publish, memory_setting="merge_memory_limit") as (con, run):
         stats = merge_staged(con, wh.staging_path)
         for note in notes:
             stats.merge(LoadStats(notes=note))

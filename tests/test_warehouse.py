@@ -306,7 +306,10 @@ def test_running_out_of_memory_names_the_setting_and_keeps_what_was_committed(co
     with writing(config, "ingest") as (con, _run):
         load_records(con, [mail("kept@x")], config.warehouse.staging_path)
     too_small = pytest.raises(WarehouseOutOfMemoryError, match=r"merge_memory_limit = '64MB'; raise it")
-    with too_small, writing(config, "ingest", memory_limit="64MB") as (con, _run):
+    small = config.model_copy(
+        update={"warehouse": config.warehouse.model_copy(update={"merge_memory_limit": "64MB"})}
+    )
+    with too_small, writing(small, "ingest", memory_setting="merge_memory_limit") as (con, _run):
         con.execute("SELECT list(range) FROM range(100000000)").fetchall()  # a list cannot spill
     with open_writer(config.warehouse.path) as con:
         assert rows(con, "SELECT message_key FROM core.messages") == [("kept@x",)]

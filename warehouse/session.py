@@ -31,19 +31,18 @@ class Run:
 
 @contextlib.contextmanager
 def writing(
-    config: Config, command: str, *, publish: bool = True, memory_limit: str | None = None
+    config: Config, command: str, *, publish: bool = True, memory_setting: str = "memory_limit"
 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, Run]]:
     """Open the warehouse for writing, record the run (also when it fails), then publish the read-only copy.
 
     Publishing copies the whole file, so a pipeline of several sessions (the daily flow) passes
-    `publish=False` and calls `publish_snapshot` once at the end. `memory_limit` overrides the configured one.
+    `publish=False` and calls `publish_snapshot` once at the end. `memory_setting` names the [warehouse] key
+    that bounds DuckDB (the merge has its own).
     """
     wh = config.warehouse
     run = Run(command)
     started = dt.datetime.now(dt.UTC)
-    limit, setting = (
-        (memory_limit, "merge_memory_limit") if memory_limit else (wh.memory_limit, "memory_limit")
-    )
+    limit = getattr(wh, memory_setting)
     try:
         with open_writer(wh.path, memory_limit=limit, threads=wh.threads) as con:
             status = "failed"
@@ -54,7 +53,7 @@ def writing(
                 _record_run(con, run, started, status)
     except duckdb.OutOfMemoryException as exc:
         raise WarehouseOutOfMemoryError(
-            f"{command}: DuckDB ran out of memory under warehouse.{setting} = {limit!r}; raise it and run "
+            f"{command}: DuckDB ran out of memory under warehouse.{memory_setting} = {limit!r}; raise it and run "
             f"again (committed work is kept, staged parts wait). {str(exc).splitlines()[0]}"
         ) from None
     if publish:
