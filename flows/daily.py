@@ -91,13 +91,7 @@ def evaluate_alerts(config_file: str, as_of: dt.datetime) -> tuple[Digest, alert
 
 def _worth_retrying(_task: object, _task_run: object, state: State) -> bool:
     """A missing Slack token stays missing; anything else (network, Slack errors) may pass on a retry."""
-    try:
-        state.result()
-    except SecretUnavailableError:
-        return False
-    except Exception:  # noqa: BLE001 - every other failure is worth another attempt
-        return True
-    return True
+    return not isinstance(state.result(raise_on_failure=False), SecretUnavailableError)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120], retry_condition_fn=_worth_retrying)
