@@ -120,7 +120,8 @@ def _timed(
 
 
 def ingest(params: dict[str, Any]) -> dict[str, Any]:
-    """`commhealth.ingest.ingest` on the given mbox files and Slack exports, stage and merge timed apart."""
+    """`commhealth.ingest.ingest` on the given mbox files and Slack exports, with the time and peak RSS at the
+    moment the last part was staged (the merge runs alongside staging; what follows is its tail)."""
     from rich.console import Console
 
     from commhealth import ingest as ingest_module
@@ -129,9 +130,8 @@ def ingest(params: dict[str, Any]) -> dict[str, Any]:
     config = load_config(params["config_path"])
     split: dict[str, float] = {}
     peaks: dict[str, float] = {}
-    # Time the two halves of the real ingest() without changing it: wrap the module functions it calls. The
-    # peak RSS when staging returns tells the staging side's memory from the merge's (the step's peak).
-    for name in ("stage_mail", "stage_slack_export", "merge"):
+    # Time the staging side of the real ingest() without changing it: wrap the module functions it calls.
+    for name in ("stage_mail", "stage_slack_export"):
         setattr(ingest_module, name, _timed(split, peaks, name, getattr(ingest_module, name)))
     rss_before = _peak_rss_mb()
     started = time.perf_counter()
@@ -143,11 +143,12 @@ def ingest(params: dict[str, Any]) -> dict[str, Any]:
         publish=False,
     )
     work = time.perf_counter() - started
+    stage = split.get("stage_mail", 0.0) + split.get("stage_slack_export", 0.0)
     return {
         "work_s": work,
         "publish_s": _publish(config),
-        "stage_s": split.get("stage_mail", 0.0) + split.get("stage_slack_export", 0.0),
-        "merge_s": split.get("merge", 0.0),
+        "stage_s": stage,
+        "merge_tail_s": work - stage,
         "peak_rss_mb_after_imports": rss_before,
         "peak_rss_mb_after_staging": max(peaks.get("stage_mail", 0.0), peaks.get("stage_slack_export", 0.0)),
         "stats": stats.counts(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,7 +22,7 @@ from commhealth.records import MessageRecord, QuarantineRecord
 from commhealth.secrets import require_secret
 from connectors.mail import read_mail, total_bytes
 from connectors.slack_export import SlackExport
-from warehouse.load import LoadStats, merge_staged
+from warehouse.load import BackgroundMerge, LoadStats, merge_staged
 from warehouse.session import writing
 from warehouse.staging import (
     SLACK_CHANNEL_SCHEMA,
@@ -32,9 +32,11 @@ from warehouse.staging import (
     CursorStore,
     Part,
     StagingWriter,
+    staged_parts,
 )
 
 Record = MessageRecord | QuarantineRecord
+OnPart = Callable[[Part], None] | None
 
 
 def _progress(console: Console, *, bytes_total: bool) -> Progress:
@@ -54,14 +56,19 @@ class StagingSink:
     """What a live connector writes to: records (classified by party), directory tables, and cursors.
 
     Records and cursors are staged in order, so a cursor is stored only with the records before it; the single
-    writer merges them later. No warehouse connection is needed, so connectors can run anywhere.
+    writer merges them later (or meanwhile: `on_part` hands each written part to a merge). No warehouse
+    connection is needed, so connectors can run anywhere.
     """
 
-    def __init__(self, config: Config, partition: str) -> None:
+    def __init__(self, config: Config, partition: str, on_part: OnPart = None) -> None:
         self.resolver = PartyResolver(config)
         wh = config.warehouse
         self.writer = StagingWriter(
-            wh.staging_path, partition, store_bodies=wh.store_bodies, batch_size=wh.batch_size
+            wh.staging_path,
+            partition,
+            store_bodies=wh.store_bodies,
+            batch_size=wh.batch_size,
+            on_part=on_part,
         )
         self.cursors = CursorStore(self.writer, config.warehouse.published_path)
 
@@ -88,10 +95,10 @@ class StagingSink:
 
 
 def stage_mail(
-    config: Config, paths: list[Path], console: Console, source: str = "mbox"
+    config: Config, paths: list[Path], console: Console, source: str = "mbox", on_part: OnPart = None
 ) -> dict[str, object]:
     """Read mbox files, maildirs and .eml files into staged parts; returns the connector's notes."""
-    sink = StagingSink(config, source)
+    sink = StagingSink(config, source, on_part)
     with _progress(console, bytes_total=True) as progress:
         task = progress.add_task("Reading mail", total=total_bytes(paths))
         sink.add_all(read_mail(paths, source=source, on_bytes=lambda n: progress.advance(task, n)))
@@ -99,9 +106,11 @@ def stage_mail(
     return {}
 
 
-def stage_slack_export(config: Config, path: Path, console: Console) -> dict[str, object]:
+def stage_slack_export(
+    config: Config, path: Path, console: Console, on_part: OnPart = None
+) -> dict[str, object]:
     """Read one Slack export (folder or .zip): its users, channels and messages, into staged parts."""
-    sink = StagingSink(config, f"slack_export-{path.name}")
+    sink = StagingSink(config, f"slack_export-{path.name}", on_part)
     with SlackExport(path) as export:
         users = [{**_fields(u, SLACK_USER_SCHEMA), "source": "slack_export"} for u in export.users]
         channels = [
@@ -134,21 +143,39 @@ def ingest(
     live: list[str] = (),
     publish: bool = True,
 ) -> LoadStats:
-    """Stage every input, then merge in one writing session; the read-only copy is published at the end
-    unless the caller publishes later.
+    """Stage every input while the single writer merges each part as soon as it is written (leftovers of
+    interrupted runs first); the read-only copy is published at the end unless the caller publishes later.
 
     If a live source fails, what was staged so far (its own pages included) is still merged, then the error is
-    raised: the next run resumes from the stored cursors.
+    raised: the next run resumes from the stored cursors. An interrupt (Ctrl-C) stops after the transaction
+    under way; staged parts wait for the next run.
     """
-    notes: list[dict[str, object]] = []
-    if mail:
-        notes.append(stage_mail(config, list(mail), console))
-    notes += [stage_slack_export(config, path, console) for path in slack_exports]
     names = (["mbox"] if mail else []) + (["slack-export"] if slack_exports else []) + list(live)
-    try:
-        notes += [stage_live(config, name) for name in live]
-    finally:
-        stats = merge(config, notes, command="ingest " + " ".join(names), publish=publish)
+    notes: list[dict[str, object]] = []
+    staging = config.warehouse.staging_path
+    command = "ingest " + " ".join(names)
+    with writing(config, command, publish=publish, memory_setting="merge_memory_limit") as (con, run):
+        merger = BackgroundMerge(con, leftovers=staged_parts(staging))
+        drain = False
+        try:
+            if mail:
+                notes.append(stage_mail(config, list(mail), console, on_part=merger.submit))
+            for path in slack_exports:
+                notes.append(stage_slack_export(config, path, console, on_part=merger.submit))
+            for name in live:
+                notes.append(stage_live(config, name, on_part=merger.submit))
+            drain = True
+        except Exception:
+            drain = True
+            raise
+        finally:
+            stats = merger.finish(drain=drain)
+            if drain:
+                stats.merge(merge_staged(con, staging))  # parts other processes staged meanwhile
+            for note in notes:
+                stats.merge(LoadStats(notes=note))
+            run.counts = stats.counts()
+            run.detail = stats.as_dict()
     return stats
 
 
@@ -181,12 +208,12 @@ def configured_live_sources(config: Config) -> list[str]:
     return [name for name in LIVE_SOURCES if getattr(config.sources, name) is not None]
 
 
-def stage_live(config: Config, name: str) -> dict[str, object]:
+def stage_live(config: Config, name: str, on_part: OnPart = None) -> dict[str, object]:
     """Pull what is new from one live source into staged parts; the writer merges them later."""
     source = getattr(config.sources, name)
     if source is None:
         raise ValueError(f"{config.source_file}: no [sources.{name}] section")
-    sink = StagingSink(config, name)
+    sink = StagingSink(config, name, on_part)
     try:
         if name == "slack":
             from connectors.slack.history import extract_slack

@@ -28,6 +28,7 @@ FIGURES = (
     "increment_total_s",
     "increment_to_build_ratio",
     "ingest_mail_peak_rss_mb_after_staging",
+    "ingest_mail_merge_tail_s",
 )
 
 

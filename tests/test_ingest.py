@@ -6,9 +6,16 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
+from rich.console import Console
 
+from commhealth.config import load_config
 from commhealth.demo_data import write_demo_dataset
+from commhealth.ingest import ingest
+from commhealth.secrets import SecretUnavailableError
+from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.test_cli import commhealth
+from warehouse.staging import staged_parts
 
 
 def published(folder: Path) -> duckdb.DuckDBPyConnection:
@@ -96,3 +103,29 @@ def test_build_publishes_marts_and_rejects_a_bad_as_of(tmp_path: Path) -> None:
     directions = {d for (d,) in con.execute("SELECT DISTINCT direction FROM marts.responses").fetchall()}
     assert directions == {"vendor_response", "company_response"}
     assert con.execute("SELECT count(*) FROM marts.vendor_daily").fetchone()[0] > 0
+
+
+def test_a_failing_live_source_still_stores_and_publishes_what_was_read_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COMMHEALTH_TEST_ABSENT_TOKEN", raising=False)
+    config_path = write_config(
+        tmp_path, EXAMPLE_CONFIG + '\n[sources.slack]\ntoken_env = "COMMHEALTH_TEST_ABSENT_TOKEN"\n'
+    )
+    mbox = tmp_path / "box.mbox"
+    mbox.write_bytes(
+        b"From priya@kappa-offshore.in Mon Nov 16 10:12:00 2026\n"
+        b"Message-ID: <ok@kappa-offshore.in>\nDate: Mon, 16 Nov 2026 10:12:00 +0530\n"
+        b"From: Priya <priya@kappa-offshore.in>\nTo: jean@norelec.fr\nSubject: Hello\n\nHi Jean\n"
+    )
+    config = load_config(config_path)
+
+    with pytest.raises(SecretUnavailableError, match="COMMHEALTH_TEST_ABSENT_TOKEN"):
+        ingest(config, Console(quiet=True), mail=[mbox], live=["slack"])
+
+    con = published(tmp_path)  # published although the run failed
+    assert con.execute("SELECT message_key FROM core.messages").fetchall() == [("ok@kappa-offshore.in",)]
+    assert con.execute("SELECT command, status, new FROM meta.runs").fetchall() == [
+        ("ingest mbox slack", "failed", 1)
+    ]
+    assert staged_parts(config.warehouse.staging_path) == []

@@ -9,10 +9,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import fsspec
+import pyarrow as pa
 import pytest
 
 from commhealth.config import ConfigError, load_config
@@ -21,8 +22,8 @@ from commhealth.records import QuarantineRecord
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.test_warehouse import mail, rows
 from warehouse.db import open_writer
-from warehouse.load import merge_staged
-from warehouse.staging import CursorStore, StagingWriter, part_kind, staged_parts
+from warehouse.load import BackgroundMerge, merge_staged
+from warehouse.staging import ABANDONED_TEMP_AGE, CursorStore, StagingWriter, part_kind, staged_parts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,6 +108,78 @@ def test_two_extractions_staged_at_once_then_one_merge(tmp_path: Path) -> None:
     assert staged_parts(tmp_path) == []
 
 
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting: {what}")
+        time.sleep(0.01)
+
+
+def test_a_background_merge_stores_parts_while_extraction_still_stages(tmp_path: Path) -> None:
+    staging = tmp_path / "staging"
+    leftover = StagingWriter(staging, "killed-run", batch_size=2)
+    leftover.add_all([mail("old1@x"), mail("shared@x", "first copy")])
+    leftover.close()
+    with open_writer(tmp_path / "w.duckdb") as con:
+        merger = BackgroundMerge(con, leftovers=staged_parts(staging))
+        writer = StagingWriter(staging, "inbox", batch_size=3, on_part=merger.submit)
+        # A run of message parts is merged once it is big enough or another kind of part follows it.
+        writer.add_all(
+            [mail("a@x"), mail("shared@x", "later copy"), QuarantineRecord("mbox", "box#9", "bad")]
+        )
+        # The writer is still open, yet its first parts are merged and gone: the merge follows extraction.
+        wait_until(lambda: staged_parts(staging) == [], "the first parts to be merged")
+        # Committed already (read through a cursor of its own: the merge thread owns `con`).
+        assert rows(con.cursor(), "SELECT count(*) FROM core.messages") == [(3,)]
+        writer.add_all([mail("b@x"), mail("c@x"), mail("d@x")])
+        writer.close()
+        stats = merger.finish()
+        assert (stats.read, stats.new, stats.already_stored, stats.conflicts) == (7, 6, 0, 1)
+        assert stats.quarantined == {"bad": 1, "duplicate_key_conflict": 1}
+        # The leftovers of the earlier run are merged first, so their copy of a key is the one kept.
+        assert rows(con, "SELECT body_full FROM core.messages WHERE message_key = 'shared@x'") == [
+            ("first copy",)
+        ]
+        assert rows(con, "SELECT count(*) FROM core.messages") == [(6,)]
+    assert staged_parts(staging) == []
+
+
+def test_a_failing_background_merge_stops_extraction_and_keeps_what_is_staged(tmp_path: Path) -> None:
+    staging = tmp_path / "staging"
+    with open_writer(tmp_path / "w.duckdb") as con:
+        merger = BackgroundMerge(con)
+        writer = StagingWriter(staging, "inbox", batch_size=1, on_part=merger.submit)
+        writer.add(mail("merged@x"))
+        writer.add_table("no_such_kind", pa.table({"x": [1]}))  # the merge cannot store this part
+
+        def stage_until_refused() -> None:
+            for i in range(3000):
+                writer.add(mail(f"after{i}@x"))
+                time.sleep(0.01)
+
+        with pytest.raises(ValueError, match="unknown staged part kind"):
+            stage_until_refused()  # extraction learns of the failure at its next part
+        with pytest.raises(ValueError, match="unknown staged part kind"):
+            merger.finish()
+        assert rows(con, "SELECT message_key FROM core.messages") == [("merged@x",)]
+    kinds = [part_kind(p) for p in staged_parts(staging)]
+    assert kinds[0] == "no_such_kind" and set(kinds[1:]) == {"messages"}  # nothing after the failure is lost
+
+
+def test_a_background_merge_stopped_without_draining_leaves_the_rest_staged(tmp_path: Path) -> None:
+    staging = tmp_path / "staging"
+    keys = [f"m{i}@x" for i in range(40)]
+    with open_writer(tmp_path / "w.duckdb") as con:
+        merger = BackgroundMerge(con)
+        writer = StagingWriter(staging, "inbox", batch_size=1, on_part=merger.submit)
+        writer.add_all(mail(key) for key in keys)
+        merged = merger.finish(drain=False).new  # as after Ctrl-C: whatever the merge had reached
+        assert len(staged_parts(staging)) == len(keys) - merged
+        assert merge_staged(con, staging).new == len(keys) - merged
+        assert rows(con, "SELECT count(*), count(DISTINCT message_key) FROM core.messages") == [(40, 40)]
+
+
 # Stages 500 messages shared with the other process, then 1,500 of its own; it waits after its first part
 # until the other's first part is staged, so the two are writing at the same time whatever the start-up delays.
 STAGE_ALONGSIDE = """
@@ -181,6 +254,27 @@ def test_an_extraction_killed_mid_way_loses_none_of_its_staged_parts(tmp_path: P
         stats = merge_staged(con, staging)
         assert (stats.new, stats.already_stored) == (50, staged * 100)
     assert set(os.listdir(staging)) == temp_files  # the merge touches nothing that is not a whole part
+
+
+def test_temp_files_of_parts_abandoned_long_ago_are_swept_by_the_merge(tmp_path: Path) -> None:
+    staging = tmp_path / "staging"
+    writer = StagingWriter(staging, "inbox")
+    writer.add(mail("kept@x"))
+    writer.close()
+    abandoned = staging / f".{writer.parts[0].name.replace('inbox', 'killed')}.tmp"
+    in_progress = staging / f".{writer.parts[0].name.replace('inbox', 'elsewhere')}.tmp"
+    for path in (abandoned, in_progress):
+        path.write_bytes(b"PAR1 cut short")
+    stale = time.time() - ABANDONED_TEMP_AGE.total_seconds() - 60
+    os.utime(abandoned, (stale, stale))
+    (staging / ".not-a-part").write_bytes(b"someone else's")
+    os.utime(staging / ".not-a-part", (stale, stale))
+
+    with open_writer(tmp_path / "w.duckdb") as con:
+        stats = merge_staged(con, staging)
+    assert stats.new == 1 and stats.notes == {"abandoned_temp_files_removed": 1}
+    # A recent temp file may be a part another worker is still writing; other files are not ours.
+    assert sorted(os.listdir(staging)) == sorted([in_progress.name, ".not-a-part"])
 
 
 MERGE = """

@@ -10,6 +10,9 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import itertools
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 
 import duckdb
@@ -31,6 +34,7 @@ from warehouse.staging import (
     quarantine_table,
     read_part,
     staged_parts,
+    sweep_abandoned_temp_files,
 )
 
 CONFLICT_REASON = "duplicate_key_conflict"
@@ -93,7 +97,7 @@ MERGE_BYTES = 32 << 20
 MERGE_CHECKPOINT_THRESHOLD = "1GB"
 
 
-def _merge_groups(parts: list[Part]) -> Iterator[tuple[str, list[Part], pa.Table]]:
+def _merge_groups(parts: Iterable[Part]) -> Iterator[tuple[str, list[Part], pa.Table]]:
     """(kind, parts, table) in part order; runs of message parts are concatenated up to MERGE_ROWS rows or
     MERGE_BYTES bytes.
 
@@ -130,18 +134,82 @@ def _concat_batches(tables: list[pa.Table]) -> pa.Table:
 
 
 def merge_staged(con: duckdb.DuckDBPyConnection, staging_dir: StagingLocation) -> LoadStats:
-    """The writer side: merge every staged part in order, deleting parts once their transaction committed."""
-    stats = LoadStats()
+    """The writer side: merge every staged part in order, deleting parts once their transaction committed;
+    temp files that extractions killed mid-write left behind long ago are swept (and counted in the notes)."""
+    stats = merge_parts(con, staged_parts(staging_dir))
+    if swept := sweep_abandoned_temp_files(staging_dir):
+        stats.notes["abandoned_temp_files_removed"] = swept
+    return stats
+
+
+def merge_parts(
+    con: duckdb.DuckDBPyConnection,
+    parts: Iterable[Part],
+    stats: LoadStats | None = None,
+    stop: threading.Event | None = None,
+) -> LoadStats:
+    """Merge the given parts in order, one transaction per group; `stop` ends it between two transactions."""
+    stats = LoadStats() if stats is None else stats
     # Arrow's default allocator keeps freed batches for reuse; the system one hands large buffers back at once,
     # which keeps the merge's peak memory near DuckDB's limit.
     pa.set_memory_pool(pa.system_memory_pool())
     con.execute("SET checkpoint_threshold = ?", [MERGE_CHECKPOINT_THRESHOLD])
     try:
-        for kind, parts, table in _merge_groups(staged_parts(staging_dir)):
-            _merge_group(con, kind, parts, table, stats)
+        for kind, group, table in _merge_groups(parts):
+            if stop is not None and stop.is_set():
+                break
+            _merge_group(con, kind, group, table, stats)
     finally:
         con.execute("RESET checkpoint_threshold")
     return stats
+
+
+class BackgroundMerge:
+    """The single writer merging parts on its own thread while extraction, on the calling thread, stages more.
+
+    DuckDB releases the GIL while it works, so parsing and merging share the cores and an ingest runs at about
+    the parser's speed instead of parse time plus merge time. Parts are merged in the order they are submitted,
+    after the `leftovers` of earlier runs; a part is deleted only once its transaction committed, as ever.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, leftovers: Iterable[Part] = ()) -> None:
+        self.stats = LoadStats()
+        self._parts: queue.SimpleQueue[Part | None] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        incoming = iter(self._parts.get, None)
+        # A daemon, so a caller that dies without finish() cannot hang the interpreter's exit; a merge cut there
+        # is a crash like any other (its transaction rolls back, its parts stay staged).
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(con, itertools.chain(leftovers, incoming)),
+            name="commhealth-merge",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def _run(self, con: duckdb.DuckDBPyConnection, parts: Iterator[Part]) -> None:
+        try:
+            merge_parts(con, parts, self.stats, self._stop)
+        except BaseException as exc:  # noqa: BLE001 - handed to the extracting thread, which raises it
+            self._error = exc
+
+    def submit(self, part: Part) -> None:
+        """Queue a staged part; raises the merge's error if the merge failed, so extraction stops early."""
+        if self._error is not None:
+            raise self._error
+        self._parts.put(part)
+
+    def finish(self, *, drain: bool = True) -> LoadStats:
+        """Wait for the merge of every submitted part (or, with drain=False, only the transaction under way:
+        the rest stay staged for the next merge); raises the merge's error."""
+        if not drain:
+            self._stop.set()
+        self._parts.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.stats
 
 
 def _merge_group(

@@ -33,7 +33,8 @@ class Run:
 def writing(
     config: Config, command: str, *, publish: bool = True, memory_setting: str = "memory_limit"
 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, Run]]:
-    """Open the warehouse for writing, record the run (also when it fails), then publish the read-only copy.
+    """Open the warehouse for writing, record the run, then publish the read-only copy (both also when the
+    session fails, so the analysts see what was committed before the failure).
 
     Publishing copies the whole file, so a pipeline of several sessions (the daily flow) passes
     `publish=False` and calls `publish_snapshot` once at the end. `memory_setting` names the [warehouse] key
@@ -43,8 +44,10 @@ def writing(
     run = Run(command)
     started = dt.datetime.now(dt.UTC)
     limit = getattr(wh, memory_setting)
+    opened = interrupted = False
     try:
         with open_writer(wh.path, memory_limit=limit, threads=wh.threads) as con:
+            opened = True
             status = "failed"
             try:
                 yield con, run
@@ -56,8 +59,14 @@ def writing(
             f"{command}: DuckDB ran out of memory under warehouse.{memory_setting} = {limit!r}; raise it and run "
             f"again (committed work is kept, staged parts wait). {str(exc).splitlines()[0]}"
         ) from None
-    if publish:
-        publish_snapshot(config)
+    except (KeyboardInterrupt, SystemExit):
+        interrupted = True
+        raise
+    finally:
+        # Also after a failure: what was committed before it (and the failed run's row) reaches the analysts.
+        # Not after Ctrl-C, which asks to stop now.
+        if publish and opened and not interrupted:
+            publish_snapshot(config)
 
 
 def publish_snapshot(config: Config) -> None:

@@ -8,11 +8,12 @@ not at all and named so that they sort in creation order.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import duckdb
@@ -95,6 +96,11 @@ SYNC_STATE_SCHEMA = pa.schema(
 # one PUT (so does fsspec's in-memory filesystem). Elsewhere (a local disk, SFTP…) a part is written under a
 # hidden temp name, then renamed.
 _ATOMIC_PUT_PROTOCOLS = frozenset({"memory", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
+
+# A part's temp file older than this was left by an extraction that died mid-write; a younger one may still be
+# being written by a worker elsewhere, so it is left alone.
+ABANDONED_TEMP_AGE = dt.timedelta(hours=24)
+_TEMP_SUFFIX = PART_SUFFIX + ".tmp"
 
 _DERIVED_FIELDS = {"ordinal", "content_hash", "body_words", "conversation_key"}
 _DIRECT_FIELDS = [name for name in _MESSAGE_SCHEMA.names if name not in _DERIVED_FIELDS]
@@ -190,7 +196,9 @@ class StagingWriter:
         *,
         store_bodies: bool = True,
         batch_size: int = 5000,
+        on_part: Callable[[Part], None] | None = None,
     ) -> None:
+        """`on_part` is called with each part once it is written whole (a merge that follows extraction)."""
         self.area = StagingArea.at(staging_dir)
         self.area.fs.makedirs(self.area.root, exist_ok=True)
         # Part names sort in creation order (the time prefix), so the merge keeps "first copy wins" across
@@ -199,6 +207,7 @@ class StagingWriter:
         self._prefix = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}-{partition}"
         self.store_bodies = store_bodies
         self.batch_size = batch_size
+        self.on_part = on_part
         self.parts: list[Part] = []
         self._messages: list[MessageRecord] = []
         self._quarantine: list[QuarantineRecord] = []
@@ -240,10 +249,12 @@ class StagingWriter:
             pq.write_table(table, buffer, compression="zstd")
             fs.pipe_file(part.path, buffer.getvalue().to_pybytes())
         else:
-            tmp = self.area.part(f".{name}.tmp")  # the name is unique, so is its temp name
+            tmp = self.area.part(f".{name}.tmp")  # the name is unique, so is its temp name (see _TEMP_SUFFIX)
             pq.write_table(table, tmp.path, filesystem=fs, compression="zstd")
             fs.mv(tmp.path, part.path)
         self.parts.append(part)
+        if self.on_part is not None:
+            self.on_part(part)
 
 
 class CursorStore:
@@ -298,6 +309,34 @@ def staged_parts(staging_dir: StagingLocation) -> list[Part]:
         return []
     names = (path.rstrip("/").rpartition("/")[2] for path in listed)
     return [area.part(n) for n in sorted(names) if n.endswith(PART_SUFFIX) and not n.startswith(".")]
+
+
+def sweep_abandoned_temp_files(
+    staging_dir: StagingLocation, older_than: dt.timedelta = ABANDONED_TEMP_AGE
+) -> int:
+    """Delete the temp files of parts whose writer died mid-write, once they are older than `older_than`;
+    returns how many. They hold nothing that was staged: a part counts only once renamed to its real name."""
+    area = StagingArea.at(staging_dir)
+    try:
+        listed = area.fs.ls(area.root, detail=True)
+    except FileNotFoundError:
+        return 0
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for entry in listed:
+        name = entry["name"].rstrip("/").rpartition("/")[2]
+        modified = entry.get("mtime")
+        if isinstance(modified, dt.datetime):
+            modified = modified.timestamp()
+        if (
+            name.startswith(".")
+            and name.endswith(_TEMP_SUFFIX)
+            and modified is not None
+            and modified < cutoff
+        ):
+            area.fs.rm_file(entry["name"])
+            removed += 1
+    return removed
 
 
 def part_kind(part: Part) -> str:
