@@ -14,7 +14,7 @@ import pytest
 
 from commhealth.config import load_config
 from commhealth.records import MessageRecord, QuarantineRecord
-from warehouse.db import WarehouseBusyError, migration_files, open_writer
+from warehouse.db import WarehouseBusyError, migration_files, open_writer, transaction
 from warehouse.load import load_records, merge_staged, resolve_email_conversations
 from warehouse.session import WarehouseOutOfMemoryError, writing
 from warehouse.staging import CursorStore, StagingWriter, staged_parts
@@ -317,3 +317,19 @@ def test_running_out_of_memory_names_the_setting_and_keeps_what_was_committed(co
             ("ingest", "succeeded"),
             ("ingest", "failed"),
         ]
+
+
+def test_a_transaction_rolls_back_on_error_and_raises_the_first_error() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (x INTEGER)")
+    with pytest.raises(ValueError, match="in the body"), transaction(con):
+        con.execute("INSERT INTO t VALUES (1)")
+        raise ValueError("in the body")
+    assert rows(con, "SELECT count(*) FROM t") == [(0,)]
+    # A COMMIT that fails ends the transaction before the ROLLBACK runs; the ROLLBACK's complaint that no
+    # transaction is active must not replace the error that matters.
+    with pytest.raises(ValueError, match="after the commit"), transaction(con):
+        con.execute("INSERT INTO t VALUES (2)")
+        con.execute("COMMIT")
+        raise ValueError("after the commit")
+    assert rows(con, "SELECT x FROM t") == [(2,)]

@@ -44,6 +44,7 @@ import duckdb
 
 from commhealth.config import Config
 from transforms import calendar, lexicon
+from warehouse.db import transaction
 
 UTC = dt.UTC
 CALENDAR_MARGIN_DAYS = 3
@@ -272,8 +273,7 @@ def build_marts(
     models = model_files()
 
     counts: dict[str, int] = {}
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         state = _read_state(con)
         message_count, watermark = _message_count_and_watermark(con)
         reason = (
@@ -310,10 +310,6 @@ def build_marts(
         counts["full_build"] = 0 if incremental else 1
         counts["scope_conversations"] = int(scope)
         _write_state(con, as_of, fingerprint, watermark, (start, end), message_count, incremental, int(scope))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return counts
 
 

@@ -20,6 +20,20 @@ class WarehouseBusyError(RuntimeError):
     """Another process holds the warehouse file."""
 
 
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK on any error. A COMMIT that fails has already ended the transaction (DuckDB
+    rolls it back), so the ROLLBACK's own "no transaction is active" is dropped and the first error is raised."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.TransactionException):
+            con.execute("ROLLBACK")
+        raise
+
+
 def sql(name: str) -> str:
     """A statement from warehouse/sql/, by file name."""
     return resources.files(SQL_PACKAGE).joinpath(name).read_text(encoding="utf-8")
@@ -53,16 +67,11 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     for version, name, sql in migration_files():
         if version in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             comments = _comments(con)
             con.execute(sql)
             _restore_comments(con, comments)
             con.execute("INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)", [version, name])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         applied.append(name)
     return applied
 

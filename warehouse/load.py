@@ -17,9 +17,10 @@ from collections.abc import Iterable, Iterator
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from commhealth.records import CHANNEL_EMAIL, MessageRecord, QuarantineRecord
-from warehouse.db import sql
+from warehouse.db import sql, transaction
 from warehouse.staging import (
     MESSAGES,
     QUARANTINE,
@@ -217,11 +218,10 @@ def _merge_group(
 ) -> None:
     """One transaction; its parts are deleted once it committed."""
     now = dt.datetime.now(dt.UTC)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         if kind == MESSAGES:
             _merge_messages(con, table, now, stats)
-            if CHANNEL_EMAIL in set(table.column("channel").to_pylist()):
+            if pc.any(pc.equal(table.column("channel"), CHANNEL_EMAIL)).as_py():
                 # In the batch's transaction, so a crash cannot leave stored chains unresolved.
                 resolve_email_conversations(con, since=now)
         elif kind == QUARANTINE:
@@ -231,10 +231,6 @@ def _merge_group(
             _upsert_directory(con, kind, table, now)
         else:
             raise ValueError(f"unknown staged part kind {kind!r}: {parts[0]}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     for part in parts:
         delete_part(part)
 
