@@ -77,10 +77,12 @@ def _decode_text(data: bytes, transfer_encoding: str, content_type: str) -> tupl
 
 
 def _decode_part(part: Message) -> tuple[str, bool]:
-    payload = part.get_payload()
+    # Not get_payload(): it decodes a payload with 8-bit bytes in the declared charset (errors replaced), and
+    # _decode_text would decode that text a second time. The stored payload keeps 8-bit bytes as surrogates,
+    # one character per byte: the original bytes come back, cut at MAX_PART_BYTES like a raw body.
+    payload = part._payload
     if not isinstance(payload, str):
         return "", False
-    # compat32 keeps 8-bit bytes as surrogates; this gives the original bytes back.
     data = payload[:MAX_PART_BYTES].encode("utf-8", "surrogateescape")
     return _decode_text(
         data, str(part.get("content-transfer-encoding") or ""), str(part.get("content-type") or "")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import quopri
 import re
 from email import policy
+from email.message import Message
 from email.parser import BytesParser
 
 import pytest
@@ -12,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mail_samples import message
 
+from commhealth.records import MessageRecord
 from connectors.mail import files, newtext, parse
 from connectors.mail.settings import LIBRARY_MARKERS, NEWTEXT_MARKERS
 
@@ -165,3 +169,333 @@ def test_folded_text_matches_like_ignorecase() -> None:
 def test_body_start_is_where_the_blank_line_regex_ends(raw: bytes) -> None:
     found = re.search(rb"\r?\n\r?\n", raw)
     assert parse._body_start(raw) == (found.end() if found else -1)
+
+
+# Multipart fast path: parse._multipart_tree against the stdlib parser (parse.MULTIPART_FAST_PATH off).
+
+_STDLIB = BytesParser(policy=policy.compat32)
+HEAD = (
+    b"From: Jean <jean@vendor.example>\nTo: bob@company.example\nSubject: Quote\n"
+    b"Date: Mon, 16 Nov 2026 10:12:00 +0100\nMessage-ID: <m1@vendor.example>\nMIME-Version: 1.0\n"
+)
+
+
+def multipart(content_type: str, body: bytes, newline: bytes = b"\n") -> bytes:
+    raw = HEAD + b"Content-Type: " + content_type.encode() + b"\n\n" + body
+    return raw.replace(b"\n", newline)
+
+
+def fast_tree(raw: bytes) -> Message | None:
+    start = parse._body_start(raw)
+    items = parse._simple_headers(raw[:start])
+    assert items is not None
+    return parse._multipart_tree(items, raw[start:])
+
+
+def shape(part: Message, depth: int = 0) -> list[tuple[int, list[tuple[str, str]], str | None]]:
+    """Headers and payloads of the parts extract_body reads, in order; not inside message/* parts."""
+    if part.get_content_maintype() == "message":
+        return [(depth, list(part.raw_items()), None)]
+    payload = part._payload
+    if not isinstance(payload, list):
+        return [(depth, list(part.raw_items()), payload)]
+    out = [(depth, list(part.raw_items()), None)]
+    for sub in payload:
+        out += shape(sub, depth + 1)
+    return out
+
+
+def check_multipart(raw: bytes, *, fast: bool) -> MessageRecord:
+    """The record with the multipart fast path equals the stdlib one, and the path was taken if `fast`."""
+    tree = fast_tree(raw)
+    assert (tree is not None) == fast
+    if tree is not None:
+        assert shape(tree) == shape(_STDLIB.parsebytes(raw))
+    got = parse.parse_email(raw, "ref")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parse, "MULTIPART_FAST_PATH", False)
+        expected = parse.parse_email(raw, "ref")
+    assert got == expected
+    assert isinstance(got, MessageRecord)
+    return got
+
+
+PLAIN_PART = b'Content-Type: text/plain; charset="utf-8"\nContent-Transfer-Encoding: quoted-printable\n\n'
+HTML_PART = b"Content-Type: text/html; charset=utf-8\n\n"
+ALTERNATIVE = (
+    b"--ALT\n" + PLAIN_PART + b"Le devis est valid=C3=A9.=\n Merci.\n\n"
+    b"--ALT\n" + HTML_PART + b"<p>Le devis est <b>valid\xc3\xa9</b>.</p>\n"
+    b"--ALT--\n"
+)
+PDF = base64.encodebytes(b"%PDF-1.4 not really" * 20)
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+def test_multipart_alternative(newline: bytes) -> None:
+    record = check_multipart(
+        multipart('multipart/alternative; boundary="ALT"', ALTERNATIVE, newline), fast=True
+    )
+    assert record.body_full == "Le devis est validé. Merci.\n"
+    assert record.flags == []
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+def test_multipart_mixed_with_attachment_and_nested_alternative(newline: bytes) -> None:
+    body = (
+        b"This is a multi-part message in MIME format.\n\n--MIX\n"
+        b'Content-Type: multipart/alternative;\n\tboundary="ALT"\n\n' + ALTERNATIVE + b"\n"
+        b"--MIX\nContent-Type: application/pdf; name=quote.pdf\nContent-Transfer-Encoding: base64\n"
+        b'Content-Disposition: attachment; filename="quote.pdf"\n\n' + PDF + b"--MIX--\nepilogue\n"
+    )
+    raw = multipart("multipart/mixed; boundary=MIX", body, newline)
+    assert check_multipart(raw, fast=True).body_full == "Le devis est validé. Merci.\n"
+
+
+def test_multipart_html_only_alternative() -> None:
+    body = b"--ALT\n" + HTML_PART + b"<div>Bonjour <i>Bob</i></div>\n--ALT--\n"
+    record = check_multipart(multipart('multipart/alternative; boundary="ALT"', body), fast=True)
+    assert record.body_full == "Bonjour Bob"
+    assert record.flags == ["html_only_body"]
+
+
+@pytest.mark.parametrize(
+    ("charset", "data", "text", "flags"),
+    [
+        ("iso-8859-1", "Déjà validé".encode("latin-1"), "Déjà validé", []),
+        ("utf-8", "Déjà validé".encode(), "Déjà validé", []),
+        ("utf-8", "Déjà validé".encode("cp1252"), "Déjà validé", ["charset_repaired"]),
+        ("x-unknown", "Déjà validé".encode(), "Déjà validé", ["charset_repaired"]),
+    ],
+)
+def test_multipart_8bit_charsets(charset: str, data: bytes, text: str, flags: list[str]) -> None:
+    """The stdlib path decodes the part's original bytes too, as a single-part body is decoded."""
+    part = f"Content-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: 8bit\n\n".encode()
+    raw = multipart("multipart/mixed; boundary=B", b"--B\n" + part + data + b"\n--B--\n")
+    record = check_multipart(raw, fast=True)
+    assert (record.body_full, record.flags) == (text, flags)
+    single = message(data, content_type=f"text/plain; charset={charset}")
+    assert parse.parse_email(single, "ref").body_full == text  # type: ignore[union-attr]
+
+
+def test_multipart_boundary_lines_with_whitespace_and_look_alikes() -> None:
+    body = (
+        b"preamble --B\n--B \t\n" + PLAIN_PART + b"one\nx--B not a boundary\n--Bx\n --B\n-- B\n--B\x0c\n"
+        b"--B\t\n" + HTML_PART + b"<p>two</p>\n--B--  \nafter\n--B\nignored\n"
+    )
+    record = check_multipart(multipart("multipart/related; boundary=B", body), fast=True)
+    assert record.body_full == "one\nx--B not a boundary\n--Bx\n --B\n-- B\n--B\x0c"
+
+
+def test_multipart_attachments_and_attached_message_skipped() -> None:
+    body = (
+        b"--B\nContent-Type: text/plain; name=notes.txt\n\nnamed\n"
+        b"--B\nContent-Type: text/plain\nContent-Disposition: attachment\n\nattached\n"
+        b"--B\nContent-Type: message/rfc822\n\nFrom: x@y.example\nContent-Type: text/plain\n\nforwarded\n"
+        b"--B\nContent-Type: text/plain\nContent-Disposition: inline; filename=body.txt\n\nthe body\n--B--\n"
+    )
+    assert check_multipart(multipart("multipart/mixed; boundary=B", body), fast=True).body_full == "the body"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"--B\n\n--B\nContent-Type: text/html\n\n--B\n\nno headers\n--B--\n",  # empty parts
+        b"--B\r\n\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n--B--",  # CRLF, no line end at the end
+    ],
+)
+def test_multipart_empty_parts(body: bytes) -> None:
+    check_multipart(multipart("multipart/alternative; boundary=B", body), fast=True)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/mixed; boundary=B", b"--B\n" + PLAIN_PART + b"no close boundary\n"),
+        ("multipart/mixed; boundary=B", b"--B\n" + PLAIN_PART + b"one\n--B\n\nno close boundary\n"),
+        ("multipart/mixed; boundary=B", b"--B--\n"),  # no start boundary
+        (
+            "multipart/mixed; boundary=B",
+            b"--B\n--B\n" + PLAIN_PART + b"text\n--B--\n",
+        ),  # boundary lines in a row
+        ("multipart/mixed; boundary*=''B", b"--B\n" + PLAIN_PART + b"rfc 2231\n--B--\n"),
+        ("multipart/mixed; boundary=B; boundary=C", b"--B\n" + PLAIN_PART + b"two params\n--B--\n"),
+        ('multipart/mixed; boundary="B\\C"', b"--BC\n" + PLAIN_PART + b"escape\n--BC--\n"),
+        ('multipart/mixed; boundary="<B>"', b"--<B>\n" + PLAIN_PART + b"unquoted twice\n--<B>--\n"),
+        ("multipart/mixed", b"--B\n" + PLAIN_PART + b"no boundary\n--B--\n"),
+        ("multipart/digest; boundary=B", b"--B\n\nFrom: a@b\n\ndigest\n--B--\n"),
+        ("multipart/mixed; boundary=B", b"--B\nX-Note: caf\xe9\n\n8-bit part header\n--B--\n"),
+        ("multipart/mixed; boundary=B", b"--B\nno header line\n--B--\n"),
+        ("multipart/mixed; boundary=B", b"--B\n" + PLAIN_PART + b"lone\rCR\n--B--\n"),
+        ("multipart/mixed; boundary=B", b"--B\n\nx\r--B\n\nthe CR ends a line\n--B--\n"),
+        (
+            "multipart/mixed; boundary=B",
+            b"--B\nContent-Type: multipart/signed; boundary=C\n\n--C\n\nx\n--C--\n--B--\n",
+        ),
+    ],
+)
+def test_multipart_unusual_shapes_go_to_the_stdlib(content_type: str, body: bytes) -> None:
+    check_multipart(multipart(content_type, body), fast=False)
+
+
+@pytest.mark.parametrize(("levels", "fast"), [(8, True), (9, False)])
+def test_deep_nesting_goes_to_the_stdlib(levels: int, fast: bool) -> None:
+    part = PLAIN_PART + b"deep\n"
+    for level in range(levels):
+        head = f"Content-Type: multipart/mixed; boundary=B{level}\n\n--B{level}\n".encode()
+        part = head + part + f"--B{level}--\n".encode()
+    assert check_multipart(HEAD + part, fast=fast).body_full == "deep"
+
+
+CTYPE_PIECES = [
+    "multipart/mixed",
+    ";",
+    " ",
+    "\n\t",
+    "boundary",
+    "BOUNDARY",
+    "=",
+    '"',
+    "B",
+    "=_a.b",
+    "<x>",
+    "\\",
+    "*",
+]
+CTYPE_PIECES += ["charset", "utf-8", "type", "text/html", "a;b", "'", "(c)", "0"]
+PARAM_NAMES = ["boundary", "Boundary", "boundary*", "boundary*0", "charset", "type", "x"]
+PARAM_VALUES = ["B", "=_a.b", "a'b(c)+_,./:=?", "<B>", "B ", " B", "a;b", "a\\b", "", "a b", "B\n\tC", "é"]
+
+
+@st.composite
+def content_types(draw: st.DrawFn) -> str:
+    """Content-Type values: mostly type and params with odd names, values, quoting and spacing; some noise."""
+    if draw(st.integers(0, 3)) == 0:
+        return "".join(draw(st.lists(st.sampled_from(CTYPE_PIECES), max_size=14)))
+    value = draw(st.sampled_from(["multipart/mixed", " Multipart/Related ", "multipart"]))
+    for _ in range(draw(st.integers(0, 3))):
+        name, text = draw(st.sampled_from(PARAM_NAMES)), draw(st.sampled_from(PARAM_VALUES))
+        space = st.sampled_from(["", " ", "\n\t"])
+        quoted = f'"{text}"' if draw(st.booleans()) else text
+        value += f"{draw(space)};{draw(space)}{name}{draw(space)}={draw(space)}{quoted}{draw(space)}"
+    return value + draw(st.sampled_from(["", ";", " ;", " (c)"]))
+
+
+@settings(max_examples=800, deadline=None)
+@given(content_types())
+def test_boundary_matches_get_boundary(value: str) -> None:
+    found = parse._boundary(value)
+    if found is None:
+        return
+    msg = Message()
+    msg["Content-Type"] = value
+    assert msg.get_boundary() == found.decode()
+
+
+@pytest.mark.parametrize(
+    "value", ['multipart/mixed; boundary="=_a.b"', "Multipart/Mixed;\r\n BOUNDARY = x ; charset=utf-8;"]
+)
+def test_boundary_is_read_from_common_shapes(value: str) -> None:
+    assert parse._boundary(value) is not None
+
+
+LEAF_TYPES = [
+    "text/plain",
+    "text/html",
+    "TEXT/Plain",
+    "application/pdf",
+    "message/rfc822",
+    "text/plain; name=a.txt",
+]
+CHARSETS = ["", "; charset=utf-8", '; charset="iso-8859-1"', "; charset=x-unknown"]
+ENCODINGS = ["", "7bit", "8bit", "quoted-printable", "base64"]
+DISPOSITIONS = ["", "inline", "attachment", 'attachment; filename="a.txt"', "inline; filename=a.txt"]
+TEXT_LINES = [
+    b"Hello.",
+    "café".encode(),
+    "café".encode("latin-1"),
+    b"",
+    b"  tail  ",
+    b"<p>Hi <b>there</b></p>",
+]
+TEXT_LINES += [b"=C3=A9t=C3=A9=", b"aGVsbG8=", b"-- ", b"From me", b"Subject: not a header"]
+LOOK_ALIKES = [
+    b"x--{b}",
+    b" --{b}",
+    b"--{b} x",
+    b"--{b}\x0c",
+    b"--{b}--x",
+    b"--{b}---",
+    b"-{b}",
+]  # not boundaries
+PARAMS = ['boundary="{b}"', "boundary={b}", ' Boundary = "{b}"', '\n\tboundary="{b}"; charset=utf-8']
+ODD_PARAMS = ["boundary*={b}", 'boundary="{b}"; boundary="{b}x"', "", 'boundary="{b} "', "boundary={b} (c)"]
+ODD_LINES = [b"--{b}", b"--{b}--", b"a\rb", b"x\r--{b}", b"X-8bit: caf\xe9", b"no header", b"From x"]
+
+
+@st.composite
+def mime_part(draw: st.DrawFn, plain: bool, outer: tuple[bytes, ...] = ()) -> list[bytes]:
+    """Lines (LF ends to come) of one MIME part, headers first; a multipart at the top, maybe below.
+
+    `plain` parts are all the fast path takes; otherwise, now and then, something it leaves to the stdlib.
+    """
+
+    def odd() -> bool:
+        return not plain and draw(st.integers(0, 7)) == 0
+
+    if not outer or (len(outer) < 3 and draw(st.booleans())):
+        subtypes = ["digest", "signed"] if odd() else ["alternative", "mixed", "related"]
+        boundary = draw(st.sampled_from([b"B", b"alt", b"=_Part_0.1", b"a'b(c)+_,./:=?"])) + b"%d" % len(
+            outer
+        )
+        param = draw(st.sampled_from(ODD_PARAMS if odd() else PARAMS)).format(b=boundary.decode())
+        header = f"Content-Type: multipart/{draw(st.sampled_from(subtypes))};{param}"
+        lines = [*header.encode().split(b"\n"), b""]
+        if draw(st.booleans()):
+            lines += [b"This is a multi-part message in MIME format.", b""]
+        if odd():
+            lines.append(b"--" + boundary + b"--")  # closing before the start
+        suffixes = st.sampled_from([b"", b" ", b"\t "])
+        for _ in range(draw(st.integers(1, 3))):
+            lines.append(b"--" + boundary + draw(suffixes))
+            if odd():
+                lines.append(b"--" + boundary)  # boundary lines in a row
+            lines += draw(mime_part(plain, (*outer, boundary)))
+        if not odd():
+            lines.append(b"--" + boundary + b"--" + draw(suffixes))
+        if draw(st.booleans()):
+            lines += [b"", b"epilogue --" + boundary]
+        return lines
+    headers = []
+    ctype = draw(st.sampled_from(["", *LEAF_TYPES]))
+    if ctype:
+        headers.append(f"Content-Type: {ctype}{draw(st.sampled_from(CHARSETS))}".encode())
+    cte = draw(st.sampled_from(ENCODINGS))
+    if cte:
+        headers.append(f"Content-Transfer-Encoding: {cte}".encode())
+    disposition = draw(st.sampled_from(DISPOSITIONS))
+    if disposition:
+        headers.append(f"Content-Disposition: {disposition}".encode())
+    if draw(st.booleans()):
+        headers += [b"X-Folded: a", b"\tb"]
+    look_alikes = [line.replace(b"{b}", b) for line in LOOK_ALIKES for b in outer]
+    text = b"\n".join(draw(st.lists(st.sampled_from(TEXT_LINES + look_alikes), max_size=4)))
+    if cte == "base64" and draw(st.booleans()):
+        text = base64.encodebytes(text).rstrip(b"\n")
+    elif cte == "quoted-printable" and draw(st.booleans()):
+        text = quopri.encodestring(text)
+    lines = [*headers, b"", *text.split(b"\n")] if text else [*headers, b""]
+    if odd():
+        line = draw(st.sampled_from(ODD_LINES)).replace(b"{b}", draw(st.sampled_from(outer)))
+        lines.insert(draw(st.integers(0, len(lines))), line)
+    return lines
+
+
+@settings(max_examples=600, deadline=None)
+@given(data=st.data(), plain=st.booleans(), newline=st.sampled_from([b"\n", b"\r\n"]))
+def test_multipart_fast_path_matches_stdlib(data: st.DataObject, plain: bool, newline: bytes) -> None:
+    lines = data.draw(mime_part(plain))
+    raw = (HEAD + b"\n".join(lines) + b"\n").replace(b"\n", newline)
+    tree = fast_tree(raw)
+    if plain:
+        assert tree is not None
+    check_multipart(raw, fast=tree is not None)
