@@ -156,7 +156,7 @@ def ingest(
     command = "ingest " + " ".join(names)
     with writing(config, command, publish=publish, memory_setting="merge_memory_limit") as (con, run):
         merger = BackgroundMerge(con, leftovers=staged_parts(staging))
-        drain = False
+        drain = True
         try:
             if mail:
                 notes.append(stage_mail(config, list(mail), console, on_part=merger.submit))
@@ -164,9 +164,8 @@ def ingest(
                 notes.append(stage_slack_export(config, path, console, on_part=merger.submit))
             for name in live:
                 notes.append(stage_live(config, name, on_part=merger.submit))
-            drain = True
-        except Exception:
-            drain = True
+        except (KeyboardInterrupt, SystemExit):
+            drain = False
             raise
         finally:
             stats = merger.finish(drain=drain)

@@ -8,6 +8,8 @@ the two loses nothing: the parts wait for the next merge, and merging a part twi
 from __future__ import annotations
 
 import collections
+import ctypes
+import ctypes.util
 import dataclasses
 import datetime as dt
 import itertools
@@ -96,6 +98,8 @@ MERGE_BYTES = 32 << 20
 # DuckDB checkpoints whenever the WAL passes 16 MB, i.e. after nearly every batch of emails, and that took two
 # thirds of a bulk merge. The writer checkpoints when it closes anyway; a crash replays the WAL.
 MERGE_CHECKPOINT_THRESHOLD = "1GB"
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+_MMAP_THRESHOLD_BYTES = 128 << 10  # glibc's default starting value
 
 
 def _merge_groups(parts: Iterable[Part]) -> Iterator[tuple[str, list[Part], pa.Table]]:
@@ -134,6 +138,19 @@ def _concat_batches(tables: list[pa.Table]) -> pa.Table:
     )
 
 
+def _hand_freed_batches_back() -> None:
+    """Make freed Arrow batches go back to the OS at once, which keeps the merge's peak memory near DuckDB's
+    limit: Arrow's default allocator keeps them for reuse, so use the system one (malloc). glibc then serves
+    blocks over 128 KiB from their own mappings, but raises that threshold each time such a block is freed,
+    until batches land in heaps it rarely trims; a fixed threshold stops that (40 MB less at peak while
+    ingesting 170k emails, same speed). Both settings are process-wide."""
+    pa.set_memory_pool(pa.system_memory_pool())
+    libc_name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(libc_name) if libc_name else None
+    if libc is not None and hasattr(libc, "mallopt"):  # glibc; other C libraries have their own policy
+        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
+
+
 def merge_staged(con: duckdb.DuckDBPyConnection, staging_dir: StagingLocation) -> LoadStats:
     """The writer side: merge every staged part in order, deleting parts once their transaction committed;
     temp files that extractions killed mid-write left behind long ago are swept (and counted in the notes)."""
@@ -151,9 +168,7 @@ def merge_parts(
 ) -> LoadStats:
     """Merge the given parts in order, one transaction per group; `stop` ends it between two transactions."""
     stats = LoadStats() if stats is None else stats
-    # Arrow's default allocator keeps freed batches for reuse; the system one hands large buffers back at once,
-    # which keeps the merge's peak memory near DuckDB's limit.
-    pa.set_memory_pool(pa.system_memory_pool())
+    _hand_freed_batches_back()
     con.execute("SET checkpoint_threshold = ?", [MERGE_CHECKPOINT_THRESHOLD])
     try:
         for kind, group, table in _merge_groups(parts):
