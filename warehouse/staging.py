@@ -100,7 +100,16 @@ _ATOMIC_PUT_PROTOCOLS = frozenset({"memory", "s3", "s3a", "gs", "gcs", "az", "ab
 # A part's temp file older than this was left by an extraction that died mid-write; a younger one may still be
 # being written by a worker elsewhere, so it is left alone.
 ABANDONED_TEMP_AGE = dt.timedelta(hours=24)
-_TEMP_SUFFIX = PART_SUFFIX + ".tmp"
+
+
+def _temp_name(name: str) -> str:
+    """Where a part is written before its rename: hidden, so listings of parts skip it."""
+    return f".{name}.tmp"
+
+
+def _is_temp_name(name: str) -> bool:
+    return name.startswith(".") and name.endswith(PART_SUFFIX + ".tmp")
+
 
 _DERIVED_FIELDS = {"ordinal", "content_hash", "body_words", "conversation_key"}
 _DIRECT_FIELDS = [name for name in _MESSAGE_SCHEMA.names if name not in _DERIVED_FIELDS]
@@ -249,7 +258,7 @@ class StagingWriter:
             pq.write_table(table, buffer, compression="zstd")
             fs.pipe_file(part.path, buffer.getvalue().to_pybytes())
         else:
-            tmp = self.area.part(f".{name}.tmp")  # the name is unique, so is its temp name (see _TEMP_SUFFIX)
+            tmp = self.area.part(_temp_name(name))  # the name is unique, so is its temp name
             pq.write_table(table, tmp.path, filesystem=fs, compression="zstd")
             fs.mv(tmp.path, part.path)
         self.parts.append(part)
@@ -328,12 +337,7 @@ def sweep_abandoned_temp_files(
         modified = entry.get("mtime")
         if isinstance(modified, dt.datetime):
             modified = modified.timestamp()
-        if (
-            name.startswith(".")
-            and name.endswith(_TEMP_SUFFIX)
-            and modified is not None
-            and modified < cutoff
-        ):
+        if _is_temp_name(name) and modified is not None and modified < cutoff:
             area.fs.rm_file(entry["name"])
             removed += 1
     return removed
