@@ -200,11 +200,47 @@ def configured_paths(config: Config, source: str) -> list[Path]:
 
 
 LIVE_SOURCES = ("slack", "exchange", "graph")
+FILE_SOURCES = ("mbox", "slack_export")
+MAILBOX_SOURCES = ("exchange", "graph")  # sources whose work splits by mailbox
 
 
 def configured_live_sources(config: Config) -> list[str]:
     """The live sources configured in [sources.slack], [sources.exchange] and [sources.graph]."""
     return [name for name in LIVE_SOURCES if getattr(config.sources, name) is not None]
+
+
+def selected_sources(config: Config, names: Iterable[str] | None) -> list[str]:
+    """The sources to extract: `names` checked against the configuration, or every configured one (None)."""
+    configured = [n for n in FILE_SOURCES if configured_paths(config, n)] + configured_live_sources(config)
+    if names is None:
+        return configured
+    unknown = [n for n in names if n not in configured]
+    if unknown:
+        raise ValueError(
+            f"{config.source_file}: source(s) {', '.join(unknown)} not configured; configured: "
+            f"{', '.join(configured) or 'none'}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def with_mailboxes(config: Config, name: str, mailboxes: list[str]) -> Config:
+    """The config with [sources.<name>] limited to some of its mailboxes, so extraction can be split by mailbox
+    between workers (each mailbox keeps its own cursors)."""
+    source = getattr(config.sources, name) if name in MAILBOX_SOURCES else None
+    if source is None:
+        raise ValueError(
+            f"{config.source_file}: only {' and '.join(MAILBOX_SOURCES)} split by mailbox, not {name}"
+        )
+    configured = {m.lower(): m for m in source.mailboxes}
+    unknown = [m for m in mailboxes if m.lower() not in configured]
+    if unknown or not mailboxes:
+        raise ValueError(
+            f"{config.source_file}: mailbox(es) {', '.join(unknown) or '(none given)'} not in [sources.{name}] "
+            f"mailboxes ({', '.join(source.mailboxes)})"
+        )
+    chosen = list(dict.fromkeys(configured[m.lower()] for m in mailboxes))
+    sources = config.sources.model_copy(update={name: source.model_copy(update={"mailboxes": chosen})})
+    return config.model_copy(update={"sources": sources})
 
 
 def stage_live(config: Config, name: str, on_part: OnPart = None) -> dict[str, object]:

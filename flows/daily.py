@@ -1,7 +1,7 @@
 """The daily pipeline, as Prefect flows: ingest → load → build → evaluate alerts → post → artifacts.
 
 Extraction fans out in threads and only writes staged Parquet parts; one task merges them into DuckDB, so the
-warehouse never sees two writers. Tasks receive the config file path, never connections. The analysts'
+warehouse never sees two writers. The `extract` flow runs extraction alone, on workers elsewhere. Tasks receive the config file path, never connections. The analysts'
 read-only copy is published once, when the run ends (also when it fails), not after each writing task.
 """
 
@@ -51,10 +51,38 @@ def stage_slack_export(config_file: str, path: str) -> dict[str, object]:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120])
-def stage_live_source(config_file: str, name: str) -> dict[str, object]:
+def stage_live_source(config_file: str, name: str, mailboxes: list[str] | None = None) -> dict[str, object]:
     """Pull what is new from one live source (Slack, Exchange, Graph) into staged parts; network, so retried.
-    A retry resumes from the cursors the failed attempt staged."""
-    return ingest.stage_live(_config(config_file), name)
+    A retry resumes from the cursors the failed attempt staged. `mailboxes` limits Exchange or Graph to some of
+    its configured mailboxes."""
+    config = _config(config_file)
+    if mailboxes is not None:
+        config = ingest.with_mailboxes(config, name, mailboxes)
+    return ingest.stage_live(config, name)
+
+
+def _stage(
+    config_file: str, sources: list[str] | None, mailboxes: list[str] | None = None
+) -> tuple[list[dict[str, object]], list[str]]:
+    """Extract the chosen sources (None: every configured one) in parallel threads; returns the notes of those
+    that worked and a line per failed one: a failed source does not stop the others."""
+    cfg = _config(config_file)
+    futures = {}
+    for name in ingest.selected_sources(cfg, sources):
+        if name == "mbox":
+            futures[name] = stage_mail.submit(
+                config_file, [str(p) for p in ingest.configured_paths(cfg, name)]
+            )
+        elif name == "slack_export":
+            for path in ingest.configured_paths(cfg, name):
+                futures[f"slack export {path}"] = stage_slack_export.submit(config_file, str(path))
+        else:
+            limit = mailboxes if mailboxes is not None and name in ingest.MAILBOX_SOURCES else None
+            futures[name] = stage_live_source.submit(config_file, name, limit)
+    wait(list(futures.values()))
+    outcomes = {label: f.result(raise_on_failure=False) for label, f in futures.items()}
+    failed = [f"{label}: {o}" for label, o in outcomes.items() if isinstance(o, BaseException)]
+    return [o for o in outcomes.values() if isinstance(o, dict)], failed
 
 
 # --- Load, build -----------------------------------------------------------------------------------------
@@ -146,19 +174,25 @@ def _resolve(config: str | None) -> str:
     return str(find_config_path(config).resolve())
 
 
-def _extract_and_load(config_file: str) -> tuple[dict[str, int], list[str]]:
-    """Every source in parallel threads, then the one writer; a failed source does not stop the others."""
-    cfg = _config(config_file)
-    mail = [str(p) for p in ingest.configured_paths(cfg, "mbox")]
-    futures = {"mbox": stage_mail.submit(config_file, mail)}
-    for path in ingest.configured_paths(cfg, "slack_export"):
-        futures[f"slack export {path}"] = stage_slack_export.submit(config_file, str(path))
-    for name in ingest.configured_live_sources(cfg):
-        futures[name] = stage_live_source.submit(config_file, name)
-    wait(list(futures.values()))
-    outcomes = {label: f.result(raise_on_failure=False) for label, f in futures.items()}
-    failed = [f"{label}: {o}" for label, o in outcomes.items() if isinstance(o, BaseException)]
-    return load(config_file, [o for o in outcomes.values() if isinstance(o, dict)]), failed
+def _extract_and_load(config_file: str, sources: list[str] | None) -> tuple[dict[str, int], list[str]]:
+    """The chosen sources in parallel threads, then the one writer merges every staged part (also those that
+    `extract` runs on other machines staged)."""
+    notes, failed = _stage(config_file, sources)
+    return load(config_file, notes), failed
+
+
+@flow(name="extract", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=EXTRACT_THREADS))
+def extract(
+    sources: list[str] | None = None, mailboxes: list[str] | None = None, config: str | None = None
+) -> list[dict[str, object]]:
+    """Stage what is new from some sources without touching the warehouse, to fan extraction out to workers on
+    other machines (with `warehouse.staging_dir` a URL they share, e.g. s3://…): split it by source, and Exchange
+    or Graph by mailbox. The daily flow's single writer merges every staged part; run it with `sources=[]` to
+    leave extraction to these runs."""
+    notes, failed = _stage(_resolve(config), sources, mailboxes)
+    if failed:  # what the other sources staged stays staged for the merge
+        raise RuntimeError("some sources could not be read: " + "; ".join(failed))
+    return notes
 
 
 @flow(name="daily", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=EXTRACT_THREADS))
@@ -168,17 +202,19 @@ def daily(
     dry_run: bool = False,
     force: bool = False,
     config: str | None = None,
+    sources: list[str] | None = None,
 ) -> dict[str, Any]:
     """Ingest every configured source, build the marts, evaluate alerts, post the digest, keep artifacts.
 
     `as_of` defaults to the end of the company's last completed working day, so a 07:00 run reports yesterday
-    (Friday on Mondays) and a re-run reports the same day.
+    (Friday on Mondays) and a re-run reports the same day. `sources` limits what this run extracts itself
+    (`[]`: none, when `extract` runs elsewhere do it); it always merges every staged part.
     """
     config_file = _resolve(config)
     cfg = _config(config_file)
     instant = parse_as_of(as_of, cfg) if as_of else alerting.default_as_of(cfg)
     try:
-        loaded, failed_sources = _extract_and_load(config_file)
+        loaded, failed_sources = _extract_and_load(config_file, sources)
         built = build(config_file, instant)
         digest, files = evaluate_alerts(config_file, instant)
         delivery = post_to_slack(config_file, digest, files, dry_run, force) if publish else None
@@ -214,7 +250,7 @@ def backfill(
         raise ValueError(f"until ({until}) is before since ({since})")
     days = []
     try:
-        _loaded, failed_sources = _extract_and_load(config_file)
+        _loaded, failed_sources = _extract_and_load(config_file, None)
         if failed_sources:
             raise RuntimeError("some sources could not be read: " + "; ".join(failed_sources))
         day = first

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from commhealth.config import load_config
 from commhealth.demo_data import write_demo_dataset
-from commhealth.ingest import ingest
+from commhealth.ingest import ingest, selected_sources, with_mailboxes
 from commhealth.secrets import SecretUnavailableError
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.test_cli import commhealth
@@ -129,3 +129,27 @@ def test_a_failing_live_source_still_stores_and_publishes_what_was_read_before_i
         ("ingest mbox slack", "failed", 1)
     ]
     assert staged_parts(config.warehouse.staging_path) == []
+
+
+EXCHANGE_SECTION = """
+[sources.exchange]
+endpoint = "https://mail.norelec.fr/EWS/Exchange.asmx"
+username = "svc-commhealth"
+mailboxes = ["achats@norelec.fr", "projets@norelec.fr", "support@norelec.fr"]
+"""
+
+
+def test_extraction_is_split_by_source_and_mailbox_only_as_configured(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, EXAMPLE_CONFIG + EXCHANGE_SECTION))
+    assert selected_sources(config, None) == ["exchange"]
+    assert selected_sources(config, []) == []
+    with pytest.raises(ValueError, match=r"source\(s\) graph not configured; configured: exchange"):
+        selected_sources(config, ["graph"])
+
+    split = with_mailboxes(config, "exchange", ["Support@norelec.fr", "achats@norelec.fr"])
+    assert split.sources.exchange.mailboxes == ["support@norelec.fr", "achats@norelec.fr"]
+    assert config.sources.exchange.mailboxes[1] == "projets@norelec.fr"  # the loaded config is left as it was
+    with pytest.raises(ValueError, match=r"mailbox\(es\) boss@norelec\.fr not in \[sources\.exchange\]"):
+        with_mailboxes(config, "exchange", ["boss@norelec.fr"])
+    with pytest.raises(ValueError, match="only exchange and graph split by mailbox, not slack"):
+        with_mailboxes(config, "slack", ["achats@norelec.fr"])

@@ -9,10 +9,12 @@ import duckdb
 import pytest
 from prefect.client.orchestration import get_client
 
+from commhealth.config import load_config
 from commhealth.demo_data import write_demo_dataset
 from commhealth.secrets import SecretUnavailableError
-from flows.daily import backfill, daily
+from flows.daily import backfill, daily, extract
 from tests.fakes.slack_api import FakeSlackAPI
+from warehouse.staging import part_kind, staged_parts
 
 TOKEN = "xoxb-flow-test-token"
 
@@ -94,3 +96,25 @@ def test_a_missing_secret_block_fails_once_and_the_run_still_publishes(
     commands = [row[0] for row in con.execute("SELECT command FROM meta.runs ORDER BY started_at").fetchall()]
     assert commands == ["daily ingest", "build", "digest"]
     assert con.execute("SELECT count(*) FROM marts.alerts").fetchone()[0] > 0
+
+
+def test_extract_stages_without_the_warehouse_and_daily_merges_what_it_staged(
+    tmp_path: Path, slack: FakeSlackAPI
+) -> None:
+    dataset = write_demo_dataset(tmp_path / "demo", weeks=1)
+    config = load_config(dataset.config_path)
+    with pytest.raises(ValueError, match="not configured"):
+        extract(sources=["graph"], config=str(dataset.config_path))
+
+    notes = extract(sources=["mbox"], config=str(dataset.config_path))
+
+    assert notes == [{}]
+    assert not config.warehouse.path.exists()  # extraction never opens the warehouse
+    staged = staged_parts(config.warehouse.staging_path)
+    assert staged and {part_kind(p) for p in staged} == {"messages"}
+    result = daily(config=str(dataset.config_path), sources=[], publish=False)
+    assert staged_parts(config.warehouse.staging_path) == []
+    con = duckdb.connect(str(config.warehouse.published_path), read_only=True)
+    channels = con.execute("SELECT DISTINCT channel FROM core.messages").fetchall()
+    assert channels == [("email",)]  # only what extract staged: the daily run extracted nothing itself
+    assert result["loaded"]["new"] == con.execute("SELECT count(*) FROM core.messages").fetchone()[0] > 0
