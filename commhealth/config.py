@@ -146,6 +146,7 @@ class Warehouse(_Strict):
     batch_size: int = Field(default=5000, gt=0)
 
     staging_dir: Path | str | None = None  # a local folder, or an fsspec URL such as s3://bucket/prefix
+    temp_dir: Path | None = None  # where DuckDB spills beyond its memory limit; default beside the warehouse
 
     @field_validator("memory_limit", "merge_memory_limit")
     @classmethod
@@ -182,6 +183,11 @@ class Warehouse(_Strict):
     def staging_path(self) -> Path | str:
         """Where extraction stages Parquet parts for the writer: a folder (default: beside the warehouse) or URL."""
         return self.staging_dir or self.path.with_name(self.path.stem + ".staging")
+
+    @property
+    def temp_path(self) -> Path:
+        """Where DuckDB spills what does not fit under its memory limit (a fast local disk is best)."""
+        return self.temp_dir or self.path.with_suffix(".tmp")
 
     @property
     def published_path(self) -> Path:
@@ -374,6 +380,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
             update={
                 "path": rel(config.warehouse.path),
                 "staging_dir": rel(staging) if isinstance(staging, Path) else staging,
+                "temp_dir": rel(config.warehouse.temp_dir),
             }
         ),
         "signals": config.signals.model_copy(update={"extra_lexicon": rel(config.signals.extra_lexicon)}),

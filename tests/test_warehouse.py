@@ -14,6 +14,7 @@ import pytest
 
 from commhealth.config import load_config
 from commhealth.records import MessageRecord, QuarantineRecord
+from tests.conftest import EXAMPLE_CONFIG, write_config
 from warehouse.db import WarehouseBusyError, migration_files, open_writer, transaction
 from warehouse.load import load_records, merge_staged, resolve_email_conversations
 from warehouse.session import WarehouseOutOfMemoryError, writing
@@ -333,3 +334,12 @@ def test_a_transaction_rolls_back_on_error_and_raises_the_first_error() -> None:
         con.execute("COMMIT")
         raise ValueError("after the commit")
     assert rows(con, "SELECT x FROM t") == [(2,)]
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"), [("", "warehouse.tmp"), ('temp_dir = "spill/duckdb"\n', "spill/duckdb")]
+)
+def test_duckdb_spills_to_the_configured_temp_dir(tmp_path: Path, setting: str, expected: str) -> None:
+    config = load_config(write_config(tmp_path, EXAMPLE_CONFIG + setting))  # relative to the config file
+    with writing(config, "test", publish=False) as (con, _run):
+        assert rows(con, "SELECT current_setting('temp_directory')") == [(str(tmp_path / expected),)]

@@ -119,7 +119,11 @@ def configure(
 
 @contextlib.contextmanager
 def open_writer(
-    path: Path | str, *, memory_limit: str | None = "2GB", threads: int | None = None
+    path: Path | str,
+    *,
+    memory_limit: str | None = "2GB",
+    threads: int | None = None,
+    temp_dir: Path | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """The single read-write connection: migrates on open, checkpoints on close."""
     in_memory = str(path) == ":memory:"
@@ -135,7 +139,8 @@ def open_writer(
             ) from None
         raise
     try:
-        temp_dir = None if in_memory else Path(path).with_suffix(".tmp")
+        if temp_dir is None and not in_memory:
+            temp_dir = Path(path).with_suffix(".tmp")
         configure(con, memory_limit, threads, temp_dir)
         apply_migrations(con)
         yield con

@@ -46,7 +46,7 @@ def writing(
     limit = getattr(wh, memory_setting)
     opened = interrupted = False
     try:
-        with open_writer(wh.path, memory_limit=limit, threads=wh.threads) as con:
+        with open_writer(wh.path, memory_limit=limit, threads=wh.threads, temp_dir=wh.temp_path) as con:
             opened = True
             status = "failed"
             try:
