@@ -30,7 +30,8 @@ def _is_attachment(part: Message) -> bool:
 
 
 def _text_parts(msg: Message) -> tuple[Message | None, Message | None]:
-    """First text/plain and first text/html body part, not descending into attached messages."""
+    """First text/plain and first text/html body part, not descending into attached messages. The HTML part
+    is looked for after the plain one too: some mailers send an empty text/plain beside the real HTML."""
     plain = html = None
     stack = [msg]
     while stack:
@@ -45,11 +46,13 @@ def _text_parts(msg: Message) -> tuple[Message | None, Message | None]:
         ctype = part.get_content_type()
         if ctype not in ("text/plain", "text/html") or _is_attachment(part):
             continue
-        if ctype == "text/plain":
+        # `is None`, not `or`: a Message without headers is falsy (its length is its header count).
+        if ctype == "text/plain" and plain is None:
             plain = part
-            break
-        if html is None:
+        elif ctype == "text/html" and html is None:
             html = part
+        if plain is not None and html is not None:
+            break
     return plain, html
 
 

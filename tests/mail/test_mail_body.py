@@ -71,6 +71,14 @@ def test_multipart_alternative_prefers_plain() -> None:
     assert record.flags == []
 
 
+def test_an_empty_plain_alternative_falls_back_to_the_html_one() -> None:
+    head, _, rest = MULTIPART_ALT.partition("\n\n")
+    rest = rest.replace("Plain version.", " \n")
+    record = parse(message(rest, content_type=None, extra=head.split("\n")))
+    assert record.body_full == "HTML version."
+    assert record.flags == ["html_only_body"]
+
+
 HTML_ONLY = """\
 <html><head><style>p { color: red }</style><title>t</title></head><body>
 <div dir="ltr">Bonjour Bob,<br><br>Le devis est <b>validé</b>.<div><br></div><div>Jean</div>
