@@ -1,8 +1,9 @@
 """The daily pipeline, as Prefect flows: ingest → load → build → evaluate alerts → post → artifacts.
 
 Extraction fans out in threads and only writes staged Parquet parts; one task merges them into DuckDB, so the
-warehouse never sees two writers. The `extract` flow runs extraction alone, on workers elsewhere. Tasks receive the config file path, never connections. The analysts'
-read-only copy is published once, when the run ends (also when it fails), not after each writing task.
+warehouse never sees two writers. The `extract` flow runs extraction alone, on workers elsewhere. Tasks receive
+the config file path, never connections. The analysts' read-only copy is published once, when the run ends (also
+when it fails), not after each writing task.
 """
 
 from __future__ import annotations
