@@ -129,6 +129,8 @@ class Vendor(Party):
 
 class Metrics(_Strict):
     awaiting_lookback_days: int = Field(default=14, gt=0)
+    # Unthreaded Slack messages form one conversation until the channel's top level is silent this long.
+    slack_segment_gap_hours: float = Field(default=8, gt=0)
 
 
 _MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*((?:[KMGT]i?)?B)", re.IGNORECASE)

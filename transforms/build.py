@@ -19,7 +19,8 @@ not cover; it always reaches CALENDAR_AHEAD_DAYS past the needed end, so a daily
 Variables read by the models with getvariable():
   as_of (TIMESTAMPTZ), company_timezone (VARCHAR), awaiting_lookback_days (INTEGER),
   signal_pattern_<signal> (VARCHAR, RE2 alternation of the lexicon entries of that signal),
-  acknowledgement_pattern (VARCHAR),
+  acknowledgement_pattern, request_pattern, courtesy_pattern (VARCHAR, RE2 alternations of those lexicon kinds),
+  slack_segment_gap_hours (DOUBLE): wall-clock silence that ends a segment of unthreaded Slack messages,
   report_day (DATE): the company-local date of (as_of - 1 microsecond), the day the alerts and the digest are about
     (a date-only ``--as-of 2026-11-20`` and ``2026-11-20T18:00+01:00`` both give 2026-11-20),
   and the [alerts] settings:
@@ -49,7 +50,13 @@ from warehouse.db import transaction
 UTC = dt.UTC
 CALENDAR_MARGIN_DAYS = 3
 CALENDAR_AHEAD_DAYS = 31  # loaded past the needed end, so that daily builds do not reload the calendar
-INCREMENTAL_TABLES = ("stg_counted_messages", "stg_turns", "responses", "message_signals")
+INCREMENTAL_TABLES = (
+    "stg_counted_messages",
+    "stg_message_requests",
+    "stg_turns",
+    "responses",
+    "message_signals",
+)
 _DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 _MODEL = re.compile(r"^(\d+)_([a-z][a-z0-9_]*)\.sql$")
 SEEDS = ("parties", "calendar_intervals", "signal_lexicon")
@@ -167,12 +174,14 @@ def _read_state(con: duckdb.DuckDBPyConnection) -> BuildState | None:
 
 
 def _marts_exist(con: duckdb.DuckDBPyConnection) -> bool:
+    """The seeds and every per-conversation mart are there (an incremental build updates them in place)."""
+    expected = [*SEEDS, *INCREMENTAL_TABLES]
     (present,) = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND NOT temporary "
-        "AND table_name IN ('parties', 'calendar_intervals', 'signal_lexicon', "
-        "'stg_counted_messages', 'stg_turns', 'responses', 'message_signals')"
+        "AND list_contains(?, table_name)",
+        [expected],
     ).fetchall()[0]
-    return int(present) == 3 + len(INCREMENTAL_TABLES)
+    return int(present) == len(expected)
 
 
 def _message_count_and_watermark(con: duckdb.DuckDBPyConnection) -> tuple[int, dt.datetime]:
@@ -227,6 +236,11 @@ def _set_variables(
     con.execute("SET VARIABLE signal_pattern_escalation = CAST(? AS VARCHAR)", [patterns["escalation"]])
     con.execute(
         "SET VARIABLE acknowledgement_pattern = CAST(? AS VARCHAR)", [patterns[lexicon.ACKNOWLEDGEMENT]]
+    )
+    con.execute("SET VARIABLE request_pattern = CAST(? AS VARCHAR)", [patterns[lexicon.REQUEST]])
+    con.execute("SET VARIABLE courtesy_pattern = CAST(? AS VARCHAR)", [patterns[lexicon.COURTESY]])
+    con.execute(
+        "SET VARIABLE slack_segment_gap_hours = CAST(? AS DOUBLE)", [config.metrics.slack_segment_gap_hours]
     )
     con.execute("SET VARIABLE report_day = CAST(? AS DATE)", [report_day(config, as_of).isoformat()])
     alerts = config.alerts

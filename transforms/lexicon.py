@@ -3,7 +3,8 @@
 Entries live in YAML (`transforms/lexicon.yaml`, plus an optional `[signals] extra_lexicon` file of the same
 shape): `entries: [{id, signal, lang, pattern}, ...]` (a bare list is accepted too). Patterns are RE2 regular
 expressions applied to normalised text: lower case, accents removed, typographic apostrophes made straight,
-whitespace folded. Acknowledgement patterns must match the whole text once punctuation is also removed.
+whitespace folded. Acknowledgement patterns must match the whole text once punctuation is also removed; courtesy
+patterns are cut out of the text before request patterns and question marks are looked for.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ from commhealth.config import Config
 
 SIGNALS = ("clarification", "nudge", "repetition", "rework", "escalation")
 ACKNOWLEDGEMENT = "acknowledgement"
-KINDS = (*SIGNALS, ACKNOWLEDGEMENT)
+REQUEST = "request"
+COURTESY = "courtesy"
+# What the needs-reply rule reads besides the signals: requests, courtesy phrases removed first, acknowledgements.
+NEEDS_REPLY_KINDS = (REQUEST, COURTESY, ACKNOWLEDGEMENT)
+KINDS = (*SIGNALS, *NEEDS_REPLY_KINDS)
 BUILTIN = "builtin"
 NEVER_MATCHES = r"[^\s\S]"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -123,7 +128,7 @@ def load_entries(config: Config | None = None, con: duckdb.DuckDBPyConnection | 
 
 
 def combined_patterns(entries: list[Entry]) -> dict[str, str]:
-    """One RE2 alternation per signal (and for acknowledgement), in lexicon order.
+    """One RE2 alternation per kind (each signal, request, courtesy, acknowledgement), in lexicon order.
 
     The signal models receive them as DuckDB variables: a constant pattern is compiled once per query,
     whereas a pattern read from a table column would be recompiled for every row.

@@ -4,6 +4,7 @@ DROP TABLE IF EXISTS marts.parties;
 DROP TABLE IF EXISTS marts.calendar_intervals;
 DROP TABLE IF EXISTS marts.signal_lexicon;
 DROP TABLE IF EXISTS marts.stg_counted_messages;
+DROP TABLE IF EXISTS marts.stg_message_requests;
 DROP TABLE IF EXISTS marts.stg_turns;
 DROP TABLE IF EXISTS marts.responses;
 DROP TABLE IF EXISTS marts.message_signals;

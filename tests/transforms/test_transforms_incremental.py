@@ -23,6 +23,7 @@ from warehouse.load import resolve_email_conversations
 COMPARED = (
     "parties",
     "signal_lexicon",
+    "stg_message_requests",
     "stg_counted_messages",
     "stg_turns",
     "responses",
@@ -268,20 +269,39 @@ def test_incremental_build_touches_only_the_scope(warehouse: duckdb.DuckDBPyConn
 
 @pytest.mark.parametrize("seed", range(6))
 def test_random_batches_equal_full_builds(seed: int) -> None:
-    """Random conversations (email and Slack, three vendors, bodies with signals and acknowledgements) loaded in
-    batches, each followed by a build at a later as_of (sometimes the same one), every build compared."""
+    """Random conversations (email, Slack threads and unthreaded Slack channels that split into segments, three
+    vendors, bodies that ask, state, acknowledge or carry signals) loaded in batches, each followed by a build at
+    a later as_of (sometimes the same one), every build compared."""
     rng = random.Random(seed)
-    bodies = [None, "ok", "Thanks, received.", "Could you clarify?", "Any update on this?", "Please redo it."]
+    bodies = [
+        None,
+        "ok",
+        "Thanks, received.",
+        "Could you clarify?",
+        "Any update on this?",
+        "Please redo it.",
+        "Deployed to staging.",
+        "The fix is live. Let me know if you have any questions.",
+        "🙏",
+        "Can you check the logs?",
+        "Merci de nous renvoyer le fichier.",
+    ]
     vendors = ["zeta", "kappa", "sigma"]
     rows: list[dict[str, Any]] = []
     for i in range(120):
         conversation = f"c{rng.randrange(25)}"
+        sent_at = at(rng.uniform(0, 24 * 12))
+        channel = "slack" if conversation in {"c0", "c1", "c2", "c3", "c4"} else "email"
+        key = f"m{i}"
+        if conversation in {"c3", "c4"}:  # unthreaded: {channel}:main, keys {channel}:{ts}
+            conversation = f"C{conversation[1:]}:main"
+            key = f"C{conversation[1]}:{sent_at.timestamp():.6f}"
         side = rng.choice(["company", "vendor", "vendor", "other"])
         row: dict[str, Any] = {
-            "message_key": f"m{i}",
+            "message_key": key,
             "conversation_key": conversation,
-            "channel": "slack" if conversation in {"c0", "c1", "c2"} else "email",
-            "sent_at": at(rng.uniform(0, 24 * 12)),
+            "channel": channel,
+            "sent_at": sent_at,
             "side": side,
             "body_text": rng.choice(bodies),
             "is_automated": rng.random() < 0.05,

@@ -1,6 +1,11 @@
 -- Counted messages, one row per (message, vendor): human, not internal, company or vendor side, sent by as_of,
 -- and attributed to a configured vendor. Latency and signals are computed per (conversation_key, vendor_id)
--- so that two vendors are never mixed.
+-- so that two vendors are never mixed. Unthreaded Slack messages (core conversation `{channel}:main`) are split
+-- into segments: a message after slack_segment_gap_hours of silence in the channel's top level starts a new one,
+-- unless it comes from the other side right after a message that asked something (within the awaiting lookback:
+-- an answer the next morning still answers). A segment's conversation_key is `{channel}:main:{ts of its first
+-- message}`. Segments depend only on earlier messages, so a key never changes when later messages arrive;
+-- incremental builds recompute a channel's whole top level.
 CREATE OR REPLACE TEMP VIEW fresh_counted_messages AS
 WITH
 configured_vendors AS (
@@ -9,21 +14,63 @@ configured_vendors AS (
     WHERE kind = 'vendor'
 ),
 
-eligible AS (
+unthreaded AS (
+    SELECT
+        m.message_key,
+        m.conversation_key,
+        m.sent_at,
+        m.side,
+        coalesce(r.asks, false) AS asks,
+        lag(m.sent_at) OVER stream_order AS previous_sent_at,
+        lag(m.side) OVER stream_order AS previous_side,
+        lag(coalesce(r.asks, false)) OVER stream_order AS previous_asks
+    FROM core.messages AS m
+    LEFT JOIN marts.stg_message_requests AS r ON r.message_key = m.message_key
+    WHERE m.channel = 'slack'
+      AND m.conversation_key LIKE '%:main'
+      AND NOT m.is_automated
+      AND m.sent_at <= getvariable('as_of')
+      AND (getvariable('full_build') OR m.conversation_key IN (SELECT conversation_key FROM meta.build_scope))
+    WINDOW stream_order AS (PARTITION BY m.conversation_key ORDER BY m.sent_at, m.message_key)
+),
+
+segments AS (
     SELECT
         message_key,
-        conversation_key,
-        channel,
-        sent_at,
-        side,
-        vendor_id,
-        coalesce(recipient_vendor_ids, []) AS recipient_vendor_ids
-    FROM core.messages
-    WHERE NOT is_automated
-      AND NOT is_internal
-      AND side IN ('company', 'vendor')
-      AND sent_at <= getvariable('as_of')
-      AND (getvariable('full_build') OR conversation_key IN (SELECT conversation_key FROM meta.build_scope))
+        conversation_key || ':' || last_value(
+            CASE
+                WHEN previous_sent_at IS NULL THEN split_part(message_key, ':', 2)
+                WHEN epoch_us(sent_at) - epoch_us(previous_sent_at) < getvariable('slack_segment_gap_hours') * 3600e6
+                    THEN NULL
+                -- the other side answering a pending request (asked at 17:00, answered at 09:00) goes on
+                WHEN previous_asks AND previous_side <> side
+                    AND epoch_us(sent_at) - epoch_us(previous_sent_at)
+                    < getvariable('awaiting_lookback_days') * 86400e6
+                    THEN NULL
+                ELSE split_part(message_key, ':', 2)
+            END IGNORE NULLS
+        ) OVER (PARTITION BY conversation_key ORDER BY sent_at, message_key ROWS UNBOUNDED PRECEDING)
+            AS segment_key
+    FROM unthreaded
+),
+
+eligible AS (
+    SELECT
+        m.message_key,
+        coalesce(s.segment_key, m.conversation_key) AS conversation_key,
+        m.conversation_key AS core_conversation_key,
+        m.channel,
+        m.sent_at,
+        m.side,
+        m.vendor_id,
+        coalesce(m.recipient_vendor_ids, []) AS recipient_vendor_ids
+    FROM core.messages AS m
+    LEFT JOIN segments AS s ON s.message_key = m.message_key
+    WHERE NOT m.is_automated
+      AND NOT m.is_internal
+      AND m.side IN ('company', 'vendor')
+      AND m.sent_at <= getvariable('as_of')
+      AND (getvariable('full_build') OR m.conversation_key IN (SELECT conversation_key FROM meta.build_scope))
 ),
 
 vendor_side AS (
@@ -38,7 +85,7 @@ vendor_side AS (
 
 conversation_vendors AS (
     SELECT DISTINCT
-        e.conversation_key,
+        e.core_conversation_key,
         vs.vendor_id
     FROM vendor_side AS vs
     INNER JOIN eligible AS e ON e.message_key = vs.message_key
@@ -67,7 +114,7 @@ company_unaddressed AS (
         cv.vendor_id,
         'conversation' AS attribution
     FROM eligible AS e
-    INNER JOIN conversation_vendors AS cv ON cv.conversation_key = e.conversation_key
+    INNER JOIN conversation_vendors AS cv ON cv.core_conversation_key = e.core_conversation_key
     WHERE e.side = 'company' AND len(e.recipient_vendor_ids) = 0
 ),
 
@@ -84,6 +131,7 @@ final AS (
         e.message_key,
         a.vendor_id,
         e.conversation_key,
+        e.core_conversation_key,
         e.channel,
         e.sent_at,
         e.side,
@@ -97,13 +145,15 @@ SELECT * FROM final;
 -- A full build starts from dropped tables (transforms/reset.sql) and an empty scope; an incremental build replaces
 -- the rows of the conversations in meta.build_scope.
 CREATE TABLE IF NOT EXISTS marts.stg_counted_messages AS FROM fresh_counted_messages WITH NO DATA;
-DELETE FROM marts.stg_counted_messages WHERE conversation_key IN (SELECT conversation_key FROM meta.build_scope);
+DELETE FROM marts.stg_counted_messages
+WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
 INSERT INTO marts.stg_counted_messages BY NAME FROM fresh_counted_messages;
 
 COMMENT ON TABLE marts.stg_counted_messages IS 'Staging: counted messages (human, not internal, side company or vendor, sent_at <= as_of) attributed to configured vendors. Grain: (message_key, vendor_id). A vendor message belongs to its sender''s vendor; a company message to each vendor in recipient_vendor_ids, or, when that list is empty (Slack DM or unlisted shared channel), to each vendor with a counted message in the same conversation.';
 COMMENT ON COLUMN marts.stg_counted_messages.message_key IS 'core.messages.message_key.';
 COMMENT ON COLUMN marts.stg_counted_messages.vendor_id IS 'The vendor this message is attributed to (a company message addressed to two vendors has two rows).';
-COMMENT ON COLUMN marts.stg_counted_messages.conversation_key IS 'core.messages.conversation_key.';
+COMMENT ON COLUMN marts.stg_counted_messages.conversation_key IS 'The measured conversation: core.messages.conversation_key, except for unthreaded Slack messages, split into segments by [metrics] slack_segment_gap_hours of silence in the channel''s top level (unless the other side answers a message that asked something): {channel}:main:{ts of the segment''s first message}.';
+COMMENT ON COLUMN marts.stg_counted_messages.core_conversation_key IS 'core.messages.conversation_key (what incremental builds recompute as a whole: an email thread, a Slack thread, a Slack channel''s top level).';
 COMMENT ON COLUMN marts.stg_counted_messages.channel IS 'email or slack.';
 COMMENT ON COLUMN marts.stg_counted_messages.sent_at IS 'When the message was sent (UTC).';
 COMMENT ON COLUMN marts.stg_counted_messages.side IS 'company or vendor.';

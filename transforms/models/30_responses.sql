@@ -1,10 +1,11 @@
--- Responses: each turn followed by a turn of the other side. The clock runs from the first message of the
--- request turn to the first message of the answering turn, in the responder's business calendar.
+-- Responses: each turn that needs a reply, followed by a turn of the other side. The clock runs from the first
+-- message of the request turn that asks something to the first message of the answering turn, in the responder's
+-- business calendar. Statements and acknowledgements open no clock, so a late "thanks" is never a late answer.
 CREATE OR REPLACE TEMP VIEW fresh_responses AS
 WITH
 turns AS (
     SELECT * FROM marts.stg_turns
-    WHERE (getvariable('full_build') OR conversation_key IN (SELECT conversation_key FROM meta.build_scope))
+    WHERE (getvariable('full_build') OR core_conversation_key IN (SELECT conversation_key FROM meta.build_scope))
 ),
 
 paired AS (
@@ -22,10 +23,12 @@ requests AS (
         vendor_id,
         channel,
         conversation_key,
+        core_conversation_key,
         CASE WHEN responded_by_side = 'vendor' THEN 'vendor_response' ELSE 'company_response' END AS direction,
-        first_message_key AS request_message_key,
+        needs_reply_message_key AS request_message_key,
         response_message_key,
-        first_sent_at AS requested_at,
+        needs_reply_at AS requested_at,
+        needs_reply_reason,
         responded_at,
         side AS requested_by_side,
         responded_by_side,
@@ -33,7 +36,7 @@ requests AS (
         CASE WHEN responded_by_side = 'vendor' THEN 'vendor' ELSE 'company' END AS responder_kind,
         CASE WHEN responded_by_side = 'vendor' THEN vendor_id ELSE 'company' END AS responder_party
     FROM paired
-    WHERE response_message_key IS NOT NULL
+    WHERE response_message_key IS NOT NULL AND needs_reply
 ),
 
 clocked AS (
@@ -65,6 +68,7 @@ final AS (
         vendor_id,
         channel,
         conversation_key,
+        core_conversation_key,
         direction,
         request_message_key,
         response_message_key,
@@ -78,6 +82,7 @@ final AS (
         requested_by_side,
         responded_by_side,
         request_turn_messages,
+        needs_reply_reason,
         timezone(getvariable('company_timezone'), responded_at)::DATE AS day
     FROM with_sla
 )
@@ -87,15 +92,16 @@ SELECT * FROM final;
 -- A full build starts from dropped tables (transforms/reset.sql) and an empty scope; an incremental build replaces
 -- the rows of the conversations in meta.build_scope.
 CREATE TABLE IF NOT EXISTS marts.responses AS FROM fresh_responses WITH NO DATA;
-DELETE FROM marts.responses WHERE conversation_key IN (SELECT conversation_key FROM meta.build_scope);
+DELETE FROM marts.responses WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
 INSERT INTO marts.responses BY NAME FROM fresh_responses;
 
-COMMENT ON TABLE marts.responses IS 'One row per answered turn: a turn (maximal run of consecutive counted messages from one side, per conversation and vendor) followed by a turn of the other side. Clock from the FIRST message of the request turn to the FIRST message of the answering turn. Grain: (conversation_key, vendor_id, request_message_key).';
+COMMENT ON TABLE marts.responses IS 'One row per answered request: a turn (maximal run of consecutive counted messages from one side, per conversation and vendor) that needs a reply (stg_turns.needs_reply: a question, a request, a nudge, an escalation or a rework), followed by a turn of the other side. Clock from the first message of the request turn that asks something to the FIRST message of the answering turn. Grain: (conversation_key, vendor_id, request_message_key).';
 COMMENT ON COLUMN marts.responses.vendor_id IS 'The vendor of the exchange; two vendors in one conversation are measured separately.';
 COMMENT ON COLUMN marts.responses.channel IS 'email or slack.';
-COMMENT ON COLUMN marts.responses.conversation_key IS 'core.messages.conversation_key (email thread root, or Slack channel thread).';
+COMMENT ON COLUMN marts.responses.conversation_key IS 'The measured conversation: an email thread, a Slack thread, or a segment of a Slack channel''s unthreaded messages ({channel}:main:{first ts}).';
+COMMENT ON COLUMN marts.responses.core_conversation_key IS 'core.messages.conversation_key of the request (for a Slack segment: {channel}:main).';
 COMMENT ON COLUMN marts.responses.direction IS 'vendor_response when the vendor answers the company, company_response when the company answers the vendor.';
-COMMENT ON COLUMN marts.responses.request_message_key IS 'First message of the request turn (starts the clock).';
+COMMENT ON COLUMN marts.responses.request_message_key IS 'First message of the request turn that asks something (starts the clock).';
 COMMENT ON COLUMN marts.responses.response_message_key IS 'First message of the answering turn (stops the clock).';
 COMMENT ON COLUMN marts.responses.requested_at IS 'sent_at of the request message (UTC).';
 COMMENT ON COLUMN marts.responses.responded_at IS 'sent_at of the response message (UTC).';
@@ -107,4 +113,5 @@ COMMENT ON COLUMN marts.responses.responder_party IS 'Whose calendar and SLA app
 COMMENT ON COLUMN marts.responses.requested_by_side IS 'company or vendor: the side of the request turn.';
 COMMENT ON COLUMN marts.responses.responded_by_side IS 'company or vendor: the side of the answering turn.';
 COMMENT ON COLUMN marts.responses.request_turn_messages IS 'Number of counted messages in the request turn.';
+COMMENT ON COLUMN marts.responses.needs_reply_reason IS 'Why the request turn needed a reply (stg_turns.needs_reply_reason): rule (lexicon id): "evidence".';
 COMMENT ON COLUMN marts.responses.day IS 'The day the request was answered: date of responded_at in the company''s time zone.';

@@ -6,7 +6,7 @@ CREATE OR REPLACE TEMP VIEW fresh_message_signals AS
 WITH
 counted AS (
     SELECT * FROM marts.stg_counted_messages
-    WHERE (getvariable('full_build') OR conversation_key IN (SELECT conversation_key FROM meta.build_scope))
+    WHERE (getvariable('full_build') OR core_conversation_key IN (SELECT conversation_key FROM meta.build_scope))
 ),
 
 counted_keys AS (
@@ -83,6 +83,7 @@ final AS (
         m.evidence,
         l.lang,
         c.conversation_key,
+        c.core_conversation_key,
         timezone(getvariable('company_timezone'), c.sent_at)::DATE AS day
     FROM matches AS m
     INNER JOIN counted AS c ON c.message_key = m.message_key
@@ -95,7 +96,8 @@ SELECT * FROM final;
 -- A full build starts from dropped tables (transforms/reset.sql) and an empty scope; an incremental build replaces
 -- the rows of the conversations in meta.build_scope.
 CREATE TABLE IF NOT EXISTS marts.message_signals AS FROM fresh_message_signals WITH NO DATA;
-DELETE FROM marts.message_signals WHERE conversation_key IN (SELECT conversation_key FROM meta.build_scope);
+DELETE FROM marts.message_signals
+WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
 INSERT INTO marts.message_signals BY NAME FROM fresh_message_signals;
 
 COMMENT ON TABLE marts.message_signals IS 'Misunderstanding signals (clarification, nudge, repetition, rework, escalation) found by the phrase lexicon in body_text (new text only: quoted history, signature and disclaimer excluded) of counted messages, normalised (lower case, accents removed, typographic apostrophes straight, whitespace folded). Grain: (message_key, vendor_id, signal); a company message to two vendors gives a row per vendor.';
@@ -108,5 +110,6 @@ COMMENT ON COLUMN marts.message_signals.signal IS 'clarification, nudge, repetit
 COMMENT ON COLUMN marts.message_signals.lexicon_id IS 'The lexicon entry that matched the evidence (the first in lexicon order when several match it).';
 COMMENT ON COLUMN marts.message_signals.evidence IS 'The matched words, as normalised text: the leftmost match of the signal''s patterns.';
 COMMENT ON COLUMN marts.message_signals.lang IS 'Language of the matching lexicon entry (en or fr).';
-COMMENT ON COLUMN marts.message_signals.conversation_key IS 'core.messages.conversation_key.';
+COMMENT ON COLUMN marts.message_signals.conversation_key IS 'The measured conversation (a Slack segment for unthreaded messages; see marts.responses).';
+COMMENT ON COLUMN marts.message_signals.core_conversation_key IS 'core.messages.conversation_key.';
 COMMENT ON COLUMN marts.message_signals.day IS 'Date of sent_at in the company''s time zone.';

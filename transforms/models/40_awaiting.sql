@@ -1,45 +1,13 @@
--- Awaiting: the last turn of each (conversation_key, vendor_id) pair, unanswered by as_of, started within
--- the lookback window and not closed by an acknowledgement.
+-- Awaiting: the last turn of each (conversation_key, vendor_id) pair when it needs a reply, unanswered by as_of,
+-- and asked within the lookback window. Statements and acknowledgements wait for nothing.
 CREATE OR REPLACE TABLE marts.awaiting AS
 WITH
 last_turns AS (
     SELECT *
     FROM marts.stg_turns
     WHERE is_last_turn
-      AND first_sent_at >= getvariable('as_of') - to_hours(24 * getvariable('awaiting_lookback_days'))
-),
-
-last_messages AS (
-    SELECT
-        t.*,
-        m.body_text
-    FROM last_turns AS t
-    LEFT JOIN core.messages AS m ON m.message_key = t.last_message_key
-),
-
-normalised AS (
-    SELECT
-        *,
-        trim(regexp_replace(
-            regexp_replace(
-                replace(replace(replace(lower(strip_accents(coalesce(body_text, ''))), '’', ''''), '‘', ''''), 'ʼ', ''''),
-                '[^a-z0-9'']+', ' ', 'g'
-            ),
-            '\s+', ' ', 'g'
-        )) AS ack_text
-    FROM last_messages
-),
-
-classified AS (
-    SELECT
-        *,
-        body_text IS NOT NULL
-            AND NOT contains(body_text, '?')
-            AND NOT contains(body_text, '？')
-            AND ack_text <> ''
-            AND len(string_split(ack_text, ' ')) <= 8
-            AND regexp_full_match(ack_text, getvariable('acknowledgement_pattern')) AS is_acknowledged
-    FROM normalised
+      AND needs_reply
+      AND needs_reply_at >= getvariable('as_of') - to_hours(24 * getvariable('awaiting_lookback_days'))
 ),
 
 open_items AS (
@@ -48,20 +16,19 @@ open_items AS (
         CASE WHEN side = 'company' THEN 'vendor' ELSE 'company' END AS waiting_on,
         CASE WHEN side = 'company' THEN vendor_id ELSE 'company' END AS waiting_party,
         getvariable('as_of') AS as_of
-    FROM classified
-    WHERE NOT is_acknowledged
+    FROM last_turns
 ),
 
 clocked AS (
     SELECT
         o.*,
-        coalesce(s.worked_before_us + least(epoch_us(o.first_sent_at), s.end_us) - s.start_us, 0) AS worked_at_request_us,
+        coalesce(s.worked_before_us + least(epoch_us(o.needs_reply_at), s.end_us) - s.start_us, 0) AS worked_at_request_us,
         coalesce(e.worked_before_us + least(epoch_us(o.as_of), e.end_us) - e.start_us, 0) AS worked_at_as_of_us
     FROM open_items AS o
     ASOF LEFT JOIN marts.stg_business_clock AS s
         ON s.party_kind = o.waiting_on
        AND s.party_id = o.waiting_party
-       AND o.first_sent_at >= s.start_utc
+       AND o.needs_reply_at >= s.start_utc
     ASOF LEFT JOIN marts.stg_business_clock AS e
         ON e.party_kind = o.waiting_on
        AND e.party_id = o.waiting_party
@@ -74,17 +41,18 @@ final AS (
         c.channel,
         c.conversation_key,
         c.waiting_on,
-        c.first_message_key AS request_message_key,
-        c.first_sent_at AS requested_at,
+        c.needs_reply_message_key AS request_message_key,
+        c.needs_reply_at AS requested_at,
         c.as_of,
         (c.worked_at_as_of_us - c.worked_at_request_us) / 60000000.0 AS business_minutes_waiting,
         p.sla_hours * 60.0 AS sla_minutes,
         (c.worked_at_as_of_us - c.worked_at_request_us) / 60000000.0 > p.sla_hours * 60.0 AS sla_breached,
-        (epoch_us(c.as_of) - epoch_us(c.first_sent_at)) / 60000000.0 AS wall_minutes_waiting,
+        (epoch_us(c.as_of) - epoch_us(c.needs_reply_at)) / 60000000.0 AS wall_minutes_waiting,
         c.waiting_party,
         c.side AS requested_by_side,
         c.last_message_key,
         c.messages AS request_turn_messages,
+        c.needs_reply_reason,
         timezone(getvariable('company_timezone'), c.as_of)::DATE AS day
     FROM clocked AS c
     LEFT JOIN marts.parties AS p ON p.kind = c.waiting_on AND p.party_id = c.waiting_party
@@ -92,13 +60,13 @@ final AS (
 
 SELECT * FROM final;
 
-COMMENT ON TABLE marts.awaiting IS 'Requests still waiting for a reply at as_of: the last turn of a (conversation_key, vendor_id) pair, whose first message was sent at or after as_of - metrics.awaiting_lookback_days (x 24 h) and whose last message is not an acknowledgement (at most 8 words, no ''?'', only thanks or confirms receipt, per the acknowledgement lexicon). Grain: (conversation_key, vendor_id).';
+COMMENT ON TABLE marts.awaiting IS 'Requests still waiting for a reply at as_of: the last turn of a (conversation_key, vendor_id) pair when it needs a reply (stg_turns.needs_reply: a question, a request, a nudge, an escalation or a rework; never a statement or an acknowledgement), asked at or after as_of - metrics.awaiting_lookback_days (x 24 h). Grain: (conversation_key, vendor_id).';
 COMMENT ON COLUMN marts.awaiting.vendor_id IS 'The vendor of the exchange.';
 COMMENT ON COLUMN marts.awaiting.channel IS 'email or slack.';
-COMMENT ON COLUMN marts.awaiting.conversation_key IS 'core.messages.conversation_key.';
+COMMENT ON COLUMN marts.awaiting.conversation_key IS 'The measured conversation (a Slack segment for unthreaded messages; see marts.responses).';
 COMMENT ON COLUMN marts.awaiting.waiting_on IS 'vendor or company: the side expected to answer (the other side of the last turn).';
-COMMENT ON COLUMN marts.awaiting.request_message_key IS 'First message of the unanswered turn.';
-COMMENT ON COLUMN marts.awaiting.requested_at IS 'sent_at of the first message of the unanswered turn (UTC).';
+COMMENT ON COLUMN marts.awaiting.request_message_key IS 'First message of the unanswered turn that asks something (starts the clock).';
+COMMENT ON COLUMN marts.awaiting.requested_at IS 'sent_at of request_message_key (UTC).';
 COMMENT ON COLUMN marts.awaiting.as_of IS 'The build''s as_of instant.';
 COMMENT ON COLUMN marts.awaiting.business_minutes_waiting IS 'Minutes of [requested_at, as_of) inside the waiting side''s working intervals (the vendor''s calendar when waiting_on = vendor, the company''s otherwise).';
 COMMENT ON COLUMN marts.awaiting.sla_minutes IS 'The waiting side''s sla_hours x 60.';
@@ -106,6 +74,7 @@ COMMENT ON COLUMN marts.awaiting.sla_breached IS 'business_minutes_waiting > sla
 COMMENT ON COLUMN marts.awaiting.wall_minutes_waiting IS 'Elapsed minutes between requested_at and as_of.';
 COMMENT ON COLUMN marts.awaiting.waiting_party IS 'Whose calendar and SLA apply: the vendor id, or company.';
 COMMENT ON COLUMN marts.awaiting.requested_by_side IS 'company or vendor: the side of the unanswered turn.';
-COMMENT ON COLUMN marts.awaiting.last_message_key IS 'Last message of the unanswered turn (the one checked for an acknowledgement).';
+COMMENT ON COLUMN marts.awaiting.last_message_key IS 'Last message of the unanswered turn.';
 COMMENT ON COLUMN marts.awaiting.request_turn_messages IS 'Number of counted messages in the unanswered turn.';
+COMMENT ON COLUMN marts.awaiting.needs_reply_reason IS 'Why the turn needs a reply (stg_turns.needs_reply_reason): rule (lexicon id): "evidence".';
 COMMENT ON COLUMN marts.awaiting.day IS 'Date of as_of in the company''s time zone (where vendor_daily places awaiting items).';

@@ -1,0 +1,90 @@
+"""`make eval`: the judgement figures, written to bench/results/eval-<date>.md and .json.
+
+- messages: needs-reply, acknowledgements and signals on real messages labelled by people (bench/eval/labels/),
+  when the corpus texts are present (bench/eval/SOURCES.md says how to rebuild them; they are not in the repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+
+from bench.eval import messages
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+DEFAULT_DATA = Path(os.environ.get("COMMHEALTH_EVAL_DATA", "/work/evaldata"))
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _table(title: str, rows: list[tuple[str, dict]]) -> list[str]:
+    lines = [
+        f"### {title}",
+        "",
+        "| decision | support | predicted | precision | recall | F1 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, s in rows:
+        lines.append(
+            f"| {name} | {s['support']} | {s['predicted']} | {_fmt(s['precision'])} | {_fmt(s['recall'])} | "
+            f"{_fmt(s['f1'])} |"
+        )
+    return [*lines, ""]
+
+
+def messages_report(data_dir: Path) -> tuple[dict, list[str]]:
+    items, skipped = messages.load_labelled(data_dir)
+    verdicts = messages.classify(items)
+    result = messages.score(items, verdicts)
+    result["skipped"] = skipped
+    errors = messages.errors(items, verdicts)
+    (data_dir / "errors.jsonl").write_text(
+        "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors), encoding="utf-8"
+    )
+    languages = ", ".join(f"{k}: {v}" for k, v in result["by_language"].items())
+    lines = [
+        "## Real messages: needs-reply, acknowledgements, signals",
+        "",
+        f"{result['messages']} labelled messages ({languages}); left out: {skipped or 'none'}.",
+        "",
+    ]
+    for group in ["all", *sorted(result["by_language"])]:
+        scores = result[group]
+        rows = [("needs_reply", scores["needs_reply"]), ("acknowledgement", scores["acknowledgement"])]
+        rows += [(f"signal: {s}", v) for s, v in scores["signals"].items()]
+        lines += _table(f"{group}", rows)
+    return result, lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.eval", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the rebuilt corpus texts")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    today = dt.date.today().isoformat()
+    report: dict = {"date": today}
+    lines = [f"# Judgement figures, {today}", ""]
+    if (args.data / "messages.jsonl").is_file():
+        report["messages"], section = messages_report(args.data)
+        lines += section
+    else:
+        print(
+            f"messages: no corpus at {args.data}/messages.jsonl; rebuild it with `python -m bench.eval.corpus` "
+            "(see bench/eval/SOURCES.md) or set COMMHEALTH_EVAL_DATA",
+            file=sys.stderr,
+        )
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"eval-{today}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (args.out / f"eval-{today}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""Judgement on real messages: needs-reply, acknowledgements and signals, against labels written by people.
+
+The texts come from public archives (bench/eval/SOURCES.md) and are not part of the repository: `corpus.py` rebuilds
+them from the fetched mirrors into a data folder (default /work/evaldata, or $COMMHEALTH_EVAL_DATA). The repository
+keeps only the labels (`bench/eval/labels/*.jsonl`: id, text_sha1, labels; see LABELLING.md). Each labelled message
+goes through what production runs: email bodies through the new-text extractor, then one real build of the marts,
+where it is a counted message of its own conversation; the verdicts are read back from marts.stg_message_requests
+and marts.message_signals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from commhealth.config import Config
+from connectors.mail.newtext import extract_new_text
+from transforms.build import build_marts
+from warehouse.db import open_writer
+
+LABELS_DIR = Path(__file__).with_name("labels")
+SIGNALS = ("clarification", "info_request", "nudge", "repetition", "rework", "escalation")
+AS_OF = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+_CONFIG = {
+    "company": {"name": "Customer", "timezone": "UTC"},
+    "vendors": [{"id": "vendor", "name": "Vendor", "timezone": "UTC"}],
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Labelled:
+    """One labelled message with its text."""
+
+    id: str
+    lang: str
+    channel: str
+    text: str
+    needs_reply: bool
+    ack: bool
+    signals: frozenset[str]
+
+
+@dataclasses.dataclass
+class Score:
+    """Counts of one binary decision against the labels."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    def add(self, predicted: bool, actual: bool) -> None:
+        if predicted and actual:
+            self.tp += 1
+        elif predicted:
+            self.fp += 1
+        elif actual:
+            self.fn += 1
+        else:
+            self.tn += 1
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    @property
+    def f1(self) -> float | None:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p and r else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "support": self.tp + self.fn,
+            "predicted": self.tp + self.fp,
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            **dataclasses.asdict(self),
+        }
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def load_labelled(data_dir: Path, labels_dir: Path = LABELS_DIR) -> tuple[list[Labelled], dict[str, int]]:
+    """Labels joined with the corpus texts; counts of what could not be used (missing text, changed text,
+    marked unusable)."""
+    corpus: dict[str, dict[str, Any]] = {}
+    with (data_dir / "messages.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            item = json.loads(line)
+            corpus[item["id"]] = item
+    found: list[Labelled] = []
+    skipped: Counter[str] = Counter()
+    for path in sorted(labels_dir.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                label = json.loads(line)
+                item = corpus.get(label["id"])
+                if item is None:
+                    skipped["text_missing"] += 1
+                elif _sha1(item["text"]) != label["text_sha1"]:
+                    skipped["text_changed"] += 1
+                elif label.get("unusable"):
+                    skipped["unusable"] += 1
+                else:
+                    found.append(
+                        Labelled(
+                            id=label["id"],
+                            lang=item["lang"],
+                            channel=item["channel"],
+                            text=item["text"],
+                            needs_reply=bool(label["needs_reply"]),
+                            ack=bool(label["ack"]),
+                            signals=frozenset(label.get("signals") or ()),
+                        )
+                    )
+    return found, dict(skipped)
+
+
+def new_text(item: Labelled) -> str:
+    """What production reads: the new text of an email (quotes, signature removed), a chat message as written."""
+    return extract_new_text(item.text) if item.channel == "email" else item.text
+
+
+def classify(items: Iterable[Labelled]) -> dict[str, dict[str, Any]]:
+    """Verdicts of one real build, by message id: asks, is_acknowledgement, reason, signals."""
+    items = list(items)
+    rows = [
+        [
+            f"m{i}",
+            "email" if item.channel == "email" else "slack",
+            f"c{i}",
+            dt.datetime(2029, 12, 3, 10, tzinfo=dt.UTC),
+            "company",
+            ["vendor"],
+            new_text(item),
+        ]
+        for i, item in enumerate(items)
+    ]
+    config = Config.model_validate(_CONFIG)
+    with open_writer(":memory:") as con:
+        con.executemany(
+            "INSERT INTO core.messages (message_key, channel, source, conversation_key, sent_at, side, "
+            "recipient_vendor_ids, body_text, is_automated, is_internal, content_hash, raw_ref, ingested_at) "
+            "VALUES (?, ?, 'eval', ?, ?, ?, ?, ?, false, false, '', 'eval', now())",
+            [[r[0], r[1], r[2], r[3], r[4], r[5], r[6]] for r in rows],
+        )
+        build_marts(con, config, AS_OF)
+        asks = {
+            key: (asks, ack, reason)
+            for key, asks, ack, reason in con.execute(
+                "SELECT message_key, asks, is_acknowledgement, reason FROM marts.stg_message_requests"
+            ).fetchall()
+        }
+        signals: dict[str, set[str]] = {}
+        for key, signal in con.execute("SELECT message_key, signal FROM marts.message_signals").fetchall():
+            signals.setdefault(key, set()).add(signal)
+    verdicts = {}
+    for i, item in enumerate(items):
+        key = f"m{i}"
+        ask, ack, reason = asks[key]
+        verdicts[item.id] = {"asks": ask, "ack": ack, "reason": reason, "signals": signals.get(key, set())}
+    return verdicts
+
+
+def score(items: list[Labelled], verdicts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Precision, recall and F1 of needs-reply, acknowledgements and each signal, overall and per language."""
+    result: dict[str, Any] = {"messages": len(items), "by_language": dict(Counter(i.lang for i in items))}
+    groups = {
+        "all": items,
+        **{lang: [i for i in items if i.lang == lang] for lang in sorted({i.lang for i in items})},
+    }
+    for name, group in groups.items():
+        needs, ack = Score(), Score()
+        signals = {s: Score() for s in SIGNALS}
+        for item in group:
+            verdict = verdicts[item.id]
+            needs.add(verdict["asks"], item.needs_reply)
+            ack.add(verdict["ack"], item.ack)
+            for signal in SIGNALS:
+                signals[signal].add(signal in verdict["signals"], signal in item.signals)
+        result[name] = {
+            "needs_reply": needs.as_dict(),
+            "acknowledgement": ack.as_dict(),
+            "signals": {s: sc.as_dict() for s, sc in signals.items()},
+        }
+    return result
+
+
+def errors(items: list[Labelled], verdicts: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every disagreement, with the text, for the developer's eyes only (kept outside the repository)."""
+    found = []
+    for item in items:
+        verdict = verdicts[item.id]
+        wrong = []
+        if verdict["asks"] != item.needs_reply:
+            wrong.append("needs_reply")
+        if verdict["ack"] != item.ack:
+            wrong.append("ack")
+        wrong += [f"signal:{s}" for s in SIGNALS if (s in verdict["signals"]) != (s in item.signals)]
+        if wrong:
+            found.append(
+                {
+                    "id": item.id,
+                    "wrong": wrong,
+                    "label": {
+                        "needs_reply": item.needs_reply,
+                        "ack": item.ack,
+                        "signals": sorted(item.signals),
+                    },
+                    "verdict": {**verdict, "signals": sorted(verdict["signals"])},
+                    "new_text": new_text(item)[:1500],
+                }
+            )
+    return found

@@ -1,0 +1,158 @@
+-- Does a message of the company or a vendor ask the other side for something? Read from its new text (body_text), English and
+-- French, with the lexicon's request, courtesy and acknowledgement entries and the nudge, escalation and rework
+-- signals. A message asks when, once code, quoted lines, links and courtesy phrases ("let me know if you have any
+-- questions", "n'hésitez pas", "please find attached", "why not?") are cut out, it holds a request phrase or a
+-- question mark, or when it chases (nudge), escalates or rejects a delivery (rework). An acknowledgement (a short
+-- message of thanks or receipt only, or emoji only) never asks. The first rule that applies, in that order, is
+-- kept as the reason. A message whose text is not stored ([warehouse] store_bodies = false) counts as asking, so
+-- every turn opens a clock as it would without this rule.
+CREATE OR REPLACE TEMP VIEW fresh_message_requests AS
+WITH
+texts AS (
+    SELECT
+        message_key,
+        conversation_key AS core_conversation_key,
+        body_text IS NOT NULL AS has_text,
+        coalesce(body_text, '') AS body_text,
+        replace(replace(replace(lower(strip_accents(coalesce(body_text, ''))), '’', ''''), '‘', ''''), 'ʼ', '''')
+            AS lowered
+    FROM core.messages
+    WHERE NOT is_automated
+      AND NOT is_internal
+      AND side IN ('company', 'vendor')
+      AND sent_at <= getvariable('as_of')
+      AND (getvariable('full_build') OR conversation_key IN (SELECT conversation_key FROM meta.build_scope))
+),
+
+spoken AS (
+    SELECT
+        *,
+        -- What the author says: no code block, inline code, quoted line or link (a '?' there asks nothing).
+        trim(regexp_replace(
+            regexp_replace(
+                regexp_replace(
+                    regexp_replace(
+                        regexp_replace(lowered, '```[\s\S]*?```', ' ', 'g'),
+                        '`[^`\n]*`', ' ', 'g'
+                    ),
+                    '(?m)^[ \t]*(>|&gt;).*$', ' ', 'g'
+                ),
+                '<?(https?|ftp)://[^\s>|]+(\|[^>]*)?>?|\bwww\.[^\s]+|<mailto:[^>]*>', ' ', 'g'
+            ),
+            '[\s\x{00A0}\x{2007}\x{2009}\x{202F}]+', ' ', 'g'
+        )) AS spoken_text
+    FROM texts
+),
+
+asking AS (
+    SELECT
+        *,
+        trim(regexp_replace(spoken_text, getvariable('courtesy_pattern'), ' ', 'g')) AS asking_text,
+        -- Acknowledgement words, punctuation dropped: "Thanks a lot!" -> "thanks a lot".
+        trim(regexp_replace(
+            regexp_replace(spoken_text, '[^a-z0-9'']+', ' ', 'g'), '\s+', ' ', 'g'
+        )) AS ack_text,
+        -- Emoji only (":+1:", "🙏", "👍🏽"): nothing left once shortcodes and symbols are gone.
+        body_text <> ''
+            AND NOT regexp_matches(regexp_replace(lowered, ':[a-z0-9_+''-]+:', '', 'g'), '[\p{L}\p{N}?]')
+            AS is_emoji_only
+    FROM spoken
+),
+
+matched AS (
+    SELECT
+        *,
+        (has_text AND is_emoji_only)
+            OR (
+                NOT contains(body_text, '?')
+                AND NOT contains(body_text, '？')
+                AND ack_text <> ''
+                AND len(string_split(ack_text, ' ')) <= 8
+                AND regexp_full_match(ack_text, getvariable('acknowledgement_pattern'))
+            ) AS is_acknowledgement,
+        regexp_extract(asking_text, getvariable('request_pattern')) AS request_evidence,
+        regexp_extract(asking_text, '([^.!?]{0,80}[?？]+)(?:[^a-z0-9=&/_-]|$)', 1) AS question_evidence,
+        regexp_extract(spoken_text, getvariable('signal_pattern_nudge')) AS nudge_evidence,
+        regexp_extract(spoken_text, getvariable('signal_pattern_escalation')) AS escalation_evidence,
+        regexp_extract(spoken_text, getvariable('signal_pattern_rework')) AS rework_evidence
+    FROM asking
+),
+
+ruled AS (
+    SELECT
+        message_key,
+        core_conversation_key,
+        is_acknowledgement,
+        CASE
+            WHEN NOT has_text THEN 'no_text'
+            WHEN is_acknowledgement THEN NULL
+            WHEN request_evidence <> '' THEN 'request'
+            WHEN question_evidence <> '' THEN 'question'
+            WHEN nudge_evidence <> '' THEN 'nudge'
+            WHEN escalation_evidence <> '' THEN 'escalation'
+            WHEN rework_evidence <> '' THEN 'rework'
+        END AS ask_rule,
+        CASE
+            WHEN NOT has_text OR is_acknowledgement THEN NULL
+            WHEN request_evidence <> '' THEN trim(request_evidence, ' .!:;,(')
+            WHEN question_evidence <> '' THEN trim(question_evidence)
+            WHEN nudge_evidence <> '' THEN nudge_evidence
+            WHEN escalation_evidence <> '' THEN escalation_evidence
+            WHEN rework_evidence <> '' THEN rework_evidence
+        END AS ask_evidence
+    FROM matched
+),
+
+request_phrases AS (
+    SELECT DISTINCT ask_evidence FROM ruled WHERE ask_rule = 'request'
+),
+
+request_entries AS (
+    SELECT
+        p.ask_evidence,
+        coalesce(
+            arg_min(l.id, l.seq) FILTER (WHERE regexp_full_match(p.ask_evidence, l.pattern)),
+            arg_min(l.id, l.seq) FILTER (WHERE regexp_matches(p.ask_evidence, l.pattern))
+        ) AS lexicon_id
+    FROM request_phrases AS p
+    INNER JOIN marts.signal_lexicon AS l ON l.signal = 'request'
+    GROUP BY p.ask_evidence
+),
+
+final AS (
+    SELECT
+        r.message_key,
+        r.core_conversation_key,
+        r.ask_rule IS NOT NULL AS asks,
+        r.is_acknowledgement,
+        r.ask_rule,
+        r.ask_evidence,
+        e.lexicon_id,
+        CASE
+            WHEN r.ask_rule = 'no_text' THEN 'no_text: text not stored, counted as asking'
+            WHEN r.is_acknowledgement THEN 'acknowledgement'
+            WHEN r.ask_rule IS NULL THEN 'statement'
+            ELSE r.ask_rule || coalesce(' (' || e.lexicon_id || ')', '') || ': "' || r.ask_evidence || '"'
+        END AS reason
+    FROM ruled AS r
+    LEFT JOIN request_entries AS e ON r.ask_rule = 'request' AND e.ask_evidence = r.ask_evidence
+)
+
+SELECT * FROM final;
+
+-- A full build starts from dropped tables (transforms/reset.sql) and an empty scope; an incremental build replaces
+-- the rows of the conversations in meta.build_scope.
+CREATE TABLE IF NOT EXISTS marts.stg_message_requests AS FROM fresh_message_requests WITH NO DATA;
+DELETE FROM marts.stg_message_requests
+WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
+INSERT INTO marts.stg_message_requests BY NAME FROM fresh_message_requests;
+
+COMMENT ON TABLE marts.stg_message_requests IS 'Staging: whether each human, non-internal message of the company or a vendor (sent by as_of) asks the other side for something (needs a reply), and why. Read from body_text (new text only), lower-cased, accents removed, without code, quoted lines or links: a request phrase of the lexicon (once courtesy phrases are cut out), a question mark, a nudge, an escalation or a rework signal; an acknowledgement (at most 8 words of thanks or receipt, no ''?'', or emoji only) never asks. Grain: (message_key).';
+COMMENT ON COLUMN marts.stg_message_requests.message_key IS 'core.messages.message_key.';
+COMMENT ON COLUMN marts.stg_message_requests.core_conversation_key IS 'core.messages.conversation_key (the unit incremental builds recompute).';
+COMMENT ON COLUMN marts.stg_message_requests.asks IS 'True when the message asks for an answer or an action (ask_rule is set).';
+COMMENT ON COLUMN marts.stg_message_requests.is_acknowledgement IS 'True for a message that only thanks, confirms receipt or closes (acknowledgement lexicon, whole text), or holds only emoji.';
+COMMENT ON COLUMN marts.stg_message_requests.ask_rule IS 'The first rule that applies: request, question, nudge, escalation, rework; no_text when body_text is not stored (counted as asking); NULL when the message asks nothing.';
+COMMENT ON COLUMN marts.stg_message_requests.ask_evidence IS 'The words that matched (normalised text): the request phrase, the question (up to 80 characters before the ''?''), or the signal phrase.';
+COMMENT ON COLUMN marts.stg_message_requests.lexicon_id IS 'For a request, the lexicon entry that matched (marts.signal_lexicon.id).';
+COMMENT ON COLUMN marts.stg_message_requests.reason IS 'One readable line: acknowledgement, statement, or rule (lexicon id): "evidence".';
