@@ -71,7 +71,10 @@ MISSING_MESSAGE_ID_EVERY = 60  # one closing acknowledgement in N has no Message
 P_HTML_ONLY = 0.04
 P_ALTERNATIVE = 0.08
 P_QUOTED_PRINTABLE = 0.2
-EXTRAS_SHARE = {"notification": 0.025, "general": 0.04, "bot": 0.03}
+EXTRAS_SHARE = {"notification": 0.025, "general": 0.04, "bot": 0.03, "poll": 0.004}
+P_NOTICE = 0.45  # vendor-initiated threads that are statements: deployment notices, weekly reports, maintenance
+P_NOTICE_THANKS = 0.5  # the company thanks for a notice
+P_LATER_QUESTION = 0.3  # ...and comes back days later in the same thread with a new question
 
 # --------------------------------------------------------------------------------------------------------------
 # Parties
@@ -254,7 +257,45 @@ SUBJECTS = {
         "en": ("Delivery {version} – {module}", "Release {version} is on UAT"),
         "fr": ("Livraison {version} – {module}", "Livraison de la version {version}"),
     },
+    "notice": {
+        "en": ("Weekly status – {module}", "Deployment {version} – {module}", "Maintenance on {module}"),
+        "fr": ("Point hebdomadaire – {module}", "Déploiement {version} – {module}", "Maintenance {module}"),
+    },
 }
+# Statements a vendor posts that need no reply: a thank-you after them is no late answer.
+NOTICES = {
+    "en": (
+        "Deployed {version} of {module} to UAT.",
+        "Weekly status for {module}: {days} tickets closed, 2 in progress, no blocker. Any questions, let me know.",
+        "FYI: maintenance on {module} on {date}, 22:00-23:00 CET. No action needed on your side.",
+        "Release notes for {version} are on the wiki. Let me know if you have any questions.",
+    ),
+    "fr": (
+        "Version {version} de {module} déployée en recette.",
+        "Point hebdo {module} : {days} tickets fermés, 2 en cours, aucun point bloquant. N'hésitez pas si besoin.",
+        "Pour info : maintenance de {module} le {date}, 22h-23h. Aucune action de votre côté.",
+        "Les notes de version de la {version} sont sur le wiki.",
+    ),
+}
+LATER_QUESTIONS = {
+    "en": (
+        "Thanks again for the update. One more thing: does {version} also include the fix for {ticket}?",
+        "Coming back to this: can you confirm {module} is back to normal after the maintenance?",
+    ),
+    "fr": (
+        "Merci encore pour le point. Une question : la {version} contient-elle aussi le correctif de {ticket} ?",
+        "Je reviens sur ce sujet : pouvez-vous confirmer que {module} fonctionne normalement depuis ?",
+    ),
+}
+LATER_ANSWERS = {
+    "en": ("Yes, {ticket} is fixed in {version}.", "Confirmed, {module} has been stable since then."),
+    "fr": ("Oui, {ticket} est corrigé dans la {version}.", "Confirmé, {module} est stable depuis."),
+}
+POLLS = (
+    "Petit sondage pour le déjeuner de lancement : jeudi ou vendredi ? Réagissez avec un emoji :smile:",
+    "Quick poll for the kick-off lunch: Thursday or Friday? React with :one: or :two:",
+)
+POLL_REPLIES = ("Vendredi pour moi", "Jeudi !", ":two:")
 OPENERS = {
     "question": {
         "en": (
@@ -1048,6 +1089,16 @@ def _script(
     return s
 
 
+def _notice_script(rng: random.Random) -> list[tuple[str, str]]:
+    """A vendor statement, perhaps thanked for, perhaps followed days later by a new question and its answer."""
+    s = [("vendor", "notice")]
+    if rng.random() < P_NOTICE_THANKS:
+        s.append(("company", "ack"))
+        if rng.random() < P_LATER_QUESTION:
+            s += [("company", "later_question"), ("vendor", "later_answer"), ("company", "ack")]
+    return s
+
+
 def _fmt_date(day: dt.date, lang: str) -> str:
     return f"{day.day} {MONTH_FR[day.month - 1]}" if lang == "fr" else f"{MONTH_EN[day.month - 1]} {day.day}"
 
@@ -1099,13 +1150,15 @@ def _plan_thread(
     lang = vendor.language
     if lang == "mix":
         lang = "fr" if rng.random() < 0.25 else "en"
-    topic = "delivery" if vendor_first else rng.choice(TOPIC_KINDS)
+    notice = vendor_first and rng.random() < P_NOTICE
+    topic = ("notice" if notice else "delivery") if vendor_first else rng.choice(TOPIC_KINDS)
     owner, contact = rng.choice(company.staff), rng.choice(vendor.staff)
     values = _values(rng, start, company, channel == "slack")
     thread = _Thread(vendor, channel, lang, topic, owner, contact, values, degraded, [])
     responder_after_ooo = contact
     anchor = start
-    for i, (side, kind) in enumerate(_script(rng, vendor_first, trouble, degraded, channel == "email")):
+    script = _notice_script(rng) if notice else _script(rng, vendor_first, trouble, degraded, channel == "email")
+    for i, (side, kind) in enumerate(script):
         if i == 0:
             when = start
         elif kind == "autoreply":
@@ -1115,6 +1168,8 @@ def _plan_thread(
             when = company.calendar.add_hours(anchor, rng.uniform(8, 14) if degraded else rng.uniform(5, 10))
         elif kind == "forward":
             when = company.calendar.add_hours(anchor, rng.uniform(0.1, 1.5))
+        elif kind == "later_question":  # days later, in the same thread
+            when = company.calendar.add_hours(anchor, rng.uniform(16, 40))
         else:
             party = vendor if side == "vendor" else company
             when = _response_time(rng, ctx, party, side, anchor, channel, slows=kind != "ack")
@@ -1216,6 +1271,12 @@ def _fresh_text(rng: random.Random, thread: _Thread, turn: _Turn, chat_to: _Pers
         text = _pick(rng, FOLLOWUPS, lang, values)
     elif kind == "followup_answer":
         text = _pick(rng, FOLLOWUP_ANSWERS, lang, values)
+    elif kind == "notice":
+        text = _pick(rng, NOTICES, lang, values)
+    elif kind == "later_question":
+        text = _pick(rng, LATER_QUESTIONS, lang, values)
+    elif kind == "later_answer":
+        text = _pick(rng, LATER_ANSWERS, lang, values)
     elif kind == "ack":
         if chat_to is not None and rng.random() < P_CHAT_ACK:
             template = rng.choice(CHAT_ACKS[lang])
@@ -1815,6 +1876,21 @@ def _write_extras(rng: random.Random, ctx: _Context, day: dt.date, remaining: in
             text = f"<@{colleague.slack_id}> {text}"
         ctx.slack.write("general", _slack_user_message(rng, ctx, person, text, when))
         ctx.written += 1
+    for _ in range(counts["poll"]):  # a vendor's poll in #general: stored, never a vendor conversation
+        vendor = rng.choice(ctx.vendors)
+        when = company.calendar.moment_in_day(day, rng, force=force, before=ctx.as_of)
+        if when is None:
+            continue
+        author = rng.choice(vendor.staff)
+        ctx.slack.write("general", _slack_user_message(rng, ctx, author, _slack_escape(rng.choice(POLLS)), when))
+        ctx.written += 1
+        for replier in rng.sample(company.staff, 2):
+            when += dt.timedelta(minutes=rng.uniform(5, 90))
+            if when > ctx.as_of:
+                break
+            reply = _slack_escape(rng.choice(POLL_REPLIES))
+            ctx.slack.write("general", _slack_user_message(rng, ctx, replier, reply, when))
+            ctx.written += 1
     for _ in range(counts["bot"]):
         vendor = rng.choice(ctx.vendors)
         when = vendor.calendar.moment_in_day(day, rng, force=True, before=ctx.as_of)

@@ -48,13 +48,30 @@ def messages_report(data_dir: Path) -> tuple[dict, list[str]]:
         "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors), encoding="utf-8"
     )
     languages = ", ".join(f"{k}: {v}" for k, v in result["by_language"].items())
+    splits = ", ".join(f"{k}: {v}" for k, v in result["by_split"].items())
     lines = [
         "## Real messages: needs-reply, acknowledgements, signals",
         "",
-        f"{result['messages']} labelled messages ({languages}); left out: {skipped or 'none'}.",
+        (
+            f"{result['messages']} labelled messages ({languages}; {splits}); left out: {skipped or 'none'}. "
+            "The held-out figures are the ones to quote: the rules were tuned on the dev split only."
+        ),
         "",
     ]
-    for group in ["all", *sorted(result["by_language"])]:
+    agreed = messages.agreement()
+    result["agreement"] = agreed
+    signal_agreement = ", ".join(f"{s} {v['both']}/{v['either']}" for s, v in agreed["signals"].items())
+    lines += [
+        (
+            f"Two labellers on the same {agreed['messages']} messages: Cohen's kappa needs_reply "
+            f"{_fmt(agreed['needs_reply'])}, acknowledgement {_fmt(agreed['ack'])}; signals flagged by both / "
+            f"by either: {signal_agreement}."
+        ),
+        "",
+    ]
+    for group in [g for g in result if g.startswith(("held_out", "dev")) and g != "by_split"]:
+        if not isinstance(result[group], dict) or "needs_reply" not in result[group]:
+            continue
         scores = result[group]
         rows = [("needs_reply", scores["needs_reply"]), ("acknowledgement", scores["acknowledgement"])]
         rows += [(f"signal: {s}", v) for s, v in scores["signals"].items()]

@@ -2,7 +2,9 @@
 
 The texts come from public archives (bench/eval/SOURCES.md) and are not part of the repository: `corpus.py` rebuilds
 them from the fetched mirrors into a data folder (default /work/evaldata, or $COMMHEALTH_EVAL_DATA). The repository
-keeps only the labels (`bench/eval/labels/*.jsonl`: id, text_sha1, labels; see LABELLING.md). Each labelled message
+keeps only the labels (`bench/eval/labels/*.jsonl`: id, text_sha1, labels; see LABELLING.md). Files named `dev-*`
+are the development split, the only messages whose errors a developer reads while tuning the rules; the other
+files are held out, and their figures are the ones to quote. Each labelled message
 goes through what production runs: email bodies through the new-text extractor, then one real build of the marts,
 where it is a counted message of its own conversation; the verdicts are read back from marts.stg_message_requests
 and marts.message_signals.
@@ -44,6 +46,7 @@ class Labelled:
     needs_reply: bool
     ack: bool
     signals: frozenset[str]
+    split: str  # dev or held_out
 
 
 @dataclasses.dataclass
@@ -103,14 +106,20 @@ def load_labelled(data_dir: Path, labels_dir: Path = LABELS_DIR) -> tuple[list[L
             corpus[item["id"]] = item
     found: list[Labelled] = []
     skipped: Counter[str] = Counter()
+    seen: set[str] = set()
     for path in sorted(labels_dir.glob("*.jsonl")):
+        split = "dev" if path.name.startswith("dev-") else "held_out"
         with path.open(encoding="utf-8") as fh:
             for line in fh:
                 if not line.strip():
                     continue
                 label = json.loads(line)
                 item = corpus.get(label["id"])
-                if item is None:
+                if (
+                    label["id"] in seen
+                ):  # labelled twice (the agreement overlap): the first file's label counts
+                    skipped["second_label"] += 1
+                elif item is None:
                     skipped["text_missing"] += 1
                 elif _sha1(item["text"]) != label["text_sha1"]:
                     skipped["text_changed"] += 1
@@ -126,8 +135,10 @@ def load_labelled(data_dir: Path, labels_dir: Path = LABELS_DIR) -> tuple[list[L
                             needs_reply=bool(label["needs_reply"]),
                             ack=bool(label["ack"]),
                             signals=frozenset(label.get("signals") or ()),
+                            split=split,
                         )
                     )
+                    seen.add(label["id"])
     return found, dict(skipped)
 
 
@@ -178,11 +189,21 @@ def classify(items: Iterable[Labelled]) -> dict[str, dict[str, Any]]:
 
 
 def score(items: list[Labelled], verdicts: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Precision, recall and F1 of needs-reply, acknowledgements and each signal, overall and per language."""
-    result: dict[str, Any] = {"messages": len(items), "by_language": dict(Counter(i.lang for i in items))}
+    """Precision, recall and F1 of needs-reply, acknowledgements and each signal: held out (overall and per
+    language), and on the development split."""
+    result: dict[str, Any] = {
+        "messages": len(items),
+        "by_split": dict(Counter(i.split for i in items)),
+        "by_language": dict(Counter(i.lang for i in items)),
+    }
+    held_out = [i for i in items if i.split == "held_out"]
     groups = {
-        "all": items,
-        **{lang: [i for i in items if i.lang == lang] for lang in sorted({i.lang for i in items})},
+        "held_out": held_out,
+        **{
+            f"held_out_{lang}": [i for i in held_out if i.lang == lang]
+            for lang in sorted({i.lang for i in items})
+        },
+        "dev": [i for i in items if i.split == "dev"],
     }
     for name, group in groups.items():
         needs, ack = Score(), Score()
@@ -202,9 +223,12 @@ def score(items: list[Labelled], verdicts: dict[str, dict[str, Any]]) -> dict[st
 
 
 def errors(items: list[Labelled], verdicts: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every disagreement, with the text, for the developer's eyes only (kept outside the repository)."""
+    """Every disagreement on the development split, with the text, for the developer's eyes only (kept outside
+    the repository); held-out errors are not shown, so that the rules are not tuned on them."""
     found = []
     for item in items:
+        if item.split != "dev":
+            continue
         verdict = verdicts[item.id]
         wrong = []
         if verdict["asks"] != item.needs_reply:
@@ -227,3 +251,43 @@ def errors(items: list[Labelled], verdicts: dict[str, dict[str, Any]]) -> list[d
                 }
             )
     return found
+
+
+def agreement(labels_dir: Path = LABELS_DIR) -> dict[str, Any]:
+    """How far two labellers agree on the messages both labelled (each batch shares 30 with another):
+    Cohen's kappa for needs-reply and acknowledgements, and per signal the share of messages where both said
+    the same (with how many either labeller flagged)."""
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(labels_dir.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    label = json.loads(line)
+                    by_id.setdefault(label["id"], []).append(label)
+    pairs = [
+        (labels[0], labels[1])
+        for labels in by_id.values()
+        if len(labels) >= 2 and not (labels[0].get("unusable") or labels[1].get("unusable"))
+    ]
+    result: dict[str, Any] = {"messages": len(pairs)}
+    for field in ("needs_reply", "ack"):
+        result[field] = _kappa([(bool(a[field]), bool(b[field])) for a, b in pairs])
+    result["signals"] = {}
+    for signal in SIGNALS:
+        flags = [(signal in (a.get("signals") or ()), signal in (b.get("signals") or ())) for a, b in pairs]
+        result["signals"][signal] = {
+            "either": sum(1 for x, y in flags if x or y),
+            "both": sum(1 for x, y in flags if x and y),
+        }
+    return result
+
+
+def _kappa(pairs: list[tuple[bool, bool]]) -> float | None:
+    """Cohen's kappa of two labellers' yes/no decisions."""
+    n = len(pairs)
+    if not n:
+        return None
+    observed = sum(1 for a, b in pairs if a == b) / n
+    p_a, p_b = sum(a for a, _ in pairs) / n, sum(b for _, b in pairs) / n
+    expected = p_a * p_b + (1 - p_a) * (1 - p_b)
+    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
