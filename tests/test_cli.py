@@ -28,7 +28,7 @@ def commhealth(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subp
 
 
 def test_config_error_is_one_line_exit_2_no_traceback(tmp_path: Path) -> None:
-    bad = write_config(tmp_path, EXAMPLE_CONFIG.replace('"09:30-18:30"', '"18:00-09:00"'))
+    bad = write_config(tmp_path, EXAMPLE_CONFIG.replace('"09:30-18:30"', '"09:30-18:30", "22:00-10:00"'))
     result = commhealth("--config", str(bad), "status", cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr + result.stdout
@@ -37,7 +37,7 @@ def test_config_error_is_one_line_exit_2_no_traceback(tmp_path: Path) -> None:
     assert (
         str(bad) in lines[0]
         and "vendors[0].business_hours" in lines[0]
-        and "ends before it starts" in lines[0]
+        and "'22:00-10:00' on mon runs into '09:30-18:30' on tue" in lines[0]
     )
 
 

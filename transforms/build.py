@@ -53,6 +53,19 @@ INCREMENTAL_TABLES = ("stg_counted_messages", "stg_turns", "responses", "message
 _DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 _MODEL = re.compile(r"^(\d+)_([a-z][a-z0-9_]*)\.sql$")
 SEEDS = ("parties", "calendar_intervals", "signal_lexicon")
+# Party keys the marts do not depend on: who is who acts through the messages, alert_channel only on delivery.
+# Every other key is fingerprinted, so that a new calendar setting forces a full build without a change here.
+PARTY_IDENTITY_KEYS = frozenset(
+    {
+        "id",
+        "email_domains",
+        "email_addresses",
+        "slack_team_ids",
+        "slack_user_ids",
+        "slack_channels",
+        "alert_channel",
+    }
+)
 
 
 def parse_as_of(text: str | None, config: Config) -> dt.datetime:
@@ -117,21 +130,15 @@ def _sql(name: str) -> str:
 
 def build_fingerprint(config: Config, entries: list[lexicon.Entry]) -> str:
     """SHA-256 of everything the marts depend on besides the messages and as_of: the parties (names, time zones,
-    SLAs), their calendars (business hours, workdays, holidays and the holidays package version, closures), the
-    lexicon entries, the metrics and alerts settings, and the SQL of the seeds and models. A change forces a full
-    build. Party identification (domains, addresses, Slack ids) is left out: it acts through the messages, whose
-    rows a re-ingest refreshes and stamps."""
+    SLAs), their calendars (business hours by weekday and by date, workdays, holidays and the holidays package
+    version, closures), the lexicon entries, the metrics and alerts settings, and the SQL of the seeds and models.
+    A change forces a full build. Party identification (PARTY_IDENTITY_KEYS: domains, addresses, Slack ids) is
+    left out: it acts through the messages, whose rows a re-ingest refreshes and stamps."""
     parties = [
         {
             "kind": ref.kind,
             "id": ref.party_id,
-            "name": ref.party.name,
-            "timezone": ref.party.timezone,
-            "holidays": ref.party.holidays,
-            "closures": [d.isoformat() for d in ref.party.closures],
-            "business_hours": ref.party.business_hours,
-            "workdays": ref.party.workdays,
-            "sla_hours": ref.party.sla_hours,
+            **ref.party.model_dump(mode="json", by_alias=True, exclude=set(PARTY_IDENTITY_KEYS)),
         }
         for ref in calendar.parties(config)
     ]
