@@ -237,10 +237,14 @@ def demo(
         "demo"
     ),
 ) -> None:
-    """Write the demo dataset, ingest it, and show what is there."""
+    """Write the demo dataset (over an earlier demo's, from scratch), ingest it, and show what is there."""
     from commhealth.demo import run_demo
+    from commhealth.demo_data import DemoTargetError
 
-    run_demo(target, seed=seed, console=console)
+    try:
+        run_demo(target, seed=seed, console=console)
+    except DemoTargetError as exc:
+        raise fail(str(exc)) from None
 
 
 @app.command()
