@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import sys
 from pathlib import Path
@@ -21,8 +22,12 @@ from warehouse.session import WarehouseOutOfMemoryError
 # Prefect's temporary local server would otherwise send usage analytics.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+_HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}  # sub-commands inherit them
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Vendor communication health from email and Slack."
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings=_HELP_OPTIONS,
+    help="Vendor communication health from email and Slack.",
 )
 ingest_app = typer.Typer(no_args_is_help=True, help="Read messages into the warehouse.")
 app.add_typer(ingest_app, name="ingest")
@@ -72,6 +77,12 @@ def config_with_lexicon() -> Config:
     return cfg
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        console.print(f"commhealth {importlib.metadata.version('commhealth')}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     config_path: Annotated[
@@ -82,6 +93,10 @@ def main_options(
             help="commhealth.toml to use (default: $COMMHEALTH_CONFIG, else ./commhealth.toml).",
         ),
     ] = None,
+    _version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Show the version and exit."),
+    ] = False,
 ) -> None:
     _State.config_path = config_path
 

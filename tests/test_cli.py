@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -215,3 +217,23 @@ def test_demo_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:
         f"{target} is not empty and was not written by `commhealth demo` (no .commhealth-demo in it)" in line
     )
     assert sorted(p.name for p in target.rglob("*")) == ["inbox.mbox", "mail"]
+
+
+COMMANDS = [
+    [], ["ingest"], ["ingest", "mbox"], ["ingest", "slack-export"], ["ingest", "all"], ["ingest", "slack"],
+    ["ingest", "exchange"], ["ingest", "graph"], ["build"], ["run"], ["status"], ["demo"],
+]  # fmt: skip
+
+
+def test_version_and_short_help_on_every_command(tmp_path: Path) -> None:
+    version = commhealth("--version", cwd=tmp_path)
+    assert (
+        version.returncode == 0
+        and version.stdout == f"commhealth {importlib.metadata.version('commhealth')}\n"
+    )
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        helps = list(pool.map(lambda args: commhealth(*args, "-h", cwd=tmp_path), COMMANDS))
+    for args, result in zip(COMMANDS, helps, strict=True):
+        assert result.returncode == 0, (args, result.stderr)
+        assert " ".join(["Usage: python -m commhealth", *args, "[OPTIONS]"]) in result.stdout, args
+        assert "Show this message and exit." in result.stdout, args
