@@ -267,9 +267,10 @@ def build_marts(
     """Bring every marts table up to date with core.messages as of `as_of`; return row counts per table.
 
     Incremental when it can be (see the module docstring), full when `full` is true or it must be. The counts
-    also hold ``full_build`` (1 or 0) and ``scope_conversations`` (conversations recomputed by an incremental
-    build, 0 for a full one). `as_of` should be aware; a naive value is read in the company's time zone. One
-    transaction: on any error the previous marts and build state stay as they were and the error propagates.
+    also hold ``messages`` (in core.messages), ``full_build`` (1 or 0) and ``scope_conversations``
+    (conversations recomputed by an incremental build, 0 for a full one). `as_of` should be aware; a naive
+    value is read in the company's time zone. One transaction: on any error the previous marts and build state
+    stay as they were and the error propagates.
     """
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=config.company.zone)
@@ -314,6 +315,7 @@ def build_marts(
         for table, sql in models:
             con.execute(sql)
             counts[table] = _count(con, table)
+        counts["messages"] = message_count
         counts["full_build"] = 0 if incremental else 1
         counts["scope_conversations"] = int(scope)
         _write_state(con, as_of, fingerprint, watermark, (start, end), message_count, incremental, int(scope))
