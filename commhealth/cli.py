@@ -101,7 +101,14 @@ def main_options(
     _State.config_path = config_path
 
 
-def _ingest_files(cfg: Config, mail: list[Path], slack_exports: list[Path], live: list[str] = ()) -> None:
+def _ingest_files(
+    cfg: Config,
+    mail: list[Path],
+    slack_exports: list[Path],
+    live: list[str] = (),
+    *,
+    empty_mail_is_a_problem: bool = True,
+) -> None:
     """Ingest what can be read; each input that cannot (missing, not an export, no mail in it) gets its own
     line and, once the others are stored, a non-zero exit."""
     missing = [p for p in [*mail, *slack_exports] if not p.exists()]
@@ -111,7 +118,13 @@ def _ingest_files(cfg: Config, mail: list[Path], slack_exports: list[Path], live
     slack_exports = [p for p in slack_exports if p not in missing]
     problems: list[str] = []
     if mail or slack_exports or live:
-        problems = _run_ingest(cfg, mail=mail, slack_exports=slack_exports, live=live).problems
+        problems = _run_ingest(
+            cfg,
+            mail=mail,
+            slack_exports=slack_exports,
+            live=live,
+            empty_mail_is_a_problem=empty_mail_is_a_problem,
+        ).problems
     for line in problems:
         print_error(line)
     if missing or problems:
@@ -119,14 +132,26 @@ def _ingest_files(cfg: Config, mail: list[Path], slack_exports: list[Path], live
 
 
 def _run_ingest(
-    cfg: Config, *, mail: list[Path] = (), slack_exports: list[Path] = (), live: list[str] = ()
+    cfg: Config,
+    *,
+    mail: list[Path] = (),
+    slack_exports: list[Path] = (),
+    live: list[str] = (),
+    empty_mail_is_a_problem: bool = True,
 ) -> LoadStats:
     from commhealth.ingest import ingest
     from commhealth.secrets import SecretUnavailableError
     from connectors.base import SourceAuthError, SourceError
 
     try:
-        stats = ingest(cfg, err_console, mail=list(mail), slack_exports=list(slack_exports), live=list(live))
+        stats = ingest(
+            cfg,
+            err_console,
+            mail=list(mail),
+            slack_exports=list(slack_exports),
+            live=list(live),
+            empty_mail_is_a_problem=empty_mail_is_a_problem,
+        )
     except WarehouseBusyError as exc:
         raise fail(f"{exc} Staged data waits for the next run.", code=3) from None
     except (SourceAuthError, SecretUnavailableError) as exc:
@@ -198,7 +223,7 @@ def ingest_all() -> None:
     live = configured_live_sources(cfg)
     if not mail and not exports and not live:
         raise fail(f"{cfg.source_file}: no sources configured (see [sources.*] in the README)")
-    _ingest_files(cfg, mail=mail, slack_exports=exports, live=live)
+    _ingest_files(cfg, mail=mail, slack_exports=exports, live=live, empty_mail_is_a_problem=False)
 
 
 @app.command()

@@ -160,12 +160,14 @@ def ingest(
     slack_exports: list[Path] = (),
     live: list[str] = (),
     publish: bool = True,
+    empty_mail_is_a_problem: bool = True,
 ) -> LoadStats:
     """Stage every input while the single writer merges each part as soon as it is written (leftovers of
     interrupted runs first); the read-only copy is published at the end unless the caller publishes later.
 
     A file input that gives nothing (not a Slack export, no mail in it) does not stop the others: one line per
-    such input is in the result's `problems`. If a live source fails, what was staged so far (its own pages
+    such input is in the result's `problems`. A configured mail folder may well be empty on a given day, so
+    `ingest all` passes `empty_mail_is_a_problem=False` (the summary still counts such paths). If a live source fails, what was staged so far (its own pages
     included) is still merged, then the error is raised: the next run resumes from the stored cursors. An
     interrupt (Ctrl-C) stops after the transaction under way; staged parts wait for the next run.
     """
@@ -180,7 +182,8 @@ def ingest(
         try:
             if mail:
                 note = stage_mail(config, list(mail), console, on_part=merger.submit)
-                problems += [no_mail_problem(Path(p)) for p in note.get(PATHS_WITHOUT_MAIL, [])]
+                if empty_mail_is_a_problem:
+                    problems += [no_mail_problem(Path(p)) for p in note.get(PATHS_WITHOUT_MAIL, [])]
                 notes.append(note)
             for path in slack_exports:
                 try:

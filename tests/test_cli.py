@@ -123,6 +123,21 @@ def test_mail_ingest_that_finds_no_mail_says_where_to_look(config_path: Path) ->
     assert published_keys(folder) == ["ok@kappa-offshore.in"]
 
 
+def test_ingest_all_accepts_a_configured_mail_folder_that_is_empty_today(config_path: Path) -> None:
+    """A drop folder of the daily export may be empty on a given day: `ingest all` reads the rest, exits 0."""
+    folder = config_path.parent
+    (folder / "drop").mkdir()
+    write_slack_export(folder / "export")
+    config_path.write_text(
+        config_path.read_text(encoding="utf-8")
+        + '\n[sources.mbox]\npaths = ["drop"]\n[sources.slack_export]\npaths = ["export"]\n',
+        encoding="utf-8",
+    )
+    result = commhealth("--config", str(config_path), "ingest", "all", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert error_lines(result) == []
+
+
 def test_build_and_status_before_any_ingest_say_what_to_do(config_path: Path) -> None:
     folder = config_path.parent
     build = commhealth("--config", str(config_path), "build", cwd=folder)
