@@ -87,8 +87,8 @@ def load_digest(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) ->
                 sla_breaches=int(row["sla_breaches"] or 0),
                 overdue_on_vendor=int(row["overdue_on_vendor"] or 0),
                 overdue_on_company=int(row["overdue_on_company"] or 0),
-                signals_7d=int(row["signals_recent"] or 0),
-                signals_per_100_7d=row["signals_per_100_recent"],
+                signals_recent=int(row["signals_recent"] or 0),
+                signals_per_100_recent=row["signals_per_100_recent"],
                 signals_per_100_baseline=row["signals_per_100_baseline"],
                 alerts=[
                     AlertLine(str(a["rule"]), str(a["severity"]), str(a["summary"])) for a in vendor_alerts
@@ -97,7 +97,7 @@ def load_digest(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) ->
                 alert_channel=config.vendor(vendor_id).alert_channel,
             )
         )
-    return Digest(day=day, vendors=vendors)
+    return Digest(day=day, vendors=vendors, recent_days=config.alerts.recent_days)
 
 
 def _unique_evidence(items: list[EvidenceItem]) -> list[EvidenceItem]:
@@ -322,8 +322,8 @@ def digest_table(digest: Digest) -> list[dict[str, object]]:
             "sla_breaches": v.sla_breaches,
             "overdue_on_vendor": v.overdue_on_vendor,
             "overdue_on_company": v.overdue_on_company,
-            "signals": v.signals_7d,
-            "signals_per_100": v.signals_per_100_7d,
+            "signals": v.signals_recent,
+            "signals_per_100": v.signals_per_100_recent,
             "signals_per_100_baseline": v.signals_per_100_baseline,
             "alerts": len(v.alerts),
         }
@@ -339,6 +339,10 @@ def _md(text: str) -> str:
 def digest_markdown(digest: Digest, files: DigestFiles) -> str:
     """The digest as markdown, for the Prefect artifact."""
     lines = [f"# {digest.title}: {digest.day} ({digest.status})", ""]
+    lines += [
+        f"Response times in business hours over {digest.window}, median / p90; signals over the same days.",
+        "",
+    ]
     lines += [
         "| vendor | status | vendor → us median / p90 | us → vendor median / p90 | breaches | overdue on vendor / us |"
     ]

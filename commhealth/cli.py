@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import sys
 from pathlib import Path
@@ -9,18 +10,24 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from commhealth.config import Config, ConfigError, load_config
 from commhealth.report import print_summary
-from warehouse.db import WarehouseBusyError
+from transforms.lexicon import LexiconError
+from warehouse.db import WarehouseBusyError, WarehouseFileError
 from warehouse.load import LoadStats
 from warehouse.session import WarehouseOutOfMemoryError
 
 # Prefect's temporary local server would otherwise send usage analytics.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+_HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}  # sub-commands inherit them
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Vendor communication health from email and Slack."
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings=_HELP_OPTIONS,
+    help="Vendor communication health from email and Slack.",
 )
 ingest_app = typer.Typer(no_args_is_help=True, help="Read messages into the warehouse.")
 app.add_typer(ingest_app, name="ingest")
@@ -33,16 +40,47 @@ class _State:
     config_path: Path | None = None
 
 
+# Mistakes users can make whose message already says what to do, with their exit codes (see README, Exit codes).
+USER_ERRORS: dict[type[Exception], int] = {
+    ConfigError: 2,
+    LexiconError: 2,
+    WarehouseFileError: 2,
+    WarehouseBusyError: 3,
+    WarehouseOutOfMemoryError: 1,
+}
+NOTHING_INGESTED = (
+    "nothing ingested yet; run `commhealth ingest mbox|slack-export PATH...` or `commhealth ingest all` first"
+)
+
+
+def print_error(message: str, label: str = "error") -> None:
+    """One line on stderr. Escaped: messages name config tables and keys ([sources.slack], a pattern such as
+    [a-z0-9]) that rich would otherwise take for markup and drop."""
+    err_console.print(f"[bold red]{label}:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    print_error(message)
     return typer.Exit(code)
 
 
 def config() -> Config:
-    try:
-        return load_config(_State.config_path)
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
+    return load_config(_State.config_path)  # a ConfigError is reported by main()
+
+
+def config_with_lexicon() -> Config:
+    """The config, its extra lexicon read and checked: a broken one is a config mistake, told before any work."""
+    from transforms.lexicon import load_entries
+
+    cfg = config()
+    load_entries(cfg)
+    return cfg
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        console.print(f"commhealth {importlib.metadata.version('commhealth')}", highlight=False)
+        raise typer.Exit()
 
 
 @app.callback()
@@ -55,36 +93,75 @@ def main_options(
             help="commhealth.toml to use (default: $COMMHEALTH_CONFIG, else ./commhealth.toml).",
         ),
     ] = None,
+    _version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Show the version and exit."),
+    ] = False,
 ) -> None:
     _State.config_path = config_path
 
 
-def _existing(paths: list[Path]) -> list[Path]:
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise fail(f"no such file or folder: {', '.join(missing)}")
-    return paths
+def _ingest_files(
+    cfg: Config,
+    mail: list[Path],
+    slack_exports: list[Path],
+    live: list[str] = (),
+    *,
+    empty_mail_is_a_problem: bool = True,
+) -> None:
+    """Ingest what can be read; each input that cannot (missing, not an export, no mail in it) gets its own
+    line and, once the others are stored, a non-zero exit."""
+    missing = [p for p in [*mail, *slack_exports] if not p.exists()]
+    for path in missing:
+        print_error(f"no such file or folder: {path}")
+    mail = [p for p in mail if p not in missing]
+    slack_exports = [p for p in slack_exports if p not in missing]
+    problems: list[str] = []
+    if mail or slack_exports or live:
+        problems = _run_ingest(
+            cfg,
+            mail=mail,
+            slack_exports=slack_exports,
+            live=live,
+            empty_mail_is_a_problem=empty_mail_is_a_problem,
+        ).problems
+    for line in problems:
+        print_error(line)
+    if missing or problems:
+        raise typer.Exit(2)
 
 
 def _run_ingest(
-    cfg: Config, *, mail: list[Path] = (), slack_exports: list[Path] = (), live: list[str] = ()
+    cfg: Config,
+    *,
+    mail: list[Path] = (),
+    slack_exports: list[Path] = (),
+    live: list[str] = (),
+    empty_mail_is_a_problem: bool = True,
 ) -> LoadStats:
     from commhealth.ingest import ingest
     from commhealth.secrets import SecretUnavailableError
     from connectors.base import SourceAuthError, SourceError
 
     try:
-        stats = ingest(cfg, err_console, mail=list(mail), slack_exports=list(slack_exports), live=list(live))
+        stats = ingest(
+            cfg,
+            err_console,
+            mail=list(mail),
+            slack_exports=list(slack_exports),
+            live=list(live),
+            empty_mail_is_a_problem=empty_mail_is_a_problem,
+        )
     except WarehouseBusyError as exc:
         raise fail(f"{exc} Staged data waits for the next run.", code=3) from None
-    except WarehouseOutOfMemoryError as exc:
-        raise fail(str(exc), code=1) from None
     except (SourceAuthError, SecretUnavailableError) as exc:
         raise fail(str(exc)) from None
     except SourceError as exc:
         raise fail(f"{exc} (what was read so far is stored; run again to resume)", code=1) from None
     print_summary(stats, console)
-    console.print(f"Warehouse: {cfg.warehouse.path}  (analysts open {cfg.warehouse.published_path})")
+    console.print(
+        f"Warehouse: {cfg.warehouse.path}  (analysts open {cfg.warehouse.published_path})", markup=False
+    )
     return stats
 
 
@@ -95,8 +172,7 @@ def ingest_mbox(
     ],
 ) -> None:
     """Read email from files."""
-    cfg = config()
-    _run_ingest(cfg, mail=_existing(paths))
+    _ingest_files(config(), mail=paths, slack_exports=[])
 
 
 @ingest_app.command("slack-export")
@@ -104,8 +180,7 @@ def ingest_slack_export(
     paths: Annotated[list[Path], typer.Argument(help="Slack export folders or .zip files.")],
 ) -> None:
     """Read a standard Slack export."""
-    cfg = config()
-    _run_ingest(cfg, slack_exports=_existing(paths))
+    _ingest_files(config(), mail=[], slack_exports=paths)
 
 
 def _run_live(name: str) -> None:
@@ -133,9 +208,13 @@ def ingest_graph() -> None:
     _run_live("graph")
 
 
-@ingest_app.command("all")
+@ingest_app.command(
+    "all",
+    help=escape(
+        "Read every configured source: files ([sources.mbox], [sources.slack_export]) and live ones."
+    ),
+)
 def ingest_all() -> None:
-    """Read every configured source: files ([sources.mbox], [sources.slack_export]) and live ones."""
     from commhealth.ingest import configured_live_sources, configured_paths
 
     cfg = config()
@@ -144,7 +223,7 @@ def ingest_all() -> None:
     live = configured_live_sources(cfg)
     if not mail and not exports and not live:
         raise fail(f"{cfg.source_file}: no sources configured (see [sources.*] in the README)")
-    _run_ingest(cfg, mail=_existing(mail), slack_exports=_existing(exports), live=live)
+    _ingest_files(cfg, mail=mail, slack_exports=exports, live=live, empty_mail_is_a_problem=False)
 
 
 @app.command()
@@ -168,17 +247,16 @@ def build(
     from commhealth.metrics import build
     from transforms.build import parse_as_of
 
-    cfg = config()
+    cfg = config_with_lexicon()
     try:
         instant = parse_as_of(as_of, cfg)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    try:
-        counts = build(cfg, instant, full=full)
-    except WarehouseBusyError as exc:
-        raise fail(str(exc), code=3) from None
-    except WarehouseOutOfMemoryError as exc:
-        raise fail(str(exc), code=1) from None
+    if not cfg.warehouse.path.exists():  # before building would make an empty warehouse
+        raise fail(NOTHING_INGESTED)
+    counts = build(cfg, instant, full=full)
+    if not counts["messages"]:
+        raise fail(NOTHING_INGESTED)
     mode = (
         "full"
         if counts.get("full_build")
@@ -190,7 +268,7 @@ def build(
             f"{counts[t]:,} {t}" for t in ("responses", "awaiting", "message_signals", "vendor_daily")
         )
     )
-    console.print(f"Analysts open {cfg.warehouse.published_path}")
+    console.print(f"Analysts open {cfg.warehouse.published_path}", markup=False)
 
 
 @app.command()
@@ -207,7 +285,9 @@ def run(
     ] = False,
 ) -> None:
     """Run the daily flow once: ingest, build, alerts, digest."""
-    cfg = config()
+    from commhealth.ingest import selected_sources
+
+    cfg = config_with_lexicon()
     if as_of:
         from transforms.build import parse_as_of
 
@@ -215,6 +295,8 @@ def run(
             parse_as_of(as_of, cfg)
         except ValueError as exc:
             raise fail(str(exc)) from None
+    if not selected_sources(cfg, None) and not cfg.warehouse.path.exists():
+        raise fail(f"{cfg.source_file}: no [sources.*] configured, and {NOTHING_INGESTED}")
     from flows.daily import daily
 
     try:
@@ -225,9 +307,14 @@ def run(
         raise fail(f"the daily run failed: {exc}", code=1) from None
     if result["dry_run"]:
         console.print(result["digest_text"], highlight=False, markup=False)
-    console.print(f"Digest of {result['day']}: {result['status']}. Block Kit JSON: {result['digest_json']}")
+    console.print(
+        f"Digest of {result['day']}: {result['status']}. Block Kit JSON: {result['digest_json']}",
+        markup=False,
+    )
     for line in result["posted"]:
-        console.print(f"posted: {line}")
+        console.print(f"posted: {line}", markup=False)
+    if not result["marts"]["messages"]:
+        raise fail(NOTHING_INGESTED)
 
 
 @app.command()
@@ -237,10 +324,18 @@ def demo(
         "demo"
     ),
 ) -> None:
-    """Write the demo dataset, ingest it, and show what is there."""
+    """Write the demo dataset (over an earlier demo's, from scratch), ingest it, and show what is there."""
     from commhealth.demo import run_demo
+    from commhealth.demo_data import DemoTargetError
 
-    run_demo(target, seed=seed, console=console)
+    try:
+        run_demo(target, seed=seed, console=console)
+    except DemoTargetError as exc:
+        raise fail(str(exc)) from None
+    except tuple(USER_ERRORS):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the flow logged the details; say it failed in one line
+        raise fail(f"the demo failed: {exc}", code=1) from None
 
 
 @app.command()
@@ -251,7 +346,8 @@ def status() -> None:
 
     if not cfg.warehouse.published_path.exists():
         raise fail(f"no published warehouse at {cfg.warehouse.published_path}; run an ingest first")
-    print_status(cfg.warehouse.published_path, console)
+    if not print_status(cfg.warehouse.published_path, console):
+        print_error(NOTHING_INGESTED, label="note")  # the empty tables are the truth: exit 0
 
 
 def main() -> None:
@@ -260,3 +356,6 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted; batches already committed are kept")
         sys.exit(130)
+    except tuple(USER_ERRORS) as exc:
+        print_error(str(exc))
+        sys.exit(next(code for kind, code in USER_ERRORS.items() if isinstance(exc, kind)))

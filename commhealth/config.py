@@ -7,18 +7,28 @@ import itertools
 import os
 import re
 import tomllib
+from collections.abc import Container
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import fsspec
 import holidays as holidays_lib
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 CONFIG_ENV = "COMMHEALTH_CONFIG"
 DEFAULT_CONFIG_NAME = "commhealth.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _INTERVAL = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
@@ -50,18 +60,89 @@ def _check_holidays(value: str | None) -> str | None:
     return value.upper()
 
 
-def _parse_interval(text: str) -> tuple[dt.time, dt.time]:
+class Interval(NamedTuple):
+    """A working interval of one working day, as offsets from that day's local midnight: a night shift
+    ("22:00-06:00") ends the next day, so its end is past 24 hours."""
+
+    start: dt.timedelta
+    end: dt.timedelta
+    text: str  # as written in the config, for error messages
+
+
+_DAY = dt.timedelta(days=1)
+
+
+def _parse_interval(text: str) -> Interval:
     match = _INTERVAL.match(text.strip())
     if not match:
         raise ValueError(f"business hours interval {text!r} is not like '09:00-18:00'")
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
         raise ValueError(f"business hours interval {text!r} has an invalid time")
-    start = dt.time(h1, m1)
-    end = dt.time.max if h2 == 24 else dt.time(h2, m2)
-    if end <= start:
-        raise ValueError(f"business hours interval {text!r} ends before it starts")
-    return start, end
+    start = dt.timedelta(hours=h1, minutes=m1)
+    end = dt.timedelta(hours=h2, minutes=m2)
+    if end == start:
+        raise ValueError(f"business hours interval {text!r} ends when it starts")
+    if end < start:  # a night shift: it ends on the next day
+        end += _DAY
+    return Interval(start, end, text.strip())
+
+
+def _parse_hours(values: list[str]) -> tuple[Interval, ...]:
+    return tuple(sorted(_parse_interval(v) for v in values))
+
+
+def _check_hours(values: list[str]) -> list[str]:
+    if not values:
+        raise ValueError("at least one business hours interval is needed")
+    for before, after in itertools.pairwise(_parse_hours(values)):
+        if after.start < before.end:
+            raise ValueError(f"business hours intervals overlap: {before.text!r} and {after.text!r}")
+    return values
+
+
+def _check_weekday(value: str) -> str:
+    """'mon', 'Monday', 'thurs'... (at least three letters of the English name) → 'mon'."""
+    text = value.strip().lower()
+    for short, full in zip(WEEKDAYS, _WEEKDAY_NAMES, strict=True):
+        if len(text) >= 3 and full.startswith(text):
+            return short
+    raise ValueError(f"unknown weekday {value!r}; use mon, tue, wed, thu, fri, sat, sun")
+
+
+BusinessHours = Annotated[list[str], AfterValidator(_check_hours)]
+Weekday = Annotated[str, AfterValidator(_check_weekday)]
+
+
+class SpecialHours(_Strict):
+    """Business hours for one date (`date`) or for the dates `from`..`to` (inclusive)."""
+
+    date: dt.date | None = None
+    first: dt.date | None = Field(default=None, alias="from")
+    last: dt.date | None = Field(default=None, alias="to")
+    business_hours: BusinessHours
+
+    @model_validator(mode="after")
+    def _one_date_or_a_range(self) -> SpecialHours:
+        if (self.date is None) == (self.first is None and self.last is None):
+            raise ValueError("give either date, or from and to")
+        if self.date is None and (self.first is None or self.last is None):
+            raise ValueError("a range needs both from and to")
+        if self.first is not None and self.last is not None and self.last < self.first:
+            raise ValueError(f"to ({self.last}) is before from ({self.first})")
+        return self
+
+    @property
+    def days(self) -> tuple[dt.date, dt.date]:
+        """First and last date covered."""
+        if self.date is not None:
+            return self.date, self.date
+        assert self.first is not None and self.last is not None  # checked by the validator
+        return self.first, self.last
+
+    @cached_property
+    def intervals(self) -> tuple[Interval, ...]:
+        return _parse_hours(self.business_hours)
 
 
 class Party(_Strict):
@@ -75,8 +156,10 @@ class Party(_Strict):
     timezone: str = "UTC"
     holidays: str | None = None
     closures: list[dt.date] = Field(default_factory=list)
-    business_hours: list[str] = Field(default_factory=lambda: ["09:00-18:00"])
-    workdays: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
+    business_hours: BusinessHours = Field(default_factory=lambda: ["09:00-18:00"])
+    workdays: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
+    hours_by_weekday: dict[Weekday, BusinessHours] = Field(default_factory=dict)
+    special_hours: list[SpecialHours] = Field(default_factory=list)
     sla_hours: float = Field(default=8, gt=0)
 
     _tz = field_validator("timezone")(_check_timezone)
@@ -87,30 +170,100 @@ class Party(_Strict):
     def _lower(cls, values: list[str]) -> list[str]:
         return [v.strip().lower().lstrip("@") for v in values]
 
-    @field_validator("business_hours")
+    @field_validator("hours_by_weekday", mode="before")
     @classmethod
-    def _hours(cls, values: list[str]) -> list[str]:
-        if not values:
-            raise ValueError("at least one business hours interval is needed")
-        parsed = sorted(_parse_interval(v) for v in values)
-        for (_, end), (start, _) in itertools.pairwise(parsed):
-            if start < end:
-                raise ValueError(f"business hours intervals overlap: {values}")
-        return values
+    def _weekday_listed_once(cls, value: Any) -> Any:
+        """'fri' and 'Friday' are one key once read: refuse the pair rather than silently keep one of them."""
+        if isinstance(value, dict):
+            seen: dict[str, str] = {}
+            for key in value:
+                try:
+                    day = _check_weekday(str(key))
+                except ValueError:
+                    continue  # reported with its key by the field's own validation
+                first = seen.setdefault(day, key)
+                if first != key:
+                    raise ValueError(f"{key!r} is the same weekday as {first!r}")
+        return value
 
-    @field_validator("workdays")
-    @classmethod
-    def _workdays(cls, values: list[str]) -> list[str]:
-        days = [v.strip().lower()[:3] for v in values]
-        bad = [v for v, d in zip(values, days, strict=True) if d not in WEEKDAYS]
-        if bad:
-            raise ValueError(f"unknown weekday {bad[0]!r}; use mon, tue, wed, thu, fri, sat, sun")
-        return days
+    @model_validator(mode="after")
+    def _calendar_is_consistent(self) -> Party:
+        """Special dates neither repeat nor contradict closures, and no interval runs into the next day's."""
+        dates: dict[dt.date, int] = {}
+        ranges: list[tuple[dt.date, dt.date, int]] = []
+        for i, entry in enumerate(self.special_hours):
+            if entry.date is None:
+                ranges.append((*entry.days, i))
+                continue
+            if entry.date in self.closures:
+                raise _KeyedError(f"special_hours.{i}.date", f"{entry.date} is also in closures")
+            if entry.date in dates:
+                raise _KeyedError(
+                    f"special_hours.{i}.date", f"{entry.date} is also special_hours[{dates[entry.date]}]"
+                )
+            dates[entry.date] = i
+        for (_, end, i), (start, _, j) in itertools.pairwise(sorted(ranges)):
+            if start <= end:
+                raise _KeyedError(f"special_hours.{j}", f"its dates overlap special_hours[{i}]")
+        for weekday in range(7):
+            tomorrow = (weekday + 1) % 7
+            self._check_night(
+                self._weekly.get(weekday, ()),
+                self._weekly.get(tomorrow, ()),
+                self._weekday_key(weekday),
+                (WEEKDAYS[weekday], WEEKDAYS[tomorrow]),
+            )
+        for i, entry in enumerate(self.special_hours):
+            first, last = entry.days
+            day = first - _DAY
+            while day <= last:
+                nxt = day + _DAY
+                self._check_night(self.hours_on(day), self.hours_on(nxt), f"special_hours.{i}", (day, nxt))
+                day = nxt
+        return self
+
+    @staticmethod
+    def _check_night(
+        today: tuple[Interval, ...], tomorrow: tuple[Interval, ...], key: str, days: tuple[object, object]
+    ) -> None:
+        if today and tomorrow and today[-1].end - _DAY > tomorrow[0].start:
+            raise _KeyedError(
+                key,
+                f"{today[-1].text!r} on {days[0]} runs into {tomorrow[0].text!r} on {days[1]}",
+            )
+
+    def _weekday_key(self, weekday: int) -> str:
+        name = WEEKDAYS[weekday]
+        return f"hours_by_weekday.{name}" if name in self.hours_by_weekday else "business_hours"
 
     @cached_property
-    def intervals(self) -> list[tuple[dt.time, dt.time]]:
-        """Working intervals of one working day, sorted, as local wall-clock times."""
-        return sorted(_parse_interval(v) for v in self.business_hours)
+    def _weekly(self) -> dict[int, tuple[Interval, ...]]:
+        """Working weekday (0 = Monday) → its intervals: `hours_by_weekday`, else `business_hours` on `workdays`."""
+        default = _parse_hours(self.business_hours)
+        weekly = {WEEKDAYS.index(d): default for d in self.workdays}
+        weekly.update({WEEKDAYS.index(d): _parse_hours(hours) for d, hours in self.hours_by_weekday.items()})
+        return weekly
+
+    @cached_property
+    def _special_dates(self) -> dict[dt.date, SpecialHours]:
+        return {e.date: e for e in self.special_hours if e.date is not None}
+
+    def hours_on(self, day: dt.date, public_holidays: Container[dt.date] = ()) -> tuple[Interval, ...]:
+        """The working intervals of a local date, sorted; none when the date is not worked.
+
+        A `special_hours` date is worked with its hours whatever its weekday, also on a public holiday: it is
+        the most specific thing a user can say about a day. Otherwise a public holiday or a closure is off, and a
+        working weekday has the hours of the `special_hours` range it falls in, else its weekly hours.
+        """
+        if day in self._special_dates:
+            return self._special_dates[day].intervals
+        if day in public_holidays or day in self.closures or day.weekday() not in self._weekly:
+            return ()
+        for entry in self.special_hours:
+            first, last = entry.days
+            if first <= day <= last:
+                return entry.intervals
+        return self._weekly[day.weekday()]
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -355,7 +508,7 @@ def _describe(path: str, config: Config) -> str:
 
 
 class _KeyedError(ValueError):
-    """A model-level error that knows which key it is about."""
+    """A model-level error that knows which key it is about (key_path is relative to the model raising it)."""
 
     def __init__(self, key_path: str, message: str) -> None:
         super().__init__(message)
@@ -399,6 +552,8 @@ def _resolve_paths(config: Config, base: Path) -> Config:
 def _format_loc(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
     for item in loc:
+        if item == "[key]":  # pydantic's marker for a bad dict key: the key itself already ends the path
+            continue
         if isinstance(item, int):
             parts.append(f"[{item}]")
         elif parts:
@@ -408,8 +563,8 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
-def _keyed_path(key_path: str) -> str:
-    return _format_loc(tuple(int(p) if p.isdigit() else p for p in key_path.split(".")))
+def _keyed_loc(key_path: str) -> tuple[str | int, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in key_path.split("."))
 
 
 def load_config(path: Path | str | None = None) -> Config:
@@ -426,12 +581,13 @@ def load_config(path: Path | str | None = None) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        # An unknown key first: a misspelt key also makes the key it was meant to be look missing.
+        err = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         ctx_error = (err.get("ctx") or {}).get("error")
         if isinstance(ctx_error, _KeyedError):
-            raise ConfigError(
-                f"{config_path}: {_keyed_path(ctx_error.key_path)}: {ctx_error.message}"
-            ) from None
+            # key_path is relative to the model that raised it (a party, or the whole config)
+            loc = _format_loc((*err["loc"], *_keyed_loc(ctx_error.key_path)))
+            raise ConfigError(f"{config_path}: {loc}: {ctx_error.message}") from None
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from commhealth.config import load_config
 from commhealth.demo_data import write_demo_dataset
@@ -14,7 +15,10 @@ from flows.daily import daily
 
 def run_demo(target: Path, *, seed: int, console: Console) -> None:
     dataset = write_demo_dataset(target, seed=seed)
-    console.print(f"Demo dataset written to {target}/ ({dataset.messages_written:,} messages, seed {seed}).")
+    console.print(
+        f"Demo dataset written to {target}/ ({dataset.messages_written:,} messages, seed {seed}).",
+        markup=False,
+    )
     config = load_config(dataset.config_path)
     console.print(
         "Running the daily flow on it (Prefect starts a temporary local server; Slack is a dry run)..."
@@ -23,8 +27,8 @@ def run_demo(target: Path, *, seed: int, console: Console) -> None:
     print_status(config.warehouse.published_path, console)
     console.print(f"\nThe digest for {result['day']} ({result['status']}), as it would be posted to Slack:\n")
     console.print(result["digest_text"], highlight=False, markup=False)
-    console.print(f"Block Kit JSON: {result['digest_json']}\nChart: {result['chart']}")
-    console.print(
-        f"Explore it yourself: [bold]duckdb {config.warehouse.published_path}[/] "
+    console.print(f"Block Kit JSON: {result['digest_json']}\nChart: {result['chart']}", markup=False)
+    console.print(  # the path is the user's --target: brackets in it are not markup
+        f"Explore it yourself: [bold]duckdb {escape(str(config.warehouse.published_path))}[/] "
         "(the published read-only copy; the writer keeps the other file)."
     )

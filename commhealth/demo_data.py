@@ -36,6 +36,10 @@ MON_SAT = WEEKDAYS[:6]
 CONFIG_NAME = "commhealth.toml"
 MAIL_DIR = "mail"
 SLACK_DIR = "slack-export"
+WAREHOUSE_FILE = (
+    "warehouse.duckdb"  # its published copy, staging, spill folder and digest files share its stem
+)
+DEMO_MARKER = ".commhealth-demo"  # written first into every target: how a later run knows what it may delete
 DEMO_MESSAGES_PER_DAY = 55
 DEGRADED_VENDOR = "kappa"
 DEGRADED_DAYS = 7
@@ -997,7 +1001,7 @@ def _config_text(vendors: list[_Party]) -> str:
         "awaiting_lookback_days = 14",
         "",
         "[warehouse]",
-        'path = "warehouse.duckdb"',
+        f'path = "{WAREHOUSE_FILE}"',
         "store_bodies = true",
         "",
         "[sources.mbox]",
@@ -1760,13 +1764,11 @@ def _generate(
         end - dt.timedelta(days=DEGRADED_DAYS - 1), dt.time(0), paris
     ).astimezone(UTC)
 
-    target.mkdir(parents=True, exist_ok=True)
+    _prepare_target(target)
     config_path = target / CONFIG_NAME
     config_path.write_text(_config_text(vendors), encoding="utf-8")
     mail_root, slack_root = target / MAIL_DIR, target / SLACK_DIR
     for folder in (mail_root, slack_root):
-        if folder.exists():
-            shutil.rmtree(folder)
         folder.mkdir()
     ctx = _Context(
         company,
@@ -1798,6 +1800,36 @@ def _generate(
     mail_paths = ctx.mail.close()
     ctx.slack.close()
     return DemoDataset(config_path, mail_paths, slack_root, ctx.written, as_of)
+
+
+class DemoTargetError(ValueError):
+    """The demo's target holds something the demo did not write; the message says what to do."""
+
+
+def _prepare_target(target: Path) -> None:
+    """Make `target` an empty demo folder. What an earlier demo wrote there (its marker says so) is removed, so
+    two datasets never mix in one warehouse; a folder the demo did not make is refused, never emptied."""
+    warehouse_files = Path(WAREHOUSE_FILE).stem + "."
+    if target.exists() and not target.is_dir():
+        raise DemoTargetError(f"{target} is a file; give --target a new or empty folder")
+    if target.is_dir() and any(target.iterdir()):
+        if not (target / DEMO_MARKER).is_file():
+            raise DemoTargetError(
+                f"{target} is not empty and was not written by `commhealth demo` (no {DEMO_MARKER} in it); "
+                "give --target a new or empty folder, or remove this one yourself"
+            )
+        for entry in target.iterdir():
+            if entry.name in (CONFIG_NAME, MAIL_DIR, SLACK_DIR) or entry.name.startswith(warehouse_files):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+    target.mkdir(parents=True, exist_ok=True)
+    (target / DEMO_MARKER).write_text(
+        "Written by `commhealth demo`. Running it again with this folder as --target removes the demo's files\n"
+        f"({CONFIG_NAME}, {MAIL_DIR}/, {SLACK_DIR}/, {warehouse_files}*) and writes a new demo; other files stay.\n",
+        encoding="utf-8",
+    )
 
 
 def _write_day(rng: random.Random, ctx: _Context, day: dt.date, goal: int, force: bool) -> None:

@@ -21,7 +21,7 @@ from commhealth.parties import PartyResolver
 from commhealth.records import MessageRecord, QuarantineRecord
 from commhealth.secrets import require_secret
 from connectors.mail import read_mail, total_bytes
-from connectors.slack_export import SlackExport
+from connectors.slack_export import SlackExport, SlackExportError, is_slack_export
 from warehouse.load import BackgroundMerge, LoadStats, merge_staged
 from warehouse.session import writing
 from warehouse.staging import (
@@ -94,16 +94,34 @@ class StagingSink:
         return self.writer.close()
 
 
+PATHS_WITHOUT_MAIL = "paths_without_mail"
+
+
 def stage_mail(
     config: Config, paths: list[Path], console: Console, source: str = "mbox", on_part: OnPart = None
 ) -> dict[str, object]:
-    """Read mbox files, maildirs and .eml files into staged parts; returns the connector's notes."""
+    """Read mbox files, maildirs and .eml files into staged parts; returns the connector's notes: the given
+    paths in which no message was found (a Slack export or an empty folder, say), if any."""
     sink = StagingSink(config, source, on_part)
+    without_mail = []
     with _progress(console, bytes_total=True) as progress:
         task = progress.add_task("Reading mail", total=total_bytes(paths))
-        sink.add_all(read_mail(paths, source=source, on_bytes=lambda n: progress.advance(task, n)))
+        for path in paths:
+            found = 0
+            for record in read_mail([path], source=source, on_bytes=lambda n: progress.advance(task, n)):
+                sink.add(record)
+                found += isinstance(record, MessageRecord)
+            if not found:
+                without_mail.append(str(path))
     sink.close()
-    return {}
+    return {PATHS_WITHOUT_MAIL: without_mail} if without_mail else {}
+
+
+def no_mail_problem(path: Path) -> str:
+    """What to tell a user who gave a path without any mail in it."""
+    if is_slack_export(path):
+        return f"no mail found in {path}: it is a Slack export; use `commhealth ingest slack-export {path}`"
+    return f"no mail found in {path} (expected mbox files, maildir folders or .eml files)"
 
 
 def stage_slack_export(
@@ -142,16 +160,20 @@ def ingest(
     slack_exports: list[Path] = (),
     live: list[str] = (),
     publish: bool = True,
+    empty_mail_is_a_problem: bool = True,
 ) -> LoadStats:
     """Stage every input while the single writer merges each part as soon as it is written (leftovers of
     interrupted runs first); the read-only copy is published at the end unless the caller publishes later.
 
-    If a live source fails, what was staged so far (its own pages included) is still merged, then the error is
-    raised: the next run resumes from the stored cursors. An interrupt (Ctrl-C) stops after the transaction
-    under way; staged parts wait for the next run.
+    A file input that gives nothing (not a Slack export, no mail in it) does not stop the others: one line per
+    such input is in the result's `problems`. A configured mail folder may well be empty on a given day, so
+    `ingest all` passes `empty_mail_is_a_problem=False` (the summary still counts such paths). If a live source fails, what was staged so far (its own pages
+    included) is still merged, then the error is raised: the next run resumes from the stored cursors. An
+    interrupt (Ctrl-C) stops after the transaction under way; staged parts wait for the next run.
     """
     names = (["mbox"] if mail else []) + (["slack-export"] if slack_exports else []) + list(live)
     notes: list[dict[str, object]] = []
+    problems: list[str] = []
     staging = config.warehouse.staging_path
     command = "ingest " + " ".join(names)
     with writing(config, command, publish=publish, memory_setting="merge_memory_limit") as (con, run):
@@ -159,9 +181,15 @@ def ingest(
         drain = True
         try:
             if mail:
-                notes.append(stage_mail(config, list(mail), console, on_part=merger.submit))
+                note = stage_mail(config, list(mail), console, on_part=merger.submit)
+                if empty_mail_is_a_problem:
+                    problems += [no_mail_problem(Path(p)) for p in note.get(PATHS_WITHOUT_MAIL, [])]
+                notes.append(note)
             for path in slack_exports:
-                notes.append(stage_slack_export(config, path, console, on_part=merger.submit))
+                try:
+                    notes.append(stage_slack_export(config, path, console, on_part=merger.submit))
+                except SlackExportError as exc:
+                    problems.append(str(exc))
             for name in live:
                 notes.append(stage_live(config, name, on_part=merger.submit))
         except (KeyboardInterrupt, SystemExit):
@@ -173,6 +201,7 @@ def ingest(
                 stats.merge(merge_staged(con, staging))  # parts other processes staged meanwhile
             for note in notes:
                 stats.merge(LoadStats(notes=note))
+            stats.problems += problems
             run.counts = stats.counts()
             run.detail = stats.as_dict()
     return stats

@@ -8,6 +8,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from warehouse.db import open_reader
 from warehouse.load import LoadStats
 from warehouse.queries import METRIC_QUERIES, STATUS_QUERIES, VENDOR_SUMMARY
 
@@ -43,8 +44,9 @@ def show_query(con: duckdb.DuckDBPyConnection, title: str, query: str, console: 
     console.print(f"[dim]{query}[/]\n", highlight=False)
 
 
-def print_status(published: Path, console: Console) -> None:
-    con = duckdb.connect(str(published), read_only=True)
+def print_status(published: Path, console: Console) -> int:
+    """Show what the published warehouse holds, with the queries that tell it; returns how many messages."""
+    con = open_reader(published)
     try:
         for title, query in STATUS_QUERIES:
             show_query(con, title, query, console)
@@ -54,5 +56,6 @@ def print_status(published: Path, console: Console) -> None:
         if has_marts:
             for title, query in [*METRIC_QUERIES, VENDOR_SUMMARY]:
                 show_query(con, title, query, console)
+        return con.execute("SELECT count(*) FROM core.messages").fetchone()[0]
     finally:
         con.close()

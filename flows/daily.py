@@ -164,7 +164,7 @@ def write_artifacts(digest: Digest, files: alerting.DigestFiles) -> None:
     create_table_artifact(
         key="vendor-health-metrics",
         table=alerting.digest_table(digest),
-        description=f"Vendor metrics for {digest.day} (business hours; recent window)",
+        description=f"Vendor metrics for {digest.day} (business hours, over {digest.window})",
     )
 
 

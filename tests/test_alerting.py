@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +13,17 @@ import pytest
 from commhealth import alerting
 from commhealth.config import Config, load_config
 from commhealth.secrets import SecretUnavailableError
-from connectors.slack.digest import AlertLine, Digest, EvidenceItem, VendorDigest, render_digest
+from connectors.slack.digest import (
+    AlertLine,
+    Digest,
+    EvidenceItem,
+    VendorDigest,
+    render_digest,
+    render_vendor_alert,
+)
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.fakes.slack_api import FakeSlackAPI
-from transforms.build import report_day
+from transforms.build import build_marts, parse_as_of, report_day
 from warehouse.db import open_writer
 
 DAY = dt.date(2026, 11, 20)
@@ -155,6 +163,22 @@ def test_missing_secret_block_is_a_clear_error_without_the_secret(
     )
     with pytest.raises(SecretUnavailableError, match="'slack-bot'"):
         alerting.resolve_token(cfg)
+
+
+def test_every_label_names_the_configured_window(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, EXAMPLE_CONFIG + "\n[alerts]\nrecent_days = 3\n"))
+    as_of = parse_as_of("2026-11-20", config)
+    with open_writer(tmp_path / "warehouse.duckdb") as con:
+        build_marts(con, config, as_of)
+        digest = alerting.load_digest(con, config, report_day(config, as_of))
+        files = alerting.write_digest_files(con, config, digest)
+    alert = render_vendor_alert(digest, digest.vendors[0])
+    slack_texts = [json.dumps(files.rendered.to_json(), ensure_ascii=False), json.dumps(alert.blocks)]
+    for text in [*slack_texts, files.terminal_text, alert.plain, alerting.digest_markdown(digest, files)]:
+        assert "over the last 3 days" in text
+        assert "7 days" not in text and "7d" not in text
+    for text in [*slack_texts, files.terminal_text]:
+        assert "Signals 3d" in text
 
 
 @pytest.mark.parametrize(

@@ -10,17 +10,55 @@ import pytest
 from commhealth.config import ConfigError, load_config
 from tests.conftest import EXAMPLE_CONFIG, write_config
 
+LUMEN_WORKDAYS = 'workdays = ["mon", "tue", "wed", "thu", "fri", "sat"]'
+COMPANY_CLOSURES = 'closures = ["2026-12-24"]'
+
 
 def test_example_shape_loads_and_resolves_paths(config_path: Path) -> None:
     config = load_config(config_path)
     assert config.company.name == "Norelec"
-    assert config.company.intervals == [(dt.time(9, 0), dt.time(12, 30)), (dt.time(13, 30), dt.time(18, 0))]
+    monday = dt.date(2026, 11, 9)
+    assert [i.text for i in config.company.hours_on(monday)] == ["09:00-12:30", "13:30-18:00"]
     assert config.company.closures == [dt.date(2026, 12, 24)]
+    assert config.company.hours_on(dt.date(2026, 12, 24)) == ()
     assert [v.id for v in config.vendors] == ["kappa", "lumen"]
     assert config.vendor("lumen").workdays[-1] == "sat"
     assert config.warehouse.path == config_path.parent.resolve() / "warehouse.duckdb"
     assert config.warehouse.published_path.name == "warehouse.published.duckdb"
     assert config.metrics.awaiting_lookback_days == 14
+
+
+CALENDAR_TABLES = """
+[vendors.hours_by_weekday]
+Friday = ["09:00-13:00"]  # a full name reads as its three letters
+sat = ["09:00-12:00"]
+
+[[vendors.special_hours]]
+from = 2027-02-08
+to = 2027-03-09
+business_hours = ["09:00-15:00"]
+
+[[vendors.special_hours]]
+date = 2026-12-24
+business_hours = ["22:00-02:00"]
+"""
+
+
+def test_hours_by_weekday_special_hours_and_night_shifts_load(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, EXAMPLE_CONFIG + CALENDAR_TABLES))
+    lumen = config.vendor("lumen")
+
+    def hours(day: dt.date) -> list[str]:
+        return [i.text for i in lumen.hours_on(day)]
+
+    assert hours(dt.date(2026, 11, 12)) == ["09:00-17:00"]  # a Thursday: workdays and business_hours
+    assert hours(dt.date(2026, 11, 13)) == ["09:00-13:00"]  # a short Friday
+    assert hours(dt.date(2026, 11, 14)) == ["09:00-12:00"]  # a Saturday morning
+    assert hours(dt.date(2027, 2, 12)) == ["09:00-15:00"]  # a Friday in the range: the range's hours
+    assert hours(dt.date(2027, 2, 14)) == []  # a Sunday in the range stays off
+    assert hours(dt.date(2026, 12, 24)) == ["22:00-02:00"]
+    (night,) = lumen.hours_on(dt.date(2026, 12, 24))
+    assert (night.start, night.end) == (dt.timedelta(hours=22), dt.timedelta(hours=26))
 
 
 def test_found_through_env_then_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,7 +81,7 @@ def test_found_through_env_then_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ),
         ('holidays = "IN"', 'holidays = "XX"', "vendors[0].holidays: unknown holidays country code 'XX'"),
         ('holidays = "FR"', 'holidays = "FR-99"', "company.holidays: unknown holidays subdivision '99'"),
-        ('business_hours = ["09:30-18:30"]', 'business_hours = ["18:00-09:00"]', "ends before it starts"),
+        ('business_hours = ["09:30-18:30"]', 'business_hours = ["09:00-09:00"]', "ends when it starts"),
         ('business_hours = ["09:30-18:30"]', 'business_hours = ["9h-18h"]', "is not like '09:00-18:00'"),
         (
             'email_domains = ["lumen.ro"]',
@@ -58,6 +96,82 @@ def test_found_through_env_then_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ),
         ('workdays = ["mon", "tue", "wed", "thu", "fri", "sat"]', 'workdays = ["lundi"]', "unknown weekday"),
         ("sla_hours = 16", "sla_hours = -1", "vendors[1].sla_hours"),
+        (
+            LUMEN_WORKDAYS,
+            LUMEN_WORKDAYS + '\nhours_by_weekday = { friyay = ["09:00-13:00"] }',
+            "vendors[1].hours_by_weekday.friyay: unknown weekday 'friyay'",
+        ),
+        (
+            LUMEN_WORKDAYS,
+            LUMEN_WORKDAYS + '\nhours_by_weekday = { fri = ["09:00-13:00"], Friday = ["14:00-15:00"] }',
+            "vendors[1].hours_by_weekday: 'Friday' is the same weekday as 'fri'",
+        ),
+        (
+            LUMEN_WORKDAYS,
+            LUMEN_WORKDAYS + '\nhours_by_weekday = { fri = ["09:00-13:00", "12:00-14:00"] }',
+            "vendors[1].hours_by_weekday.fri: business hours intervals overlap: '09:00-13:00' and '12:00-14:00'",
+        ),
+        (
+            LUMEN_WORKDAYS,
+            LUMEN_WORKDAYS + '\nhours_by_weekday = { sat = ["9-12"] }',
+            "vendors[1].hours_by_weekday.sat: business hours interval '9-12' is not like '09:00-18:00'",
+        ),
+        (
+            'business_hours = ["09:30-18:30"]',
+            'business_hours = ["06:00-12:00", "22:00-07:00"]',
+            "vendors[0].business_hours: '22:00-07:00' on mon runs into '06:00-12:00' on tue",
+        ),
+        (
+            LUMEN_WORKDAYS,
+            LUMEN_WORKDAYS + '\nhours_by_weekday = { fri = ["22:00-10:00"] }',
+            "vendors[1].hours_by_weekday.fri: '22:00-10:00' on fri runs into '09:00-17:00' on sat",
+        ),
+        (
+            COMPANY_CLOSURES,
+            COMPANY_CLOSURES + '\nspecial_hours = [{ from = 2027-02-18, business_hours = ["09:00-15:00"] }]',
+            "company.special_hours[0]: a range needs both from and to",
+        ),
+        (
+            COMPANY_CLOSURES,
+            COMPANY_CLOSURES
+            + '\nspecial_hours = [{ from = 2027-03-19, to = 2027-02-18, business_hours = ["09:00-15:00"] }]',
+            "company.special_hours[0]: to (2027-02-18) is before from (2027-03-19)",
+        ),
+        (
+            COMPANY_CLOSURES,
+            COMPANY_CLOSURES
+            + '\nspecial_hours = [{ date = 2026-12-23, from = 2026-12-22, to = 2026-12-23, business_hours = ["09:00-12:00"] }]',
+            "company.special_hours[0]: give either date, or from and to",
+        ),
+        (
+            COMPANY_CLOSURES,
+            COMPANY_CLOSURES + '\nspecial_hours = [{ date = 2026-12-23, hours = ["09:00-12:00"] }]',
+            "company.special_hours[0].hours: unknown key",
+        ),
+        (
+            COMPANY_CLOSURES,
+            COMPANY_CLOSURES + '\nspecial_hours = [{ date = 2026-12-24, business_hours = ["09:00-12:00"] }]',
+            "company.special_hours[0].date: 2026-12-24 is also in closures",
+        ),
+        (
+            COMPANY_CLOSURES,
+            COMPANY_CLOSURES
+            + '\nspecial_hours = [{ date = 2026-12-23, business_hours = ["09:00-12:00"] },'
+            + ' { date = 2026-12-23, business_hours = ["14:00-16:00"] }]',
+            "company.special_hours[1].date: 2026-12-23 is also special_hours[0]",
+        ),
+        (
+            COMPANY_CLOSURES,
+            COMPANY_CLOSURES
+            + '\nspecial_hours = [{ from = 2027-02-18, to = 2027-03-19, business_hours = ["09:00-15:00"] },'
+            + ' { from = 2027-01-04, to = 2027-02-18, business_hours = ["10:00-16:00"] }]',
+            "company.special_hours[0]: its dates overlap special_hours[1]",
+        ),
+        (
+            COMPANY_CLOSURES,
+            COMPANY_CLOSURES + '\nspecial_hours = [{ date = 2026-12-22, business_hours = ["21:00-10:00"] }]',
+            "company.special_hours[0]: '21:00-10:00' on 2026-12-22 runs into '09:00-12:30' on 2026-12-23",
+        ),
         ("[metrics]", "[metric]", "metric: unknown key"),
         (
             'path = "warehouse.duckdb"',

@@ -18,7 +18,7 @@ import pytest
 from rich.console import Console
 
 from commhealth.config import load_config
-from commhealth.demo_data import DemoDataset, write_demo_dataset, write_synthetic_archive
+from commhealth.demo_data import DemoDataset, DemoTargetError, write_demo_dataset, write_synthetic_archive
 from commhealth.ingest import configured_paths, ingest
 from commhealth.metrics import build
 
@@ -84,6 +84,38 @@ def test_same_seed_same_bytes_and_other_seed_differs(tmp_path: Path) -> None:
     assert _tree_hash(tmp_path / "a") == _tree_hash(tmp_path / "b")
     assert _tree_hash(tmp_path / "a") != _tree_hash(tmp_path / "c")
     assert not list((tmp_path / "a").rglob(".spool-*"))
+
+
+def test_a_second_demo_over_the_first_starts_clean_and_keeps_other_files(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    write_demo_dataset(target, seed=7, weeks=1)
+    # What running the first demo leaves: its warehouse and friends, beside a file of the user's own.
+    for name in ("warehouse.duckdb", "warehouse.published.duckdb", "warehouse.digest-2026-11-20.json"):
+        (target / name).write_bytes(b"from the first demo")
+    (target / "warehouse.staging").mkdir()
+    (target / "my-notes.md").write_text("mine")
+
+    write_demo_dataset(target, seed=8, weeks=1)
+    assert sorted(p.name for p in target.iterdir()) == [
+        ".commhealth-demo",
+        "commhealth.toml",
+        "mail",
+        "my-notes.md",
+        "slack-export",
+    ]
+    fresh = tmp_path / "fresh"
+    write_demo_dataset(fresh, seed=8, weeks=1)
+    (target / "my-notes.md").unlink()
+    assert _tree_hash(target) == _tree_hash(fresh)  # nothing of the seed-7 dataset is left
+
+
+def test_demo_never_empties_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / "inbox.mbox").write_text("precious")
+    with pytest.raises(DemoTargetError, match="not written by `commhealth demo`"):
+        write_demo_dataset(tmp_path, weeks=1)
+    assert (tmp_path / "mail" / "inbox.mbox").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mail"]
 
 
 def test_demo_size_and_as_of(demo: DemoDataset, emails: list[Message]) -> None:

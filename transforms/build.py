@@ -60,6 +60,19 @@ INCREMENTAL_TABLES = (
 _DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 _MODEL = re.compile(r"^(\d+)_([a-z][a-z0-9_]*)\.sql$")
 SEEDS = ("parties", "calendar_intervals", "signal_lexicon")
+# Party keys the marts do not depend on: who is who acts through the messages, alert_channel only on delivery.
+# Every other key is fingerprinted, so that a new calendar setting forces a full build without a change here.
+PARTY_IDENTITY_KEYS = frozenset(
+    {
+        "id",
+        "email_domains",
+        "email_addresses",
+        "slack_team_ids",
+        "slack_user_ids",
+        "slack_channels",
+        "alert_channel",
+    }
+)
 
 
 def parse_as_of(text: str | None, config: Config) -> dt.datetime:
@@ -124,21 +137,15 @@ def _sql(name: str) -> str:
 
 def build_fingerprint(config: Config, entries: list[lexicon.Entry]) -> str:
     """SHA-256 of everything the marts depend on besides the messages and as_of: the parties (names, time zones,
-    SLAs), their calendars (business hours, workdays, holidays and the holidays package version, closures), the
-    lexicon entries, the metrics and alerts settings, and the SQL of the seeds and models. A change forces a full
-    build. Party identification (domains, addresses, Slack ids) is left out: it acts through the messages, whose
-    rows a re-ingest refreshes and stamps."""
+    SLAs), their calendars (business hours by weekday and by date, workdays, holidays and the holidays package
+    version, closures), the lexicon entries, the metrics and alerts settings, and the SQL of the seeds and models.
+    A change forces a full build. Party identification (PARTY_IDENTITY_KEYS: domains, addresses, Slack ids) is
+    left out: it acts through the messages, whose rows a re-ingest refreshes and stamps."""
     parties = [
         {
             "kind": ref.kind,
             "id": ref.party_id,
-            "name": ref.party.name,
-            "timezone": ref.party.timezone,
-            "holidays": ref.party.holidays,
-            "closures": [d.isoformat() for d in ref.party.closures],
-            "business_hours": ref.party.business_hours,
-            "workdays": ref.party.workdays,
-            "sla_hours": ref.party.sla_hours,
+            **ref.party.model_dump(mode="json", by_alias=True, exclude=set(PARTY_IDENTITY_KEYS)),
         }
         for ref in calendar.parties(config)
     ]
@@ -274,9 +281,10 @@ def build_marts(
     """Bring every marts table up to date with core.messages as of `as_of`; return row counts per table.
 
     Incremental when it can be (see the module docstring), full when `full` is true or it must be. The counts
-    also hold ``full_build`` (1 or 0) and ``scope_conversations`` (conversations recomputed by an incremental
-    build, 0 for a full one). `as_of` should be aware; a naive value is read in the company's time zone. One
-    transaction: on any error the previous marts and build state stay as they were and the error propagates.
+    also hold ``messages`` (in core.messages), ``full_build`` (1 or 0) and ``scope_conversations``
+    (conversations recomputed by an incremental build, 0 for a full one). `as_of` should be aware; a naive
+    value is read in the company's time zone. One transaction: on any error the previous marts and build state
+    stay as they were and the error propagates.
     """
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=config.company.zone)
@@ -321,6 +329,7 @@ def build_marts(
         for table, sql in models:
             con.execute(sql)
             counts[table] = _count(con, table)
+        counts["messages"] = message_count
         counts["full_build"] = 0 if incremental else 1
         counts["scope_conversations"] = int(scope)
         _write_state(con, as_of, fingerprint, watermark, (start, end), message_count, incremental, int(scope))

@@ -1,10 +1,14 @@
 """Business calendars as data: each party's working time expanded into UTC intervals.
 
 The company (party_id 'company') and every vendor (party_id = vendor id) get, for each local calendar date
-in their own time zone, one row per `business_hours` interval when the date is a working day: its weekday is
-in `workdays`, it is not a public holiday of `holidays` ("FR", or "FR-67" with a subdivision) and not in
-`closures`. Local wall-clock times are converted to UTC with zoneinfo, so DST changes (Europe: 2026-03-29 and
-2026-10-25) are exact. The result is loaded into `marts.calendar_intervals` as data (pyarrow), never as SQL text.
+in their own time zone, one row per working interval of that date (`Party.hours_on`): the hours of a
+`special_hours` date, else nothing on a public holiday of `holidays` ("FR", or "FR-67" with a subdivision) or a
+closure, else on a working weekday the hours of the `special_hours` range it falls in, else of
+`hours_by_weekday`, else `business_hours` on `workdays`. A night shift ("22:00-06:00") belongs to the date it
+starts on. Local wall-clock times are converted to UTC with zoneinfo, so DST changes (Europe: 2026-03-29 and
+2026-10-25) are exact: a time the clock skips (02:30 on 2026-03-29 in Paris) is taken as the moment of the change,
+a time it shows twice as its first occurrence. The result is loaded into `marts.calendar_intervals` as data
+(pyarrow), never as SQL text.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import duckdb
 import holidays as holidays_lib
 import pyarrow as pa
 
-from commhealth.config import WEEKDAYS, Config, Party
+from commhealth.config import Config, Party
 
 UTC = dt.UTC
 
@@ -48,33 +52,46 @@ def holiday_dates(party: Party, start: dt.date, end: dt.date) -> set[dt.date]:
     return {d for d in table if start <= d <= end}
 
 
-def _to_utc(day: dt.date, time: dt.time, zone: dt.tzinfo) -> dt.datetime:
-    if time == dt.time.max:  # '24:00' in the config: midnight at the start of the next local day
-        local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-    else:
-        local = dt.datetime.combine(day, time, tzinfo=zone)
-    return local.astimezone(UTC)
+def _to_utc(day: dt.date, offset: dt.timedelta, zone: dt.tzinfo) -> dt.datetime:
+    """The first instant the local wall clock reads `offset` past the midnight that starts `day`."""
+    # Aware arithmetic is wall-clock arithmetic: 30 hours past Monday's midnight is Tuesday 06:00, DST or not.
+    wall = dt.datetime.combine(day, dt.time(0), tzinfo=zone) + offset
+    instant = wall.astimezone(UTC)  # fold=0: the first of two readings when the clock goes back
+    if instant.astimezone(zone).replace(tzinfo=None) == wall.replace(tzinfo=None):
+        return instant
+    # The clock skips this time (it springs forward): the first instant it reads at least this is the change.
+    return _offset_change(wall.replace(fold=1).astimezone(UTC), instant, zone)
+
+
+def _offset_change(before: dt.datetime, after: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """The instant in (before, after] where the zone's UTC offset changes, by bisection to the second."""
+    offset_before = before.astimezone(zone).utcoffset()
+    while after - before > dt.timedelta(seconds=1):
+        middle = before + dt.timedelta(seconds=(after - before).total_seconds() // 2)
+        if middle.astimezone(zone).utcoffset() == offset_before:
+            before = middle
+        else:
+            after = middle
+    return after
 
 
 def expand_party(
     party: Party, start: dt.date, end: dt.date
 ) -> Iterator[tuple[dt.date, dt.datetime, dt.datetime]]:
-    """(local day, start UTC, end UTC) of every working interval of the party from start to end (local dates)."""
-    workdays = {WEEKDAYS.index(d) for d in party.workdays}
-    off = holiday_dates(party, start, end) | set(party.closures)
+    """(local day, start UTC, end UTC) of every working interval of the party from start to end (local dates).
+
+    Intervals never overlap: validation refuses overlapping wall-clock intervals, also across midnight, and
+    `_to_utc` never goes back in time as the wall clock moves forward.
+    """
+    off = holiday_dates(party, start, end)
     zone = party.zone
-    previous_end: dt.datetime | None = None
     day = start
     while day <= end:
-        if day.weekday() in workdays and day not in off:
-            for local_start, local_end in party.intervals:
-                start_utc = _to_utc(day, local_start, zone)
-                end_utc = _to_utc(day, local_end, zone)
-                if previous_end is not None and start_utc < previous_end:  # never overlap, even around DST
-                    start_utc = previous_end
-                if end_utc > start_utc:
-                    yield day, start_utc, end_utc
-                    previous_end = end_utc
+        for interval in party.hours_on(day, off):
+            start_utc = _to_utc(day, interval.start, zone)
+            end_utc = _to_utc(day, interval.end, zone)
+            if end_utc > start_utc:  # an interval inside a skipped DST hour is empty
+                yield day, start_utc, end_utc
         day += dt.timedelta(days=1)
 
 

@@ -23,12 +23,12 @@ CREATE TABLE IF NOT EXISTS marts.calendar_intervals (
     start_utc  TIMESTAMPTZ NOT NULL,
     end_utc    TIMESTAMPTZ NOT NULL
 );
-COMMENT ON TABLE marts.calendar_intervals IS 'Working time of each party as UTC intervals [start_utc, end_utc): one row per business_hours interval of each local working day (weekday in workdays, not a public holiday of the party''s country/subdivision, not a closure). DST-correct. Covers a few days before the earliest message to a day after as_of.';
+COMMENT ON TABLE marts.calendar_intervals IS 'Working time of each party as UTC intervals [start_utc, end_utc): one row per working interval of each local working day: the hours of a special_hours date (worked even on a public holiday); else none on a public holiday of the party''s country/subdivision or a closure; else, on a working weekday (workdays or hours_by_weekday), the hours of the special_hours range it falls in, else hours_by_weekday, else business_hours. A night shift (22:00-06:00) belongs to the day it starts on. DST-correct. Covers a few days before the earliest message to a day after as_of.';
 COMMENT ON COLUMN marts.calendar_intervals.party_kind IS 'company or vendor.';
 COMMENT ON COLUMN marts.calendar_intervals.party_id IS 'company, or the vendor id.';
-COMMENT ON COLUMN marts.calendar_intervals.day_local IS 'The working day, as a calendar date in the party''s own time zone.';
-COMMENT ON COLUMN marts.calendar_intervals.start_utc IS 'Start of the interval (inclusive): local wall-clock start converted to UTC.';
-COMMENT ON COLUMN marts.calendar_intervals.end_utc IS 'End of the interval (exclusive): local wall-clock end converted to UTC.';
+COMMENT ON COLUMN marts.calendar_intervals.day_local IS 'The working day the interval belongs to (the day a night shift starts), as a calendar date in the party''s own time zone.';
+COMMENT ON COLUMN marts.calendar_intervals.start_utc IS 'Start of the interval (inclusive): local wall-clock start converted to UTC (a time the clock skips at a DST change is the change itself).';
+COMMENT ON COLUMN marts.calendar_intervals.end_utc IS 'End of the interval (exclusive): local wall-clock end converted to UTC (a time the clock skips at a DST change is the change itself).';
 
 CREATE TABLE IF NOT EXISTS marts.signal_lexicon (
     seq     INTEGER NOT NULL,

@@ -20,6 +20,13 @@ class WarehouseBusyError(RuntimeError):
     """Another process holds the warehouse file."""
 
 
+class WarehouseFileError(RuntimeError):
+    """The warehouse path holds a file DuckDB cannot open: another kind of file, or a newer DuckDB's."""
+
+    def __init__(self, exc: duckdb.Error) -> None:
+        super().__init__(f"{str(exc).splitlines()[0]} (see [warehouse] path)")
+
+
 @contextlib.contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """BEGIN … COMMIT, or ROLLBACK on any error. A COMMIT that fails has already ended the transaction (DuckDB
@@ -137,7 +144,7 @@ def open_writer(
                 f"{path} is held by another process (a writer, or a reader that opened the writer's file). "
                 "Analysts should open the published copy instead; retry when the other process ends."
             ) from None
-        raise
+        raise WarehouseFileError(exc) from None
     try:
         if temp_dir is None and not in_memory:
             temp_dir = Path(path).with_suffix(".tmp")
@@ -167,4 +174,7 @@ def publish(path: Path | str, published: Path | str) -> Path:
 
 def open_reader(path: Path | str) -> duckdb.DuckDBPyConnection:
     """A read-only connection, for the published copy."""
-    return duckdb.connect(str(path), read_only=True)
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        raise WarehouseFileError(exc) from None

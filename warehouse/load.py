@@ -56,6 +56,8 @@ class LoadStats:
     notes: dict[str, object] = dataclasses.field(
         default_factory=dict
     )  # connector counts, e.g. skipped events
+    # One line per input that gave nothing at all (not a Slack export, no mail in it), for the user.
+    problems: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def quarantined_total(self) -> int:
@@ -71,7 +73,12 @@ class LoadStats:
         }
 
     def as_dict(self) -> dict[str, object]:
-        return {**self.counts(), "quarantined_by_reason": dict(self.quarantined), "notes": self.notes}
+        return {
+            **self.counts(),
+            "quarantined_by_reason": dict(self.quarantined),
+            "notes": self.notes,
+            "problems": self.problems,
+        }
 
     def merge(self, other: LoadStats) -> None:
         self.read += other.read
@@ -79,6 +86,7 @@ class LoadStats:
         self.already_stored += other.already_stored
         self.conflicts += other.conflicts
         self.quarantined.update(other.quarantined)
+        self.problems += other.problems
         for key, value in other.notes.items():
             self.notes[key] = _add_notes(self.notes.get(key), value)
 

@@ -80,7 +80,7 @@ class VendorDigest:
     vendor_id: str
     vendor_name: str
     status: str  # 'ok' | 'warning' | 'critical'
-    vendor_median_minutes: float | None  # business minutes, vendor responses, last 7 days
+    vendor_median_minutes: float | None  # business minutes, vendor responses, over the digest's recent window
     vendor_p90_minutes: float | None
     company_median_minutes: float | None
     company_p90_minutes: float | None
@@ -89,8 +89,8 @@ class VendorDigest:
     sla_breaches: int  # vendor responses over SLA answered on the day
     overdue_on_vendor: int
     overdue_on_company: int
-    signals_7d: int
-    signals_per_100_7d: float | None
+    signals_recent: int
+    signals_per_100_recent: float | None
     signals_per_100_baseline: float | None
     alerts: list[AlertLine] = field(default_factory=list)
     evidence: list[EvidenceItem] = field(default_factory=list)  # at most 3 are shown
@@ -106,6 +106,12 @@ class Digest:
     day: dt.date
     vendors: list[VendorDigest]
     title: str = "Vendor communication health"
+    recent_days: int = 7  # [alerts] recent_days: the window the response times and signals cover
+
+    @property
+    def window(self) -> str:
+        """The recent window in words, as every label names it."""
+        return "the last day" if self.recent_days == 1 else f"the last {self.recent_days} days"
 
     @property
     def status(self) -> str:
@@ -343,14 +349,14 @@ def sort_vendors(vendors: Iterable[VendorDigest]) -> list[VendorDigest]:
     )
 
 
-def _summary_lines(vendor: VendorDigest) -> list[Line]:
+def _summary_lines(vendor: VendorDigest, recent_days: int) -> list[Line]:
     latency_vendor = (
         f"{format_hours(vendor.vendor_median_minutes)} / {format_hours(vendor.vendor_p90_minutes)}"
     )
     latency_company = (
         f"{format_hours(vendor.company_median_minutes)} / {format_hours(vendor.company_p90_minutes)}"
     )
-    signals = f"{vendor.signals_7d} · {_rate(vendor.signals_per_100_7d)} per 100 msgs"
+    signals = f"{vendor.signals_recent} · {_rate(vendor.signals_per_100_recent)} per 100 msgs"
     if vendor.signals_per_100_baseline is None:
         signals += " (no baseline yet)"
     else:
@@ -373,7 +379,7 @@ def _summary_lines(vendor: VendorDigest) -> list[Line]:
             _ours(f" {vendor.sla_breaches}   "),
             _bold(_ours("Overdue")),
             _ours(f" {vendor.overdue_on_vendor} on vendor, {vendor.overdue_on_company} on us   "),
-            _bold(_ours("Signals 7d")),
+            _bold(_ours(f"Signals {recent_days}d")),
             _ours(f" {signals}"),
         ],
     ]
@@ -408,8 +414,8 @@ def _detail_lines(vendor: VendorDigest) -> list[Line]:
     return lines
 
 
-def _vendor_blocks(vendor: VendorDigest, *, divider: bool = True) -> list[_Block]:
-    blocks = [_section(_summary_lines(vendor))]
+def _vendor_blocks(vendor: VendorDigest, recent_days: int, *, divider: bool = True) -> list[_Block]:
+    blocks = [_section(_summary_lines(vendor, recent_days))]
     details = _detail_lines(vendor)
     if details:
         blocks.append(_section(details))
@@ -463,14 +469,14 @@ def render_digest(digest: Digest) -> RenderedDigest:
                     _bold(_ours(status.capitalize())),
                     _ours(f" · {_counts(vendors)}"),
                 ],
-                [_ours("Response times in business hours over the last 7 days, median / p90.")],
+                [_ours(f"Response times in business hours over {digest.window}, median / p90.")],
             ]
         ),
         _divider(),
     ]
     if not vendors:
         head.append(_context([_ours("No vendors configured.")]))
-    groups = [_vendor_blocks(v) for v in vendors]
+    groups = [_vendor_blocks(v, digest.recent_days) for v in vendors]
     more_reserve = len("…and 9999 more vendors in the thread")
 
     main = list(head)
@@ -509,10 +515,10 @@ def render_vendor_alert(digest: Digest, vendor: VendorDigest) -> RenderedMessage
     day = digest.day.isoformat()
     blocks = [
         _header(f"{vendor.status.capitalize()} vendor alert · {day}"),
-        *_vendor_blocks(vendor, divider=False),
+        *_vendor_blocks(vendor, digest.recent_days, divider=False),
     ]
     note = (
-        f"From the daily digest ({digest.title}, {day}). Business hours over the last 7 days, median / p90."
+        f"From the daily digest ({digest.title}, {day}). Business hours over {digest.window}, median / p90."
     )
     blocks.append(_context([_ours(note)]))
     name = escape_text(_clip(vendor.vendor_name, _NAME_CHARS))

@@ -37,7 +37,7 @@ from .parse import (
     skip_reason,
 )
 
-__all__ = ["SlackChannelRecord", "SlackExport", "SlackExportError", "SlackUserRecord"]
+__all__ = ["SlackChannelRecord", "SlackExport", "SlackExportError", "SlackUserRecord", "is_slack_export"]
 
 # Errors reading one member of an otherwise readable zip (bad CRC, bad deflate data, encryption, truncation).
 _READ_ERRORS = (
@@ -337,3 +337,13 @@ class SlackExport:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def is_slack_export(path: str | Path) -> bool:
+    """Whether `path` opens as a Slack export: to point users who gave one where mail was expected to the right
+    command."""
+    try:
+        with SlackExport(path):
+            return True
+    except SlackExportError:
+        return False

@@ -109,6 +109,40 @@ def test_calendar_dst_and_closures() -> None:
     assert rows[1][1] == dt.datetime(2026, 10, 26, 8, tzinfo=dt.UTC)  # 09:00 CET
 
 
+def test_calendar_night_shift_rows_belong_to_their_start_day() -> None:
+    """One row per shift, day_local = the day it starts; Armistice Day (Wed 11 Nov) removes only its own shift."""
+    config = make_config({"vendors": [{"id": "zeta", "business_hours": ["22:00-06:00"]}]})
+    rows = list(calendar.expand_party(config.vendor("zeta"), dt.date(2026, 11, 10), dt.date(2026, 11, 12)))
+    utc = dt.UTC
+    assert rows == [
+        (
+            dt.date(2026, 11, 10),
+            dt.datetime(2026, 11, 10, 21, tzinfo=utc),
+            dt.datetime(2026, 11, 11, 5, tzinfo=utc),
+        ),
+        (
+            dt.date(2026, 11, 12),
+            dt.datetime(2026, 11, 12, 21, tzinfo=utc),
+            dt.datetime(2026, 11, 13, 5, tzinfo=utc),
+        ),
+    ]
+
+
+def test_calendar_time_the_clock_skips_is_the_change() -> None:
+    """Paris springs from 02:00 to 03:00 on 2026-03-29: 02:30 is never shown, so hours from 02:30 start at 03:00."""
+    config = make_config(
+        {"vendors": [{"id": "zeta", "workdays": ["sun"], "business_hours": ["02:30-04:00"]}]}
+    )
+    rows = list(calendar.expand_party(config.vendor("zeta"), dt.date(2026, 3, 29), dt.date(2026, 3, 29)))
+    assert rows == [
+        (
+            dt.date(2026, 3, 29),
+            dt.datetime(2026, 3, 29, 1, tzinfo=dt.UTC),  # 03:00 CEST, when the clock jumps past 02:30
+            dt.datetime(2026, 3, 29, 2, tzinfo=dt.UTC),  # 04:00 CEST
+        )
+    ]
+
+
 def test_calendar_subdivision_and_midnight_end() -> None:
     config = make_config(
         {"company": {"holidays": "FR-57", "business_hours": ["00:00-24:00"], "timezone": "Europe/Paris"}}

@@ -203,6 +203,12 @@ def test_incremental_builds_equal_full_builds(warehouse: duckdb.DuckDBPyConnecti
         {"company": {"business_hours": ["08:00-17:00"]}},
         {"vendors": [{"id": "kappa", "holidays": "FR"}]},
         {"vendors": [{"id": "sigma", "workdays": ["mon", "tue"]}]},
+        {"vendors": [{"id": "sigma", "hours_by_weekday": {"sat": ["09:00-12:00"]}}]},
+        {
+            "vendors": [
+                {"id": "zeta", "special_hours": [{"date": "2026-11-02", "business_hours": ["09:00-12:00"]}]}
+            ]
+        },
         {"metrics": {"awaiting_lookback_days": 3}},
         {"alerts": {"recent_days": 3}},
     ],

@@ -1,0 +1,1 @@
+"""Evaluation material for commhealth's judgement: a corpus of real support conversations (texts kept outside)."""
