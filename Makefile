@@ -38,3 +38,8 @@ clean:
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Judgement figures (needs-reply, signals...) on labelled real messages: bench/results/eval-<date>.md
+.PHONY: eval
+eval: $(STAMP)
+	$(BIN)/python -m bench.eval $(EVAL_ARGS)
