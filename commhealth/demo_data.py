@@ -76,7 +76,9 @@ P_HTML_ONLY = 0.04
 P_ALTERNATIVE = 0.08
 P_QUOTED_PRINTABLE = 0.2
 EXTRAS_SHARE = {"notification": 0.025, "general": 0.04, "bot": 0.03, "poll": 0.004}
-P_NOTICE = 0.45  # vendor-initiated threads that are statements: deployment notices, weekly reports, maintenance
+P_NOTICE = (
+    0.45  # vendor-initiated threads that are statements: deployment notices, weekly reports, maintenance
+)
 P_NOTICE_THANKS = 0.5  # the company thanks for a notice
 P_LATER_QUESTION = 0.3  # ...and comes back days later in the same thread with a new question
 
@@ -1161,7 +1163,9 @@ def _plan_thread(
     thread = _Thread(vendor, channel, lang, topic, owner, contact, values, degraded, [])
     responder_after_ooo = contact
     anchor = start
-    script = _notice_script(rng) if notice else _script(rng, vendor_first, trouble, degraded, channel == "email")
+    script = (
+        _notice_script(rng) if notice else _script(rng, vendor_first, trouble, degraded, channel == "email")
+    )
     for i, (side, kind) in enumerate(script):
         if i == 0:
             when = start
@@ -1914,7 +1918,9 @@ def _write_extras(rng: random.Random, ctx: _Context, day: dt.date, remaining: in
         if when is None:
             continue
         author = rng.choice(vendor.staff)
-        ctx.slack.write("general", _slack_user_message(rng, ctx, author, _slack_escape(rng.choice(POLLS)), when))
+        ctx.slack.write(
+            "general", _slack_user_message(rng, ctx, author, _slack_escape(rng.choice(POLLS)), when)
+        )
         ctx.written += 1
         for replier in rng.sample(company.staff, 2):
             when += dt.timedelta(minutes=rng.uniform(5, 90))

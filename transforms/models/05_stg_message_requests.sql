@@ -27,7 +27,7 @@ texts AS (
 spoken AS (
     SELECT
         *,
-        -- What the author says: no code block, inline code, quoted line or link (a '?' there asks nothing).
+        -- What the author says: no code block, inline code, quoted line, link or @mention (a '?' there asks nothing).
         trim(regexp_replace(
             regexp_replace(
                 regexp_replace(
@@ -37,7 +37,7 @@ spoken AS (
                     ),
                     '(?m)^[ \t]*(>|&gt;).*$', ' ', 'g'
                 ),
-                '<?(https?|ftp)://[^\s>|]+(\|[^>]*)?>?|\bwww\.[^\s]+|<mailto:[^>]*>', ' ', 'g'
+                '<?(https?|ftp)://[^\s>|]+(\|[^>]*)?>?|\bwww\.[^\s]+|<mailto:[^>]*>|(^|\s)@[\w.-]+', ' ', 'g'
             ),
             '[\s\x{00A0}\x{2007}\x{2009}\x{202F}]+', ' ', 'g'
         )) AS spoken_text
