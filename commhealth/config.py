@@ -64,6 +64,11 @@ def _parse_interval(text: str) -> tuple[dt.time, dt.time]:
     return start, end
 
 
+def channel_key(ref: str) -> str:
+    """How a configured Slack channel (a name, with or without #, or an id) is compared: lower case, no #."""
+    return ref.strip().lstrip("#").lower()
+
+
 class Party(_Strict):
     """What the company and each vendor share: who they are and when they work."""
 
@@ -334,7 +339,7 @@ class Config(_Strict):
         channels: dict[str, str] = {}
         for i, vendor in enumerate(self.vendors):
             for j, channel in enumerate(vendor.slack_channels):
-                owner = channels.setdefault(channel.lstrip("#").lower(), vendor.id)
+                owner = channels.setdefault(channel_key(channel), vendor.id)
                 if owner != vendor.id:
                     raise _KeyedError(
                         f"vendors.{i}.slack_channels.{j}",

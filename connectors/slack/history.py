@@ -29,7 +29,7 @@ import pyarrow as pa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from commhealth.config import Config, SlackSource
+from commhealth.config import Config, SlackSource, channel_key
 from commhealth.parties import PartyResolver
 from commhealth.records import MessageRecord, QuarantineRecord
 from connectors.base import Sink, SourceAuthError, SourceError
@@ -37,6 +37,7 @@ from connectors.slack_export import settings as export_settings
 from connectors.slack_export.parse import (
     Conversation,
     Directory,
+    SlackChannelRecord,
     SlackUserRecord,
     parse_channels,
     parse_message,
@@ -148,11 +149,17 @@ def _configured_channels(config: Config) -> list[str]:
     channels: list[str] = []
     for vendor in config.vendors:
         for ref in vendor.slack_channels:
-            key = ref.strip().lstrip("#").lower()
+            key = channel_key(ref)
             if key and key not in seen:
                 seen.add(key)
                 channels.append(ref.strip())
     return channels
+
+
+def _conversation(channel: dict[str, Any], origin: str) -> SlackChannelRecord:
+    """An API conversation object as raw.slack_channels keeps it (kind, teams, members), like an export's."""
+    records, _ = parse_channels([channel], origin, SOURCE)
+    return records[0]  # the callers only pass objects with an id
 
 
 def _known_users(published: Path) -> dict[str, SlackUserRecord]:
@@ -252,13 +259,15 @@ class _Extractor:
         for ref in wanted:
             key = ref.lstrip("#")
             channel = by_id.get(key) or by_name.get(key.lower())
+            origin = "conversations.list"
             if channel is None and _CHANNEL_ID.match(key):
-                channel = {"id": key}  # not listed (e.g. a DM or another type): the history call decides
+                # not listed (e.g. a DM or another type): the history call decides
+                channel, origin = {"id": key}, "conversations.history"
             if channel is None:
                 self._not_accessible(ref, "channel_not_found (not in conversations.list)")
                 continue
             try:
-                self._read_channel(channel)
+                self._read_channel(channel, origin)
             except _ApiError as exc:
                 if exc.code not in INACCESSIBLE_ERRORS or exc.method != "conversations.history":
                     raise
@@ -269,25 +278,16 @@ class _Extractor:
         self.counts["channels_not_accessible"] += 1
         self.sink.add(QuarantineRecord(SOURCE, f"channel {ref}", Q_CHANNEL_NOT_ACCESSIBLE, why))
 
-    def _stage_channel(self, channel: dict[str, Any]) -> None:
-        records, _ = parse_channels([channel], "conversations.list", SOURCE)
-        rows = [
-            {
-                "channel_id": c.channel_id,
-                "name": c.name,
-                "is_shared": c.is_shared,
-                "vendor_id": self.resolver.channel_vendor(c.channel_id, c.name),
-                "source": SOURCE,
-                "raw_ref": "conversations.list" if c.name else "conversations.history",
-            }
-            for c in records
-        ]
-        self.sink.add_table(SLACK_CHANNELS, pa.Table.from_pylist(rows, schema=SLACK_CHANNEL_SCHEMA))
+    def _stage_channel(self, channel: dict[str, Any], origin: str) -> None:
+        record = _conversation(channel, origin)
+        row = {name: getattr(record, name, None) for name in SLACK_CHANNEL_SCHEMA.names}
+        row |= {"source": SOURCE, "raw_ref": origin}
+        self.sink.add_table(SLACK_CHANNELS, pa.Table.from_pylist([row], schema=SLACK_CHANNEL_SCHEMA))
 
-    def _read_channel(self, channel: dict[str, Any]) -> None:
+    def _read_channel(self, channel: dict[str, Any], origin: str) -> None:
         channel_id = channel["id"]
         reader = _ChannelReader(self, channel_id, Conversation(channel_id, channel.get("name")))
-        reader.read_history(on_first_page=lambda: self._stage_channel(channel))
+        reader.read_history(on_first_page=lambda: self._stage_channel(channel, origin))
         reader.rescan_threads()
         self.counts["channels_read"] += 1
 

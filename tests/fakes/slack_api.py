@@ -107,15 +107,23 @@ class FakeSlackState:
     def add_channel(
         self, name: str, channel_id: str | None = None, *, is_private: bool = False, **extra: Any
     ) -> dict[str, Any]:
+        """A channel as conversations.list shows it; a Slack Connect one passes is_ext_shared, is_shared and its
+        teams (shared_team_ids: the host; connected_team_ids: every team; conversation_host_id), as Slack does."""
         channel = {
             "id": channel_id or self.next_id("G" if is_private else "C"),
             "name": name,
             "is_channel": not is_private,
             "is_group": is_private,
+            "is_im": False,
+            "is_mpim": False,
             "is_private": is_private,
             "is_archived": False,
             "is_member": True,
+            "is_shared": False,
             "is_ext_shared": False,
+            "context_team_id": self.team_id,
+            "shared_team_ids": [self.team_id],
+            "pending_connected_team_ids": [],
             **extra,
         }
         self.channels.append(channel)
@@ -142,7 +150,7 @@ class FakeSlackState:
     def channel(self, ref: str) -> dict[str, Any]:
         name = ref.lstrip("#")
         for channel in self.channels:
-            if ref == channel["id"] or name == channel["name"]:
+            if ref == channel["id"] or name == channel.get("name"):
                 return channel
         raise SlackError("channel_not_found")
 

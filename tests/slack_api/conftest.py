@@ -83,12 +83,25 @@ def seed_users(fake: FakeSlackAPI) -> None:
     )
 
 
+def shared_with(team_id: str) -> dict[str, Any]:
+    """What Slack says of a Slack Connect channel the company hosts and shares with `team_id`."""
+    return {
+        "is_shared": True,
+        "is_ext_shared": True,
+        "shared_team_ids": ["T0NORELEC"],
+        "connected_team_ids": ["T0NORELEC", team_id],
+        "conversation_host_id": "T0NORELEC",
+    }
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeSlackAPI]:
-    """A fake Slack with the shared vendor channel #ext-kappa (plus an unrelated channel) and three users."""
+    """The company's workspace in a fake Slack, with the vendor channel #ext-kappa (Slack Connect with Kappa's
+    team), an unrelated channel, and three users."""
     with FakeSlackAPI() as server:
+        server.state.team_id = "T0NORELEC"
         server.state.add_channel("general", "C0GENERAL1")
-        server.state.add_channel("ext-kappa", CHANNEL_ID, is_ext_shared=True, is_shared=True)
+        server.state.add_channel("ext-kappa", CHANNEL_ID, **shared_with("T0KAPPA"))
         seed_users(server)
         yield server
 
