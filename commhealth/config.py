@@ -211,7 +211,8 @@ class FileSource(_Strict):
 
 
 class SlackSource(_Strict):
-    """Slack Web API: the vendor channels named in [[vendors]] slack_channels, incrementally."""
+    """Slack Web API, incrementally: the vendor channels named in [[vendors]] slack_channels, the Slack Connect
+    channels shared with a vendor's team, and with `read_dms` the DMs and group DMs with a vendor's people."""
 
     token_env: str = "SLACK_BOT_TOKEN"
     token_secret_block: str | None = None
@@ -219,6 +220,7 @@ class SlackSource(_Strict):
     thread_lookback_days: int = Field(default=14, ge=0)
     max_retries: int = Field(default=5, ge=0)
     page_size: int = Field(default=200, ge=1, le=999)
+    read_dms: bool = False
 
     @field_validator("api_url")
     @classmethod

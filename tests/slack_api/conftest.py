@@ -41,6 +41,7 @@ api_url = "{api_url}"
 page_size = {page_size}
 max_retries = {max_retries}
 thread_lookback_days = {lookback}
+read_dms = {read_dms}
 """
 
 
@@ -180,6 +181,7 @@ def make_env(tmp_path: Path, fake: FakeSlackAPI) -> Callable[..., Env]:
         page_size: int = 2,
         max_retries: int = 2,
         lookback: int = 14,
+        read_dms: bool = False,
         server: FakeSlackAPI | None = None,
     ) -> Env:
         server = server or fake
@@ -192,6 +194,7 @@ def make_env(tmp_path: Path, fake: FakeSlackAPI) -> Callable[..., Env]:
             page_size=page_size,
             max_retries=max_retries,
             lookback=lookback,
+            read_dms=str(read_dms).lower(),
         )
         (root / "commhealth.toml").write_text(text, encoding="utf-8")
         return Env(root, load_config(root / "commhealth.toml"), server)
