@@ -145,6 +145,11 @@ class SpecialHours(_Strict):
         return _parse_hours(self.business_hours)
 
 
+def channel_key(ref: str) -> str:
+    """How a configured Slack channel (a name, with or without #, or an id) is compared: lower case, no #."""
+    return ref.strip().lstrip("#").lower()
+
+
 class Party(_Strict):
     """What the company and each vendor share: who they are and when they work."""
 
@@ -361,7 +366,8 @@ class FileSource(_Strict):
 
 
 class SlackSource(_Strict):
-    """Slack Web API: the vendor channels named in [[vendors]] slack_channels, incrementally."""
+    """Slack Web API, incrementally: the vendor channels named in [[vendors]] slack_channels, the Slack Connect
+    channels shared with a vendor's team, and with `read_dms` the DMs and group DMs with a vendor's people."""
 
     token_env: str = "SLACK_BOT_TOKEN"
     token_secret_block: str | None = None
@@ -369,6 +375,7 @@ class SlackSource(_Strict):
     thread_lookback_days: int = Field(default=14, ge=0)
     max_retries: int = Field(default=5, ge=0)
     page_size: int = Field(default=200, ge=1, le=999)
+    read_dms: bool = False
 
     @field_validator("api_url")
     @classmethod
@@ -489,7 +496,7 @@ class Config(_Strict):
         channels: dict[str, str] = {}
         for i, vendor in enumerate(self.vendors):
             for j, channel in enumerate(vendor.slack_channels):
-                owner = channels.setdefault(channel.lstrip("#").lower(), vendor.id)
+                owner = channels.setdefault(channel_key(channel), vendor.id)
                 if owner != vendor.id:
                     raise _KeyedError(
                         f"vendors.{i}.slack_channels.{j}",

@@ -131,14 +131,7 @@ def stage_slack_export(
     sink = StagingSink(config, f"slack_export-{path.name}", on_part)
     with SlackExport(path) as export:
         users = [{**_fields(u, SLACK_USER_SCHEMA), "source": "slack_export"} for u in export.users]
-        channels = [
-            {
-                **_fields(c, SLACK_CHANNEL_SCHEMA),
-                "vendor_id": sink.resolver.channel_vendor(c.channel_id, c.name),
-                "source": "slack_export",
-            }
-            for c in export.channels
-        ]
+        channels = [{**_fields(c, SLACK_CHANNEL_SCHEMA), "source": "slack_export"} for c in export.channels]
         sink.add_table(SLACK_USERS, pa.Table.from_pylist(users, schema=SLACK_USER_SCHEMA))
         sink.add_table(SLACK_CHANNELS, pa.Table.from_pylist(channels, schema=SLACK_CHANNEL_SCHEMA))
         with _progress(console, bytes_total=False) as progress:

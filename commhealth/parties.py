@@ -21,14 +21,14 @@ def email_domain(address: str | None) -> str | None:
 
 
 class PartyResolver:
-    """Resolves senders, recipients and Slack channels to parties, in the documented order."""
+    """Resolves senders and recipients to parties, in the documented order. Which Slack conversations are a
+    vendor's is not decided here but at build time (transforms/models/05_stg_slack_conversations.sql)."""
 
     def __init__(self, config: Config) -> None:
         self._user_ids: dict[str, Party] = {}
         self._addresses: dict[str, Party] = {}
         self._teams: dict[str, Party] = {}
         self._domains: dict[str, Party] = {}
-        self._channels: dict[str, str] = {}
         parties: list[tuple[Party, object]] = [(None, config.company)]
         parties += [(v.id, v) for v in config.vendors]
         for party_id, party in parties:
@@ -36,9 +36,6 @@ class PartyResolver:
             self._addresses.update(dict.fromkeys(party.email_addresses, party_id))
             self._teams.update(dict.fromkeys(party.slack_team_ids, party_id))
             self._domains.update(dict.fromkeys(party.email_domains, party_id))
-        for vendor in config.vendors:
-            for channel in vendor.slack_channels:
-                self._channels[channel.lstrip("#").lower()] = vendor.id
         self._domain_cache: dict[str, object] = {}
 
     def _by_domain(self, domain: str | None) -> object:
@@ -76,12 +73,6 @@ class PartyResolver:
             return OTHER, None
         return _side(party)  # type: ignore[arg-type]
 
-    def channel_vendor(self, channel_id: str | None, channel_name: str | None) -> str | None:
-        for key in (channel_id, channel_name):
-            if key and key.lower() in self._channels:
-                return self._channels[key.lower()]
-        return None
-
     def classify(self, record: MessageRecord) -> MessageRecord:
         """Fill side, vendor_id, recipient_vendor_ids and is_internal on a record, in place."""
         if record.channel == CHANNEL_EMAIL:
@@ -97,8 +88,7 @@ class PartyResolver:
             record.side, record.vendor_id = self.resolve(
                 slack_user_id=record.sender, address=record.sender_email, team_id=record.sender_team_id
             )
-            channel_vendor = self.channel_vendor(record.slack_channel_id, record.slack_channel_name)
-            record.recipient_vendor_ids = [channel_vendor] if channel_vendor else []
+            record.recipient_vendor_ids = []  # Slack has no recipients
             record.is_internal = False
         return record
 

@@ -23,7 +23,15 @@ from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.test_warehouse import mail, rows
 from warehouse.db import open_writer
 from warehouse.load import BackgroundMerge, merge_staged
-from warehouse.staging import ABANDONED_TEMP_AGE, CursorStore, StagingWriter, part_kind, staged_parts
+from warehouse.staging import (
+    ABANDONED_TEMP_AGE,
+    SLACK_CHANNEL_SCHEMA,
+    SLACK_CHANNELS,
+    CursorStore,
+    StagingWriter,
+    part_kind,
+    staged_parts,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -377,3 +385,49 @@ def test_a_staging_url_whose_package_is_missing_says_what_to_install(tmp_path: P
         ConfigError, match=r"warehouse\.staging_dir: staging URL 'gcs://bucket/parts': .*gcsfs"
     ):
         load_config(path)
+
+
+def test_slack_channels_staged_by_an_earlier_version_merge_and_a_poorer_read_keeps_what_was_known(
+    tmp_path: Path,
+) -> None:
+    staging = tmp_path / "staging"
+    # A part left staged by a version before kind, team_ids and member_ids (with the vendor_id it had).
+    StagingWriter(staging, "old").add_table(
+        SLACK_CHANNELS,
+        pa.table(
+            {
+                "channel_id": ["D1", "C1"],
+                "name": [None, "ext-kappa"],
+                "is_shared": [None, True],
+                "vendor_id": [None, "kappa"],
+                "source": ["slack_export", "slack_export"],
+                "raw_ref": ["dms.json#0", "channels.json#0"],
+            }
+        ),
+    )
+    writer = StagingWriter(staging, "new")
+    for row in (
+        {
+            "channel_id": "D1",
+            "kind": "im",
+            "member_ids": ["U1", "U2"],
+            "source": "slack_export",
+            "raw_ref": "x",
+        },
+        {
+            "channel_id": "D1",
+            "source": "slack_api",
+            "raw_ref": "conversations.history",
+        },  # known by its id only
+    ):
+        writer.add_table(SLACK_CHANNELS, pa.Table.from_pylist([row], schema=SLACK_CHANNEL_SCHEMA))
+    with open_writer(tmp_path / "w.duckdb") as con:
+        merge_staged(con, staging)
+        assert rows(
+            con,
+            "SELECT channel_id, name, kind, is_shared, member_ids, source FROM raw.slack_channels ORDER BY 1",
+        ) == [
+            ("C1", "ext-kappa", None, True, None, "slack_export"),
+            ("D1", None, "im", None, ["U1", "U2"], "slack_api"),
+        ]
+    assert staged_parts(staging) == []

@@ -59,21 +59,26 @@ def test_migrations_from_an_empty_file_are_recorded_once(tmp_path: Path) -> None
         ) == [(0,)]
 
 
-def test_messages_stored_before_the_key_index_was_dropped_keep_their_rows_and_comments(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "w.duckdb"
+def _warehouse_before(path: Path, version: int) -> None:
+    """A warehouse file as a release that had the migrations before `version` left it."""
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA meta")
     con.execute(
         "CREATE TABLE meta.schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
         "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
     )
-    for version, name, statements in migration_files():
-        if version < 5:  # the warehouse as the previous release left it
+    for number, name, statements in migration_files():
+        if number < version:
             con.execute(statements)
-            con.execute("INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)", [version, name])
+            con.execute("INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)", [number, name])
     con.close()
+
+
+def test_messages_stored_before_the_key_index_was_dropped_keep_their_rows_and_comments(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "w.duckdb"
+    _warehouse_before(path, 5)
     load_before = {"message_key": "old@x", "changed_at": "2026-11-01 00:00:00+00"}
     with duckdb.connect(str(path)) as con:
         con.execute(
@@ -102,6 +107,42 @@ def test_messages_stored_before_the_key_index_was_dropped_keep_their_rows_and_co
             ("new@x", 1),
             ("old@x", 1),
         ]
+
+
+def test_slack_directory_before_the_build_time_scope_keeps_its_rows(tmp_path: Path) -> None:
+    """Upgrading: Slack channels keep their rows (the ingest-time vendor_id goes, kind/teams/members are
+    unknown until read again), and Slack messages lose the channel's vendor they carried as a recipient."""
+    path = tmp_path / "w.duckdb"
+    _warehouse_before(path, 6)
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "INSERT INTO raw.slack_channels VALUES ('C1', 'ext-kappa', true, 'kappa', 'slack_export', "
+            "'channels.json#0', TIMESTAMPTZ '2026-11-01 00:00:00+00')"
+        )
+        for key, channel, recipients in (("C1:1.0", "slack", ["kappa"]), ("m@x", "email", ["kappa"])):
+            con.execute(
+                """INSERT INTO core.messages (message_key, channel, source, conversation_key, sent_at, side,
+                   recipient_vendor_ids, is_automated, is_internal, content_hash, raw_ref, ingested_at,
+                   changed_at)
+                   VALUES (?, ?, 'test', ?, TIMESTAMPTZ '2026-11-01 09:00:00+00', 'company', ?, false, false,
+                           'h', 'ref', TIMESTAMPTZ '2026-11-01 00:00:00+00', TIMESTAMPTZ '2026-11-01 00:00:00+00')""",
+                [key, channel, key, recipients],
+            )
+    with open_writer(path) as con:
+        assert rows(con, "SELECT * EXCLUDE (ingested_at) FROM raw.slack_channels") == [
+            ("C1", "ext-kappa", True, "slack_export", "channels.json#0", None, None, None)
+        ]
+        stamped = rows(
+            con,
+            "SELECT message_key, recipient_vendor_ids, changed_at > TIMESTAMPTZ '2026-11-01 00:00:00+00' "
+            "FROM core.messages ORDER BY 1",
+        )
+        assert stamped == [("C1:1.0", [], True), ("m@x", ["kappa"], False)]
+        assert rows(
+            con,
+            "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = 'slack_channels' "
+            "AND comment IS NULL",
+        ) == [(0,)]
 
 
 def test_same_input_twice_stores_nothing_twice(tmp_path: Path) -> None:

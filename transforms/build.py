@@ -1,14 +1,17 @@
 """Rebuild the marts from core.messages: `build_marts(con, config, as_of)`.
 
-Python only loads data (parties, calendars, lexicon), binds parameters as DuckDB variables and runs the model
-files of `transforms/models/` in file-name order (numeric prefixes give the dependency order). It never builds
-SQL text. Everything runs in one transaction: a failure leaves the previous marts untouched.
+Python only loads data (parties and their Slack identifiers, calendars, lexicon), binds parameters as DuckDB
+variables and runs the model files of `transforms/models/` in file-name order (numeric prefixes give the dependency
+order). It never builds SQL text. Everything runs in one transaction: a failure leaves the previous marts untouched.
 
 Full or incremental. A full build drops the seeds and the per-conversation marts (transforms/reset.sql) and
 recomputes everything. An incremental build recomputes only the conversations listed in meta.build_scope
 (transforms/scope.sql: messages stored or changed since the last build, conversations that lost messages, messages
-sent in (previous as_of, as_of]): the per-conversation models (stg_counted_messages, stg_turns, responses,
-message_signals) delete the rows of those conversations and insert them again, filtering their input with
+sent in (previous as_of, as_of]), to which stg_slack_conversations, recomputed whole in both modes, adds the
+conversations of the Slack channels whose scope (measured or not, for which vendor, why) changed since the last
+build (a directory change, a message that makes a DM a vendor's): the per-conversation models
+(stg_counted_messages, stg_turns, responses, message_signals) delete the rows of those conversations and insert
+them again, filtering their input with
 ``getvariable('full_build') OR conversation_key IN meta.build_scope``; the other models (awaiting, vendor_daily,
 alerts, digests) are recomputed whole in both modes. The result equals a full build as of the same as_of. A build
 is full when asked (`full=True`), on the first build, when the fingerprint of the settings the marts depend on
@@ -45,6 +48,7 @@ import duckdb
 
 from commhealth.config import Config
 from transforms import calendar, lexicon
+from transforms.seeding import SEEDS
 from warehouse.db import transaction
 
 UTC = dt.UTC
@@ -59,7 +63,6 @@ INCREMENTAL_TABLES = (
 )
 _DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 _MODEL = re.compile(r"^(\d+)_([a-z][a-z0-9_]*)\.sql$")
-SEEDS = ("parties", "calendar_intervals", "signal_lexicon")
 # Party keys the marts do not depend on: who is who acts through the messages, alert_channel only on delivery.
 # Every other key is fingerprinted, so that a new calendar setting forces a full build without a change here.
 PARTY_IDENTITY_KEYS = frozenset(
@@ -136,11 +139,13 @@ def _sql(name: str) -> str:
 
 
 def build_fingerprint(config: Config, entries: list[lexicon.Entry]) -> str:
-    """SHA-256 of everything the marts depend on besides the messages and as_of: the parties (names, time zones,
-    SLAs), their calendars (business hours by weekday and by date, workdays, holidays and the holidays package
-    version, closures), the lexicon entries, the metrics and alerts settings, and the SQL of the seeds and models.
-    A change forces a full build. Party identification (PARTY_IDENTITY_KEYS: domains, addresses, Slack ids) is
-    left out: it acts through the messages, whose rows a re-ingest refreshes and stamps."""
+    """SHA-256 of everything the marts depend on besides the messages, the Slack directory and as_of: the parties
+    (names, time zones, SLAs), their calendars (business hours by weekday and by date, workdays, holidays and the
+    holidays package version, closures), the configured Slack identifiers, the lexicon entries, the metrics and
+    alerts settings, and the SQL of the seeds and models. A change forces a full build. The Slack identifiers
+    (channels, teams, users) decide which Slack conversations are measured at build time, so a channel added to a
+    vendor applies to all history. Email domains and addresses (the rest of PARTY_IDENTITY_KEYS) are left out: they
+    act through the messages, whose rows a re-ingest refreshes and stamps."""
     parties = [
         {
             "kind": ref.kind,
@@ -151,6 +156,7 @@ def build_fingerprint(config: Config, entries: list[lexicon.Entry]) -> str:
     ]
     payload = {
         "parties": parties,
+        "slack_ids": sorted(calendar.slack_ids(config)),
         "holidays": version("holidays"),
         "lexicon": [dataclasses.asdict(e) for e in entries],
         "metrics": config.metrics.model_dump(mode="json"),
@@ -307,6 +313,7 @@ def build_marts(
             con.execute(_sql("reset.sql"))
         con.execute(_sql("seeds.sql"))
         counts["parties"] = calendar.load_parties(con, config)
+        counts["party_slack_ids"] = calendar.load_slack_ids(con, config)
         if incremental and state is not None and state.calendar_start <= start and end <= state.calendar_end:
             start, end = state.calendar_start, state.calendar_end
             counts["calendar_intervals"] = _count(con, "calendar_intervals")
@@ -325,11 +332,12 @@ def build_marts(
             )
             con.execute("SET VARIABLE previous_as_of = CAST(? AS TIMESTAMPTZ)", [state.as_of.isoformat()])
             con.execute(_sql("scope.sql"))
-        (scope,) = con.execute("SELECT count(*) FROM meta.build_scope").fetchall()[0]
         for table, sql in models:
             con.execute(sql)
             counts[table] = _count(con, table)
         counts["messages"] = message_count
+        # Read after the models: stg_slack_conversations adds the conversations of Slack channels whose scope moved.
+        (scope,) = con.execute("SELECT count(*) FROM meta.build_scope").fetchall()[0]
         counts["full_build"] = 0 if incremental else 1
         counts["scope_conversations"] = int(scope)
         _write_state(con, as_of, fingerprint, watermark, (start, end), message_count, incremental, int(scope))

@@ -1,4 +1,5 @@
-"""Business calendars as data: each party's working time expanded into UTC intervals.
+"""The parties as data: who they are (names, SLAs, Slack identifiers) and each one's working time expanded into
+UTC intervals.
 
 The company (party_id 'company') and every vendor (party_id = vendor id) get, for each local calendar date
 in their own time zone, one row per working interval of that date (`Party.hours_on`): the hours of a
@@ -21,9 +22,11 @@ import duckdb
 import holidays as holidays_lib
 import pyarrow as pa
 
-from commhealth.config import Config, Party
+from commhealth.config import Config, Party, channel_key
+from transforms.seeding import replace_seed
 
 UTC = dt.UTC
+_SLACK_ID_COLUMNS = ("party_id", "kind", "slack_id")
 
 
 @dataclass(frozen=True)
@@ -135,25 +138,35 @@ def parties_table(config: Config) -> pa.Table:
     )
 
 
+def slack_ids(config: Config) -> list[tuple[str, str, str]]:
+    """(party_id, kind, slack_id) of every configured Slack identifier, once each: the parties' team and user
+    ids, and the vendors' channels (by name or id, in the form channel_key gives them)."""
+    owners: dict[tuple[str, str], str] = {}
+    for ref in parties(config):
+        for team_id in ref.party.slack_team_ids:
+            owners.setdefault(("team", team_id), ref.party_id)
+        for user_id in ref.party.slack_user_ids:
+            owners.setdefault(("user", user_id), ref.party_id)
+    for vendor in config.vendors:
+        for channel in vendor.slack_channels:
+            owners.setdefault(("channel", channel_key(channel)), vendor.id)
+    return [(party_id, kind, slack_id) for (kind, slack_id), party_id in owners.items()]
+
+
 def load_parties(con: duckdb.DuckDBPyConnection, config: Config) -> int:
     """Fill marts.parties (created by transforms/seeds.sql) from the config."""
-    table = parties_table(config)
-    con.register("commhealth_seed_parties", table)
-    try:
-        con.execute("DELETE FROM marts.parties")
-        con.execute("INSERT INTO marts.parties BY NAME SELECT * FROM commhealth_seed_parties")
-    finally:
-        con.unregister("commhealth_seed_parties")
-    return table.num_rows
+    return replace_seed(con, "parties", parties_table(config))
+
+
+def load_slack_ids(con: duckdb.DuckDBPyConnection, config: Config) -> int:
+    """Fill marts.party_slack_ids (created by transforms/seeds.sql) from the config."""
+    rows = slack_ids(config)
+    table = pa.table(
+        {name: pa.array([row[i] for row in rows], pa.string()) for i, name in enumerate(_SLACK_ID_COLUMNS)}
+    )
+    return replace_seed(con, "party_slack_ids", table)
 
 
 def load_calendar(con: duckdb.DuckDBPyConnection, config: Config, start: dt.date, end: dt.date) -> int:
     """Fill marts.calendar_intervals (created by transforms/seeds.sql) for the local dates start..end."""
-    table = calendar_table(parties(config), start, end)
-    con.register("commhealth_seed_calendar", table)
-    try:
-        con.execute("DELETE FROM marts.calendar_intervals")
-        con.execute("INSERT INTO marts.calendar_intervals BY NAME SELECT * FROM commhealth_seed_calendar")
-    finally:
-        con.unregister("commhealth_seed_calendar")
-    return table.num_rows
+    return replace_seed(con, "calendar_intervals", calendar_table(parties(config), start, end))

@@ -20,6 +20,7 @@ import pyarrow as pa
 import yaml
 
 from commhealth.config import Config
+from transforms.seeding import replace_seed
 
 SIGNALS = ("clarification", "nudge", "repetition", "rework", "escalation")
 ACKNOWLEDGEMENT = "acknowledgement"
@@ -155,11 +156,4 @@ def lexicon_table(entries: list[Entry]) -> pa.Table:
 
 def load_lexicon(con: duckdb.DuckDBPyConnection, entries: list[Entry]) -> int:
     """Fill marts.signal_lexicon (created by transforms/seeds.sql)."""
-    table = lexicon_table(entries)
-    con.register("commhealth_seed_lexicon", table)
-    try:
-        con.execute("DELETE FROM marts.signal_lexicon")
-        con.execute("INSERT INTO marts.signal_lexicon BY NAME SELECT * FROM commhealth_seed_lexicon")
-    finally:
-        con.unregister("commhealth_seed_lexicon")
-    return table.num_rows
+    return replace_seed(con, "signal_lexicon", lexicon_table(entries))

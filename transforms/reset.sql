@@ -1,6 +1,8 @@
 -- A full build starts from scratch: the seeds and the marts kept up to date per conversation are dropped (and
 -- recreated by transforms/seeds.sql and their models), so that a changed definition takes effect.
 DROP TABLE IF EXISTS marts.parties;
+DROP TABLE IF EXISTS marts.party_slack_ids;
+DROP TABLE IF EXISTS marts.stg_slack_conversations;
 DROP TABLE IF EXISTS marts.calendar_intervals;
 DROP TABLE IF EXISTS marts.signal_lexicon;
 DROP TABLE IF EXISTS marts.stg_counted_messages;

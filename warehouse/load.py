@@ -34,6 +34,7 @@ from warehouse.staging import (
     StagingLocation,
     StagingWriter,
     delete_part,
+    directory_table,
     part_kind,
     quarantine_table,
     read_part,
@@ -299,7 +300,7 @@ def _insert_quarantine(con: duckdb.DuckDBPyConnection, table: pa.Table, now: dt.
 
 
 def _upsert_directory(con: duckdb.DuckDBPyConnection, kind: str, table: pa.Table, now: dt.datetime) -> None:
-    con.register("incoming_directory", table)
+    con.register("incoming_directory", directory_table(kind, table))
     try:
         con.execute(sql(f"upsert_{kind}.sql"), [now])
     finally:

@@ -83,8 +83,10 @@ SLACK_CHANNEL_SCHEMA = pa.schema(
     [
         ("channel_id", pa.string()),
         ("name", pa.string()),
+        ("kind", pa.string()),
         ("is_shared", pa.bool_()),
-        ("vendor_id", pa.string()),
+        ("team_ids", pa.list_(pa.string())),
+        ("member_ids", pa.list_(pa.string())),
         ("source", pa.string()),
         ("raw_ref", pa.string()),
     ]
@@ -92,6 +94,11 @@ SLACK_CHANNEL_SCHEMA = pa.schema(
 SYNC_STATE_SCHEMA = pa.schema(
     [("source", pa.string()), ("partition_key", pa.string()), ("cursor", pa.string())]
 )
+DIRECTORY_SCHEMAS = {
+    SLACK_USERS: SLACK_USER_SCHEMA,
+    SLACK_CHANNELS: SLACK_CHANNEL_SCHEMA,
+    SYNC_STATE: SYNC_STATE_SCHEMA,
+}
 # Object stores make an upload visible whole or not at all, and renaming there means copying: parts go there in
 # one PUT (so does fsspec's in-memory filesystem). Elsewhere (a local disk, SFTP…) a part is written under a
 # hidden temp name, then renamed.
@@ -350,6 +357,19 @@ def part_kind(part: Part) -> str:
 def read_part(part: Part) -> pa.Table:
     """The records of one staged part."""
     return pq.read_table(part.path, filesystem=part.fs)
+
+
+def directory_table(kind: str, table: pa.Table) -> pa.Table:
+    """A staged directory table (Slack users or channels, cursors) in the current schema: a part staged by an
+    earlier version lacks the columns added since (they come as nulls) and may carry dropped ones (left out)."""
+    schema = DIRECTORY_SCHEMAS[kind]
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def delete_part(part: Part) -> None:

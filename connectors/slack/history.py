@@ -1,11 +1,16 @@
-"""Slack Web API connector: the vendor channels' history, threads and users, incrementally, into a Sink.
+"""Slack Web API connector: the vendor conversations' history, threads and users, incrementally, into a Sink.
+
+The conversations read: the vendors' slack_channels; the Slack Connect channels the app is in that are shared
+with a vendor's team; and, with ``[sources.slack] read_dms``, the DMs and group DMs the token's user is in
+(``users.conversations``) with a vendor's person among their members. Which of them are measured, and for
+whom, is decided when the marts are built, from the config of that build.
 
 Messages go through the Slack export parser, so a message read here and the same message read from an export
 are one row (same key ``{channel_id}:{ts}``, same content hash). Per channel, the cursor (see
 :mod:`connectors.slack.history_state`) is checkpointed after every history page, with the page's messages and
 its threads' replies staged before it, so a killed run resumes with nothing lost or doubled.
 
-One run, per configured channel:
+One run, per conversation:
 
 1. the history pass: ``conversations.history`` newer than the watermark (or what is left of an interrupted
    pass), page by page, newest first; every parent with replies gets its ``conversations.replies``;
@@ -29,14 +34,15 @@ import pyarrow as pa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from commhealth.config import Config, SlackSource
-from commhealth.parties import PartyResolver
+from commhealth.config import Config, SlackSource, channel_key
+from commhealth.parties import VENDOR, PartyResolver
 from commhealth.records import MessageRecord, QuarantineRecord
 from connectors.base import Sink, SourceAuthError, SourceError
 from connectors.slack_export import settings as export_settings
 from connectors.slack_export.parse import (
     Conversation,
     Directory,
+    SlackChannelRecord,
     SlackUserRecord,
     parse_channels,
     parse_message,
@@ -56,6 +62,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "slack_api"
 CHANNEL_TYPES = "public_channel,private_channel"
+DIRECT_TYPES = "im,mpim"
 # Slack refused the token itself: retrying or going on with other channels cannot help.
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})
 # The channel is gone or the bot is not in it: quarantined, the other channels are read.
@@ -148,11 +155,17 @@ def _configured_channels(config: Config) -> list[str]:
     channels: list[str] = []
     for vendor in config.vendors:
         for ref in vendor.slack_channels:
-            key = ref.strip().lstrip("#").lower()
+            key = channel_key(ref)
             if key and key not in seen:
                 seen.add(key)
                 channels.append(ref.strip())
     return channels
+
+
+def _conversation(channel: dict[str, Any], origin: str) -> SlackChannelRecord:
+    """An API conversation object as raw.slack_channels keeps it (kind, teams, members), like an export's."""
+    records, _ = parse_channels([channel], origin, SOURCE)
+    return records[0]  # the callers only pass objects with an id
 
 
 def _known_users(published: Path) -> dict[str, SlackUserRecord]:
@@ -207,6 +220,7 @@ class _Extractor:
         self.since = ts_of(now - dt.timedelta(days=source.thread_lookback_days))
         self.users = _known_users(config.warehouse.published_path)
         self.missing_users: set[str] = set()
+        self.own_user_id: str | None = None  # the token's user (the bot user for a bot token), from auth.test
         self.channel_names: dict[str, str] = {}
         self.directory = Directory(users=self.users, channel_names=self.channel_names)
         self.counts: collections.Counter[str] = collections.Counter()
@@ -215,6 +229,8 @@ class _Extractor:
     def notes(self) -> dict[str, object]:
         keys = (
             "channels_configured",
+            "shared_channels_found",
+            "direct_conversations_found",
             "channels_read",
             "channels_not_accessible",
             "history_pages",
@@ -237,10 +253,12 @@ class _Extractor:
     # --- channels --------------------------------------------------------------------------------------
 
     def run(self) -> None:
-        self.slack.call("auth.test")  # fail fast on a refused token
+        own = self.slack.call("auth.test")  # fail fast on a refused token
+        self.own_user_id = own.get("user_id") if isinstance(own.get("user_id"), str) else None
         wanted = _configured_channels(self.config)
         self.counts["channels_configured"] = len(wanted)
-        if not wanted:
+        vendor_teams = {team for vendor in self.config.vendors for team in vendor.slack_team_ids}
+        if not wanted and not vendor_teams and not self.source.read_dms:
             return
         listed: list[dict[str, Any]] = []
         params = {"types": CHANNEL_TYPES, "limit": self.source.page_size}
@@ -249,45 +267,85 @@ class _Extractor:
         by_id = {c["id"]: c for c in listed}
         by_name = {c["name"].lower(): c for c in listed if isinstance(c.get("name"), str)}
         self.channel_names.update({c["id"]: c["name"] for c in listed if isinstance(c.get("name"), str)})
+        # channel id -> (how it is named in reports, the conversation object, the method it came from)
+        targets: dict[str, tuple[str, dict[str, Any], str]] = {}
         for ref in wanted:
             key = ref.lstrip("#")
             channel = by_id.get(key) or by_name.get(key.lower())
             if channel is None and _CHANNEL_ID.match(key):
-                channel = {"id": key}  # not listed (e.g. a DM or another type): the history call decides
-            if channel is None:
+                # not listed (e.g. a DM or another type): the history call decides
+                targets.setdefault(key, (ref, {"id": key}, "conversations.history"))
+            elif channel is None:
                 self._not_accessible(ref, "channel_not_found (not in conversations.list)")
-                continue
+            else:
+                targets.setdefault(channel["id"], (ref, channel, "conversations.list"))
+        # Slack Connect channels shared with a vendor's team are measured without being listed: read those the
+        # app is in.
+        for channel in listed:
+            if channel["id"] not in targets and channel.get("is_member") is True:
+                teams = _conversation(channel, "conversations.list").team_ids or []
+                if vendor_teams.intersection(teams):
+                    self.counts["shared_channels_found"] += 1
+                    targets[channel["id"]] = (channel["id"], channel, "conversations.list")
+        if self.source.read_dms:
+            for channel in self._vendor_direct_conversations():
+                self.counts["direct_conversations_found"] += 1
+                # a DM listed by its id is read once, with what users.conversations says of it
+                ref = targets[channel["id"]][0] if channel["id"] in targets else channel["id"]
+                targets[channel["id"]] = (ref, channel, "users.conversations")
+        for ref, channel, origin in targets.values():
             try:
-                self._read_channel(channel)
+                self._read_channel(channel, origin)
             except _ApiError as exc:
                 if exc.code not in INACCESSIBLE_ERRORS or exc.method != "conversations.history":
                     raise
                 self._not_accessible(ref, exc.code)
+
+    def _vendor_direct_conversations(self) -> Iterator[dict[str, Any]]:
+        """The DMs and group DMs the token's user (or app) is in whose members include a vendor's person, with
+        their members: a DM's are its two sides, a group DM's come from conversations.members."""
+        params = {"types": DIRECT_TYPES, "limit": self.source.page_size}
+        for items, _ in self.slack.pages("users.conversations", "channels", **params):
+            for channel in items:
+                if not isinstance(channel, dict) or not isinstance(channel.get("id"), str):
+                    continue
+                if channel.get("is_im") is True:
+                    members = [u for u in (channel.get("user"), self.own_user_id) if isinstance(u, str)]
+                else:
+                    members = []
+                    for page, _ in self.slack.pages(
+                        "conversations.members", "members", channel=channel["id"], limit=self.source.page_size
+                    ):
+                        members += [u for u in page if isinstance(u, str)]
+                self.learn_user_ids(members)
+                if any(self._is_vendor(user_id) for user_id in members):
+                    yield {**channel, "members": members}
+
+    def _is_vendor(self, user_id: str) -> bool:
+        """Whether a user is a vendor's, in the documented order (explicit id, team, profile email domain)."""
+        user = self.users.get(user_id)
+        side, _ = self.resolver.resolve(
+            slack_user_id=user_id,
+            address=user.email if user else None,
+            team_id=user.team_id if user else None,
+        )
+        return side == VENDOR
 
     def _not_accessible(self, ref: str, why: str) -> None:
         log.warning("Slack channel %s cannot be read: %s", ref, why)
         self.counts["channels_not_accessible"] += 1
         self.sink.add(QuarantineRecord(SOURCE, f"channel {ref}", Q_CHANNEL_NOT_ACCESSIBLE, why))
 
-    def _stage_channel(self, channel: dict[str, Any]) -> None:
-        records, _ = parse_channels([channel], "conversations.list", SOURCE)
-        rows = [
-            {
-                "channel_id": c.channel_id,
-                "name": c.name,
-                "is_shared": c.is_shared,
-                "vendor_id": self.resolver.channel_vendor(c.channel_id, c.name),
-                "source": SOURCE,
-                "raw_ref": "conversations.list" if c.name else "conversations.history",
-            }
-            for c in records
-        ]
-        self.sink.add_table(SLACK_CHANNELS, pa.Table.from_pylist(rows, schema=SLACK_CHANNEL_SCHEMA))
+    def _stage_channel(self, channel: dict[str, Any], origin: str) -> None:
+        record = _conversation(channel, origin)
+        row = {name: getattr(record, name, None) for name in SLACK_CHANNEL_SCHEMA.names}
+        row |= {"source": SOURCE, "raw_ref": origin}
+        self.sink.add_table(SLACK_CHANNELS, pa.Table.from_pylist([row], schema=SLACK_CHANNEL_SCHEMA))
 
-    def _read_channel(self, channel: dict[str, Any]) -> None:
+    def _read_channel(self, channel: dict[str, Any], origin: str) -> None:
         channel_id = channel["id"]
         reader = _ChannelReader(self, channel_id, Conversation(channel_id, channel.get("name")))
-        reader.read_history(on_first_page=lambda: self._stage_channel(channel))
+        reader.read_history(on_first_page=lambda: self._stage_channel(channel, origin))
         reader.rescan_threads()
         self.counts["channels_read"] += 1
 
@@ -302,8 +360,12 @@ class _Extractor:
                 if isinstance(user_id, str) and user_id:
                     wanted[user_id] = None
                 wanted.update(dict.fromkeys(_mentioned_users(item.get("text"))))
+        self.learn_user_ids(list(wanted))
+
+    def learn_user_ids(self, user_ids: list[str]) -> None:
+        """users.info for the users not known yet; new users are staged."""
         fetched: list[SlackUserRecord] = []
-        for user_id in wanted:
+        for user_id in dict.fromkeys(user_ids):
             if user_id in self.users or user_id in self.missing_users:
                 continue
             try:

@@ -225,7 +225,9 @@ class SlackExport:
                 continue
             data, problem = self._load_json(self._directory_files[file_name])
             if problem is None:
-                channels, problems = parse_channels(data, self._directory_files[file_name], self.source)
+                channels, problems = parse_channels(
+                    data, self._directory_files[file_name], self.source, s.CHANNEL_DIRECTORY_FILES[file_name]
+                )
                 self.channels.extend(channels)
                 self.directory_problems.extend(problems)
             else:

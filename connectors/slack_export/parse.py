@@ -35,12 +35,16 @@ class SlackUserRecord:
 
 @dataclasses.dataclass(slots=True)
 class SlackChannelRecord:
-    """One conversation from channels.json, groups.json, mpims.json or dms.json, as in raw.slack_channels."""
+    """One conversation from channels.json, groups.json, mpims.json or dms.json (or the API), as in
+    raw.slack_channels."""
 
     channel_id: str
     name: str | None  # None for DMs, which have no name
     is_shared: bool | None  # None when the export does not say
     raw_ref: str
+    kind: str | None = None  # public_channel, private_channel, im, mpim; None when unknown
+    team_ids: list[str] | None = None  # teams it belongs to or is shared with; None when unknown
+    member_ids: list[str] | None = None  # DMs and group DMs only; None when unknown
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -121,10 +125,44 @@ def _is_shared(entry: Mapping[str, Any]) -> bool | None:
     return any(flag is True for flag in flags)
 
 
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str) and v] if isinstance(value, list) else []
+
+
+def _kind(entry: Mapping[str, Any], default: str | None) -> str | None:
+    """The conversation's kind from its own flags (the API's, some exports'), else the directory file's."""
+    if entry.get("is_im") is True:
+        return s.KIND_IM
+    if entry.get("is_mpim") is True:
+        return s.KIND_MPIM
+    if entry.get("is_private") is True or entry.get("is_group") is True:
+        return s.KIND_PRIVATE
+    if entry.get("is_channel") is True:
+        return s.KIND_PUBLIC
+    return default
+
+
+def _team_ids(entry: Mapping[str, Any]) -> list[str] | None:
+    """Every team the conversation belongs to or is shared with; Slack spreads them over three fields (the host,
+    the teams it is shared with from this workspace's view, the connected ones). Pending invitations are not."""
+    teams = _strings(entry.get("shared_team_ids")) + _strings(entry.get("connected_team_ids"))
+    host = _str(entry.get("conversation_host_id"))
+    return list(dict.fromkeys([*teams, *([host] if host else [])])) or None
+
+
+def _member_ids(entry: Mapping[str, Any], kind: str | None) -> list[str] | None:
+    """Members of a DM or group DM: the export's `members`, the API's `user` (the other side of a DM)."""
+    if kind not in s.DIRECT_KINDS:
+        return None
+    user = _str(entry.get("user"))
+    return list(dict.fromkeys([*_strings(entry.get("members")), *([user] if user else [])])) or None
+
+
 def parse_channels(
-    data: object, file_ref: str, source: str
+    data: object, file_ref: str, source: str, kind: str | None = None
 ) -> tuple[list[SlackChannelRecord], list[QuarantineRecord]]:
-    """Conversations from a parsed channels/groups/mpims/dms.json; bad entries become quarantine records."""
+    """Conversations from a parsed channels/groups/mpims/dms.json (or API conversation objects); bad entries
+    become quarantine records. `kind` is the kind of conversation the file lists, when it says."""
     if not isinstance(data, list):
         return [], [QuarantineRecord(source, file_ref, s.Q_DIRECTORY_NOT_A_LIST, safe_excerpt(data))]
     channels: list[SlackChannelRecord] = []
@@ -139,8 +177,17 @@ def parse_channels(
             problems.append(QuarantineRecord(source, ref, s.Q_CHANNEL_WITHOUT_ID, safe_excerpt(entry)))
             continue
         name = _str(entry.get("name"))
+        entry_kind = _kind(entry, kind)
         channels.append(
-            SlackChannelRecord(channel_id, name.lstrip("#") if name else None, _is_shared(entry), ref)
+            SlackChannelRecord(
+                channel_id,
+                name.lstrip("#") if name else None,
+                _is_shared(entry),
+                ref,
+                kind=entry_kind,
+                team_ids=_team_ids(entry),
+                member_ids=_member_ids(entry, entry_kind),
+            )
         )
     return channels, problems
 

@@ -9,7 +9,19 @@ DEFAULT_SOURCE = "slack_export"
 # Directory files at the export root. Channels and groups have folders named by channel name; DMs and
 # MPIMs by id (some exporters name MPIM folders by name, so both are looked up).
 USERS_FILE = "users.json"
-CHANNEL_DIRECTORY_FILES = ("channels.json", "groups.json", "mpims.json", "dms.json")
+# Kinds of conversation, as in raw.slack_channels.kind.
+KIND_PUBLIC = "public_channel"
+KIND_PRIVATE = "private_channel"
+KIND_IM = "im"
+KIND_MPIM = "mpim"
+DIRECT_KINDS = frozenset({KIND_IM, KIND_MPIM})
+# Each directory file lists one kind of conversation (its entries' own flags win when they have some).
+CHANNEL_DIRECTORY_FILES = {
+    "channels.json": KIND_PUBLIC,
+    "groups.json": KIND_PRIVATE,
+    "mpims.json": KIND_MPIM,
+    "dms.json": KIND_IM,
+}
 DIRECTORY_FILES = (USERS_FILE, *CHANNEL_DIRECTORY_FILES)
 
 # Zips made by hand (e.g. macOS "Compress") add this folder of resource forks.

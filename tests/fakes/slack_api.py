@@ -15,7 +15,8 @@ Usage::
 
 Add a method by registering ``handler(state, params, call) -> dict`` in ``HANDLERS`` (for every fake) or in
 ``fake.handlers`` (for one); raise :class:`SlackError` to answer ``ok: false``. All data lives in
-:class:`FakeSlackState`, which tests can seed (``add_channel``, ``add_user``, ``add_message``) and inspect.
+:class:`FakeSlackState`, which tests can seed (``add_channel``, ``add_im``, ``add_mpim``, ``add_user``,
+``add_message``) and inspect.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class FakeSlackState:
     bot_id: str = "B0BOT"
     tokens: set[str] | None = None  # None: any non-empty token is accepted
     channels: list[dict[str, Any]] = field(default_factory=list)
+    # Members of group DMs and channels (conversations.members); a DM's are the bot user and its `user`.
+    members: dict[str, list[str]] = field(default_factory=dict)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel ID -> messages
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -107,20 +110,72 @@ class FakeSlackState:
     def add_channel(
         self, name: str, channel_id: str | None = None, *, is_private: bool = False, **extra: Any
     ) -> dict[str, Any]:
+        """A channel as conversations.list shows it; a Slack Connect one passes is_ext_shared, is_shared and its
+        teams (shared_team_ids: the host; connected_team_ids: every team; conversation_host_id), as Slack does."""
         channel = {
             "id": channel_id or self.next_id("G" if is_private else "C"),
             "name": name,
             "is_channel": not is_private,
             "is_group": is_private,
+            "is_im": False,
+            "is_mpim": False,
             "is_private": is_private,
             "is_archived": False,
             "is_member": True,
+            "is_shared": False,
             "is_ext_shared": False,
+            "context_team_id": self.team_id,
+            "shared_team_ids": [self.team_id],
+            "pending_connected_team_ids": [],
             **extra,
         }
         self.channels.append(channel)
         self.messages.setdefault(channel["id"], [])
         return channel
+
+    def add_im(self, user_id: str, channel_id: str | None = None) -> dict[str, Any]:
+        """A DM between the bot user (the token's user) and `user_id`, as users.conversations shows it."""
+        channel = {
+            "id": channel_id or self.next_id("D"),
+            "created": 1767225600,
+            "is_archived": False,
+            "is_im": True,
+            "is_org_shared": False,
+            "context_team_id": self.team_id,
+            "user": user_id,
+            "is_user_deleted": False,
+            "priority": 0,
+        }
+        self.channels.append(channel)
+        self.messages.setdefault(channel["id"], [])
+        return channel
+
+    def add_mpim(self, members: list[str], channel_id: str | None = None) -> dict[str, Any]:
+        """A group DM; its members are only told by conversations.members, as with Slack."""
+        channel = {
+            "id": channel_id or self.next_id("C"),
+            "name": "mpdm-" + "--".join(members) + "-1",
+            "is_channel": False,
+            "is_group": False,
+            "is_im": False,
+            "is_mpim": True,
+            "is_private": True,
+            "is_archived": False,
+            "is_shared": False,
+            "is_ext_shared": False,
+            "context_team_id": self.team_id,
+            "shared_team_ids": [self.team_id],
+            "pending_connected_team_ids": [],
+        }
+        self.channels.append(channel)
+        self.members[channel["id"]] = list(members)
+        self.messages.setdefault(channel["id"], [])
+        return channel
+
+    def conversation_members(self, channel: dict[str, Any]) -> list[str]:
+        if channel.get("is_im"):
+            return [self.bot_user_id, channel["user"]]
+        return self.members.get(channel["id"], [])
 
     def add_user(self, user_id: str, name: str, **extra: Any) -> dict[str, Any]:
         user = {"id": user_id, "team_id": self.team_id, "name": name, "profile": {"real_name": name}, **extra}
@@ -142,7 +197,7 @@ class FakeSlackState:
     def channel(self, ref: str) -> dict[str, Any]:
         name = ref.lstrip("#")
         for channel in self.channels:
-            if ref == channel["id"] or name == channel["name"]:
+            if ref == channel["id"] or name == channel.get("name"):
                 return channel
         raise SlackError("channel_not_found")
 
@@ -267,17 +322,44 @@ def chat_get_permalink(state: FakeSlackState, params: dict[str, Any], call: Call
     return {"channel": channel["id"], "permalink": link}
 
 
-def conversations_list(state: FakeSlackState, params: dict[str, Any], call: Call) -> dict[str, Any]:
+def _conversation_type(channel: dict[str, Any]) -> str:
+    if channel.get("is_im"):
+        return "im"
+    if channel.get("is_mpim"):
+        return "mpim"
+    return "private_channel" if channel.get("is_private") else "public_channel"
+
+
+def _listed(params: dict[str, Any], channels: list[dict[str, Any]]) -> dict[str, Any]:
     types = set(str(params.get("types") or "public_channel").split(","))
     exclude_archived = _flag(params, "exclude_archived")
     matching = [
         c
-        for c in state.channels
-        if ("private_channel" if c["is_private"] else "public_channel") in types
-        and not (exclude_archived and c.get("is_archived"))
+        for c in channels
+        if _conversation_type(c) in types and not (exclude_archived and c.get("is_archived"))
     ]
     page, cursor = _page(matching, params)
     return {"channels": page, "response_metadata": {"next_cursor": cursor}}
+
+
+def conversations_list(state: FakeSlackState, params: dict[str, Any], call: Call) -> dict[str, Any]:
+    return _listed(params, state.channels)
+
+
+def users_conversations(state: FakeSlackState, params: dict[str, Any], call: Call) -> dict[str, Any]:
+    """The conversations the token's user (the bot user) is in; like Slack, without is_member."""
+    mine = [
+        {k: v for k, v in c.items() if k != "is_member"}
+        for c in state.channels
+        if c.get("is_member") or state.bot_user_id in state.conversation_members(c)
+    ]
+    return _listed(params, mine)
+
+
+def conversations_members(state: FakeSlackState, params: dict[str, Any], call: Call) -> dict[str, Any]:
+    _require(params, "channel")
+    page, cursor = _page(state.conversation_members(state.channel(str(params["channel"]))), params)
+    return {"members": page, "response_metadata": {"next_cursor": cursor}}
 
 
 def conversations_history(state: FakeSlackState, params: dict[str, Any], call: Call) -> dict[str, Any]:
@@ -373,6 +455,8 @@ HANDLERS: dict[str, Handler] = {
     "chat.postMessage": chat_post_message,
     "chat.getPermalink": chat_get_permalink,
     "conversations.list": conversations_list,
+    "users.conversations": users_conversations,
+    "conversations.members": conversations_members,
     "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "users.info": users_info,

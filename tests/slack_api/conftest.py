@@ -41,6 +41,7 @@ api_url = "{api_url}"
 page_size = {page_size}
 max_retries = {max_retries}
 thread_lookback_days = {lookback}
+read_dms = {read_dms}
 """
 
 
@@ -83,12 +84,25 @@ def seed_users(fake: FakeSlackAPI) -> None:
     )
 
 
+def shared_with(team_id: str) -> dict[str, Any]:
+    """What Slack says of a Slack Connect channel the company hosts and shares with `team_id`."""
+    return {
+        "is_shared": True,
+        "is_ext_shared": True,
+        "shared_team_ids": ["T0NORELEC"],
+        "connected_team_ids": ["T0NORELEC", team_id],
+        "conversation_host_id": "T0NORELEC",
+    }
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeSlackAPI]:
-    """A fake Slack with the shared vendor channel #ext-kappa (plus an unrelated channel) and three users."""
+    """The company's workspace in a fake Slack, with the vendor channel #ext-kappa (Slack Connect with Kappa's
+    team), an unrelated channel, and three users."""
     with FakeSlackAPI() as server:
+        server.state.team_id = "T0NORELEC"
         server.state.add_channel("general", "C0GENERAL1")
-        server.state.add_channel("ext-kappa", CHANNEL_ID, is_ext_shared=True, is_shared=True)
+        server.state.add_channel("ext-kappa", CHANNEL_ID, **shared_with("T0KAPPA"))
         seed_users(server)
         yield server
 
@@ -167,6 +181,7 @@ def make_env(tmp_path: Path, fake: FakeSlackAPI) -> Callable[..., Env]:
         page_size: int = 2,
         max_retries: int = 2,
         lookback: int = 14,
+        read_dms: bool = False,
         server: FakeSlackAPI | None = None,
     ) -> Env:
         server = server or fake
@@ -179,6 +194,7 @@ def make_env(tmp_path: Path, fake: FakeSlackAPI) -> Callable[..., Env]:
             page_size=page_size,
             max_retries=max_retries,
             lookback=lookback,
+            read_dms=str(read_dms).lower(),
         )
         (root / "commhealth.toml").write_text(text, encoding="utf-8")
         return Env(root, load_config(root / "commhealth.toml"), server)

@@ -33,6 +33,7 @@ def test_ingest_slack_twice_through_the_cli(tmp_path: Path) -> None:
                 page_size=100,
                 max_retries=2,
                 lookback=14,
+                read_dms="false",
             )
         )
         first = run_cli(config, TOKEN)

@@ -138,8 +138,8 @@ def test_inaccessible_channels_are_quarantined_and_the_others_read(make_env, fak
     ]
     assert set(env.stored()) == expected_keys(fake) | expected_keys(fake, private["id"])
     assert (notes["channels_read"], notes["channels_not_accessible"]) == (2, 3)
-    assert sorted(env.query("SELECT channel_id, name, vendor_id FROM raw.slack_channels")) == sorted(
-        [(CHANNEL_ID, "ext-kappa", "kappa"), (private["id"], "ext-kappa-ops", "kappa")]
+    assert sorted(env.query("SELECT channel_id, name, kind FROM raw.slack_channels")) == sorted(
+        [(CHANNEL_ID, "ext-kappa", "public_channel"), (private["id"], "ext-kappa-ops", "private_channel")]
     )
     types = {c.params["types"] for c in fake.calls("conversations.list")}
     assert types == {"public_channel,private_channel"}

@@ -51,8 +51,8 @@ def test_first_run_pages_through_history_and_threads(make_env, fake: FakeSlackAP
         "FROM core.messages"
     )
     by_sender = {r[0]: r[1:] for r in rows}
-    assert by_sender["U0ALICE"] == ("company", None, ["kappa"], False, "ext-kappa", "slack_api")
-    assert by_sender["U0VIC"] == ("vendor", "kappa", ["kappa"], False, "ext-kappa", "slack_api")
+    assert by_sender["U0ALICE"] == ("company", None, [], False, "ext-kappa", "slack_api")
+    assert by_sender["U0VIC"] == ("vendor", "kappa", [], False, "ext-kappa", "slack_api")
     assert by_sender["B0CI"][3] is True  # the bot message is automated, as in the export
 
     thread = env.query(
@@ -60,9 +60,9 @@ def test_first_run_pages_through_history_and_threads(make_env, fake: FakeSlackAP
         [heads[0]["ts"]],
     )
     assert thread == [(f"{CHANNEL_ID}:{heads[0]['ts']}", 6)]
-    assert env.query("SELECT channel_id, name, is_shared, vendor_id, source FROM raw.slack_channels") == [
-        (CHANNEL_ID, "ext-kappa", True, "kappa", "slack_api")
-    ]
+    assert env.query(
+        "SELECT channel_id, name, kind, is_shared, team_ids, member_ids, source FROM raw.slack_channels"
+    ) == [(CHANNEL_ID, "ext-kappa", "public_channel", True, ["T0NORELEC", "T0KAPPA"], None, "slack_api")]
     assert sorted(env.query("SELECT user_id, team_id, email, source FROM raw.slack_users")) == [
         ("U0ALICE", "T0NORELEC", "alice@norelec.fr", "slack_api"),
         ("U0VIC", "T0KAPPA", "vic@kappa-offshore.in", "slack_api"),

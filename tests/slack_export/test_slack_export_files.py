@@ -31,15 +31,45 @@ def test_users_and_channels(make_export, kit) -> None:
             SlackUserRecord("U3", "T1", "handle-only", None, None, False, "users.json#2"),
             SlackUserRecord("B1", "T1", "deploybot", "Deploy Bot", None, True, "users.json#3"),
         ]
+        # The kind comes from the directory file; members are kept for DMs and group DMs only.
         assert export.channels == [
-            SlackChannelRecord("C1", "general", None, "channels.json#0"),
-            SlackChannelRecord("C2", "vendor-acme", True, "channels.json#1"),
-            SlackChannelRecord("G1", "private-stuff", False, "groups.json#0"),
-            SlackChannelRecord("G2", "mpdm-alice--vic-1", None, "mpims.json#0"),
-            SlackChannelRecord("D1", None, None, "dms.json#0"),
+            SlackChannelRecord("C1", "general", None, "channels.json#0", "public_channel"),
+            SlackChannelRecord("C2", "vendor-acme", True, "channels.json#1", "public_channel"),
+            SlackChannelRecord("G1", "private-stuff", False, "groups.json#0", "private_channel"),
+            SlackChannelRecord(
+                "G2", "mpdm-alice--vic-1", None, "mpims.json#0", "mpim", member_ids=["U1", "U2"]
+            ),
+            SlackChannelRecord("D1", None, None, "dms.json#0", "im", member_ids=["U1", "U2"]),
         ]
         records = list(export.messages())
     assert reasons(records) == [("users.json#4", "user_not_an_object"), ("users.json#5", "user_without_id")]
+
+
+def test_conversation_kind_teams_and_members(make_export) -> None:
+    """An entry's own flags win over its file's kind (old exports list group DMs in groups.json); the teams of a
+    Slack Connect channel are gathered from every field Slack spreads them over, pending ones left out."""
+    channels = [
+        {
+            "id": "C9",
+            "name": "ext-acme",
+            "is_ext_shared": True,
+            "shared_team_ids": ["T2"],
+            "connected_team_ids": ["T2", "T1"],
+            "conversation_host_id": "T2",
+            "pending_connected_team_ids": ["T3"],
+            "members": ["U1", "U2"],
+        }
+    ]
+    groups = [{"id": "G7", "name": "mpdm-alice--vic-2", "is_mpim": True, "members": ["U1", "U2", 3, ""]}]
+    with SlackExport(make_export({"channels.json": channels, "groups.json": groups})) as export:
+        assert export.channels[:2] == [
+            SlackChannelRecord(
+                "C9", "ext-acme", True, "channels.json#0", "public_channel", team_ids=["T2", "T1"]
+            ),
+            SlackChannelRecord(
+                "G7", "mpdm-alice--vic-2", None, "groups.json#0", "mpim", member_ids=["U1", "U2"]
+            ),
+        ]
 
 
 def test_broken_directory_files_are_quarantined(make_export, read) -> None:

@@ -7,11 +7,15 @@ Each case file holds:
   config may hold an [alerts] override (thresholds, windows, slack_workspace_url)
   as_of: the build instant (ISO 8601); a date alone (2026-11-20) goes through parse_as_of like `--as-of`
          (the start of the next company-local day)
-  messages: rows of core.messages, only the relevant columns (defaults: channel email, conversation c1, ...)
+  messages: rows of core.messages, only the relevant columns (defaults: channel email, conversation c1, ...;
+            with a slack_channel_id: channel slack, conversation {slack_channel_id}:main)
+  slack_channels, slack_users: optional rows of raw.slack_channels and raw.slack_users (the Slack directory)
   expect: {mart name: [expected rows]} with a subset of columns; the mart must hold exactly these rows
           (compared on those columns, in any order; floats to 1e-6, timestamps and dates parsed from strings).
           A list column (alerts.evidence) is compared in order and in length; each expected item is either a
           message_key string or a dict checked on a subset of the struct's fields.
+  rebuild: optional {config: override of the base config, expect: ...}: the same warehouse built again (same
+           as_of) with that config instead, and what it must hold then
 """
 
 from __future__ import annotations
@@ -24,12 +28,20 @@ from typing import Any
 
 import pytest
 import yaml
-from transforms_testlib import as_datetime, insert_messages, make_config, write_lexicon
+from transforms_testlib import (
+    as_datetime,
+    insert_messages,
+    insert_slack_directory,
+    make_config,
+    write_lexicon,
+)
 
+from commhealth.config import Config
 from transforms.build import build_marts, parse_as_of
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
 MARTS = {
+    "stg_slack_conversations",
     "responses",
     "awaiting",
     "message_signals",
@@ -94,20 +106,31 @@ def compare(table: str, expected_rows: list[dict[str, Any]], actual_rows: list[d
     assert not problems, f"{table}:\n  " + "\n  ".join(problems)
 
 
-@pytest.mark.parametrize("case_path", CASES, ids=[p.stem for p in CASES])
-def test_case(case_path: Path, warehouse, fetch, tmp_path: Path) -> None:
-    case = yaml.safe_load(case_path.read_text(encoding="utf-8"))
-    override = dict(case.get("config") or {})
+def _config(case: dict[str, Any], override: dict[str, Any] | None, tmp_path: Path) -> Config:
+    override = dict(override or {})
     if case.get("extra_lexicon"):
         lexicon_path = write_lexicon(tmp_path / "extra_lexicon.yaml", case["extra_lexicon"])
         override["signals"] = {**override.get("signals", {}), "extra_lexicon": str(lexicon_path)}
-    config = make_config(override)
-    insert_messages(warehouse, case.get("messages") or [])
-    as_of = case["as_of"]
+    return make_config(override)
+
+
+def _build_and_compare(warehouse, fetch, config: Config, as_of: Any, expect: dict[str, Any]) -> None:
     if (isinstance(as_of, dt.date) and not isinstance(as_of, dt.datetime)) or _DATE_ONLY.match(str(as_of)):
         as_of = parse_as_of(str(as_of), config)
     build_marts(warehouse, config, as_datetime(as_of))
-    assert case.get("expect"), "a case must expect something"
-    for table, rows in case["expect"].items():
+    assert expect, "a case must expect something"
+    for table, rows in expect.items():
         assert table in MARTS, f"unknown mart {table!r}"
         compare(table, rows or [], fetch(warehouse, table))
+
+
+@pytest.mark.parametrize("case_path", CASES, ids=[p.stem for p in CASES])
+def test_case(case_path: Path, warehouse, fetch, tmp_path: Path) -> None:
+    case = yaml.safe_load(case_path.read_text(encoding="utf-8"))
+    insert_messages(warehouse, case.get("messages") or [])
+    insert_slack_directory(warehouse, case.get("slack_channels") or [], case.get("slack_users") or [])
+    config = _config(case, case.get("config"), tmp_path)
+    _build_and_compare(warehouse, fetch, config, case["as_of"], case.get("expect"))
+    if "rebuild" in case:
+        rebuilt = _config(case, case["rebuild"].get("config"), tmp_path)
+        _build_and_compare(warehouse, fetch, rebuilt, case["as_of"], case["rebuild"].get("expect"))

@@ -10,7 +10,13 @@ from typing import Any
 
 import duckdb
 import pytest
-from transforms_testlib import insert_messages, make_config, message_row
+from transforms_testlib import (
+    INSERT_MESSAGE,
+    insert_messages,
+    insert_slack_directory,
+    make_config,
+    message_row,
+)
 
 from commhealth.config import Config
 from transforms.build import build_marts
@@ -22,8 +28,10 @@ from warehouse.load import resolve_email_conversations
 # no number in the marts.
 COMPARED = (
     "parties",
+    "party_slack_ids",
     "signal_lexicon",
     "stg_message_requests",
+    "stg_slack_conversations",
     "stg_counted_messages",
     "stg_turns",
     "responses",
@@ -34,7 +42,17 @@ COMPARED = (
     "digest_vendors",
     "digest_latency",
 )
-CONFIG = make_config()
+# Slack conversations are measured by the Slack identifiers of the config: zeta by a listed channel, kappa by
+# its team (Slack Connect channels, DM members), sigma by a listed channel and an explicit member.
+CONFIG = make_config(
+    {
+        "vendors": [
+            {"id": "kappa", "slack_team_ids": ["T0KAPPA"]},
+            {"id": "zeta", "slack_channels": ["#zeta-ops"]},
+            {"id": "sigma", "slack_user_ids": ["U0SIGMA"], "slack_channels": ["C1"]},
+        ]
+    }
+)
 T0 = dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC)  # a Monday
 
 
@@ -58,11 +76,13 @@ def snapshot(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[Any, ...]
 
 
 def assert_equals_full_build(con: duckdb.DuckDBPyConnection, config: Config, as_of: dt.datetime) -> None:
-    """Every mart of `con` equals a full build of the same messages as of `as_of` in a fresh warehouse."""
-    messages = con.table("core.messages").arrow()
+    """Every mart of `con` equals a full build of the same messages and Slack directory as of `as_of` in a fresh
+    warehouse."""
     with open_writer(":memory:", threads=2) as fresh:
-        fresh.register("copied_messages", messages)
-        fresh.execute("INSERT INTO core.messages BY NAME SELECT * FROM copied_messages")
+        for table in ("core.messages", "raw.slack_channels", "raw.slack_users"):
+            fresh.register("copied_rows", con.table(table).arrow())
+            fresh.execute(f"INSERT INTO {table} BY NAME SELECT * FROM copied_rows")
+            fresh.unregister("copied_rows")
         build_marts(fresh, config, as_of, full=True)
         for table in COMPARED:
             got, expected = snapshot(con, table), snapshot(fresh, table)
@@ -79,13 +99,7 @@ def scope(con: duckdb.DuckDBPyConnection) -> set[str]:
 def add(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
     """Insert rows with their own keys (message_row numbers hashes and refs by position)."""
     offset = con.execute("SELECT count(*) FROM core.messages").fetchall()[0][0]
-    con.executemany(
-        "INSERT INTO core.messages (message_key, channel, source, conversation_key, sent_at, sender, side, "
-        "vendor_id, recipient_vendor_ids, is_automated, automated_reason, is_internal, subject, body_text, "
-        "body_full, body_words, slack_channel_id, content_hash, raw_ref, ingested_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [message_row(r, offset + i) for i, r in enumerate(rows, start=1)],
-    )
+    con.executemany(INSERT_MESSAGE, [message_row(r, offset + i) for i, r in enumerate(rows, start=1)])
 
 
 def company(key: str, conversation: str, hours: float, vendor: str = "zeta", **extra: Any) -> dict[str, Any]:
@@ -136,8 +150,8 @@ def test_incremental_builds_equal_full_builds(warehouse: duckdb.DuckDBPyConnecti
             vendor("a2", "a", 3, body_text="Sorry, what do you mean? Could you clarify?"),
             company("b1", "b", 2, vendor="kappa"),
             vendor("b2", "b", 30, vendor_id="kappa", body_text="Following up on this, any news?"),
-            company("s1", "C1:main", 4, vendor="sigma", channel="slack"),
-            vendor("s2", "C1:main", 5, vendor_id="sigma", channel="slack"),
+            company("s1", "C1:main", 4, vendor="sigma", slack_channel_id="C1"),
+            vendor("s2", "C1:main", 5, vendor_id="sigma", slack_channel_id="C1"),
             company("late1", "late", 50),  # after the first as_of
             vendor("x1", "p1", 6),  # an email whose parent p1 is not stored yet
         ],
@@ -273,11 +287,124 @@ def test_incremental_build_touches_only_the_scope(warehouse: duckdb.DuckDBPyConn
         assert untouched == [r for r in rows if "c3" not in r and "new" not in r]
 
 
+def test_slack_scope_changes_rebuild_their_conversations(warehouse: duckdb.DuckDBPyConnection) -> None:
+    """A change of the Slack directory alone (no message stored or changed) moves a conversation in or out of
+    scope: the next incremental build recomputes that channel's conversations, and only those."""
+    con = warehouse
+    insert_slack_directory(
+        con,
+        [
+            {"channel_id": "C0SHARED", "name": "projects", "kind": "public_channel", "team_ids": ["T0ACME"]},
+            {"channel_id": "D0KAPPA", "kind": "im", "member_ids": ["U0ALICE", "U0NEW"]},
+        ],
+        [{"user_id": "U0ALICE", "team_id": "T0ACME"}, {"user_id": "U0NEW", "team_id": "T0ACME"}],
+    )
+    add(
+        con,
+        [
+            company("p1", "C0SHARED:main", 1, slack_channel_id="C0SHARED"),
+            vendor("p2", "C0SHARED:main", 2, vendor_id="kappa", slack_channel_id="C0SHARED"),
+            company("p3", "C0SHARED:1.0", 3, slack_channel_id="C0SHARED"),
+            company("d1", "D0KAPPA:main", 4, slack_channel_id="D0KAPPA"),
+            company("e1", "e", 1),
+            vendor("e2", "e", 2),
+        ],
+    )
+    build_marts(con, CONFIG, at(24))
+    assert {r[0] for r in con.execute("SELECT message_key FROM marts.stg_counted_messages").fetchall()} == {
+        "e1",
+        "e2",
+    }
+
+    # The channel becomes a Slack Connect channel with kappa's team; U0NEW turns out to be kappa's.
+    insert_slack_directory(
+        con,
+        [
+            {
+                "channel_id": "C0SHARED",
+                "name": "projects",
+                "kind": "public_channel",
+                "team_ids": ["T0ACME", "T0KAPPA"],
+            }
+        ],
+        [{"user_id": "U0NEW", "team_id": "T0KAPPA"}],
+    )
+    counts = build_marts(con, CONFIG, at(24))
+    assert counts["full_build"] == 0
+    assert scope(con) == {"C0SHARED:main", "C0SHARED:1.0", "D0KAPPA:main"}
+    assert counts["scope_conversations"] == 3
+    assert_equals_full_build(con, CONFIG, at(24))
+    assert con.execute(
+        "SELECT message_key, attribution FROM marts.stg_counted_messages WHERE channel = 'slack' ORDER BY 1"
+    ).fetchall() == [
+        ("d1", "dm_with_vendor_member"),
+        ("p1", "shared_with_vendor_team"),
+        ("p2", "shared_with_vendor_team"),
+        ("p3", "shared_with_vendor_team"),
+    ]
+
+    # Nothing moved: nothing is recomputed.
+    counts = build_marts(con, CONFIG, at(24))
+    assert counts["full_build"] == 0 and counts["scope_conversations"] == 0
+
+    # Unshared again: out of scope, rebuilt again.
+    insert_slack_directory(
+        con, [{"channel_id": "C0SHARED", "kind": "public_channel", "team_ids": ["T0ACME"]}]
+    )
+    counts = build_marts(con, CONFIG, at(24))
+    assert counts["full_build"] == 0 and scope(con) == {"C0SHARED:main", "C0SHARED:1.0"}
+    assert_equals_full_build(con, CONFIG, at(24))
+
+    # A config change (the channel listed for zeta) forces a full build.
+    listed = make_config(
+        {
+            "vendors": [
+                {"id": "kappa", "slack_team_ids": ["T0KAPPA"]},
+                {"id": "zeta", "slack_channels": ["projects"]},
+            ]
+        }
+    )
+    counts = build_marts(con, listed, at(24))
+    assert counts["full_build"] == 1
+    assert_equals_full_build(con, listed, at(24))
+
+
+SLACK_CONVERSATIONS = ("C0ZETA", "C0SHARED", "C0GENERAL", "D0SIGMA", "D0KAPPA", "C0MPDM", "C1")
+SLACK_SENDERS = {
+    "company": ["U0ALICE", "U0BOB"],
+    "kappa": ["U0KAPPA"],
+    "zeta": ["U0ZETA"],
+    "sigma": ["U0SIGMA"],
+}
+
+
+def _random_directory(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One random state of the Slack directory: channels shared or not, DMs with members known or not, a
+    user's team."""
+    members = ["U0ALICE", "U0BOB", "U0KAPPA", "U0SIGMA", "U0GUEST"]
+    channels = [
+        {"channel_id": "C0ZETA", "name": rng.choice(["zeta-ops", "zeta-renamed"]), "kind": "private_channel"},
+        {
+            "channel_id": "C0SHARED",
+            "name": "projects",
+            "kind": "public_channel",
+            "is_shared": True,
+            "team_ids": rng.choice([["T0ACME"], ["T0ACME", "T0KAPPA"], None]),
+        },
+        {"channel_id": "C0GENERAL", "name": "general", "kind": "public_channel", "team_ids": ["T0ACME"]},
+        {"channel_id": "D0SIGMA", "kind": "im", "member_ids": rng.choice([None, ["U0ALICE", "U0SIGMA"]])},
+        {"channel_id": "C0MPDM", "kind": "mpim", "member_ids": rng.sample(members, rng.randrange(2, 5))},
+    ]
+    users = [{"user_id": "U0GUEST", "team_id": rng.choice(["T0ACME", "T0KAPPA"])}]
+    return rng.sample(channels, rng.randrange(len(channels) + 1)), users
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_random_batches_equal_full_builds(seed: int) -> None:
     """Random conversations (email, Slack threads and unthreaded Slack channels that split into segments, three
     vendors, bodies that ask, state, acknowledge or carry signals) loaded in batches, each followed by a build at
-    a later as_of (sometimes the same one), every build compared."""
+    a later as_of (sometimes the same one) and by a random change of the Slack directory (which Slack conversations
+    are measured moves with it), every build compared."""
     rng = random.Random(seed)
     bodies = [
         None,
@@ -316,6 +443,17 @@ def test_random_batches_equal_full_builds(seed: int) -> None:
             row["vendor_id"] = rng.choice(vendors)
         elif side == "company":
             row["recipient_vendor_ids"] = rng.sample(vendors, rng.choice([0, 1, 1, 2]))
+        if rng.random() < 0.4:
+            channel = rng.choice(SLACK_CONVERSATIONS)
+            thread = rng.choice(["main", "main", "1.0", "2.0"])
+            row |= {
+                "message_key": f"{channel}:{sent_at.timestamp():.6f}",  # Slack keys: {channel}:{ts}
+                "channel": "slack",
+                "slack_channel_id": channel,
+                "conversation_key": f"{channel}:{thread}",
+                "recipient_vendor_ids": [],
+            }
+            row["sender"] = rng.choice(SLACK_SENDERS.get(row.get("vendor_id") or "company", ["U0ALICE"]))
         rows.append(row)
     rng.shuffle(rows)
     with open_writer(":memory:", threads=2) as con:
@@ -323,6 +461,8 @@ def test_random_batches_equal_full_builds(seed: int) -> None:
         modes = []
         for start in range(0, len(rows), 20):
             add(con, rows[start : start + 20])
+            if start:
+                insert_slack_directory(con, *_random_directory(rng))
             as_of += dt.timedelta(hours=rng.choice([0, 3, 20, 30]))
             modes.append(build_marts(con, CONFIG, as_of)["full_build"])
             assert_equals_full_build(con, CONFIG, as_of)

@@ -55,16 +55,15 @@ MESSAGE_COLUMNS = (
     "body_full",
     "body_words",
     "slack_channel_id",
+    "slack_channel_name",
+    "sender_team_id",
     "content_hash",
     "raw_ref",
     "ingested_at",
 )
-INSERT_MESSAGE = (
-    "INSERT INTO core.messages (message_key, channel, source, conversation_key, sent_at, sender, side, vendor_id, "
-    "recipient_vendor_ids, is_automated, automated_reason, is_internal, subject, body_text, body_full, body_words, "
-    "slack_channel_id, content_hash, raw_ref, ingested_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+INSERT_MESSAGE = f"INSERT INTO core.messages ({', '.join(MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})"
+SLACK_CHANNEL_COLUMNS = ("channel_id", "name", "kind", "is_shared", "team_ids", "member_ids")
+SLACK_USER_COLUMNS = ("user_id", "team_id", "name", "email", "is_bot")
 
 
 def as_datetime(value: Any) -> dt.datetime:
@@ -103,11 +102,12 @@ def message_row(row: dict[str, Any], index: int) -> list[Any]:
     if unknown:
         raise ValueError(f"unknown message columns {sorted(unknown)}")
     side = row.get("side", "company")
+    slack_channel = row.get("slack_channel_id")
     values = {
         "message_key": f"m{index}",
-        "channel": "email",
+        "channel": "slack" if slack_channel else "email",
         "source": "test",
-        "conversation_key": "c1",
+        "conversation_key": f"{slack_channel}:main" if slack_channel else "c1",
         "sender": f"{side}@example.test",
         "side": side,
         "vendor_id": None,
@@ -120,6 +120,8 @@ def message_row(row: dict[str, Any], index: int) -> list[Any]:
         "body_full": None,
         "body_words": None,
         "slack_channel_id": None,
+        "slack_channel_name": None,
+        "sender_team_id": None,
         "content_hash": f"hash-{index}",
         "raw_ref": f"test:{index}",
         "ingested_at": dt.datetime(2026, 12, 31, tzinfo=dt.UTC),
@@ -136,6 +138,25 @@ def message_row(row: dict[str, Any], index: int) -> list[Any]:
 def insert_messages(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
         con.executemany(INSERT_MESSAGE, [message_row(r, i) for i, r in enumerate(rows, start=1)])
+
+
+def insert_slack_directory(
+    con: duckdb.DuckDBPyConnection, channels: list[dict[str, Any]], users: list[dict[str, Any]] = ()
+) -> None:
+    """Rows of raw.slack_channels and raw.slack_users, with the given columns (the others NULL)."""
+    for table, columns, rows in (
+        ("raw.slack_channels", SLACK_CHANNEL_COLUMNS, channels),
+        ("raw.slack_users", SLACK_USER_COLUMNS, users),
+    ):
+        for row in rows:
+            unknown = set(row) - set(columns)
+            if unknown:
+                raise ValueError(f"unknown {table} columns {sorted(unknown)}")
+            con.execute(
+                f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}, source, raw_ref, ingested_at) "
+                f"VALUES ({', '.join('?' * len(columns))}, 'test', 'test', now())",
+                [row.get(c) for c in columns],
+            )
 
 
 def write_lexicon(path: Path, entries: list[dict[str, Any]]) -> Path:

@@ -1,11 +1,14 @@
 -- Counted messages, one row per (message, vendor): human, not internal, company or vendor side, sent by as_of,
 -- and attributed to a configured vendor. Latency and signals are computed per (conversation_key, vendor_id)
--- so that two vendors are never mixed. Unthreaded Slack messages (core conversation `{channel}:main`) are split
--- into segments: a message after slack_segment_gap_hours of silence in the channel's top level starts a new one,
--- unless it comes from the other side right after a message that asked something (within the awaiting lookback:
--- an answer the next morning still answers). A segment's conversation_key is `{channel}:main:{ts of its first
--- message}`. Segments depend only on earlier messages, so a key never changes when later messages arrive;
--- incremental builds recompute a channel's whole top level.
+-- so that two vendors are never mixed. Email: a vendor's message belongs to its vendor, a company message to the
+-- vendors among its recipients. Slack: only conversations measured for a vendor (marts.stg_slack_conversations)
+-- count, for that vendor: the company's messages there, and the messages of that vendor's people. Unthreaded Slack
+-- messages (core conversation `{channel}:main`) are split into segments: a message after slack_segment_gap_hours
+-- of silence in the channel's top level starts a new one, unless it comes from the other side right after a
+-- message that asked something (within the awaiting lookback: an answer the next morning still answers). A
+-- segment's conversation_key is `{channel}:main:{ts of its first message}`. Segments depend only on earlier
+-- messages, so a key never changes when later messages arrive; incremental builds recompute a channel's whole top
+-- level.
 CREATE OR REPLACE TEMP VIEW fresh_counted_messages AS
 WITH
 configured_vendors AS (
@@ -63,7 +66,8 @@ eligible AS (
         m.sent_at,
         m.side,
         m.vendor_id,
-        coalesce(m.recipient_vendor_ids, []) AS recipient_vendor_ids
+        coalesce(m.recipient_vendor_ids, []) AS recipient_vendor_ids,
+        m.slack_channel_id
     FROM core.messages AS m
     LEFT JOIN segments AS s ON s.message_key = m.message_key
     WHERE NOT m.is_automated
@@ -80,7 +84,7 @@ vendor_side AS (
         'sender' AS attribution
     FROM eligible AS e
     INNER JOIN configured_vendors AS v ON v.vendor_id = e.vendor_id
-    WHERE e.side = 'vendor'
+    WHERE e.channel = 'email' AND e.side = 'vendor'
 ),
 
 conversation_vendors AS (
@@ -96,7 +100,7 @@ company_recipients AS (
         message_key,
         unnest(recipient_vendor_ids) AS vendor_id
     FROM eligible
-    WHERE side = 'company' AND len(recipient_vendor_ids) > 0
+    WHERE channel = 'email' AND side = 'company' AND len(recipient_vendor_ids) > 0
 ),
 
 company_addressed AS (
@@ -115,7 +119,17 @@ company_unaddressed AS (
         'conversation' AS attribution
     FROM eligible AS e
     INNER JOIN conversation_vendors AS cv ON cv.core_conversation_key = e.core_conversation_key
-    WHERE e.side = 'company' AND len(e.recipient_vendor_ids) = 0
+    WHERE e.channel = 'email' AND e.side = 'company' AND len(e.recipient_vendor_ids) = 0
+),
+
+slack_scoped AS (
+    SELECT
+        e.message_key,
+        s.vendor_id,
+        s.scope_reason AS attribution
+    FROM eligible AS e
+    INNER JOIN marts.stg_slack_conversations AS s ON s.channel_id = e.slack_channel_id AND s.is_measured
+    WHERE e.channel = 'slack' AND (e.side = 'company' OR e.vendor_id = s.vendor_id)
 ),
 
 attributed AS (
@@ -124,6 +138,8 @@ attributed AS (
     SELECT * FROM company_addressed
     UNION ALL
     SELECT * FROM company_unaddressed
+    UNION ALL
+    SELECT * FROM slack_scoped
 ),
 
 final AS (
@@ -149,7 +165,7 @@ DELETE FROM marts.stg_counted_messages
 WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
 INSERT INTO marts.stg_counted_messages BY NAME FROM fresh_counted_messages;
 
-COMMENT ON TABLE marts.stg_counted_messages IS 'Staging: counted messages (human, not internal, side company or vendor, sent_at <= as_of) attributed to configured vendors. Grain: (message_key, vendor_id). A vendor message belongs to its sender''s vendor; a company message to each vendor in recipient_vendor_ids, or, when that list is empty (Slack DM or unlisted shared channel), to each vendor with a counted message in the same conversation.';
+COMMENT ON TABLE marts.stg_counted_messages IS 'Staging: counted messages (human, not internal, side company or vendor, sent_at <= as_of) attributed to configured vendors. Grain: (message_key, vendor_id). Email: a vendor message belongs to its sender''s vendor; a company message to each vendor in recipient_vendor_ids, or, when that list is empty, to each vendor with a counted message in the same conversation. Slack: only messages of conversations measured for a vendor (marts.stg_slack_conversations) count, for that vendor: company messages, and that vendor''s own messages (another vendor''s are not counted there).';
 COMMENT ON COLUMN marts.stg_counted_messages.message_key IS 'core.messages.message_key.';
 COMMENT ON COLUMN marts.stg_counted_messages.vendor_id IS 'The vendor this message is attributed to (a company message addressed to two vendors has two rows).';
 COMMENT ON COLUMN marts.stg_counted_messages.conversation_key IS 'The measured conversation: core.messages.conversation_key, except for unthreaded Slack messages, split into segments by [metrics] slack_segment_gap_hours of silence in the channel''s top level (unless the other side answers a message that asked something): {channel}:main:{ts of the segment''s first message}.';
@@ -157,4 +173,4 @@ COMMENT ON COLUMN marts.stg_counted_messages.core_conversation_key IS 'core.mess
 COMMENT ON COLUMN marts.stg_counted_messages.channel IS 'email or slack.';
 COMMENT ON COLUMN marts.stg_counted_messages.sent_at IS 'When the message was sent (UTC).';
 COMMENT ON COLUMN marts.stg_counted_messages.side IS 'company or vendor.';
-COMMENT ON COLUMN marts.stg_counted_messages.attribution IS 'How vendor_id was found: sender (vendor message), recipient (company message addressed to the vendor), conversation (company message without vendor recipients, in a conversation where the vendor speaks).';
+COMMENT ON COLUMN marts.stg_counted_messages.attribution IS 'How vendor_id was found. Email: sender (vendor message), recipient (company message addressed to the vendor), conversation (company message without vendor recipients, in a conversation where the vendor speaks). Slack: why the conversation is measured for the vendor, as marts.stg_slack_conversations.scope_reason (listed_channel, shared_with_vendor_team, dm_with_vendor_member, group_dm_with_vendor_member).';
