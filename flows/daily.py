@@ -22,18 +22,27 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from rich.console import Console
 
 from commhealth import alerting, ingest, metrics
-from commhealth.config import Config, find_config_path, load_config
+from commhealth.config import Config, ConfigError, find_config_path, load_config
 from commhealth.secrets import SecretUnavailableError
+from connectors.base import SourceAuthError
 from connectors.slack.digest import Digest
 from transforms.build import parse_as_of, report_day
 from warehouse.session import publish_snapshot, writing
 
 EXTRACT_THREADS = 4
 _QUIET = Console(quiet=True)
+# What a retry cannot mend: refused credentials, a missing secret, a mistake in the configuration. Anything
+# else (network, server and Slack errors) may pass on a retry.
+PERMANENT_FAILURES = (SourceAuthError, SecretUnavailableError, ConfigError, ValueError)
 
 
 def _config(config_file: str) -> Config:
     return load_config(config_file)
+
+
+def _worth_retrying(_task: object, _task_run: object, state: State) -> bool:
+    """The retry condition of the network tasks: not for a failure that would only repeat itself."""
+    return not isinstance(state.result(raise_on_failure=False), PERMANENT_FAILURES)
 
 
 # --- Extract ---------------------------------------------------------------------------------------------
@@ -51,11 +60,11 @@ def stage_slack_export(config_file: str, path: str) -> dict[str, object]:
     return ingest.stage_slack_export(_config(config_file), Path(path), _QUIET)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120])
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120], retry_condition_fn=_worth_retrying)
 def stage_live_source(config_file: str, name: str, mailboxes: list[str] | None = None) -> dict[str, object]:
-    """Pull what is new from one live source (Slack, Exchange, Graph) into staged parts; network, so retried.
-    A retry resumes from the cursors the failed attempt staged. `mailboxes` limits Exchange or Graph to some of
-    its configured mailboxes."""
+    """Pull what is new from one live source (Slack, Exchange, Graph) into staged parts; network, so retried
+    (not when credentials are refused or missing). A retry resumes from the cursors the failed attempt staged.
+    `mailboxes` limits Exchange or Graph to some of its configured mailboxes."""
     config = _config(config_file)
     if mailboxes is not None:
         config = ingest.with_mailboxes(config, name, mailboxes)
@@ -116,11 +125,6 @@ def evaluate_alerts(config_file: str, as_of: dt.datetime) -> tuple[Digest, alert
         digest = alerting.load_digest(con, config, report_day(config, as_of))
         files = alerting.write_digest_files(con, config, digest)
     return digest, files
-
-
-def _worth_retrying(_task: object, _task_run: object, state: State) -> bool:
-    """A missing Slack token stays missing; anything else (network, Slack errors) may pass on a retry."""
-    return not isinstance(state.result(raise_on_failure=False), SecretUnavailableError)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120], retry_condition_fn=_worth_retrying)
