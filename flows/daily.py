@@ -129,9 +129,14 @@ def evaluate_alerts(config_file: str, as_of: dt.datetime) -> tuple[Digest, alert
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120], retry_condition_fn=_worth_retrying)
 def post_to_slack(
-    config_file: str, digest: Digest, files: alerting.DigestFiles, dry_run: bool, force: bool
+    config_file: str,
+    digest: Digest,
+    files: alerting.DigestFiles,
+    dry_run: bool,
+    forced_since: dt.datetime | None,
 ) -> alerting.Delivery:
-    """Post what this day has not posted yet; a failed post fails the task, and a retry posts only the rest."""
+    """Post what this day has not posted yet (forced: what was posted before `forced_since`, the start of the
+    run); a failed post fails the task, and a retry posts only the rest."""
     config = _config(config_file)
     logger = get_run_logger()
     token = None if dry_run else alerting.resolve_token(config)
@@ -141,7 +146,7 @@ def post_to_slack(
         )
         return alerting.Delivery(dry_run=True)
     with writing(config, "post", publish=False) as (con, _run):
-        delivery = alerting.deliver(con, config, digest, files, token=token, force=force)
+        delivery = alerting.deliver(con, config, digest, files, token=token, forced_since=forced_since)
     for line in delivery.posted:
         logger.info("Posted %s", line)
     for line in delivery.already_posted:
@@ -215,6 +220,8 @@ def daily(
     (Friday on Mondays) and a re-run reports the same day. `sources` limits what this run extracts itself
     (`[]`: none, when `extract` runs elsewhere do it); it always merges every staged part.
     """
+    # --force posts again what was posted before this run: once, however often post_to_slack is retried.
+    forced_since = dt.datetime.now(dt.UTC) if force else None
     config_file = _resolve(config)
     cfg = _config(config_file)
     instant = parse_as_of(as_of, cfg) if as_of else alerting.default_as_of(cfg)
@@ -222,7 +229,7 @@ def daily(
         loaded, failed_sources = _extract_and_load(config_file, sources)
         built = build(config_file, instant)
         digest, files = evaluate_alerts(config_file, instant)
-        delivery = post_to_slack(config_file, digest, files, dry_run, force) if publish else None
+        delivery = post_to_slack(config_file, digest, files, dry_run, forced_since) if publish else None
     finally:
         publish_warehouse(config_file)
     write_artifacts(digest, files)
@@ -264,7 +271,7 @@ def backfill(
             build(config_file, instant)
             digest, files = evaluate_alerts(config_file, instant)
             if publish:
-                post_to_slack(config_file, digest, files, False, False)
+                post_to_slack(config_file, digest, files, False, None)
             write_artifacts(digest, files)
             days.append(
                 {"day": day.isoformat(), "status": digest.status, "digest_json": str(files.json_path)}
