@@ -77,8 +77,10 @@ def _stage(
     """Extract the chosen sources (None: every configured one) in parallel threads; returns the notes of those
     that worked and a line per failed one: a failed source does not stop the others."""
     cfg = _config(config_file)
+    names = ingest.selected_sources(cfg, sources)
+    ingest.import_connectors(names)  # here, not in each thread: concurrent imports of one library can fail
     futures = {}
-    for name in ingest.selected_sources(cfg, sources):
+    for name in names:
         if name == "mbox":
             futures[name] = stage_mail.submit(
                 config_file, [str(p) for p in ingest.configured_paths(cfg, name)]
