@@ -12,6 +12,7 @@ CHANNEL_SLACK = "slack"
 # Flags a message may carry in core.messages.flags; each names a repair made to imperfect input.
 FLAG_SYNTHETIC_ID = "synthetic_message_id"
 FLAG_DATE_WITHOUT_ZONE = "date_without_zone"
+FLAG_DATE_FROM_RECEIVED = "date_from_received"  # the Date header was missing, unreadable or impossible
 FLAG_INVALID_REFERENCES = "invalid_references_dropped"
 FLAG_CHARSET_REPAIRED = "charset_repaired"
 FLAG_HTML_ONLY = "html_only_body"

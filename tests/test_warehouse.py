@@ -7,6 +7,7 @@ import itertools
 import random
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import duckdb
@@ -17,7 +18,7 @@ from commhealth.records import MessageRecord, QuarantineRecord
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from warehouse.db import WarehouseBusyError, migration_files, open_writer, transaction
 from warehouse.load import load_records, merge_staged, resolve_email_conversations
-from warehouse.session import WarehouseOutOfMemoryError, writing
+from warehouse.session import WarehouseOutOfMemoryError, publish_snapshot, writing
 from warehouse.staging import CursorStore, StagingWriter, staged_parts
 
 T0 = dt.datetime(2026, 11, 16, 9, tzinfo=dt.UTC)
@@ -294,6 +295,61 @@ def test_published_copy_opens_while_the_writer_runs(config_path: Path) -> None:
         .fetchall()
     )
     assert runs == [("test", "succeeded"), ("test", "succeeded")]
+
+
+def test_a_publish_removes_the_temp_copy_a_killed_publish_left(config_path: Path) -> None:
+    config = load_config(config_path)
+    published = config.warehouse.published_path
+    leftover = published.with_name(published.name + ".k1ll3d.tmp")  # the name a killed publish leaves
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_bytes(b"half a warehouse")
+
+    with writing(config, "test") as (con, _run):
+        load_records(con, [mail("a@x")], config.warehouse.staging_path)
+
+    assert not leftover.exists()
+    assert list(published.parent.glob(published.name + ".*.tmp")) == []
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM core.messages").fetchone() == (1,)
+
+
+# Another process in the middle of a publish: it holds the publish lock and is writing its temp copy.
+LIVE_PUBLISH = """
+import os, shutil, sys
+from pathlib import Path
+from warehouse.db import publish_lock
+source, published = Path(sys.argv[1]), Path(sys.argv[2])
+tmp = published.with_name(published.name + ".live.tmp")
+with publish_lock(published):
+    shutil.copyfile(source, tmp)
+    print("copying", flush=True)
+    sys.stdin.readline()
+    os.replace(tmp, published)
+"""
+
+
+def test_a_publish_leaves_the_temp_copy_of_a_live_publish_alone(config_path: Path) -> None:
+    config = load_config(config_path)
+    with writing(config, "test") as (con, _run):
+        load_records(con, [mail("a@x")], config.warehouse.staging_path)
+    published = config.warehouse.published_path
+    other = subprocess.Popen(
+        [sys.executable, "-c", LIVE_PUBLISH, str(config.warehouse.path), str(published)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert other.stdout is not None and other.stdin is not None
+    assert other.stdout.readline() == "copying\n"
+    ours = threading.Thread(target=publish_snapshot, args=(config,))
+    ours.start()  # it waits for the other publish instead of sweeping its temp copy away
+    other.stdin.write("go on\n")
+    other.stdin.close()
+    assert other.wait(timeout=60) == 0
+    ours.join(timeout=60)
+    assert not ours.is_alive()
+    assert list(published.parent.glob(published.name + ".*.tmp")) == []
 
 
 def test_second_writer_gets_a_clear_error(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from commhealth.secrets import mask_secrets
+
 DEFAULT_API_URL = "https://slack.com/api/"
 _ERROR_CODE = re.compile(r"^[a-z0-9_.]{1,80}$")  # Slack error codes; anything else is not passed on
 
@@ -53,12 +55,6 @@ def make_client(
     )
 
 
-def _redact(text: str, token: str | None) -> str:
-    if token and token in text:
-        text = text.replace(token, "[redacted]")
-    return text
-
-
 def publish_error(method: str, exc: Exception, token: str | None = None) -> SlackPublishError:
     """Our error for a failed call: the API error code only, with the token scrubbed just in case."""
     if isinstance(exc, SlackApiError):
@@ -71,7 +67,7 @@ def publish_error(method: str, exc: Exception, token: str | None = None) -> Slac
             code = None
         if not isinstance(code, str) or not _ERROR_CODE.match(code):
             code = "ratelimited" if status == 429 else f"http_{status}" if status else "unknown_error"
-        return SlackPublishError(method, _redact(code, token), status)
+        return SlackPublishError(method, mask_secrets(code, [token] if token else []), status)
     if isinstance(exc, SlackClientError):
         return SlackPublishError(method, "request_failed")
     return SlackPublishError(method, f"{type(exc).__name__}")
