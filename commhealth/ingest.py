@@ -32,6 +32,7 @@ from warehouse.staging import (
     CursorStore,
     Part,
     StagingWriter,
+    rows_table,
     staged_parts,
 )
 
@@ -121,8 +122,8 @@ def stage_slack_export(
             }
             for c in export.channels
         ]
-        sink.add_table(SLACK_USERS, pa.Table.from_pylist(users, schema=SLACK_USER_SCHEMA))
-        sink.add_table(SLACK_CHANNELS, pa.Table.from_pylist(channels, schema=SLACK_CHANNEL_SCHEMA))
+        sink.add_table(SLACK_USERS, rows_table(users, SLACK_USER_SCHEMA))
+        sink.add_table(SLACK_CHANNELS, rows_table(channels, SLACK_CHANNEL_SCHEMA))
         with _progress(console, bytes_total=False) as progress:
             task = progress.add_task("Reading Slack export", total=export.total_files())
             sink.add_all(export.messages(on_file=lambda: progress.advance(task)))

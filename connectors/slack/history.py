@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -45,7 +44,7 @@ from connectors.slack_export.parse import (
     skip_reason,
 )
 from warehouse.db import open_reader
-from warehouse.staging import SLACK_CHANNEL_SCHEMA, SLACK_CHANNELS, SLACK_USER_SCHEMA, SLACK_USERS
+from warehouse.staging import SLACK_CHANNEL_SCHEMA, SLACK_CHANNELS, SLACK_USER_SCHEMA, SLACK_USERS, rows_table
 
 from .client import make_client, publish_error
 from .history_state import ChannelState, newer, ts_key, ts_of
@@ -282,7 +281,7 @@ class _Extractor:
             }
             for c in records
         ]
-        self.sink.add_table(SLACK_CHANNELS, pa.Table.from_pylist(rows, schema=SLACK_CHANNEL_SCHEMA))
+        self.sink.add_table(SLACK_CHANNELS, rows_table(rows, SLACK_CHANNEL_SCHEMA))
 
     def _read_channel(self, channel: dict[str, Any]) -> None:
         channel_id = channel["id"]
@@ -327,7 +326,7 @@ class _Extractor:
                 {name: getattr(user, name, None) for name in SLACK_USER_SCHEMA.names} | {"source": SOURCE}
                 for user in fetched
             ]
-            self.sink.add_table(SLACK_USERS, pa.Table.from_pylist(rows, schema=SLACK_USER_SCHEMA))
+            self.sink.add_table(SLACK_USERS, rows_table(rows, SLACK_USER_SCHEMA))
 
     def parse(self, item: Any, conversation: Conversation) -> MessageRecord | QuarantineRecord | None:
         """One API message through the export parser (skipped events counted and None)."""
