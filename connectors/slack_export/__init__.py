@@ -140,6 +140,9 @@ class SlackExport:
     def __init__(self, path: str | Path, source: str = s.DEFAULT_SOURCE) -> None:
         self.path = Path(path)
         self.source = source
+        # raw_ref names the export as given, then the file in it: quarantine rows are unique on
+        # (source, raw_ref, reason), so two exports with a bad message at the same place stay two rows.
+        self._ref_root = self.path.as_posix().rstrip("/") + "/"
         if not self.path.exists():
             raise SlackExportError(f"Slack export not found: {self.path}")
         if self.path.is_dir():
@@ -194,20 +197,25 @@ class SlackExport:
             "ignored_root_files": ignored_root,
         }
 
+    def _ref(self, name: str) -> str:
+        """Where a file of the export is, for raw_ref: the export, then the file's name inside it."""
+        return self._ref_root + name
+
     def _load_json(self, name: str) -> tuple[Any, QuarantineRecord | None]:
         """The parsed content of one file, or a quarantine record saying why it has none."""
+        ref = self._ref(name)
         try:
             data = self._files.read(name)
         except _READ_ERRORS as exc:
             return None, QuarantineRecord(
-                self.source, name, s.Q_UNREADABLE_FILE, f"{type(exc).__name__}: {exc}"
+                self.source, ref, s.Q_UNREADABLE_FILE, f"{type(exc).__name__}: {exc}"
             )
         if not data.strip():
-            return None, QuarantineRecord(self.source, name, s.Q_EMPTY_FILE)
+            return None, QuarantineRecord(self.source, ref, s.Q_EMPTY_FILE)
         try:
             return json.loads(data), None
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-            return None, QuarantineRecord(self.source, name, s.Q_INVALID_JSON, data)
+            return None, QuarantineRecord(self.source, ref, s.Q_INVALID_JSON, data)
 
     def _read_directory(self) -> None:
         self.directory_problems: list[QuarantineRecord] = []
@@ -216,7 +224,8 @@ class SlackExport:
         if s.USERS_FILE in self._directory_files:
             data, problem = self._load_json(self._directory_files[s.USERS_FILE])
             if problem is None:
-                self.users, problems = parse_users(data, self._directory_files[s.USERS_FILE], self.source)
+                ref = self._ref(self._directory_files[s.USERS_FILE])
+                self.users, problems = parse_users(data, ref, self.source)
                 self.directory_problems.extend(problems)
             else:
                 self.directory_problems.append(problem)
@@ -225,7 +234,9 @@ class SlackExport:
                 continue
             data, problem = self._load_json(self._directory_files[file_name])
             if problem is None:
-                channels, problems = parse_channels(data, self._directory_files[file_name], self.source)
+                channels, problems = parse_channels(
+                    data, self._ref(self._directory_files[file_name]), self.source
+                )
                 self.channels.extend(channels)
                 self.directory_problems.extend(problems)
             else:
@@ -300,10 +311,10 @@ class SlackExport:
             yield problem
             return
         if not isinstance(items, list):
-            yield QuarantineRecord(self.source, name, s.Q_DAY_FILE_NOT_A_LIST, safe_excerpt(items))
+            yield QuarantineRecord(self.source, self._ref(name), s.Q_DAY_FILE_NOT_A_LIST, safe_excerpt(items))
             return
         for index, item in enumerate(items):
-            raw_ref = f"{name}#{index}"
+            raw_ref = f"{self._ref(name)}#{index}"
             try:
                 record = parse_message(
                     item,

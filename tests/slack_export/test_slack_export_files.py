@@ -18,28 +18,42 @@ from connectors.slack_export import SlackChannelRecord, SlackExport, SlackExport
 MSG = {"user": "U1", "text": "hello", "ts": "1731751920.000200"}
 
 
-def reasons(records: list) -> list[tuple[str, str]]:
-    return [(r.raw_ref, r.reason) for r in records if isinstance(r, QuarantineRecord)]
+def inside(export: Path, ref: str) -> str:
+    """A raw_ref without the export's path that starts it."""
+    prefix = f"{export.as_posix()}/"
+    assert ref.startswith(prefix), ref
+    return ref.removeprefix(prefix)
+
+
+def reasons(export: Path, records: list) -> list[tuple[str, str]]:
+    return [(inside(export, r.raw_ref), r.reason) for r in records if isinstance(r, QuarantineRecord)]
 
 
 def test_users_and_channels(make_export, kit) -> None:
     users = [*kit.BASE_FILES["users.json"], "not an object", {"name": "no id"}]
-    with SlackExport(make_export({"users.json": users})) as export:
+    path = make_export({"users.json": users})
+    at = f"{path.as_posix()}/"
+    with SlackExport(path) as export:
         assert export.users == [
-            SlackUserRecord("U1", "T1", "alice", "Alice Company", "alice@co.example", False, "users.json#0"),
-            SlackUserRecord("U2", "T2", "vic", "Vic V", "vic@vendor.example", False, "users.json#1"),
-            SlackUserRecord("U3", "T1", "handle-only", None, None, False, "users.json#2"),
-            SlackUserRecord("B1", "T1", "deploybot", "Deploy Bot", None, True, "users.json#3"),
+            SlackUserRecord(
+                "U1", "T1", "alice", "Alice Company", "alice@co.example", False, at + "users.json#0"
+            ),
+            SlackUserRecord("U2", "T2", "vic", "Vic V", "vic@vendor.example", False, at + "users.json#1"),
+            SlackUserRecord("U3", "T1", "handle-only", None, None, False, at + "users.json#2"),
+            SlackUserRecord("B1", "T1", "deploybot", "Deploy Bot", None, True, at + "users.json#3"),
         ]
         assert export.channels == [
-            SlackChannelRecord("C1", "general", None, "channels.json#0"),
-            SlackChannelRecord("C2", "vendor-acme", True, "channels.json#1"),
-            SlackChannelRecord("G1", "private-stuff", False, "groups.json#0"),
-            SlackChannelRecord("G2", "mpdm-alice--vic-1", None, "mpims.json#0"),
-            SlackChannelRecord("D1", None, None, "dms.json#0"),
+            SlackChannelRecord("C1", "general", None, at + "channels.json#0"),
+            SlackChannelRecord("C2", "vendor-acme", True, at + "channels.json#1"),
+            SlackChannelRecord("G1", "private-stuff", False, at + "groups.json#0"),
+            SlackChannelRecord("G2", "mpdm-alice--vic-1", None, at + "mpims.json#0"),
+            SlackChannelRecord("D1", None, None, at + "dms.json#0"),
         ]
         records = list(export.messages())
-    assert reasons(records) == [("users.json#4", "user_not_an_object"), ("users.json#5", "user_without_id")]
+    assert reasons(path, records) == [
+        ("users.json#4", "user_not_an_object"),
+        ("users.json#5", "user_without_id"),
+    ]
 
 
 def test_broken_directory_files_are_quarantined(make_export, read) -> None:
@@ -50,7 +64,7 @@ def test_broken_directory_files_are_quarantined(make_export, read) -> None:
         assert export.users == []
         assert [c.channel_id for c in export.channels] == ["G1", "G2", "D1"]
     records, stats = read(path)
-    assert reasons(records) == [
+    assert reasons(path, records) == [
         ("users.json", "invalid_json"),
         ("channels.json", "directory_file_not_a_list"),
     ]
@@ -86,8 +100,9 @@ def test_non_day_files_are_skipped_and_counted(make_export, read) -> None:
         "org_users.json": [],
         "README": "hi",
     }
-    records, stats = read(make_export(files))
-    assert [r.raw_ref for r in records] == ["general/2024-11-16.json#0"]
+    path = make_export(files)
+    records, stats = read(path)
+    assert [inside(path, r.raw_ref) for r in records] == ["general/2024-11-16.json#0"]
     assert stats["skipped_non_day_files"] == 5
     assert stats["ignored_root_files"] == 4
     assert stats["day_files"] == 1
@@ -113,8 +128,9 @@ def test_bad_day_files_and_items_are_quarantined(make_export, read) -> None:
             {"user": "U1", "ts": "1731751921.000000", "text": "still read after the bad ones"},
         ],
     }
-    records, stats = read(make_export(files))
-    assert reasons(records) == [
+    path = make_export(files)
+    records, stats = read(path)
+    assert reasons(path, records) == [
         ("general/2024-01-01.json", "day_file_not_a_list"),
         ("general/2024-01-02.json", "invalid_json"),
         ("general/2024-01-03.json", "empty_file"),
@@ -128,10 +144,10 @@ def test_bad_day_files_and_items_are_quarantined(make_export, read) -> None:
         ("general/2024-01-06.json#6", "message_without_ts"),
         ("general/2024-01-06.json#7", "message_without_ts"),
     ]
-    by_ref = {r.raw_ref: r for r in records}
+    by_ref = {inside(path, r.raw_ref): r for r in records}
     assert by_ref["general/2024-01-02.json"].excerpt == '[{"ts": "1731751920.000200",'
     assert by_ref["general/2024-01-06.json#5"].excerpt == '{"user": "U1", "text": "no ts"}'
-    assert [r.raw_ref for r in records if isinstance(r, MessageRecord)] == [
+    assert [inside(path, r.raw_ref) for r in records if isinstance(r, MessageRecord)] == [
         "general/2024-01-06.json#0",
         "general/2024-01-06.json#8",
     ]
@@ -179,20 +195,28 @@ def full_export(make_export, base_users: list) -> Path:
 
 def test_zip_and_folder_give_identical_records(make_export, zip_of, read, kit) -> None:
     folder = full_export(make_export, kit.BASE_FILES["users.json"])
+    packed = zip_of(folder)
     records_folder, stats_folder = read(folder)
-    records_zip, stats_zip = read(zip_of(folder))
+    records_zip, stats_zip = read(packed)
     assert len(records_folder) == 7
-    assert [dataclasses.asdict(r) for r in records_zip] == [dataclasses.asdict(r) for r in records_folder]
+
+    def same_place(records: list, export: Path) -> list[dict]:
+        # Only raw_ref differs: it names the export, a folder here and a zip there.
+        return [dataclasses.asdict(r) | {"raw_ref": inside(export, r.raw_ref)} for r in records]
+
+    assert same_place(records_zip, packed) == same_place(records_folder, folder)
     assert stats_zip == stats_folder
-    with SlackExport(folder) as a, SlackExport(zip_of(folder)) as b:
-        assert (a.users, a.channels) == (b.users, b.channels)
+    with SlackExport(folder) as a, SlackExport(packed) as b:
+        assert same_place(a.users, folder) == same_place(b.users, packed)
+        assert same_place(a.channels, folder) == same_place(b.channels, packed)
 
 
 def test_zip_with_wrapper_folder(make_export, zip_of, read) -> None:
     folder = make_export({"general/2024-11-16.json": [MSG]})
-    records, stats = read(zip_of(folder, prefix="Acme Slack export Nov 1 2024/"))
+    packed = zip_of(folder, prefix="Acme Slack export Nov 1 2024/")
+    records, stats = read(packed)
     assert [(r.raw_ref, r.slack_channel_id) for r in records] == [
-        ("Acme Slack export Nov 1 2024/general/2024-11-16.json#0", "C1")
+        (f"{packed}/Acme Slack export Nov 1 2024/general/2024-11-16.json#0", "C1")
     ]
     assert stats["unknown_channel_folders"] == []
 
@@ -209,10 +233,10 @@ def test_corrupt_member_in_zip_is_quarantined(make_export, tmp_path, read) -> No
     data[at + 1] ^= 0x20
     zip_path.write_bytes(bytes(data))
     records, _ = read(zip_path)
-    assert [(r.raw_ref, r.reason) for r in records if isinstance(r, QuarantineRecord)] == [
-        ("general/2024-11-16.json", "unreadable_file")
+    assert reasons(zip_path, records) == [("general/2024-11-16.json", "unreadable_file")]
+    assert [r.raw_ref for r in records if isinstance(r, MessageRecord)] == [
+        f"{zip_path}/general/2024-11-17.json#0"
     ]
-    assert [r.raw_ref for r in records if isinstance(r, MessageRecord)] == ["general/2024-11-17.json#0"]
 
 
 def test_corrupt_zip_raises_clear_error(make_export, zip_of, tmp_path) -> None:

@@ -96,3 +96,19 @@ def test_undecodable_file_names_are_repaired_in_raw_ref(tmp_path: Path, config_p
     assert con.execute("SELECT raw_ref, flags FROM core.messages").fetchall() == [
         (f"{folder}/inbox-\ufffd.mbox#0", ["text_repaired"])
     ]
+
+
+def test_each_export_keeps_its_own_quarantine_rows(make_export, zip_of, config_path: Path) -> None:
+    """The same bad message at the same place in two exports is two rows; reading one again adds none."""
+    day = {"ext-kappa/2026-11-16.json": [{"user": "U2", "text": "no ts"}]}
+    first, second = make_export(day), make_export(day)
+    packed = zip_of(second)
+
+    for _ in range(2):
+        _ingest(config_path, first, packed)
+
+    con = _published(config_path)
+    assert sorted(con.execute("SELECT raw_ref, reason FROM core.quarantine").fetchall()) == [
+        (f"{first}/ext-kappa/2026-11-16.json#0", "message_without_ts"),
+        (f"{packed}/ext-kappa/2026-11-16.json#0", "message_without_ts"),
+    ]
