@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import tempfile
 import zipfile
 from pathlib import Path
@@ -87,26 +88,98 @@ def test_unknown_channel_folder_is_read_and_flagged(make_export, read) -> None:
     assert stats["unknown_channel_folders"] == ["mystery"]
 
 
-def test_non_day_files_are_skipped_and_counted(make_export, read) -> None:
+def test_files_not_read_are_counted_or_quarantined(make_export, read, tmp_path) -> None:
+    """Known junk is counted by reason; suspicious names are quarantined; nothing is dropped silently."""
+    outside = tmp_path / "secret.json"
+    outside.write_text(json.dumps([MSG]), encoding="utf-8")
     files = {
         "general/2024-11-16.json": [MSG],
         "general/canvas.json": {"not": "a day"},
         "general/2024-13-40.json": "not a real date",
+        "general/2026-02-30.json": [MSG],
         "general/2024-11-16.json.bak": b"\x00\x01",
         "general/notes.txt": "text",
         "general/sub/2024-11-17.json": [MSG],
+        "general/.DS_Store": b"\x00",
+        "general/._2024-11-16.json": b"\x00",
+        "__MACOSX/general/._2024-11-16.json": b"\x00",
         "canvas.json": b"{broken",
         "integration_logs.json": {"logs": []},
         "org_users.json": [],
         "README": "hi",
     }
     path = make_export(files)
+    (path / "general" / "2024-11-17.json").symlink_to(outside)  # a link out of the export
+    (path / "general" / "2024-11-18.json").symlink_to(path / "general" / "2024-11-16.json")  # one inside
+    os.mkfifo(path / "general" / "2024-11-19.json")  # reading it would block forever
     records, stats = read(path)
-    assert [inside(path, r.raw_ref) for r in records] == ["general/2024-11-16.json#0"]
-    assert stats["skipped_non_day_files"] == 5
-    assert stats["ignored_root_files"] == 4
-    assert stats["day_files"] == 1
-    assert stats["conversations"] == 1
+    assert reasons(path, records) == [
+        ("general/2024-11-17.json", "unsafe_path"),
+        ("general/2024-11-19.json", "unsafe_path"),
+        ("general/2024-13-40.json", "invalid_day_file_name"),
+        ("general/2026-02-30.json", "invalid_day_file_name"),
+    ]
+    assert [inside(path, r.raw_ref) for r in records if isinstance(r, MessageRecord)] == [
+        "general/2024-11-16.json#0",
+        "general/2024-11-18.json#0",
+    ]
+    assert stats["skipped_files"] == {
+        "not_a_day_file": 4,
+        "os_metadata": 3,
+        "unused_root_file": 4,
+    }
+    assert (stats["day_files"], stats["conversations"]) == (2, 1)
+
+
+def _zip_with_names(path: Path, members: dict[str, object]) -> Path:
+    """A zip whose member names are stored as given, NUL bytes included (zipfile would cut them)."""
+    stand_ins = {name: name.replace("\x00", "~") for name in members}
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(stand_ins[name], json.dumps(content))
+    data = path.read_bytes()
+    for name, stand_in in stand_ins.items():
+        data = data.replace(stand_in.encode(), name.encode())
+    path.write_bytes(data)
+    return path
+
+
+def test_unsafe_zip_member_names_are_quarantined_and_never_read(tmp_path, read, kit) -> None:
+    members = {
+        **kit.BASE_FILES,
+        "general/2024-11-16.json": [MSG],
+        "../2024-11-16.json": [MSG],
+        "general/../../etc/2024-11-16.json": [MSG],
+        "/abs/2024-11-16.json": [MSG],
+        "C:\\Windows\\2024-11-16.json": [MSG],
+        "gen\x00eral/2024-11-17.json": [MSG],
+        "general/2024-02-30.json": [MSG],
+        "__MACOSX/general/._2024-11-16.json": [],
+    }
+    packed = _zip_with_names(tmp_path / "export.zip", members)
+    records, stats = read(packed)
+    assert reasons(packed, records) == [
+        ("../2024-11-16.json", "unsafe_path"),
+        ("/abs/2024-11-16.json", "unsafe_path"),
+        ("C:/Windows/2024-11-16.json", "unsafe_path"),
+        ("gen\x00eral/2024-11-17.json", "unsafe_path"),
+        ("general/../../etc/2024-11-16.json", "unsafe_path"),
+        ("general/2024-02-30.json", "invalid_day_file_name"),
+    ]
+    assert [r.message_key for r in records if isinstance(r, MessageRecord)] == ["C1:1731751920.000200"]
+    assert stats["skipped_files"] == {"os_metadata": 1}
+
+
+def test_a_name_stored_twice_in_a_zip_is_counted(make_export, tmp_path, read) -> None:
+    packed = tmp_path / "twice.zip"
+    with zipfile.ZipFile(packed, "w") as zf:
+        zf.writestr("users.json", "[]")
+        zf.writestr("general/2024-11-16.json", json.dumps([MSG]))
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            zf.writestr("general/2024-11-16.json", json.dumps([MSG | {"text": "second"}]))
+    records, stats = read(packed)
+    assert [r.body_full for r in records] == ["second"]  # the last one, as unzip does
+    assert stats["skipped_files"] == {"duplicate_zip_member": 1}
 
 
 def test_bad_day_files_and_items_are_quarantined(make_export, read) -> None:
@@ -145,7 +218,9 @@ def test_bad_day_files_and_items_are_quarantined(make_export, read) -> None:
         ("general/2024-01-06.json#7", "message_without_ts"),
     ]
     by_ref = {inside(path, r.raw_ref): r for r in records}
-    assert by_ref["general/2024-01-02.json"].excerpt == '[{"ts": "1731751920.000200",'
+    assert by_ref["general/2024-01-02.json"].excerpt == (
+        '{"ts": "1731751920.000200", (Expecting property name enclosed in double quotes)'
+    )
     assert by_ref["general/2024-01-06.json#5"].excerpt == '{"user": "U1", "text": "no ts"}'
     assert [inside(path, r.raw_ref) for r in records if isinstance(r, MessageRecord)] == [
         "general/2024-01-06.json#0",

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from commhealth.config import load_config
 from commhealth.ingest import ingest
+from tests.test_cli import commhealth
 
 LONE = "\ud800"  # valid JSON ("\ud800"), but no UTF-8 can hold it
 
@@ -112,3 +113,26 @@ def test_each_export_keeps_its_own_quarantine_rows(make_export, zip_of, config_p
         (f"{first}/ext-kappa/2026-11-16.json#0", "message_without_ts"),
         (f"{packed}/ext-kappa/2026-11-16.json#0", "message_without_ts"),
     ]
+
+
+def test_files_not_read_are_in_the_summary_or_quarantined(make_export, zip_of, config_path: Path) -> None:
+    export = make_export(
+        {
+            "ext-kappa/2026-11-16.json": [{"user": "U2", "text": "hello", "ts": "1763283600.000100"}],
+            "ext-kappa/2026-02-30.json": [{"user": "U2", "text": "lost?", "ts": "1763283700.000100"}],
+            "ext-kappa/canvas.json": {},
+            "__MACOSX/ext-kappa/._2026-11-16.json": "",
+            "integration_logs.json": {"logs": []},
+        }
+    )
+    result = commhealth(
+        "--config", str(config_path), "ingest", "slack-export", str(zip_of(export)), cwd=export.parent
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [" ".join(line.strip("│ ").replace("│", " ").split()) for line in result.stdout.splitlines()]
+    assert "Slack export files not read 3" in lines
+    assert {"not_a_day_file 1", "os_metadata 1", "unused_root_file 1", "invalid_day_file_name 1"} <= set(
+        lines
+    )
+    con = _published(config_path)
+    assert con.execute("SELECT reason FROM core.quarantine").fetchall() == [("invalid_day_file_name",)]
