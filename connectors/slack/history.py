@@ -21,12 +21,15 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Iterator
+from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.handler import default_interval_calculator
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 
 from commhealth.config import Config, SlackSource
 from commhealth.parties import PartyResolver
@@ -100,7 +103,7 @@ class _Slack:
             raise _ApiError(method, error.error, error.status) from None
         except SlackClientError:
             raise _ApiError(method, "request_failed", None) from None
-        except OSError as exc:  # connection errors once the retry handler gave up
+        except (OSError, HTTPException) as exc:  # connection errors once the retry handler gave up
             raise _ApiError(method, f"connection_failed ({type(exc).__name__})", None) from None
         data = response.data
         return data if isinstance(data, dict) else {}
@@ -118,15 +121,22 @@ class _Slack:
 
 
 def extract_slack(
-    config: Config, source: SlackSource, token: str, sink: Sink, *, now: dt.datetime | None = None
+    config: Config,
+    source: SlackSource,
+    token: str,
+    sink: Sink,
+    *,
+    now: dt.datetime | None = None,
+    backoff: RetryIntervalCalculator = default_interval_calculator,
 ) -> dict[str, object]:
     """Pull what is new in the configured vendor channels into ``sink``; returns the run's notes.
 
     Raises SourceAuthError at once when Slack refuses the token, and SourceError when a call keeps failing
     after the retries (what was read before stays staged with its cursor, so the next run resumes).
+    ``backoff`` spaces the retries of failed calls.
     """
     try:
-        client = make_client(token, source.api_url, max_retries=source.max_retries)
+        client = make_client(token, source.api_url, max_retries=source.max_retries, backoff=backoff)
     except ValueError:
         raise SourceAuthError("the Slack token is empty") from None
     slack = _Slack(client, token)
