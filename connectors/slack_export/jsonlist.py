@@ -28,6 +28,7 @@ INVALID_JSON = "invalid_json"
 VALUE_TOO_LARGE = "json_value_too_large"
 
 _SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
+WHOLE_CHARS = 4 << 20  # a document no longer than this is first tried whole
 _DECODER = json.JSONDecoder()
 _EXCERPT_CHARS = 300
 
@@ -135,20 +136,37 @@ class _Text:
         )
 
 
-def list_items(chunks: Iterable[bytes], *, max_value_chars: int) -> Iterator[Any]:
+def list_items(
+    chunks: Iterable[bytes], *, max_value_chars: int, whole_chars: int = WHOLE_CHARS
+) -> Iterator[Any]:
     """Each item of the JSON list in ``chunks`` (the bytes of one file, in order), as ``json.loads`` gives it.
 
     Raises JsonListError once the document cannot give more items: it is empty, not a list, not valid JSON
     from some point on (items before that point have been given), or holds a value longer than
-    ``max_value_chars`` characters, the memory bound.
+    ``max_value_chars`` characters, the memory bound. A document of at most ``whole_chars`` characters is
+    first tried whole (faster, same result).
     """
     text = _Text(chunks)
+    text.more(at_least=whole_chars)
+    if text.eof and text.cut_by is None and len(text.buf) <= min(whole_chars, max_value_chars):
+        # A usual file, whole in memory, none of its values over the cap: json.loads reads it in one call, twice
+        # as fast as value by value, with the same result. Broken, it is read value by value below to find
+        # what is good and where it breaks.
+        try:
+            whole = json.loads(text.buf)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            if not isinstance(whole, list):
+                raise JsonListError(NOT_A_LIST, value=whole)
+            yield from whole
+            return
     if not text.skip_space():
         raise JsonListError(EMPTY)
     if text.buf[text.pos] != "[":
         value = text.value(max_value_chars)  # the whole document, to show what it is
-        if text.skip_space():
-            raise JsonListError(INVALID_JSON, f"{text.excerpt()} (extra data)")
+        if text.skip_space() or text.cut_by:
+            raise text.ended("extra data")
         raise JsonListError(NOT_A_LIST, value=value)
     text.pos += 1
     if not text.skip_space():
@@ -170,5 +188,5 @@ def list_items(chunks: Iterable[bytes], *, max_value_chars: int) -> Iterator[Any
                 break
             if not text.skip_space():
                 raise text.ended("the list never ends")
-    if text.skip_space():
-        raise JsonListError(INVALID_JSON, f"{text.excerpt()} (extra data after the list)")
+    if text.skip_space() or text.cut_by:
+        raise text.ended("extra data after the list")

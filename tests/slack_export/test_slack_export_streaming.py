@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from commhealth.records import MessageRecord, QuarantineRecord
 from connectors.slack_export import SlackExport
 from connectors.slack_export import settings as export_settings
-from connectors.slack_export.jsonlist import JsonListError, list_items
+from connectors.slack_export.jsonlist import WHOLE_CHARS, JsonListError, list_items
 
 MSG = {"user": "U1", "text": "hello", "ts": "1731751920.000200"}
 
@@ -36,10 +36,11 @@ def _chunked(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def _read(chunks: list[bytes], max_value_chars: int = 1 << 20) -> tuple[list[object], str | None]:
+def _read(chunks: list[bytes], whole: bool = False) -> tuple[list[object], str | None]:
+    """Items and the error at the end; value by value unless `whole` (then a small document is read whole)."""
     items: list[object] = []
     try:
-        items.extend(list_items(chunks, max_value_chars=max_value_chars))
+        items.extend(list_items(chunks, max_value_chars=1 << 20, whole_chars=WHOLE_CHARS if whole else 0))
     except JsonListError as problem:
         return items, problem.reason
     return items, None
@@ -51,14 +52,15 @@ def _read(chunks: list[bytes], max_value_chars: int = 1 << 20) -> tuple[list[obj
     cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=12),
     indent=st.sampled_from([None, 0, 2]),
     encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-32"]),
+    whole=st.booleans(),
 )
 def test_items_are_what_json_loads_gives_however_the_chunks_fall(
-    items: list[object], cuts: list[int], indent: int | None, encoding: str
+    items: list[object], cuts: list[int], indent: int | None, encoding: str, whole: bool
 ) -> None:
     data = json.dumps(items, indent=indent, ensure_ascii=encoding != "utf-8").encode(
         encoding, "surrogatepass"
     )
-    assert _read(_chunked(data, cuts)) == (json.loads(data), None)
+    assert _read(_chunked(data, cuts), whole) == (json.loads(data), None)
 
 
 @settings(max_examples=150, deadline=None)
@@ -66,13 +68,14 @@ def test_items_are_what_json_loads_gives_however_the_chunks_fall(
     items=st.lists(json_values, min_size=1, max_size=6),
     cut=st.integers(min_value=0),
     cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=8),
+    whole=st.booleans(),
 )
 def test_a_cut_document_gives_its_whole_items_then_an_error(
-    items: list[object], cut: int, cuts: list[int]
+    items: list[object], cut: int, cuts: list[int], whole: bool
 ) -> None:
     data = json.dumps(items).encode()
     data = data[: cut % len(data)]  # cut anywhere before its end
-    got, reason = _read(_chunked(data, cuts))
+    got, reason = _read(_chunked(data, cuts), whole)
     assert reason in ("invalid_json", "empty_file")
     assert got == items[: len(got)]
 
@@ -90,13 +93,18 @@ def test_a_cut_document_gives_its_whole_items_then_an_error(
         (b"[1 2]", ([], "invalid_json")),  # an item is given once "," or "]" follows it
         (b"[1, 2", ([1], "invalid_json")),
         (b'[1, "\xff"]', ([1], "invalid_json")),
+        (b"[1]\xff", ([1], "invalid_json")),
+        (b"{}\xff", ([], "invalid_json")),
         (b"[" * 100_000, ([], "invalid_json")),
         (b"\xef\xbb\xbf[1]", ([1], None)),
         (b"[NaN, -Infinity]", ([pytest.approx(float("nan"), nan_ok=True), float("-inf")], None)),
     ],
 )
-def test_documents_that_are_not_a_plain_list(data: bytes, expected: tuple[list[object], str | None]) -> None:
-    assert _read([data[i : i + 3] for i in range(0, len(data), 3)] or [b""]) == expected
+@pytest.mark.parametrize("whole", [False, True], ids=["value_by_value", "whole"])
+def test_documents_that_are_not_a_plain_list(
+    data: bytes, expected: tuple[list[object], str | None], whole: bool
+) -> None:
+    assert _read([data[i : i + 3] for i in range(0, len(data), 3)] or [b""], whole) == expected
 
 
 def test_a_value_over_the_cap_stops_the_file_and_keeps_what_came_before(make_export, zip_of) -> None:
