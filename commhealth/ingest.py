@@ -33,6 +33,7 @@ from warehouse.staging import (
     CursorStore,
     Part,
     StagingWriter,
+    rows_table,
     staged_parts,
 )
 
@@ -133,8 +134,8 @@ def stage_slack_export(
     with SlackExport(path) as export:
         users = [{**_fields(u, SLACK_USER_SCHEMA), "source": "slack_export"} for u in export.users]
         channels = [{**_fields(c, SLACK_CHANNEL_SCHEMA), "source": "slack_export"} for c in export.channels]
-        sink.add_table(SLACK_USERS, pa.Table.from_pylist(users, schema=SLACK_USER_SCHEMA))
-        sink.add_table(SLACK_CHANNELS, pa.Table.from_pylist(channels, schema=SLACK_CHANNEL_SCHEMA))
+        sink.add_table(SLACK_USERS, rows_table(users, SLACK_USER_SCHEMA))
+        sink.add_table(SLACK_CHANNELS, rows_table(channels, SLACK_CHANNEL_SCHEMA))
         with _progress(console, bytes_total=False) as progress:
             task = progress.add_task("Reading Slack export", total=export.total_files())
             sink.add_all(export.messages(on_file=lambda: progress.advance(task)))

@@ -17,6 +17,9 @@ FLAG_INVALID_REFERENCES = "invalid_references_dropped"
 FLAG_CHARSET_REPAIRED = "charset_repaired"
 FLAG_HTML_ONLY = "html_only_body"
 FLAG_UNKNOWN_CHANNEL = "channel_not_in_export_directory"
+# Text held lone surrogates (valid JSON "\ud800", file names that are not UTF-8), which UTF-8 cannot store:
+# each became U+FFFD. Added where records are staged (warehouse.staging), whatever the connector.
+FLAG_TEXT_REPAIRED = "text_repaired"
 
 
 @dataclasses.dataclass(slots=True)
