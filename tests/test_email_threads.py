@@ -7,7 +7,7 @@ import datetime as dt
 import email.utils
 import itertools
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -20,7 +20,7 @@ from connectors.mail import read_mail
 from tests.test_warehouse import rows
 from warehouse.db import open_writer
 from warehouse.email_threads import resolve_email_conversations
-from warehouse.load import LoadStats, load_records
+from warehouse.load import load_records
 
 T0 = dt.datetime(2026, 11, 16, 9, tzinfo=dt.UTC)
 
@@ -52,7 +52,7 @@ class Mailbox:
         self.con, self.root, self.deliveries = con, root, 0
         self.resolver = PartyResolver(config) if config else None
 
-    def deliver(self, *emails: str) -> LoadStats:
+    def deliver(self, *emails: str) -> None:
         self.deliveries += 1
         folder = self.root / f"delivery-{self.deliveries:04d}"
         folder.mkdir(parents=True)
@@ -65,7 +65,6 @@ class Mailbox:
                     self.resolver.classify(record)
         stats = load_records(self.con, records, self.root / "staging")
         assert (stats.new, stats.quarantined_total) == (len(emails), 0)
-        return stats
 
 
 def conversations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -77,7 +76,7 @@ def unknown_ids(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 @pytest.fixture
-def con() -> Iterable[duckdb.DuckDBPyConnection]:
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
     with open_writer(":memory:") as connection:
         yield connection
 
