@@ -45,7 +45,7 @@ class MessageRecord:
     body_full: str | None = None
     in_reply_to: str | None = None
     references: list[str] = dataclasses.field(default_factory=list)
-    conversation_key: str | None = None  # Slack: set by the connector; email: derived at load from the chain
+    conversation_key: str | None = None  # Slack: set by the connector; email: by the merge (its component)
     is_automated: bool = False
     automated_reason: str | None = None
     slack_channel_id: str | None = None

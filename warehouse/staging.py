@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 
-from commhealth.records import CHANNEL_EMAIL, FLAG_TEXT_REPAIRED, MessageRecord, QuarantineRecord
+from commhealth.records import FLAG_TEXT_REPAIRED, MessageRecord, QuarantineRecord
 from warehouse.db import sql
 
 PART_SUFFIX = ".parquet"
@@ -122,18 +122,6 @@ _DERIVED_FIELDS = {"ordinal", "content_hash", "body_words", "conversation_key"}
 _DIRECT_FIELDS = [name for name in _MESSAGE_SCHEMA.names if name not in _DERIVED_FIELDS]
 
 
-def _initial_conversation(record: MessageRecord) -> str:
-    """Email: the earliest ancestor the headers name; chains through stored messages are followed at merge."""
-    if record.conversation_key:
-        return record.conversation_key
-    if record.channel == CHANNEL_EMAIL:
-        if record.references:
-            return record.references[0]
-        if record.in_reply_to:
-            return record.in_reply_to
-    return record.message_key
-
-
 def messages_table(records: list[MessageRecord], *, store_bodies: bool) -> pa.Table:
     """Records as the Arrow table the merge reads; bodies are dropped here when they must not be stored."""
     columns: dict[str, list] = {name: [] for name in _MESSAGE_SCHEMA.names}
@@ -141,7 +129,9 @@ def messages_table(records: list[MessageRecord], *, store_bodies: bool) -> pa.Ta
         columns["ordinal"].append(ordinal)
         columns["content_hash"].append(r.content_hash())
         columns["body_words"].append(None if r.body_text is None else len(r.body_text.split()))
-        columns["conversation_key"].append(_initial_conversation(r))
+        # Slack's comes from the connector. An email starts as a conversation of its own: the merge joins it
+        # to the conversations of the ids it carries and names (warehouse/email_threads.py).
+        columns["conversation_key"].append(r.conversation_key or r.message_key)
         for name in _DIRECT_FIELDS:
             columns[name].append(getattr(r, name))
     if not store_bodies:
