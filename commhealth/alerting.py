@@ -162,24 +162,38 @@ class Delivery:
 
 
 class _Ledger:
-    """meta.alert_deliveries for one report day: each successful post is committed at once."""
+    """meta.alert_deliveries for one report day: each successful post is committed at once.
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, day: dt.date, force: bool) -> None:
-        self.con, self.day, self.force = con, day, force
+    A forced run posts again what was posted before it started (`forced_since`), and only that: a retry of the
+    same run skips what the run has already posted, however many times it is retried.
+    """
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, day: dt.date, forced_since: dt.datetime | None
+    ) -> None:
+        self.con, self.day, self.forced_since = con, day, forced_since
         self.done = {
-            (channel, vendor, rule): ts
-            for channel, vendor, rule, ts in con.execute(sql("deliveries_of_day.sql"), [day]).fetchall()
+            (channel, vendor, rule): (ts, delivered_at)
+            for channel, vendor, rule, ts, delivered_at in con.execute(
+                sql("deliveries_of_day.sql"), [day]
+            ).fetchall()
         }
 
     def posted_ts(self, channel: str, vendor: str, rule: str) -> str | None:
-        return self.done.get((channel, vendor, rule))
+        done = self.done.get((channel, vendor, rule))
+        return done[0] if done else None
 
     def needs(self, channel: str, vendor: str, rule: str) -> bool:
-        return self.force or (channel, vendor, rule) not in self.done
+        done = self.done.get((channel, vendor, rule))
+        if done is None:
+            return True
+        return self.forced_since is not None and done[1] < self.forced_since
 
     def record(self, channel: str, vendor: str, rule: str, severity: str | None, ts: str | None) -> None:
-        self.con.execute(sql("record_delivery.sql"), [self.day, channel, vendor, rule, severity, ts])
-        self.done[(channel, vendor, rule)] = ts
+        delivered_at = self.con.execute(
+            sql("record_delivery.sql"), [self.day, channel, vendor, rule, severity, ts]
+        ).fetchone()[0]
+        self.done[(channel, vendor, rule)] = (ts, delivered_at)
 
 
 class _Poster:
@@ -209,15 +223,19 @@ def deliver(
     files: DigestFiles,
     *,
     token: str | None,
-    force: bool = False,
+    forced_since: dt.datetime | None = None,
     client_factory: Callable[..., object] = make_client,
 ) -> Delivery:
     """Post what has not been posted for this day yet: the digest (main message, thread replies, chart), an update
-    in its thread for alerts that appeared since, and critical alerts in each vendor's alert channel."""
+    in its thread for alerts that appeared since, and critical alerts in each vendor's alert channel.
+
+    `forced_since` (--force) is when the forced run started: what was posted before it is posted again, once.
+    """
     channel = config.alerts.channel
     if token is None or not channel:
         return Delivery(dry_run=True)
-    poster = _Poster(client_factory(token, config.alerts.slack_api_url), _Ledger(con, digest.day, force))
+    ledger = _Ledger(con, digest.day, forced_since)
+    poster = _Poster(client_factory(token, config.alerts.slack_api_url), ledger)
     thread_ts = _post_digest(poster, channel, digest, files)
     if thread_ts is not None:
         _post_thread_parts(poster, channel, thread_ts, files)
@@ -237,7 +255,7 @@ def _alerts_needing(
 
 
 def _post_digest(poster: _Poster, channel: str, digest: Digest, files: DigestFiles) -> str | None:
-    """The main message (first run, or --force), else an update in its thread for alerts new since; its ts."""
+    """The main message (first run, or forced), else an update in its thread for alerts new since; its ts."""
     ledger = poster.ledger
     if ledger.needs(channel, DIGEST_VENDOR, "digest"):
         posted: dict[str, str] = {}

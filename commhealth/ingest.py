@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from commhealth.config import Config
+from commhealth.config import Config, ExchangeSource, GraphSource, SlackSource
 from commhealth.parties import PartyResolver
 from commhealth.records import MessageRecord, QuarantineRecord
 from commhealth.secrets import require_secret
@@ -32,6 +33,7 @@ from warehouse.staging import (
     CursorStore,
     Part,
     StagingWriter,
+    rows_table,
     staged_parts,
 )
 
@@ -132,8 +134,8 @@ def stage_slack_export(
     with SlackExport(path) as export:
         users = [{**_fields(u, SLACK_USER_SCHEMA), "source": "slack_export"} for u in export.users]
         channels = [{**_fields(c, SLACK_CHANNEL_SCHEMA), "source": "slack_export"} for c in export.channels]
-        sink.add_table(SLACK_USERS, pa.Table.from_pylist(users, schema=SLACK_USER_SCHEMA))
-        sink.add_table(SLACK_CHANNELS, pa.Table.from_pylist(channels, schema=SLACK_CHANNEL_SCHEMA))
+        sink.add_table(SLACK_USERS, rows_table(users, SLACK_USER_SCHEMA))
+        sink.add_table(SLACK_CHANNELS, rows_table(channels, SLACK_CHANNEL_SCHEMA))
         with _progress(console, bytes_total=False) as progress:
             task = progress.add_task("Reading Slack export", total=export.total_files())
             sink.add_all(export.messages(on_file=lambda: progress.advance(task)))
@@ -221,7 +223,14 @@ def configured_paths(config: Config, source: str) -> list[Path]:
     return list(file_source.paths) if file_source else []
 
 
-LIVE_SOURCES = ("slack", "exchange", "graph")
+# The connector of each live source, with `extract_<source>` in it. Importing one imports its client libraries
+# (slack_sdk; exchangelib and requests; msal and httpx), so it is only done for configured sources.
+LIVE_CONNECTORS = {
+    "slack": "connectors.slack.history",
+    "exchange": "connectors.exchange",
+    "graph": "connectors.graph",
+}
+LIVE_SOURCES = tuple(LIVE_CONNECTORS)
 FILE_SOURCES = ("mbox", "slack_export")
 MAILBOX_SOURCES = ("exchange", "graph")  # sources whose work splits by mailbox
 
@@ -265,37 +274,33 @@ def with_mailboxes(config: Config, name: str, mailboxes: list[str]) -> Config:
     return config.model_copy(update={"sources": sources})
 
 
+def import_connectors(names: Iterable[str]) -> None:
+    """Import the connectors of these sources now, in this thread. Threads that import the same libraries at
+    the same time can see a module the other is still initialising ("partially initialized module
+    'requests.adapters'"), so a flow does this before it fans extraction out."""
+    for name in names:
+        if name in LIVE_CONNECTORS:
+            importlib.import_module(LIVE_CONNECTORS[name])
+
+
+def _live_secret(name: str, source: SlackSource | ExchangeSource | GraphSource) -> str:
+    if name == "slack":
+        return require_secret(source.token_env, source.token_secret_block, "the Slack token")
+    if name == "exchange" and source.auth != "oauth2":
+        return require_secret(source.password_env, source.password_secret_block, "the Exchange password")
+    what = "the Exchange client secret" if name == "exchange" else "the Graph client secret"
+    return require_secret(source.client_secret_env, source.client_secret_secret_block, what)
+
+
 def stage_live(config: Config, name: str, on_part: OnPart = None) -> dict[str, object]:
     """Pull what is new from one live source into staged parts; the writer merges them later."""
     source = getattr(config.sources, name)
     if source is None:
         raise ValueError(f"{config.source_file}: no [sources.{name}] section")
+    extract = getattr(importlib.import_module(LIVE_CONNECTORS[name]), f"extract_{name}")
     sink = StagingSink(config, name, on_part)
     try:
-        if name == "slack":
-            from connectors.slack.history import extract_slack
-
-            token = require_secret(source.token_env, source.token_secret_block, "the Slack token")
-            notes = extract_slack(config, source, token, sink)
-        elif name == "exchange":
-            from connectors.exchange import extract_exchange
-
-            if source.auth == "oauth2":
-                secret = require_secret(
-                    source.client_secret_env, source.client_secret_secret_block, "the Exchange client secret"
-                )
-            else:
-                secret = require_secret(
-                    source.password_env, source.password_secret_block, "the Exchange password"
-                )
-            notes = extract_exchange(config, source, secret, sink)
-        else:
-            from connectors.graph import extract_graph
-
-            secret = require_secret(
-                source.client_secret_env, source.client_secret_secret_block, "the Graph client secret"
-            )
-            notes = extract_graph(config, source, secret, sink)
+        notes = extract(config, source, _live_secret(name, source), sink)
     finally:
         sink.close()  # what was read before a failure stays staged, with its cursor
     return {name: notes}

@@ -12,10 +12,14 @@ CHANNEL_SLACK = "slack"
 # Flags a message may carry in core.messages.flags; each names a repair made to imperfect input.
 FLAG_SYNTHETIC_ID = "synthetic_message_id"
 FLAG_DATE_WITHOUT_ZONE = "date_without_zone"
+FLAG_DATE_FROM_RECEIVED = "date_from_received"  # the Date header was missing, unreadable or impossible
 FLAG_INVALID_REFERENCES = "invalid_references_dropped"
 FLAG_CHARSET_REPAIRED = "charset_repaired"
 FLAG_HTML_ONLY = "html_only_body"
 FLAG_UNKNOWN_CHANNEL = "channel_not_in_export_directory"
+# Text held lone surrogates (valid JSON "\ud800", file names that are not UTF-8), which UTF-8 cannot store:
+# each became U+FFFD. Added where records are staged (warehouse.staging), whatever the connector.
+FLAG_TEXT_REPAIRED = "text_repaired"
 
 
 @dataclasses.dataclass(slots=True)
@@ -41,7 +45,7 @@ class MessageRecord:
     body_full: str | None = None
     in_reply_to: str | None = None
     references: list[str] = dataclasses.field(default_factory=list)
-    conversation_key: str | None = None  # Slack: set by the connector; email: derived at load from the chain
+    conversation_key: str | None = None  # Slack: set by the connector; email: by the merge (its component)
     is_automated: bool = False
     automated_reason: str | None = None
     slack_channel_id: str | None = None

@@ -24,11 +24,15 @@ def print_summary(stats: LoadStats, console: Console) -> None:
     table.add_row("quarantined", f"{stats.quarantined_total:,}")
     for reason, count in sorted(stats.quarantined.items()):
         table.add_row(f"  {reason}", f"{count:,}")
-    skipped = stats.notes.get("skipped_events")
-    if isinstance(skipped, dict) and skipped:
-        table.add_row("Slack events skipped", f"{sum(skipped.values()):,}")
-        for subtype, count in sorted(skipped.items()):
-            table.add_row(f"  {subtype}", f"{count:,}")
+    for title, key in (
+        ("Slack events skipped", "skipped_events"),
+        ("Slack export files not read", "skipped_files"),
+    ):
+        counts = stats.notes.get(key)
+        if isinstance(counts, dict) and counts:
+            table.add_row(title, f"{sum(counts.values()):,}")
+            for reason, count in sorted(counts.items()):
+                table.add_row(f"  {reason}", f"{count:,}")
     console.print(table)
 
 

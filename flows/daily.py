@@ -22,18 +22,27 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from rich.console import Console
 
 from commhealth import alerting, ingest, metrics
-from commhealth.config import Config, find_config_path, load_config
+from commhealth.config import Config, ConfigError, find_config_path, load_config
 from commhealth.secrets import SecretUnavailableError
+from connectors.base import SourceAuthError
 from connectors.slack.digest import Digest
 from transforms.build import parse_as_of, report_day
 from warehouse.session import publish_snapshot, writing
 
 EXTRACT_THREADS = 4
 _QUIET = Console(quiet=True)
+# What a retry cannot mend: refused credentials, a missing secret, a mistake in the configuration. Anything
+# else (network, server and Slack errors) may pass on a retry.
+PERMANENT_FAILURES = (SourceAuthError, SecretUnavailableError, ConfigError, ValueError)
 
 
 def _config(config_file: str) -> Config:
     return load_config(config_file)
+
+
+def _worth_retrying(_task: object, _task_run: object, state: State) -> bool:
+    """The retry condition of the network tasks: not for a failure that would only repeat itself."""
+    return not isinstance(state.result(raise_on_failure=False), PERMANENT_FAILURES)
 
 
 # --- Extract ---------------------------------------------------------------------------------------------
@@ -51,11 +60,11 @@ def stage_slack_export(config_file: str, path: str) -> dict[str, object]:
     return ingest.stage_slack_export(_config(config_file), Path(path), _QUIET)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120])
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120], retry_condition_fn=_worth_retrying)
 def stage_live_source(config_file: str, name: str, mailboxes: list[str] | None = None) -> dict[str, object]:
-    """Pull what is new from one live source (Slack, Exchange, Graph) into staged parts; network, so retried.
-    A retry resumes from the cursors the failed attempt staged. `mailboxes` limits Exchange or Graph to some of
-    its configured mailboxes."""
+    """Pull what is new from one live source (Slack, Exchange, Graph) into staged parts; network, so retried
+    (not when credentials are refused or missing). A retry resumes from the cursors the failed attempt staged.
+    `mailboxes` limits Exchange or Graph to some of its configured mailboxes."""
     config = _config(config_file)
     if mailboxes is not None:
         config = ingest.with_mailboxes(config, name, mailboxes)
@@ -68,8 +77,10 @@ def _stage(
     """Extract the chosen sources (None: every configured one) in parallel threads; returns the notes of those
     that worked and a line per failed one: a failed source does not stop the others."""
     cfg = _config(config_file)
+    names = ingest.selected_sources(cfg, sources)
+    ingest.import_connectors(names)  # here, not in each thread: concurrent imports of one library can fail
     futures = {}
-    for name in ingest.selected_sources(cfg, sources):
+    for name in names:
         if name == "mbox":
             futures[name] = stage_mail.submit(
                 config_file, [str(p) for p in ingest.configured_paths(cfg, name)]
@@ -118,16 +129,16 @@ def evaluate_alerts(config_file: str, as_of: dt.datetime) -> tuple[Digest, alert
     return digest, files
 
 
-def _worth_retrying(_task: object, _task_run: object, state: State) -> bool:
-    """A missing Slack token stays missing; anything else (network, Slack errors) may pass on a retry."""
-    return not isinstance(state.result(raise_on_failure=False), SecretUnavailableError)
-
-
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120], retry_condition_fn=_worth_retrying)
 def post_to_slack(
-    config_file: str, digest: Digest, files: alerting.DigestFiles, dry_run: bool, force: bool
+    config_file: str,
+    digest: Digest,
+    files: alerting.DigestFiles,
+    dry_run: bool,
+    forced_since: dt.datetime | None,
 ) -> alerting.Delivery:
-    """Post what this day has not posted yet; a failed post fails the task, and a retry posts only the rest."""
+    """Post what this day has not posted yet (forced: what was posted before `forced_since`, the start of the
+    run); a failed post fails the task, and a retry posts only the rest."""
     config = _config(config_file)
     logger = get_run_logger()
     token = None if dry_run else alerting.resolve_token(config)
@@ -137,7 +148,7 @@ def post_to_slack(
         )
         return alerting.Delivery(dry_run=True)
     with writing(config, "post", publish=False) as (con, _run):
-        delivery = alerting.deliver(con, config, digest, files, token=token, force=force)
+        delivery = alerting.deliver(con, config, digest, files, token=token, forced_since=forced_since)
     for line in delivery.posted:
         logger.info("Posted %s", line)
     for line in delivery.already_posted:
@@ -211,6 +222,8 @@ def daily(
     (Friday on Mondays) and a re-run reports the same day. `sources` limits what this run extracts itself
     (`[]`: none, when `extract` runs elsewhere do it); it always merges every staged part.
     """
+    # --force posts again what was posted before this run: once, however often post_to_slack is retried.
+    forced_since = dt.datetime.now(dt.UTC) if force else None
     config_file = _resolve(config)
     cfg = _config(config_file)
     instant = parse_as_of(as_of, cfg) if as_of else alerting.default_as_of(cfg)
@@ -218,7 +231,7 @@ def daily(
         loaded, failed_sources = _extract_and_load(config_file, sources)
         built = build(config_file, instant)
         digest, files = evaluate_alerts(config_file, instant)
-        delivery = post_to_slack(config_file, digest, files, dry_run, force) if publish else None
+        delivery = post_to_slack(config_file, digest, files, dry_run, forced_since) if publish else None
     finally:
         publish_warehouse(config_file)
     write_artifacts(digest, files)
@@ -260,7 +273,7 @@ def backfill(
             build(config_file, instant)
             digest, files = evaluate_alerts(config_file, instant)
             if publish:
-                post_to_slack(config_file, digest, files, False, False)
+                post_to_slack(config_file, digest, files, False, None)
             write_artifacts(digest, files)
             days.append(
                 {"day": day.isoformat(), "status": digest.status, "digest_json": str(files.json_path)}

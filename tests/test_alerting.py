@@ -121,7 +121,8 @@ def test_a_failed_post_is_retried_by_the_next_run_without_duplicates(
 ) -> None:
     digest = Digest(DAY, [vendor("kappa", AlertLine("vendor_overdue", "warning", "2 items past SLA"))])
     with open_writer(":memory:") as con:
-        slack.api_error("files.getUploadURLExternal", "internal_error")
+        # An error that is not retried within the call (Slack's transient ones, like internal_error, are).
+        slack.api_error("files.getUploadURLExternal", "invalid_arguments")
         first = run(con, config, digest, tmp_path)
         assert len(first.failed) == 1 and "latency chart" in first.failed[0] and TOKEN not in first.failed[0]
         second = run(con, config, digest, tmp_path)
@@ -138,9 +139,30 @@ def test_force_posts_again_and_critical_alerts_reach_the_vendor_channel(
         run(con, config, digest, tmp_path)
         assert len(slack.posted("#vendor-kappa")) == 1
         assert run(con, config, digest, tmp_path).posted == []
-        forced = run(con, config, digest, tmp_path, force=True)
+        forced = run(con, config, digest, tmp_path, forced_since=dt.datetime.now(dt.UTC))
         assert f"digest of {DAY} in #vendor-health" in forced.posted
         assert len(slack.posted("#vendor-kappa")) == 2
+
+
+def test_a_forced_run_retried_after_a_failure_posts_each_part_once(
+    config: Config, slack: FakeSlackAPI, tmp_path: Path
+) -> None:
+    critical = AlertLine("vendor_overdue", "critical", "3 items have waited past 3x SLA")
+    digest = Digest(DAY, [vendor("kappa", critical, channel="#vendor-kappa")])
+    with open_writer(":memory:") as con:
+        run(con, config, digest, tmp_path)
+        forced_since = dt.datetime.now(dt.UTC)
+        slack.api_error("files.getUploadURLExternal", "internal_error")
+        first_try = run(con, config, digest, tmp_path, forced_since=forced_since)
+        assert len(first_try.failed) == 1 and "latency chart" in first_try.failed[0]
+
+        retry = run(con, config, digest, tmp_path, forced_since=forced_since)  # the task's retry, same run
+
+        assert retry.posted == ["latency chart in the digest thread"]
+        main = [m for m in slack.posted("#vendor-health") if m.get("thread_ts", m["ts"]) == m["ts"]]
+        assert len(main) == 2 and len(slack.posted("#vendor-kappa")) == 2  # the first run's, the forced one
+        charts = [c for c in slack.calls("files.completeUploadExternal") if c.response and c.response["ok"]]
+        assert len(charts) == 2 and charts[-1].params["thread_ts"] == main[-1]["ts"]
 
 
 def test_no_token_is_a_dry_run(config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,12 +1,12 @@
-"""The warehouse: migrations, idempotent batched loads, conflicts, email chains, the published copy."""
+"""The warehouse: migrations, idempotent batched loads, conflicts, the published copy (email conversations:
+tests/test_email_threads.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import random
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import duckdb
@@ -16,8 +16,8 @@ from commhealth.config import load_config
 from commhealth.records import MessageRecord, QuarantineRecord
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from warehouse.db import WarehouseBusyError, migration_files, open_writer, transaction
-from warehouse.load import load_records, merge_staged, resolve_email_conversations
-from warehouse.session import WarehouseOutOfMemoryError, writing
+from warehouse.load import load_records, merge_staged
+from warehouse.session import WarehouseOutOfMemoryError, publish_snapshot, writing
 from warehouse.staging import CursorStore, StagingWriter, staged_parts
 
 T0 = dt.datetime(2026, 11, 16, 9, tzinfo=dt.UTC)
@@ -59,18 +59,18 @@ def test_migrations_from_an_empty_file_are_recorded_once(tmp_path: Path) -> None
         ) == [(0,)]
 
 
-def _warehouse_before(path: Path, version: int) -> None:
-    """A warehouse file as a release that had the migrations before `version` left it."""
+def older_release_warehouse(path: Path, first_missing: int) -> None:
+    """A warehouse file as a release that stopped before migration `first_missing` left it."""
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA meta")
     con.execute(
         "CREATE TABLE meta.schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
         "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
     )
-    for number, name, statements in migration_files():
-        if number < version:
+    for version, name, statements in migration_files():
+        if version < first_missing:
             con.execute(statements)
-            con.execute("INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)", [number, name])
+            con.execute("INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)", [version, name])
     con.close()
 
 
@@ -78,7 +78,7 @@ def test_messages_stored_before_the_key_index_was_dropped_keep_their_rows_and_co
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "w.duckdb"
-    _warehouse_before(path, 5)
+    older_release_warehouse(path, 5)
     load_before = {"message_key": "old@x", "changed_at": "2026-11-01 00:00:00+00"}
     with duckdb.connect(str(path)) as con:
         con.execute(
@@ -113,7 +113,7 @@ def test_slack_directory_before_the_build_time_scope_keeps_its_rows(tmp_path: Pa
     """Upgrading: Slack channels keep their rows (the ingest-time vendor_id goes, kind/teams/members are
     unknown until read again), and Slack messages lose the channel's vendor they carried as a recipient."""
     path = tmp_path / "w.duckdb"
-    _warehouse_before(path, 6)
+    older_release_warehouse(path, 6)
     with duckdb.connect(str(path)) as con:
         con.execute(
             "INSERT INTO raw.slack_channels VALUES ('C1', 'ext-kappa', true, 'kappa', 'slack_export', "
@@ -184,55 +184,6 @@ def test_parts_merged_in_one_transaction_keep_the_first_copy(tmp_path: Path) -> 
     assert staged_parts(tmp_path) == []
 
 
-@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]])
-def test_email_conversation_is_the_earliest_known_ancestor_whatever_the_load_order(
-    tmp_path: Path, order: list[int]
-) -> None:
-    messages = [
-        mail("root@x"),
-        mail("r1@x", in_reply_to="root@x"),  # no References header: chain via In-Reply-To
-        mail("r2@x", in_reply_to="r1@x"),
-        mail("r3@x", in_reply_to="r2@x", references=["r1@x", "r2@x"]),  # truncated References
-    ]
-    with open_writer(":memory:") as con:
-        for i in order:  # one batch each, as if read on different days
-            load_records(con, [messages[i]], tmp_path)
-        assert set(rows(con, "SELECT conversation_key FROM core.messages")) == {("root@x",)}
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_chains_loaded_in_random_batches_resolve_like_one_global_pass(tmp_path: Path, seed: int) -> None:
-    """Each merge follows only the chains its batch touches; the result must equal resolving everything."""
-    rng = random.Random(seed)
-    messages, roots = [], {}
-    for i in range(300):
-        key = f"m{i}@x"
-        parent = rng.choice(messages) if messages and rng.random() < 0.8 else None
-        if parent is None:
-            roots[key] = key
-            messages.append(mail(key))
-            continue
-        roots[key] = roots[parent.message_key]
-        ancestors = [*parent.references, parent.message_key]
-        # Real clients send the whole References list, a truncated one, or only In-Reply-To.
-        references = rng.choice([ancestors, ancestors[-2:], []])
-        messages.append(mail(key, in_reply_to=parent.message_key, references=references))
-    rng.shuffle(messages)
-    cuts = sorted(rng.sample(range(1, len(messages)), 7))
-    with open_writer(":memory:") as con:
-        for start, end in itertools.pairwise([0, *cuts, len(messages)]):
-            load_records(con, messages[start:end], tmp_path)
-        stored = dict(rows(con, "SELECT message_key, conversation_key FROM core.messages"))
-        assert stored == roots
-        assert resolve_email_conversations(con) == 0  # a global pass finds nothing left to move
-
-
-def test_unknown_parent_id_is_the_conversation_until_it_arrives(tmp_path: Path) -> None:
-    with open_writer(":memory:") as con:
-        load_records(con, [mail("child@x", in_reply_to="missing@x")], tmp_path)
-        assert rows(con, "SELECT conversation_key FROM core.messages") == [("missing@x",)]
-
-
 def test_store_bodies_false_keeps_no_text(tmp_path: Path) -> None:
     with open_writer(":memory:") as con:
         load_records(con, [mail("a@x", "secret words here")], tmp_path, store_bodies=False)
@@ -294,6 +245,61 @@ def test_published_copy_opens_while_the_writer_runs(config_path: Path) -> None:
         .fetchall()
     )
     assert runs == [("test", "succeeded"), ("test", "succeeded")]
+
+
+def test_a_publish_removes_the_temp_copy_a_killed_publish_left(config_path: Path) -> None:
+    config = load_config(config_path)
+    published = config.warehouse.published_path
+    leftover = published.with_name(published.name + ".k1ll3d.tmp")  # the name a killed publish leaves
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_bytes(b"half a warehouse")
+
+    with writing(config, "test") as (con, _run):
+        load_records(con, [mail("a@x")], config.warehouse.staging_path)
+
+    assert not leftover.exists()
+    assert list(published.parent.glob(published.name + ".*.tmp")) == []
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM core.messages").fetchone() == (1,)
+
+
+# Another process in the middle of a publish: it holds the publish lock and is writing its temp copy.
+LIVE_PUBLISH = """
+import os, shutil, sys
+from pathlib import Path
+from warehouse.db import publish_lock
+source, published = Path(sys.argv[1]), Path(sys.argv[2])
+tmp = published.with_name(published.name + ".live.tmp")
+with publish_lock(published):
+    shutil.copyfile(source, tmp)
+    print("copying", flush=True)
+    sys.stdin.readline()
+    os.replace(tmp, published)
+"""
+
+
+def test_a_publish_leaves_the_temp_copy_of_a_live_publish_alone(config_path: Path) -> None:
+    config = load_config(config_path)
+    with writing(config, "test") as (con, _run):
+        load_records(con, [mail("a@x")], config.warehouse.staging_path)
+    published = config.warehouse.published_path
+    other = subprocess.Popen(
+        [sys.executable, "-c", LIVE_PUBLISH, str(config.warehouse.path), str(published)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert other.stdout is not None and other.stdin is not None
+    assert other.stdout.readline() == "copying\n"
+    ours = threading.Thread(target=publish_snapshot, args=(config,))
+    ours.start()  # it waits for the other publish instead of sweeping its temp copy away
+    other.stdin.write("go on\n")
+    other.stdin.close()
+    assert other.wait(timeout=60) == 0
+    ours.join(timeout=60)
+    assert not ours.is_alive()
+    assert list(published.parent.glob(published.name + ".*.tmp")) == []
 
 
 def test_second_writer_gets_a_clear_error(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -11,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
+from filelock import FileLock
 
 MIGRATIONS_PACKAGE = "warehouse.migrations"
 SQL_PACKAGE = "warehouse.sql"
@@ -157,18 +159,34 @@ def open_writer(
         con.close()
 
 
+def publish_lock(published: Path | str) -> FileLock:
+    """The lock every publish of this copy holds: a file beside it, released by the system if its holder
+    dies."""
+    dst = Path(published)
+    return FileLock(dst.with_name(dst.name + ".lock"))
+
+
 def publish(path: Path | str, published: Path | str) -> Path:
-    """Atomically replace the analysts' read-only copy with the current (checkpointed, closed) warehouse."""
+    """Atomically replace the analysts' read-only copy with the current (checkpointed, closed) warehouse.
+
+    Publishing runs outside the writer's lock (at the end of a flow run, of a CLI command), so publishes take
+    turns under their own lock. Holding it, any temp copy found beside the copy was left by a publish that was
+    killed mid-copy, and is as big as the warehouse: it is removed first.
+    """
     src, dst = Path(path), Path(published)
-    fd, tmp_name = tempfile.mkstemp(prefix=dst.name + ".", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp_name)
-        os.replace(tmp_name, dst)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+    with publish_lock(dst):
+        for stale in dst.parent.glob(glob.escape(dst.name) + ".*.tmp"):
+            if stale.is_file():
+                stale.unlink(missing_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=dst.name + ".", suffix=".tmp", dir=dst.parent)
+        os.close(fd)
+        try:
+            shutil.copyfile(src, tmp_name)
+            os.replace(tmp_name, dst)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+            raise
     return dst
 
 

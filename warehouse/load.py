@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from commhealth.records import CHANNEL_EMAIL, MessageRecord, QuarantineRecord
 from warehouse.db import sql, transaction
+from warehouse.email_threads import resolve_email_conversations, resolve_under_current_rule
 from warehouse.staging import (
     MESSAGES,
     QUARANTINE,
@@ -43,8 +44,6 @@ from warehouse.staging import (
 )
 
 CONFLICT_REASON = "duplicate_key_conflict"
-# Chains longer than this many hops are cut; real threads are far shorter, and a cycle must not loop forever.
-MAX_CHAIN_HOPS = 64
 
 
 @dataclasses.dataclass
@@ -182,6 +181,8 @@ def merge_parts(
     _hand_freed_batches_back()
     con.execute("SET checkpoint_threshold = ?", [MERGE_CHECKPOINT_THRESHOLD])
     try:
+        with transaction(con):  # a no-op once done; before any part, so they merge under the current rule
+            resolve_under_current_rule(con)
         for kind, group, table in _merge_groups(parts):
             if stop is not None and stop.is_set():
                 break
@@ -248,7 +249,7 @@ def _merge_group(
         if kind == MESSAGES:
             _merge_messages(con, table, now, stats)
             if pc.any(pc.equal(table.column("channel"), CHANNEL_EMAIL)).as_py():
-                # In the batch's transaction, so a crash cannot leave stored chains unresolved.
+                # In the batch's transaction, so a crash cannot leave stored emails out of their conversation.
                 resolve_email_conversations(con, since=now)
         elif kind == QUARANTINE:
             stats.quarantined.update(table.column("reason").to_pylist())
@@ -305,25 +306,6 @@ def _upsert_directory(con: duckdb.DuckDBPyConnection, kind: str, table: pa.Table
         con.execute(sql(f"upsert_{kind}.sql"), [now])
     finally:
         con.unregister("incoming_directory")
-
-
-def resolve_email_conversations(con: duckdb.DuckDBPyConnection, since: dt.datetime | None = None) -> int:
-    """Point every email at the conversation of its earliest stored ancestor; returns the hops taken.
-
-    Only chains touched by the emails stored or changed since `since` are followed (every chain when None):
-    earlier loads left the others resolved, so a daily load does not walk the whole history.
-    """
-    con.execute(sql("pending_conversation_keys.sql"), [since])
-    statement = sql("resolve_email_conversations.sql")
-    try:
-        for hop in range(MAX_CHAIN_HOPS):
-            con.execute(statement)
-            if not con.execute("SELECT count(*) FROM conversation_moves").fetchone()[0]:
-                return hop
-        return MAX_CHAIN_HOPS
-    finally:
-        con.execute("DROP TABLE IF EXISTS pending_conversation_keys")
-        con.execute("DROP TABLE IF EXISTS conversation_moves")
 
 
 def load_records(

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 
-from commhealth.records import CHANNEL_EMAIL, MessageRecord, QuarantineRecord
+from commhealth.records import FLAG_TEXT_REPAIRED, MessageRecord, QuarantineRecord
 from warehouse.db import sql
 
 PART_SUFFIX = ".parquet"
@@ -122,18 +122,6 @@ _DERIVED_FIELDS = {"ordinal", "content_hash", "body_words", "conversation_key"}
 _DIRECT_FIELDS = [name for name in _MESSAGE_SCHEMA.names if name not in _DERIVED_FIELDS]
 
 
-def _initial_conversation(record: MessageRecord) -> str:
-    """Email: the earliest ancestor the headers name; chains through stored messages are followed at merge."""
-    if record.conversation_key:
-        return record.conversation_key
-    if record.channel == CHANNEL_EMAIL:
-        if record.references:
-            return record.references[0]
-        if record.in_reply_to:
-            return record.in_reply_to
-    return record.message_key
-
-
 def messages_table(records: list[MessageRecord], *, store_bodies: bool) -> pa.Table:
     """Records as the Arrow table the merge reads; bodies are dropped here when they must not be stored."""
     columns: dict[str, list] = {name: [] for name in _MESSAGE_SCHEMA.names}
@@ -141,24 +129,60 @@ def messages_table(records: list[MessageRecord], *, store_bodies: bool) -> pa.Ta
         columns["ordinal"].append(ordinal)
         columns["content_hash"].append(r.content_hash())
         columns["body_words"].append(None if r.body_text is None else len(r.body_text.split()))
-        columns["conversation_key"].append(_initial_conversation(r))
+        # Slack's comes from the connector. An email starts as a conversation of its own: the merge joins it
+        # to the conversations of the ids it carries and names (warehouse/email_threads.py).
+        columns["conversation_key"].append(r.conversation_key or r.message_key)
         for name in _DIRECT_FIELDS:
             columns[name].append(getattr(r, name))
     if not store_bodies:
         columns["body_text"] = columns["body_full"] = [None] * len(records)
-    return pa.table(columns, schema=_MESSAGE_SCHEMA)
+    return arrow_table(columns, _MESSAGE_SCHEMA, flags_column="flags")
 
 
 def quarantine_table(records: list[QuarantineRecord]) -> pa.Table:
-    return pa.table(
-        {
-            "source": [q.source for q in records],
-            "raw_ref": [q.raw_ref for q in records],
-            "reason": [q.reason for q in records],
-            "excerpt": [q.excerpt for q in records],
-        },
-        schema=_QUARANTINE_SCHEMA,
-    )
+    columns = {name: [getattr(q, name) for q in records] for name in _QUARANTINE_SCHEMA.names}
+    return arrow_table(columns, _QUARANTINE_SCHEMA)
+
+
+def rows_table(rows: list[dict[str, object]], schema: pa.Schema) -> pa.Table:
+    """Rows (dicts; missing keys are null) as a table of `schema`, text repaired like records' (Slack users and
+    channels)."""
+    return arrow_table({name: [row.get(name) for row in rows] for name in schema.names}, schema)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def arrow_table(columns: dict[str, list], schema: pa.Schema, *, flags_column: str | None = None) -> pa.Table:
+    """The columns as a table of `schema`, with lone surrogates replaced by U+FFFD.
+
+    UTF-8 cannot hold a lone surrogate, yet Python strings can: JSON allows "\ud800", and undecodable bytes of
+    file names arrive surrogate-escaped. Arrow refuses them, so one such string would stop the whole run.
+    They are rare, so only a batch that has one pays for the repair. With `flags_column`, each repaired row
+    gets FLAG_TEXT_REPAIRED there.
+    """
+    try:
+        return pa.table(columns, schema=schema)
+    except UnicodeEncodeError:
+        pass
+    for values in columns.values():
+        for row, value in enumerate(values):
+            repaired = _without_surrogates(value)
+            if repaired != value:
+                values[row] = repaired
+                if flags_column is not None:
+                    flags = columns[flags_column]
+                    if FLAG_TEXT_REPAIRED not in flags[row]:
+                        flags[row] = [*flags[row], FLAG_TEXT_REPAIRED]
+    return pa.table(columns, schema=schema)
+
+
+def _without_surrogates(value: object) -> object:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    return value
 
 
 @dataclasses.dataclass(frozen=True)

@@ -32,10 +32,11 @@ from exchangelib.version import Version
 
 from commhealth.config import Config, ExchangeSource
 from commhealth.records import MessageRecord, QuarantineRecord
+from commhealth.secrets import mask_secrets
 from connectors.base import Sink, SourceError
 from connectors.mail import parse_email
 
-from .client import clear_protocol_cache, connect, fault_tolerance, open_folder, probe_credentials, scrub
+from .client import clear_protocol_cache, connect, fault_tolerance, open_folder, probe_credentials
 from .redact import install as install_secret_filter
 from .settings import (
     FETCH_CHUNK_SIZE,
@@ -133,7 +134,7 @@ def _pull_folder(
         raise
     except (EWSError, OSError) as exc:
         raise SourceError(
-            f"Exchange failed reading {partition}: {type(exc).__name__}: {scrub(str(exc), secret)}"
+            f"Exchange failed reading {partition}: {type(exc).__name__}: {mask_secrets(str(exc), [secret])}"
         ) from exc
     sink.checkpoint(SOURCE, partition, new_state)
     stats.update(counts)

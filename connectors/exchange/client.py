@@ -38,6 +38,7 @@ from exchangelib.version import Version
 from oauthlib.oauth2 import OAuth2Error
 
 from commhealth.config import ExchangeSource
+from commhealth.secrets import mask_secrets
 from connectors.base import SourceAuthError, SourceError
 
 from .settings import DISTINGUISHED_FOLDERS, PROBE_ATTEMPTS, PROBE_MAX_SLEEP
@@ -59,7 +60,6 @@ __all__ = [
     "make_configuration",
     "open_folder",
     "probe_credentials",
-    "scrub",
 ]
 
 
@@ -79,11 +79,6 @@ def _identity(source: ExchangeSource) -> str:
 
 def _where(source: ExchangeSource) -> str:
     return source.endpoint or "autodiscover"
-
-
-def scrub(text: str, secret: str) -> str:
-    """`text` with the secret masked (defence in depth: no exchangelib message is known to contain it)."""
-    return text.replace(secret, "********") if secret else text
 
 
 def make_configuration(
@@ -191,18 +186,22 @@ def _probe_once(source: ExchangeSource, secret: str, version: Version | None) ->
         if isinstance(exc.__context__, TRANSIENT_ERRORS):
             raise exc.__context__ from None
         raise SourceError(
-            f"Exchange at {_where(source)} could not be reached: {type(exc).__name__}: {scrub(str(exc), secret)}"
+            f"Exchange at {_where(source)} could not be reached: {type(exc).__name__}: "
+            f"{mask_secrets(str(exc), [secret])}"
         ) from None
     except (ErrorAccessDenied, ErrorNonExistentMailbox) as exc:
         raise SourceError(
             f"Exchange at {_where(source)}: {_identity(source)} cannot open mailbox {mailbox}: "
-            f"{type(exc).__name__}: {scrub(str(exc), secret)}"
+            f"{type(exc).__name__}: {mask_secrets(str(exc), [secret])}"
         ) from None
     except AutoDiscoverFailed as exc:
-        raise SourceError(f"Exchange autodiscover failed for {mailbox}: {scrub(str(exc), secret)}") from None
+        raise SourceError(
+            f"Exchange autodiscover failed for {mailbox}: {mask_secrets(str(exc), [secret])}"
+        ) from None
     except (EWSError, OSError) as exc:  # requests' connection errors are OSErrors
         raise SourceError(
-            f"Exchange at {_where(source)} could not be reached: {type(exc).__name__}: {scrub(str(exc), secret)}"
+            f"Exchange at {_where(source)} could not be reached: {type(exc).__name__}: "
+            f"{mask_secrets(str(exc), [secret])}"
         ) from None
 
 

@@ -2,33 +2,23 @@
 
 At DEBUG level exchangelib logs every request's headers (``Authorization: Basic <base64 user:password>``, NTLM
 messages, ``Bearer <token>``) and requests_oauthlib logs the token request body (``client_secret=...``) and the
-token. A filter on those loggers masks authorization headers, OAuth secrets and tokens, and the run's own secret
-in every form it travels in (plain, URL-encoded, Basic-encoded), before any handler formats the record.
+token. A filter on those loggers masks them with :func:`commhealth.secrets.mask_secrets` before any handler
+formats the record: authorization headers, URL passwords, OAuth secrets and tokens, and the run's own secret
+in every form it travels in (plain, URL-encoded, Basic-encoded) where it stands as a whole token.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote, quote_plus
 
-MASK = "********"
-LOGGER_PREFIXES = ("exchangelib", "requests_oauthlib", "oauthlib", "requests_ntlm", "urllib3", "requests")
+from commhealth.secrets import mask_secrets
 
-_PATTERNS = (
-    # 'Authorization': 'Basic dXNlcjpwdw==' in header dict reprs, or Authorization: Bearer ... in raw text
-    re.compile(r"((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)[^'\"\r\n,}]+", re.IGNORECASE),
-    # form bodies and JSON: client_secret=..., "access_token": "...", refresh_token, id_token, password
-    re.compile(
-        r"((?:client_secret|client_assertion|access_token|refresh_token|id_token|password)['\"]?\s*[:=]\s*['\"]?)"
-        r"[^'\"&\s,}]+",
-        re.IGNORECASE,
-    ),
-)
+LOGGER_PREFIXES = ("exchangelib", "requests_oauthlib", "oauthlib", "requests_ntlm", "urllib3", "requests")
 
 
 class SecretFilter(logging.Filter):
@@ -40,13 +30,9 @@ class SecretFilter(logging.Filter):
         self._secrets: dict[str, int] = {}  # secret form -> number of runs using it
 
     def redact(self, text: str) -> str:
-        for pattern in _PATTERNS:
-            text = pattern.sub(lambda m: m.group(1) + MASK, text)
         with self._lock:
-            forms = sorted(self._secrets, key=len, reverse=True)
-        for form in forms:
-            text = text.replace(form, MASK)
-        return text
+            forms = list(self._secrets)
+        return mask_secrets(text, forms)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -83,7 +69,7 @@ def _forms(secret: str, username: str | None) -> set[str]:
     forms = {secret, quote(secret, safe=""), quote_plus(secret)}
     if username:
         forms.add(base64.b64encode(f"{username}:{secret}".encode()).decode())
-    return {form for form in forms if len(form) >= 4}  # never mask tiny fragments everywhere
+    return forms
 
 
 SECRET_FILTER = SecretFilter()

@@ -6,16 +6,22 @@ import datetime as dt
 import re
 from email._parseaddr import _parsedate_tz  # keeps "no zone" apart from +0000, unlike parsedate_tz
 
-from .settings import EXTRA_ZONES, MAX_YEAR, MAX_ZONE_OFFSET_SECONDS, MIN_YEAR
+from .settings import EXTRA_ZONES, MAX_FUTURE, MAX_ZONE_OFFSET_SECONDS, MIN_YEAR
 
 _COMMENT = re.compile(r"\([^()]*\)")
 _COLON_ZONE = re.compile(r"([+-]\d\d):(\d\d)\s*$")
 _ZONE_NAME = re.compile(r"\b(" + "|".join(EXTRA_ZONES) + r")\s*$")
 _ZONE_NAMES = tuple(EXTRA_ZONES)
+# What separates day, month and year (not ":", which would split times).
+_DATE_TOKENS = re.compile(r"[\s,/-]+")
 
 
 def parse_date(value: str | None) -> tuple[dt.datetime | None, bool]:
-    """(UTC datetime or None, True when the date had no zone and was read as UTC)."""
+    """(UTC datetime or None, True when the date had no zone and was read as UTC).
+
+    An impossible date is None, like an unreadable one: before MIN_YEAR, more than MAX_FUTURE after now, or a
+    year that is no year ("0000", which the two-digit-year rule would read as 2000).
+    """
     if not value:
         return None, False
     text = _COMMENT.sub(" ", value).strip()
@@ -31,6 +37,8 @@ def parse_date(value: str | None) -> tuple[dt.datetime | None, bool]:
     if parts is None:
         return _parse_iso(text)
     year, month, day, hour, minute, second = parts[:6]
+    if _year_not_written(text, year):
+        return None, False
     offset = parts[9]
     without_zone = offset is None or abs(offset) > MAX_ZONE_OFFSET_SECONDS
     try:
@@ -51,7 +59,14 @@ def _parse_iso(text: str) -> tuple[dt.datetime | None, bool]:
     return _checked(when.astimezone(dt.UTC), False)
 
 
+def _year_not_written(text: str, year: int) -> bool:
+    """Whether `year` is written neither in full nor with two digits: _parsedate_tz reads any number below 100
+    as a two-digit year, so "0000", "000" or "0" would pass for 2000."""
+    tokens = _DATE_TOKENS.split(text)
+    return str(year) not in tokens and f"{year % 100:02d}" not in tokens
+
+
 def _checked(when: dt.datetime, without_zone: bool) -> tuple[dt.datetime | None, bool]:
-    if not MIN_YEAR <= when.year <= MAX_YEAR:
+    if when.year < MIN_YEAR or when > dt.datetime.now(dt.UTC) + MAX_FUTURE:
         return None, False
     return when, without_zone

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from email import policy
@@ -11,6 +12,7 @@ from email.parser import BytesParser
 from commhealth.records import (
     CHANNEL_EMAIL,
     FLAG_CHARSET_REPAIRED,
+    FLAG_DATE_FROM_RECEIVED,
     FLAG_DATE_WITHOUT_ZONE,
     FLAG_HTML_ONLY,
     FLAG_INVALID_REFERENCES,
@@ -85,9 +87,12 @@ def _parse(raw: bytes, raw_ref: str, source: str) -> MessageRecord | QuarantineR
     date_raw = headers.get("date")
     sent_at, without_zone = parse_date(unescape_raw(date_raw)[0] if date_raw else None)
     if sent_at is None:
-        return QuarantineRecord(
-            source=source, raw_ref=raw_ref, reason=REASON_NO_DATE, excerpt=f"Date: {date_raw or ''}"
-        )
+        sent_at, without_zone = _received_date(headers.get("received"))
+        if sent_at is None:
+            return QuarantineRecord(
+                source=source, raw_ref=raw_ref, reason=REASON_NO_DATE, excerpt=f"Date: {date_raw or ''}"
+            )
+        flags.append(FLAG_DATE_FROM_RECEIVED)
 
     subject, fixed = decode_text_header(headers.get("subject"))
     repaired |= fixed
@@ -139,6 +144,14 @@ def _parse(raw: bytes, raw_ref: str, source: str) -> MessageRecord | QuarantineR
         automated_reason=reason,
         flags=flags,
     )
+
+
+def _received_date(received: str | None) -> tuple[dt.datetime | None, bool]:
+    """The date the topmost Received header ends with ("...; Thu, 20 Nov 2026 10:00:05 +0100"): when the last
+    server, the receiving one, got the message. It stands in for a missing, unreadable or impossible Date."""
+    if not received:
+        return None, False
+    return parse_date(unescape_raw(received)[0].rpartition(";")[2])
 
 
 def _parse_message(raw: bytes) -> tuple[list[tuple[str, str]], Message | None, bytes | None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 # Limits
 MAX_BODY_CHARS = 1_000_000  # decoded text kept in body_full
 MAX_PART_BYTES = 4 * MAX_BODY_CHARS  # encoded payload of the chosen text part decoded at most
@@ -12,8 +14,10 @@ NEWTEXT_MAX_CHARS = 200_000  # new text is at the top; scanning further only cos
 SNIFF_BYTES = 8192  # bytes looked at to tell mbox, message and binary apart
 SYNTHETIC_BODY_BYTES = 4096
 SYNTHETIC_DOMAIN = "commhealth.invalid"
-MIN_YEAR = 1980  # dates outside these years are clock garbage, not usable
-MAX_YEAR = 2100
+# Dates before MIN_YEAR are clock garbage (the Unix epoch, an unset clock); dates more than MAX_FUTURE after
+# the time of reading come from a wrong clock. Neither is usable.
+MIN_YEAR = 1980
+MAX_FUTURE = dt.timedelta(days=2)
 MAX_ZONE_OFFSET_SECONDS = 14 * 3600
 
 # Quarantine reasons

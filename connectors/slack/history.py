@@ -26,13 +26,15 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Iterator
+from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.handler import default_interval_calculator
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 
 from commhealth.config import Config, SlackSource, channel_key
 from commhealth.parties import VENDOR, PartyResolver
@@ -51,7 +53,7 @@ from connectors.slack_export.parse import (
     skip_reason,
 )
 from warehouse.db import open_reader
-from warehouse.staging import SLACK_CHANNEL_SCHEMA, SLACK_CHANNELS, SLACK_USER_SCHEMA, SLACK_USERS
+from warehouse.staging import SLACK_CHANNEL_SCHEMA, SLACK_CHANNELS, SLACK_USER_SCHEMA, SLACK_USERS, rows_table
 
 from .client import make_client, publish_error
 from .history_state import ChannelState, newer, ts_key, ts_of
@@ -108,7 +110,7 @@ class _Slack:
             raise _ApiError(method, error.error, error.status) from None
         except SlackClientError:
             raise _ApiError(method, "request_failed", None) from None
-        except OSError as exc:  # connection errors once the retry handler gave up
+        except (OSError, HTTPException) as exc:  # connection errors once the retry handler gave up
             raise _ApiError(method, f"connection_failed ({type(exc).__name__})", None) from None
         data = response.data
         return data if isinstance(data, dict) else {}
@@ -126,15 +128,22 @@ class _Slack:
 
 
 def extract_slack(
-    config: Config, source: SlackSource, token: str, sink: Sink, *, now: dt.datetime | None = None
+    config: Config,
+    source: SlackSource,
+    token: str,
+    sink: Sink,
+    *,
+    now: dt.datetime | None = None,
+    backoff: RetryIntervalCalculator = default_interval_calculator,
 ) -> dict[str, object]:
     """Pull what is new in the configured vendor channels into ``sink``; returns the run's notes.
 
     Raises SourceAuthError at once when Slack refuses the token, and SourceError when a call keeps failing
     after the retries (what was read before stays staged with its cursor, so the next run resumes).
+    ``backoff`` spaces the retries of failed calls.
     """
     try:
-        client = make_client(token, source.api_url, max_retries=source.max_retries)
+        client = make_client(token, source.api_url, max_retries=source.max_retries, backoff=backoff)
     except ValueError:
         raise SourceAuthError("the Slack token is empty") from None
     slack = _Slack(client, token)
@@ -340,7 +349,7 @@ class _Extractor:
         record = _conversation(channel, origin)
         row = {name: getattr(record, name, None) for name in SLACK_CHANNEL_SCHEMA.names}
         row |= {"source": SOURCE, "raw_ref": origin}
-        self.sink.add_table(SLACK_CHANNELS, pa.Table.from_pylist([row], schema=SLACK_CHANNEL_SCHEMA))
+        self.sink.add_table(SLACK_CHANNELS, rows_table([row], SLACK_CHANNEL_SCHEMA))
 
     def _read_channel(self, channel: dict[str, Any], origin: str) -> None:
         channel_id = channel["id"]
@@ -389,7 +398,7 @@ class _Extractor:
                 {name: getattr(user, name, None) for name in SLACK_USER_SCHEMA.names} | {"source": SOURCE}
                 for user in fetched
             ]
-            self.sink.add_table(SLACK_USERS, pa.Table.from_pylist(rows, schema=SLACK_USER_SCHEMA))
+            self.sink.add_table(SLACK_USERS, rows_table(rows, SLACK_USER_SCHEMA))
 
     def parse(self, item: Any, conversation: Conversation) -> MessageRecord | QuarantineRecord | None:
         """One API message through the export parser (skipped events counted and None)."""

@@ -84,38 +84,41 @@ def safe_excerpt(value: object) -> str:
 # --- directory -------------------------------------------------------------------------------------------
 
 
+def parse_user(entry: object, ref: str, source: str) -> SlackUserRecord | QuarantineRecord:
+    """One entry of users.json (or users.info's user), or a quarantine record saying why it is not a user."""
+    if not isinstance(entry, dict):
+        return QuarantineRecord(source, ref, s.Q_USER_NOT_AN_OBJECT, safe_excerpt(entry))
+    user_id = _str(entry.get("id"))
+    if user_id is None:
+        return QuarantineRecord(source, ref, s.Q_USER_WITHOUT_ID, safe_excerpt(entry))
+    profile = _dict(entry.get("profile"))
+    return SlackUserRecord(
+        user_id=user_id,
+        team_id=_str(entry.get("team_id")) or _str(profile.get("team")),
+        name=_str(entry.get("name")),
+        real_name=_str(entry.get("real_name"))
+        or _str(profile.get("display_name"))
+        or _str(profile.get("real_name")),
+        email=_str(profile.get("email")),
+        is_bot=entry.get("is_bot") is True or user_id == s.SLACKBOT_USER_ID,
+        raw_ref=ref,
+    )
+
+
 def parse_users(
     data: object, file_ref: str, source: str
 ) -> tuple[list[SlackUserRecord], list[QuarantineRecord]]:
-    """Users from the parsed users.json; bad entries become quarantine records."""
+    """Users from a parsed list of user objects; bad entries become quarantine records."""
     if not isinstance(data, list):
         return [], [QuarantineRecord(source, file_ref, s.Q_DIRECTORY_NOT_A_LIST, safe_excerpt(data))]
-    users: list[SlackUserRecord] = []
-    problems: list[QuarantineRecord] = []
-    for index, entry in enumerate(data):
-        ref = f"{file_ref}#{index}"
-        if not isinstance(entry, dict):
-            problems.append(QuarantineRecord(source, ref, s.Q_USER_NOT_AN_OBJECT, safe_excerpt(entry)))
-            continue
-        user_id = _str(entry.get("id"))
-        if user_id is None:
-            problems.append(QuarantineRecord(source, ref, s.Q_USER_WITHOUT_ID, safe_excerpt(entry)))
-            continue
-        profile = _dict(entry.get("profile"))
-        users.append(
-            SlackUserRecord(
-                user_id=user_id,
-                team_id=_str(entry.get("team_id")) or _str(profile.get("team")),
-                name=_str(entry.get("name")),
-                real_name=_str(entry.get("real_name"))
-                or _str(profile.get("display_name"))
-                or _str(profile.get("real_name")),
-                email=_str(profile.get("email")),
-                is_bot=entry.get("is_bot") is True or user_id == s.SLACKBOT_USER_ID,
-                raw_ref=ref,
-            )
-        )
-    return users, problems
+    return _split([parse_user(entry, f"{file_ref}#{index}", source) for index, entry in enumerate(data)])
+
+
+def _split(records: list[Any]) -> tuple[list[Any], list[QuarantineRecord]]:
+    return (
+        [r for r in records if not isinstance(r, QuarantineRecord)],
+        [r for r in records if isinstance(r, QuarantineRecord)],
+    )
 
 
 def _is_shared(entry: Mapping[str, Any]) -> bool | None:
@@ -158,6 +161,29 @@ def _member_ids(entry: Mapping[str, Any], kind: str | None) -> list[str] | None:
     return list(dict.fromkeys([*_strings(entry.get("members")), *([user] if user else [])])) or None
 
 
+def parse_channel(
+    entry: object, ref: str, source: str, kind: str | None = None
+) -> SlackChannelRecord | QuarantineRecord:
+    """One entry of channels/groups/mpims/dms.json (or conversations.list), or why it is not a conversation.
+    `kind` is the kind of conversation the file lists, when it says."""
+    if not isinstance(entry, dict):
+        return QuarantineRecord(source, ref, s.Q_CHANNEL_NOT_AN_OBJECT, safe_excerpt(entry))
+    channel_id = _str(entry.get("id"))
+    if channel_id is None:
+        return QuarantineRecord(source, ref, s.Q_CHANNEL_WITHOUT_ID, safe_excerpt(entry))
+    name = _str(entry.get("name"))
+    entry_kind = _kind(entry, kind)
+    return SlackChannelRecord(
+        channel_id,
+        name.lstrip("#") if name else None,
+        _is_shared(entry),
+        ref,
+        kind=entry_kind,
+        team_ids=_team_ids(entry),
+        member_ids=_member_ids(entry, entry_kind),
+    )
+
+
 def parse_channels(
     data: object, file_ref: str, source: str, kind: str | None = None
 ) -> tuple[list[SlackChannelRecord], list[QuarantineRecord]]:
@@ -165,31 +191,9 @@ def parse_channels(
     become quarantine records. `kind` is the kind of conversation the file lists, when it says."""
     if not isinstance(data, list):
         return [], [QuarantineRecord(source, file_ref, s.Q_DIRECTORY_NOT_A_LIST, safe_excerpt(data))]
-    channels: list[SlackChannelRecord] = []
-    problems: list[QuarantineRecord] = []
-    for index, entry in enumerate(data):
-        ref = f"{file_ref}#{index}"
-        if not isinstance(entry, dict):
-            problems.append(QuarantineRecord(source, ref, s.Q_CHANNEL_NOT_AN_OBJECT, safe_excerpt(entry)))
-            continue
-        channel_id = _str(entry.get("id"))
-        if channel_id is None:
-            problems.append(QuarantineRecord(source, ref, s.Q_CHANNEL_WITHOUT_ID, safe_excerpt(entry)))
-            continue
-        name = _str(entry.get("name"))
-        entry_kind = _kind(entry, kind)
-        channels.append(
-            SlackChannelRecord(
-                channel_id,
-                name.lstrip("#") if name else None,
-                _is_shared(entry),
-                ref,
-                kind=entry_kind,
-                team_ids=_team_ids(entry),
-                member_ids=_member_ids(entry, entry_kind),
-            )
-        )
-    return channels, problems
+    return _split(
+        [parse_channel(entry, f"{file_ref}#{index}", source, kind) for index, entry in enumerate(data)]
+    )
 
 
 # --- one message -----------------------------------------------------------------------------------------

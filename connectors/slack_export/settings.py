@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from . import jsonlist
+
 DEFAULT_SOURCE = "slack_export"
 
 # Directory files at the export root. Channels and groups have folders named by channel name; DMs and
@@ -24,8 +26,18 @@ CHANNEL_DIRECTORY_FILES = {
 }
 DIRECTORY_FILES = (USERS_FILE, *CHANNEL_DIRECTORY_FILES)
 
-# Zips made by hand (e.g. macOS "Compress") add this folder of resource forks.
+# Zips made by hand (e.g. macOS "Compress") add this folder of resource forks; desktops leave these files.
 IGNORED_TOP_FOLDERS = frozenset({"__MACOSX"})
+OS_METADATA_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+APPLEDOUBLE_PREFIX = "._"  # macOS resource forks beside each file ("._2024-11-16.json")
+
+# Files read as a stream of chunks of this size; a zip member up to WHOLE_MEMBER_BYTES is read whole first, as
+# its checksum is only known at its end (a larger one is read through once to check it, then streamed).
+READ_CHUNK_BYTES = 1 << 20
+WHOLE_MEMBER_BYTES = 32 << 20
+# One JSON value (a message, a user, or a whole file that is not a list) longer than this is not read: memory
+# stays bounded whatever the input; Slack messages are at most a few hundred KB of JSON.
+MAX_VALUE_CHARS = 16 << 20
 
 # Only files named exactly like this inside a conversation folder are day files.
 DAY_FILE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.json$")
@@ -76,9 +88,9 @@ AUTOMATED_BOT_ID = "slack:bot_id"
 AUTOMATED_BOT_USER = "slack:bot_user"
 
 # Quarantine reasons.
-Q_EMPTY_FILE = "empty_file"
+Q_EMPTY_FILE = jsonlist.EMPTY
 Q_UNREADABLE_FILE = "unreadable_file"
-Q_INVALID_JSON = "invalid_json"
+Q_INVALID_JSON = jsonlist.INVALID_JSON
 Q_DAY_FILE_NOT_A_LIST = "day_file_not_a_list"
 Q_MESSAGE_NOT_AN_OBJECT = "message_not_an_object"
 Q_MESSAGE_WITHOUT_TS = "message_without_ts"
@@ -88,6 +100,16 @@ Q_USER_NOT_AN_OBJECT = "user_not_an_object"
 Q_USER_WITHOUT_ID = "user_without_id"
 Q_CHANNEL_NOT_AN_OBJECT = "channel_not_an_object"
 Q_CHANNEL_WITHOUT_ID = "channel_without_id"
+Q_VALUE_TOO_LARGE = jsonlist.VALUE_TOO_LARGE
+Q_UNSAFE_PATH = "unsafe_path"  # "..", NUL, an absolute path, a link out of the export, not a regular file
+Q_INVALID_DAY_FILE_NAME = "invalid_day_file_name"  # YYYY-MM-DD.json that is no date (2026-02-30.json)
+
+# Files that are not read, counted by reason in the ingest summary (they are not Slack messages).
+SKIP_OS_METADATA = "os_metadata"  # __MACOSX/, .DS_Store, ._* resource forks...
+SKIP_ROOT_FILE = "unused_root_file"  # integration_logs.json, canvases... beside the directory files
+SKIP_NOT_A_DAY_FILE = "not_a_day_file"  # other files in or under conversation folders
+SKIP_OUTSIDE_EXPORT_FOLDER = "outside_export_folder"  # beside the one folder a zip wraps its export in
+SKIP_DUPLICATE_NAME = "duplicate_zip_member"  # a zip may hold two members of one name: the last is read
 
 # Slack markup: <@U123|label>, <#C123|name>, <!here>, <!subteam^S1|@team>, <https://x|label>, <mailto:a@b>.
 # The target must look like one of these so that a stray "<" in broken input is left alone.

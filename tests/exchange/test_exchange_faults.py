@@ -139,3 +139,15 @@ def test_a_busy_server_during_the_credential_probe_is_not_a_verdict(env: Env, se
     assert stats.new == 2
     assert [(c.operation, c.status) for c in env.ews.calls[:2]] == [("ConvertId", 500), ("ConvertId", 200)]
     assert ("GetFolder", 500) in [(c.operation, c.status) for c in env.ews.calls]
+
+
+def test_a_short_password_does_not_mangle_an_error_message(env: Env) -> None:
+    endpoint = "http://127.0.0.1:9/EWS/Exchange.asmx"  # nothing listens on the discard port
+    config = env.write(endpoint=endpoint)
+
+    with pytest.raises(SourceError) as raised:
+        env.extract(config, secret="p")  # in "http", "response", "Exchange.asmx"...
+
+    message = str(raised.value)
+    assert "No valid version headers found in response" in message and "port=9" in message
+    assert "*" not in message

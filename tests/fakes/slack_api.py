@@ -70,7 +70,7 @@ class Call:
 class Failure:
     """A scripted answer for the next calls of one method, before auth and handlers run."""
 
-    status: int
+    status: int  # DROP: the connection is closed without an answer; CUT: closed in the middle of one
     body: dict[str, Any] | str
     headers: dict[str, str] = field(default_factory=dict)
     times: int | None = 1  # None: every call from now on
@@ -216,6 +216,8 @@ class FakeSlackState:
 
 
 Handler = Callable[[FakeSlackState, dict[str, Any], Call], dict[str, Any]]
+DROP = 0  # Failure.status of a connection closed without an answer
+CUT = -1  # Failure.status of an answer cut short: closed after part of its body
 
 
 # ------------------------------------------------------------------------------------------ param helpers
@@ -513,6 +515,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         call = Call(method=match["method"], params=params, headers=headers, body=body, at=time.monotonic())
         status, response, extra_headers = fake.dispatch(call)
+        if status == DROP:
+            self.close_connection = True
+            return
+        if status == CUT:
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b'{"ok": tr')
+            return
         self._send(status, response, extra_headers)
 
     def _send(
@@ -628,6 +641,18 @@ class FakeSlackAPI:
         self, method: str, error: str, *, times: int | None = 1, when: Callable[[Call], bool] | None = None
     ) -> None:
         self.fail(method, body={"ok": False, "error": error}, times=times, when=when)
+
+    def drop_connection(
+        self, method: str, *, times: int | None = 1, when: Callable[[Call], bool] | None = None
+    ) -> None:
+        """The next ``times`` calls of ``method`` find their connection closed without an answer."""
+        self.fail(method, status=DROP, body="", times=times, when=when)
+
+    def cut_answer(
+        self, method: str, *, times: int | None = 1, when: Callable[[Call], bool] | None = None
+    ) -> None:
+        """The next ``times`` calls of ``method`` get an answer whose connection closes in its middle."""
+        self.fail(method, status=CUT, body="", times=times, when=when)
 
     def clear_failures(self) -> None:
         """Forget every scripted failure not used up yet."""

@@ -14,6 +14,7 @@ from commhealth.demo_data import write_demo_dataset
 from commhealth.secrets import SecretUnavailableError
 from flows.daily import backfill, daily, extract
 from tests.fakes.slack_api import FakeSlackAPI
+from tests.flows.flow_runs import run_counts
 from warehouse.staging import part_kind, staged_parts
 
 TOKEN = "xoxb-flow-test-token"
@@ -66,6 +67,33 @@ def test_daily_posts_once_keeps_artifacts_and_a_rerun_posts_nothing(
     assert {"vendor-health-digest", "vendor-health-metrics"} <= keys
 
 
+def test_a_forced_run_posts_each_part_once_whatever_the_retries(
+    tmp_path: Path, slack: FakeSlackAPI, fast_retries: None
+) -> None:
+    dataset = write_demo_dataset(tmp_path / "demo", weeks=3)
+    config = dataset.config_path
+    config.write_text(config.read_text().replace("https://slack.com/api/", slack.url))
+    vendor_channels = [f"#vendor-{v}" for v in ("kappa", "lumen", "atlas", "vinh")]
+    # One critical alert post fails once: the task is retried, and only that post may be made again.
+    slack.api_error(
+        "chat.postMessage", "internal_error", when=lambda c: c.params["channel"] in vendor_channels
+    )
+
+    state = daily(as_of=dataset.as_of.isoformat(), config=str(config), force=True, return_state=True)
+
+    assert state.is_completed()
+    assert run_counts(state, "post_to_slack") == [2]
+    top_level = {
+        c["name"]: [m for m in slack.posted(c["id"]) if m.get("thread_ts", m["ts"]) == m["ts"]]
+        for c in slack.state.channels
+    }
+    assert len(top_level["vendor-health"]) == 1
+    alerted = {name: len(top_level[name.lstrip("#")]) for name in vendor_channels}
+    assert set(alerted.values()) <= {0, 1} and sum(alerted.values()) > 0  # each vendor's alerts: once
+    charts = [c for c in slack.calls("files.completeUploadExternal") if c.response and c.response["ok"]]
+    assert len(charts) == 1
+
+
 def test_backfill_computes_each_day_without_posting(tmp_path: Path, slack: FakeSlackAPI) -> None:
     dataset = write_demo_dataset(tmp_path / "demo", weeks=2)
     days = backfill(since="2026-11-18", until="2026-11-20", config=str(dataset.config_path))
@@ -84,12 +112,11 @@ def test_a_missing_secret_block_fails_once_and_the_run_still_publishes(
         config.read_text().replace("[alerts]\n", '[alerts]\ntoken_secret_block = "no-such-block"\n')
     )
 
-    with pytest.raises(SecretUnavailableError, match="no-such-block"):
-        daily(as_of=dataset.as_of.isoformat(), config=str(config))
+    state = daily(as_of=dataset.as_of.isoformat(), config=str(config), return_state=True)
 
-    with get_client(sync_client=True) as client:
-        posts = [r for r in client.read_task_runs() if r.name.startswith("post_to_slack")]
-    assert posts and all(r.run_count == 1 for r in posts)  # a missing block is not worth a retry
+    with pytest.raises(SecretUnavailableError, match="no-such-block"):
+        state.result()
+    assert run_counts(state, "post_to_slack") == [1]  # a missing block is not worth a retry
 
     # Published once, at the end: the copy holds every writing step of the failed run.
     con = duckdb.connect(str(config.parent / "warehouse.published.duckdb"), read_only=True)

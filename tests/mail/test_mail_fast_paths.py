@@ -145,7 +145,8 @@ def test_simple_headers_match_compat32(lines: list[tuple[bytes, bytes]]) -> None
 
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
 def test_simple_headers_take_plain_messages(newline: bytes) -> None:
-    raw = message(extra=["X-Empty:", "Reply-To: a@b"], newline=newline)
+    received = "Received: from mx.example\n\tby mail.example; Mon, 16 Nov 2026 10:12:07 +0100"
+    raw = message(extra=["X-Empty:", "Reply-To: a@b", received], newline=newline)
     block = raw[: raw.index(newline * 2) + 2 * len(newline)]
     expected = list(BytesParser(policy=policy.compat32).parsebytes(block).raw_items())
     assert parse._simple_headers(block) == expected
@@ -228,6 +229,16 @@ ALTERNATIVE = (
     b"--ALT--\n"
 )
 PDF = base64.encodebytes(b"%PDF-1.4 not really" * 20)
+
+
+def test_a_date_from_received_is_the_same_on_both_paths() -> None:
+    head = HEAD.replace(b"2026 10:12:00 +0100", b"0000 10:12:00 +0100")
+    head += b"Received: from mx.vendor.example\n\tby mail.company.example; Mon, 16 Nov 2026 10:12:07 +0100\n"
+    raw = head + b'Content-Type: multipart/alternative; boundary="ALT"\n\n' + ALTERNATIVE
+    record = check_multipart(raw, fast=True)
+    assert (
+        record.flags == ["date_from_received"] and record.sent_at.minute == 12 and record.sent_at.second == 7
+    )
 
 
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n"])

@@ -133,8 +133,26 @@ def test_dates(date: str, expected: dt.datetime, flags: list[str]) -> None:
     assert record.flags == flags
 
 
+IN_A_MONTH = (dt.datetime.now(UTC) + dt.timedelta(days=30)).strftime("%a, %d %b %Y %H:%M:%S +0000")
+RECEIVED = (
+    "Received: from mx.kappa-offshore.in (mx.kappa-offshore.in [203.0.113.7])\n"
+    "\tby mail.norelec.fr with ESMTPS id 4F2a; Mon, 16 Nov 2026 10:12:07 +0100 (CET)"
+)
+EARLIER_HOP = "Received: from laptop by mx.kappa-offshore.in; Mon, 16 Nov 2026 14:40:01 +0530"
+
+
 @pytest.mark.parametrize(
-    "date", [None, "", "yesterday", "Mon, 31 Feb 2026 10:12:00 +0100", "1 Jan 1900 00:00 GMT"]
+    "date",
+    [
+        None,
+        "",
+        "yesterday",
+        "Mon, 31 Feb 2026 10:12:00 +0100",
+        "1 Jan 1900 00:00 GMT",
+        "Mon, 1 Jan 0000 00:00:00 +0000",  # not the year 2000
+        "Thu, 16 Nov 0 10:12:00 +0100",
+        pytest.param(IN_A_MONTH, id="a-month-ahead"),  # a sender's clock a month fast
+    ],
 )
 def test_no_usable_date_is_quarantined(date: str | None) -> None:
     record = parse_email(message(date=date), "x.eml", source="test")
@@ -142,6 +160,27 @@ def test_no_usable_date_is_quarantined(date: str | None) -> None:
     assert record.reason == "no_usable_date"
     assert record.raw_ref == "x.eml"
     assert record.source == "test"
+
+
+@pytest.mark.parametrize(
+    "date", [None, "Mon, 1 Jan 0000 00:00:00 +0000", "Mon, 16 Nov 0000 10:12:00", IN_A_MONTH]
+)
+def test_an_impossible_date_gives_way_to_the_receiving_server_s_flagged(date: str | None) -> None:
+    record = parse(message(date=date, extra=[RECEIVED, EARLIER_HOP]))
+    assert record.sent_at == dt.datetime(2026, 11, 16, 9, 12, 7, tzinfo=UTC)  # the topmost Received
+    assert record.flags == ["date_from_received"]
+
+
+def test_a_usable_date_is_kept_whatever_received_says() -> None:
+    record = parse(message(date="Mon, 16 Nov 2026 10:00:00 +0100", extra=[RECEIVED]))
+    assert record.sent_at == dt.datetime(2026, 11, 16, 9, tzinfo=UTC) and record.flags == []
+
+
+def test_an_impossible_received_date_does_not_stand_in() -> None:
+    received = "Received: by mail.norelec.fr; Mon, 1 Jan 0000 00:00:00 +0000"
+    record = parse_email(message(date="Mon, 1 Jan 0000 00:00:00 +0000", extra=[received]), "x.eml")
+    assert isinstance(record, QuarantineRecord) and record.reason == "no_usable_date"
+    assert record.excerpt == "Date: Mon, 1 Jan 0000 00:00:00 +0000"
 
 
 def test_references_junk_dropped_and_flagged() -> None:

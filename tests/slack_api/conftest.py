@@ -141,12 +141,15 @@ class Env:
     fake: FakeSlackAPI
     merges: list[Any] = dataclasses.field(default_factory=list)
 
-    def extract(self, *, now: dt.datetime | None = None, token: str = TOKEN) -> dict[str, object]:
+    def extract(
+        self, *, now: dt.datetime | None = None, token: str = TOKEN, **options: Any
+    ) -> dict[str, object]:
+        """extract_slack into a fresh sink; `options` go to it (e.g. backoff)."""
         sink = StagingSink(self.config, "slack")
         try:
             source = self.config.sources.slack
             assert source is not None
-            return extract_slack(self.config, source, token, sink, now=now or at(10 * 86400))
+            return extract_slack(self.config, source, token, sink, now=now or at(10 * 86400), **options)
         finally:
             sink.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import tempfile
 import zipfile
 from pathlib import Path
@@ -18,31 +19,45 @@ from connectors.slack_export import SlackChannelRecord, SlackExport, SlackExport
 MSG = {"user": "U1", "text": "hello", "ts": "1731751920.000200"}
 
 
-def reasons(records: list) -> list[tuple[str, str]]:
-    return [(r.raw_ref, r.reason) for r in records if isinstance(r, QuarantineRecord)]
+def inside(export: Path, ref: str) -> str:
+    """A raw_ref without the export's path that starts it."""
+    prefix = f"{export.as_posix()}/"
+    assert ref.startswith(prefix), ref
+    return ref.removeprefix(prefix)
+
+
+def reasons(export: Path, records: list) -> list[tuple[str, str]]:
+    return [(inside(export, r.raw_ref), r.reason) for r in records if isinstance(r, QuarantineRecord)]
 
 
 def test_users_and_channels(make_export, kit) -> None:
     users = [*kit.BASE_FILES["users.json"], "not an object", {"name": "no id"}]
-    with SlackExport(make_export({"users.json": users})) as export:
+    path = make_export({"users.json": users})
+    at = f"{path.as_posix()}/"
+    with SlackExport(path) as export:
         assert export.users == [
-            SlackUserRecord("U1", "T1", "alice", "Alice Company", "alice@co.example", False, "users.json#0"),
-            SlackUserRecord("U2", "T2", "vic", "Vic V", "vic@vendor.example", False, "users.json#1"),
-            SlackUserRecord("U3", "T1", "handle-only", None, None, False, "users.json#2"),
-            SlackUserRecord("B1", "T1", "deploybot", "Deploy Bot", None, True, "users.json#3"),
+            SlackUserRecord(
+                "U1", "T1", "alice", "Alice Company", "alice@co.example", False, at + "users.json#0"
+            ),
+            SlackUserRecord("U2", "T2", "vic", "Vic V", "vic@vendor.example", False, at + "users.json#1"),
+            SlackUserRecord("U3", "T1", "handle-only", None, None, False, at + "users.json#2"),
+            SlackUserRecord("B1", "T1", "deploybot", "Deploy Bot", None, True, at + "users.json#3"),
         ]
         # The kind comes from the directory file; members are kept for DMs and group DMs only.
         assert export.channels == [
-            SlackChannelRecord("C1", "general", None, "channels.json#0", "public_channel"),
-            SlackChannelRecord("C2", "vendor-acme", True, "channels.json#1", "public_channel"),
-            SlackChannelRecord("G1", "private-stuff", False, "groups.json#0", "private_channel"),
+            SlackChannelRecord("C1", "general", None, at + "channels.json#0", "public_channel"),
+            SlackChannelRecord("C2", "vendor-acme", True, at + "channels.json#1", "public_channel"),
+            SlackChannelRecord("G1", "private-stuff", False, at + "groups.json#0", "private_channel"),
             SlackChannelRecord(
-                "G2", "mpdm-alice--vic-1", None, "mpims.json#0", "mpim", member_ids=["U1", "U2"]
+                "G2", "mpdm-alice--vic-1", None, at + "mpims.json#0", "mpim", member_ids=["U1", "U2"]
             ),
-            SlackChannelRecord("D1", None, None, "dms.json#0", "im", member_ids=["U1", "U2"]),
+            SlackChannelRecord("D1", None, None, at + "dms.json#0", "im", member_ids=["U1", "U2"]),
         ]
         records = list(export.messages())
-    assert reasons(records) == [("users.json#4", "user_not_an_object"), ("users.json#5", "user_without_id")]
+    assert reasons(path, records) == [
+        ("users.json#4", "user_not_an_object"),
+        ("users.json#5", "user_without_id"),
+    ]
 
 
 def test_conversation_kind_teams_and_members(make_export) -> None:
@@ -61,13 +76,15 @@ def test_conversation_kind_teams_and_members(make_export) -> None:
         }
     ]
     groups = [{"id": "G7", "name": "mpdm-alice--vic-2", "is_mpim": True, "members": ["U1", "U2", 3, ""]}]
-    with SlackExport(make_export({"channels.json": channels, "groups.json": groups})) as export:
+    path = make_export({"channels.json": channels, "groups.json": groups})
+    at = f"{path.as_posix()}/"
+    with SlackExport(path) as export:
         assert export.channels[:2] == [
             SlackChannelRecord(
-                "C9", "ext-acme", True, "channels.json#0", "public_channel", team_ids=["T2", "T1"]
+                "C9", "ext-acme", True, at + "channels.json#0", "public_channel", team_ids=["T2", "T1"]
             ),
             SlackChannelRecord(
-                "G7", "mpdm-alice--vic-2", None, "groups.json#0", "mpim", member_ids=["U1", "U2"]
+                "G7", "mpdm-alice--vic-2", None, at + "groups.json#0", "mpim", member_ids=["U1", "U2"]
             ),
         ]
 
@@ -80,7 +97,7 @@ def test_broken_directory_files_are_quarantined(make_export, read) -> None:
         assert export.users == []
         assert [c.channel_id for c in export.channels] == ["G1", "G2", "D1"]
     records, stats = read(path)
-    assert reasons(records) == [
+    assert reasons(path, records) == [
         ("users.json", "invalid_json"),
         ("channels.json", "directory_file_not_a_list"),
     ]
@@ -103,25 +120,98 @@ def test_unknown_channel_folder_is_read_and_flagged(make_export, read) -> None:
     assert stats["unknown_channel_folders"] == ["mystery"]
 
 
-def test_non_day_files_are_skipped_and_counted(make_export, read) -> None:
+def test_files_not_read_are_counted_or_quarantined(make_export, read, tmp_path) -> None:
+    """Known junk is counted by reason; suspicious names are quarantined; nothing is dropped silently."""
+    outside = tmp_path / "secret.json"
+    outside.write_text(json.dumps([MSG]), encoding="utf-8")
     files = {
         "general/2024-11-16.json": [MSG],
         "general/canvas.json": {"not": "a day"},
         "general/2024-13-40.json": "not a real date",
+        "general/2026-02-30.json": [MSG],
         "general/2024-11-16.json.bak": b"\x00\x01",
         "general/notes.txt": "text",
         "general/sub/2024-11-17.json": [MSG],
+        "general/.DS_Store": b"\x00",
+        "general/._2024-11-16.json": b"\x00",
+        "__MACOSX/general/._2024-11-16.json": b"\x00",
         "canvas.json": b"{broken",
         "integration_logs.json": {"logs": []},
         "org_users.json": [],
         "README": "hi",
     }
-    records, stats = read(make_export(files))
-    assert [r.raw_ref for r in records] == ["general/2024-11-16.json#0"]
-    assert stats["skipped_non_day_files"] == 5
-    assert stats["ignored_root_files"] == 4
-    assert stats["day_files"] == 1
-    assert stats["conversations"] == 1
+    path = make_export(files)
+    (path / "general" / "2024-11-17.json").symlink_to(outside)  # a link out of the export
+    (path / "general" / "2024-11-18.json").symlink_to(path / "general" / "2024-11-16.json")  # one inside
+    os.mkfifo(path / "general" / "2024-11-19.json")  # reading it would block forever
+    records, stats = read(path)
+    assert reasons(path, records) == [
+        ("general/2024-11-17.json", "unsafe_path"),
+        ("general/2024-11-19.json", "unsafe_path"),
+        ("general/2024-13-40.json", "invalid_day_file_name"),
+        ("general/2026-02-30.json", "invalid_day_file_name"),
+    ]
+    assert [inside(path, r.raw_ref) for r in records if isinstance(r, MessageRecord)] == [
+        "general/2024-11-16.json#0",
+        "general/2024-11-18.json#0",
+    ]
+    assert stats["skipped_files"] == {
+        "not_a_day_file": 4,
+        "os_metadata": 3,
+        "unused_root_file": 4,
+    }
+    assert (stats["day_files"], stats["conversations"]) == (2, 1)
+
+
+def _zip_with_names(path: Path, members: dict[str, object]) -> Path:
+    """A zip whose member names are stored as given, NUL bytes included (zipfile would cut them)."""
+    stand_ins = {name: name.replace("\x00", "~") for name in members}
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(stand_ins[name], json.dumps(content))
+    data = path.read_bytes()
+    for name, stand_in in stand_ins.items():
+        data = data.replace(stand_in.encode(), name.encode())
+    path.write_bytes(data)
+    return path
+
+
+def test_unsafe_zip_member_names_are_quarantined_and_never_read(tmp_path, read, kit) -> None:
+    members = {
+        **kit.BASE_FILES,
+        "general/2024-11-16.json": [MSG],
+        "../2024-11-16.json": [MSG],
+        "general/../../etc/2024-11-16.json": [MSG],
+        "/abs/2024-11-16.json": [MSG],
+        "C:\\Windows\\2024-11-16.json": [MSG],
+        "gen\x00eral/2024-11-17.json": [MSG],
+        "general/2024-02-30.json": [MSG],
+        "__MACOSX/general/._2024-11-16.json": [],
+    }
+    packed = _zip_with_names(tmp_path / "export.zip", members)
+    records, stats = read(packed)
+    assert reasons(packed, records) == [
+        ("../2024-11-16.json", "unsafe_path"),
+        ("/abs/2024-11-16.json", "unsafe_path"),
+        ("C:/Windows/2024-11-16.json", "unsafe_path"),
+        ("gen\x00eral/2024-11-17.json", "unsafe_path"),
+        ("general/../../etc/2024-11-16.json", "unsafe_path"),
+        ("general/2024-02-30.json", "invalid_day_file_name"),
+    ]
+    assert [r.message_key for r in records if isinstance(r, MessageRecord)] == ["C1:1731751920.000200"]
+    assert stats["skipped_files"] == {"os_metadata": 1}
+
+
+def test_a_name_stored_twice_in_a_zip_is_counted(make_export, tmp_path, read) -> None:
+    packed = tmp_path / "twice.zip"
+    with zipfile.ZipFile(packed, "w") as zf:
+        zf.writestr("users.json", "[]")
+        zf.writestr("general/2024-11-16.json", json.dumps([MSG]))
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            zf.writestr("general/2024-11-16.json", json.dumps([MSG | {"text": "second"}]))
+    records, stats = read(packed)
+    assert [r.body_full for r in records] == ["second"]  # the last one, as unzip does
+    assert stats["skipped_files"] == {"duplicate_zip_member": 1}
 
 
 def test_bad_day_files_and_items_are_quarantined(make_export, read) -> None:
@@ -143,8 +233,9 @@ def test_bad_day_files_and_items_are_quarantined(make_export, read) -> None:
             {"user": "U1", "ts": "1731751921.000000", "text": "still read after the bad ones"},
         ],
     }
-    records, stats = read(make_export(files))
-    assert reasons(records) == [
+    path = make_export(files)
+    records, stats = read(path)
+    assert reasons(path, records) == [
         ("general/2024-01-01.json", "day_file_not_a_list"),
         ("general/2024-01-02.json", "invalid_json"),
         ("general/2024-01-03.json", "empty_file"),
@@ -158,10 +249,12 @@ def test_bad_day_files_and_items_are_quarantined(make_export, read) -> None:
         ("general/2024-01-06.json#6", "message_without_ts"),
         ("general/2024-01-06.json#7", "message_without_ts"),
     ]
-    by_ref = {r.raw_ref: r for r in records}
-    assert by_ref["general/2024-01-02.json"].excerpt == '[{"ts": "1731751920.000200",'
+    by_ref = {inside(path, r.raw_ref): r for r in records}
+    assert by_ref["general/2024-01-02.json"].excerpt == (
+        '{"ts": "1731751920.000200", (Expecting property name enclosed in double quotes)'
+    )
     assert by_ref["general/2024-01-06.json#5"].excerpt == '{"user": "U1", "text": "no ts"}'
-    assert [r.raw_ref for r in records if isinstance(r, MessageRecord)] == [
+    assert [inside(path, r.raw_ref) for r in records if isinstance(r, MessageRecord)] == [
         "general/2024-01-06.json#0",
         "general/2024-01-06.json#8",
     ]
@@ -209,20 +302,28 @@ def full_export(make_export, base_users: list) -> Path:
 
 def test_zip_and_folder_give_identical_records(make_export, zip_of, read, kit) -> None:
     folder = full_export(make_export, kit.BASE_FILES["users.json"])
+    packed = zip_of(folder)
     records_folder, stats_folder = read(folder)
-    records_zip, stats_zip = read(zip_of(folder))
+    records_zip, stats_zip = read(packed)
     assert len(records_folder) == 7
-    assert [dataclasses.asdict(r) for r in records_zip] == [dataclasses.asdict(r) for r in records_folder]
+
+    def same_place(records: list, export: Path) -> list[dict]:
+        # Only raw_ref differs: it names the export, a folder here and a zip there.
+        return [dataclasses.asdict(r) | {"raw_ref": inside(export, r.raw_ref)} for r in records]
+
+    assert same_place(records_zip, packed) == same_place(records_folder, folder)
     assert stats_zip == stats_folder
-    with SlackExport(folder) as a, SlackExport(zip_of(folder)) as b:
-        assert (a.users, a.channels) == (b.users, b.channels)
+    with SlackExport(folder) as a, SlackExport(packed) as b:
+        assert same_place(a.users, folder) == same_place(b.users, packed)
+        assert same_place(a.channels, folder) == same_place(b.channels, packed)
 
 
 def test_zip_with_wrapper_folder(make_export, zip_of, read) -> None:
     folder = make_export({"general/2024-11-16.json": [MSG]})
-    records, stats = read(zip_of(folder, prefix="Acme Slack export Nov 1 2024/"))
+    packed = zip_of(folder, prefix="Acme Slack export Nov 1 2024/")
+    records, stats = read(packed)
     assert [(r.raw_ref, r.slack_channel_id) for r in records] == [
-        ("Acme Slack export Nov 1 2024/general/2024-11-16.json#0", "C1")
+        (f"{packed}/Acme Slack export Nov 1 2024/general/2024-11-16.json#0", "C1")
     ]
     assert stats["unknown_channel_folders"] == []
 
@@ -239,10 +340,10 @@ def test_corrupt_member_in_zip_is_quarantined(make_export, tmp_path, read) -> No
     data[at + 1] ^= 0x20
     zip_path.write_bytes(bytes(data))
     records, _ = read(zip_path)
-    assert [(r.raw_ref, r.reason) for r in records if isinstance(r, QuarantineRecord)] == [
-        ("general/2024-11-16.json", "unreadable_file")
+    assert reasons(zip_path, records) == [("general/2024-11-16.json", "unreadable_file")]
+    assert [r.raw_ref for r in records if isinstance(r, MessageRecord)] == [
+        f"{zip_path}/general/2024-11-17.json#0"
     ]
-    assert [r.raw_ref for r in records if isinstance(r, MessageRecord)] == ["general/2024-11-17.json#0"]
 
 
 def test_corrupt_zip_raises_clear_error(make_export, zip_of, tmp_path) -> None:

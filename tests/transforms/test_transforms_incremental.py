@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 from transforms_testlib import (
     INSERT_MESSAGE,
@@ -19,9 +21,16 @@ from transforms_testlib import (
 )
 
 from commhealth.config import Config
+from commhealth.parties import PartyResolver
+from connectors.mail import read_mail
+from tests.test_email_threads import T0 as EMAIL_T0
+from tests.test_email_threads import Mailbox, conversations, eml, unknown_ids
+from tests.test_warehouse import older_release_warehouse
 from transforms.build import build_marts
-from warehouse.db import open_writer, sql
-from warehouse.load import resolve_email_conversations
+from warehouse.db import configure, open_writer, sql
+from warehouse.email_threads import resolve_under_current_rule
+from warehouse.load import merge_staged
+from warehouse.staging import messages_table
 
 # Every table a build writes, except the calendar and the business clock: an incremental build keeps a calendar
 # range that covers what it needs (it may start earlier or end later than a fresh full build's), which changes
@@ -53,6 +62,14 @@ CONFIG = make_config(
         ]
     }
 )
+# Emails go through the real parser and merge: the parties need the addresses of tests.test_email_threads.
+MAIL_CONFIG = make_config(
+    {
+        "company": {"email_domains": ["norelec.fr"]},
+        "vendors": [{"id": "kappa", "email_domains": ["kappa-offshore.in"]}],
+    }
+)
+VENDOR_ADDRESS = "support@kappa-offshore.in"
 T0 = dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC)  # a Monday
 
 
@@ -153,7 +170,6 @@ def test_incremental_builds_equal_full_builds(warehouse: duckdb.DuckDBPyConnecti
             company("s1", "C1:main", 4, vendor="sigma", slack_channel_id="C1"),
             vendor("s2", "C1:main", 5, vendor_id="sigma", slack_channel_id="C1"),
             company("late1", "late", 50),  # after the first as_of
-            vendor("x1", "p1", 6),  # an email whose parent p1 is not stored yet
         ],
     )
     as_of = at(24)
@@ -174,17 +190,6 @@ def test_incremental_builds_equal_full_builds(warehouse: duckdb.DuckDBPyConnecti
     assert counts["full_build"] == 0
     assert scope(con) == {"a", "c", "late", "b"}  # b2 and late1 were sent in (previous as_of, as_of]
     assert counts["scope_conversations"] == 4
-    assert_equals_full_build(con, CONFIG, as_of)
-
-    # The parent of x1 arrives with its own ancestor: resolving the chain re-keys x1 from p1 to p0.
-    add(con, [company("p1", "p0", 5.5)])
-    assert resolve_email_conversations(con) >= 1
-    assert con.execute("SELECT conversation_key FROM core.messages WHERE message_key = 'x1'").fetchall()[
-        0
-    ] == ("p0",)
-    counts = build_marts(con, CONFIG, as_of)
-    assert counts["full_build"] == 0
-    assert {"p0", "p1"} <= scope(con) and "a" not in scope(con)
     assert_equals_full_build(con, CONFIG, as_of)
 
     # A party refresh after a config change (re-ingest): b1 is now also addressed to zeta.
@@ -467,3 +472,106 @@ def test_random_batches_equal_full_builds(seed: int) -> None:
             modes.append(build_marts(con, CONFIG, as_of)["full_build"])
             assert_equals_full_build(con, CONFIG, as_of)
         assert modes[0] == 1 and set(modes[1:]) == {0}
+
+
+def test_conversations_a_merge_joins_are_rebuilt(tmp_path: Path) -> None:
+    with open_writer(":memory:", threads=2) as con:
+        mailbox = Mailbox(con, tmp_path, MAIL_CONFIG)
+        mailbox.deliver(
+            eml("q1@norelec.fr", 0),
+            eml("a1@kappa-offshore.in", 3, in_reply_to="q1@norelec.fr", sender=VENDOR_ADDRESS),
+            eml("q2@norelec.fr", 1),
+            eml(
+                "a2@kappa-offshore.in",
+                30,
+                in_reply_to="q2@norelec.fr",
+                references=["RT-Ticket-7@rt.kappa-offshore.in", "q2@norelec.fr"],
+                sender=VENDOR_ADDRESS,
+            ),
+        )
+        as_of = EMAIL_T0 + dt.timedelta(days=2)
+        assert build_marts(con, MAIL_CONFIG, as_of)["full_build"] == 1
+        assert con.execute("SELECT count(*) FROM marts.responses").fetchone() == (2,)
+
+        # A reply to a1 that kept q2's References joins both conversations: q2's rows move to q1's, and the
+        # marts rows q2 had must go.
+        mailbox.deliver(
+            eml("m@norelec.fr", 40, in_reply_to="a1@kappa-offshore.in", references=["q2@norelec.fr"])
+        )
+        assert set(conversations(con).values()) == {"q1@norelec.fr"}
+        counts = build_marts(con, MAIL_CONFIG, as_of)
+        assert counts["full_build"] == 0 and scope(con) == {"q1@norelec.fr", "q2@norelec.fr"}
+        assert_equals_full_build(con, MAIL_CONFIG, as_of)
+
+
+def test_a_warehouse_an_older_release_threaded_is_resolved_once_by_the_next_merge(tmp_path: Path) -> None:
+    """Keys as the previous release gave them (the earliest ancestor through References[0] or In-Reply-To, ids
+    never stored included) and marts built on them; the next merge re-keys them by component, and the next build,
+    incremental, equals a full one."""
+    ticket = "RT-Ticket-9@rt.kappa-offshore.in"
+    emails = {  # message → (email, the key the previous release stored)
+        "q1@norelec.fr": (eml("q1@norelec.fr", 1), "q1@norelec.fr"),
+        "a1@kappa-offshore.in": (
+            eml(
+                "a1@kappa-offshore.in",
+                3,
+                in_reply_to="q1@norelec.fr",
+                references=[ticket, "q1@norelec.fr"],
+                sender=VENDOR_ADDRESS,
+            ),
+            ticket,
+        ),
+        "b1@norelec.fr": (eml("b1@norelec.fr", 2), "b1@norelec.fr"),
+        "b2@kappa-offshore.in": (
+            eml("b2@kappa-offshore.in", 4, in_reply_to="b1@norelec.fr", sender=VENDOR_ADDRESS),
+            "b1@norelec.fr",
+        ),
+        "m@norelec.fr": (
+            eml("m@norelec.fr", 6, in_reply_to="b2@kappa-offshore.in", references=["q1@norelec.fr"]),
+            "q1@norelec.fr",
+        ),
+        "c1@kappa-offshore.in": (
+            eml("c1@kappa-offshore.in", 5, in_reply_to="lost@norelec.fr", sender=VENDOR_ADDRESS),
+            "lost@norelec.fr",
+        ),
+    }
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    for i, (text, _) in enumerate(emails.values()):
+        (folder / f"{i}.eml").write_text(text, encoding="utf-8")
+    resolver = PartyResolver(MAIL_CONFIG)
+    records = [resolver.classify(record) for record in read_mail([folder])]
+    table = messages_table(records, store_bodies=True)
+    old_keys = [emails[key][1] for key in table.column("message_key").to_pylist()]
+    table = table.set_column(
+        table.schema.get_field_index("conversation_key"), "conversation_key", pa.array(old_keys)
+    )
+    path = tmp_path / "w.duckdb"
+    older_release_warehouse(path, 6)
+    as_of = EMAIL_T0 + dt.timedelta(days=2)
+    with duckdb.connect(str(path)) as con:
+        configure(con, None, 2, None)
+        con.register("stored_by_the_older_release", table)
+        con.execute(
+            "INSERT INTO core.messages BY NAME SELECT * EXCLUDE (ordinal), ? AS ingested_at, ? AS changed_at "
+            "FROM stored_by_the_older_release",
+            [EMAIL_T0, EMAIL_T0],
+        )
+        build_marts(con, MAIL_CONFIG, as_of)
+
+    with open_writer(path, threads=2) as con:
+        merge_staged(con, tmp_path / "staging")  # nothing staged: the merge still resolves the stored emails
+        assert conversations(con) == {
+            "q1@norelec.fr": "q1@norelec.fr",
+            "a1@kappa-offshore.in": "q1@norelec.fr",
+            "b1@norelec.fr": "q1@norelec.fr",
+            "b2@kappa-offshore.in": "q1@norelec.fr",
+            "m@norelec.fr": "q1@norelec.fr",
+            "c1@kappa-offshore.in": "c1@kappa-offshore.in",
+        }
+        assert unknown_ids(con) == {ticket: "q1@norelec.fr", "lost@norelec.fr": "c1@kappa-offshore.in"}
+        counts = build_marts(con, MAIL_CONFIG, as_of)
+        assert counts["full_build"] == 0
+        assert {ticket, "b1@norelec.fr", "lost@norelec.fr", "q1@norelec.fr"} <= scope(con)
+        assert_equals_full_build(con, MAIL_CONFIG, as_of)
+        assert resolve_under_current_rule(con) == 0  # once only
