@@ -151,12 +151,14 @@ def open_writer(
 
 
 def publish(path: Path | str, published: Path | str) -> Path:
-    """Atomically replace the analysts' read-only copy with the current (checkpointed, closed) warehouse."""
+    """Atomically replace the analysts' read-only copy with the current (checkpointed, closed) warehouse. The
+    copy gets the writer's file mode: whoever may read the warehouse may read its copy."""
     src, dst = Path(path), Path(published)
     fd, tmp_name = tempfile.mkstemp(prefix=dst.name + ".", suffix=".tmp", dir=dst.parent)
     os.close(fd)
     try:
         shutil.copyfile(src, tmp_name)
+        shutil.copymode(src, tmp_name)  # mkstemp made it 0600, readable by its owner only
         os.replace(tmp_name, dst)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
