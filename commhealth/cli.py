@@ -246,12 +246,49 @@ def demo(
 @app.command()
 def status() -> None:
     """What the warehouse holds: messages by source, side and vendor, and quarantine by reason."""
-    cfg = config()
     from commhealth.report import print_status
 
+    print_status(_published_copy(config()), console)
+
+
+def _published_copy(cfg: Config) -> Path:
     if not cfg.warehouse.published_path.exists():
         raise fail(f"no published warehouse at {cfg.warehouse.published_path}; run an ingest first")
-    print_status(cfg.warehouse.published_path, console)
+    return cfg.warehouse.published_path
+
+
+@app.command()
+def sql(
+    query: Annotated[
+        str | None,
+        typer.Argument(help="SQL to run (default: what is piped in, else an interactive prompt)."),
+    ] = None,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Write CSV with every row instead of a table.")
+    ] = False,
+) -> None:
+    """Read-only SQL on the analysts' published copy: a prompt, or the query given or piped in."""
+    import duckdb
+    from rich.markup import escape
+
+    from commhealth.sql_shell import interactive, one_line, run_script
+    from warehouse.db import open_reader
+
+    path = _published_copy(config())
+    try:
+        con = open_reader(path)
+    except duckdb.Error as exc:
+        raise fail(f"cannot open {path}: {escape(one_line(exc))}", code=1) from None
+    try:
+        if query is None and sys.stdin.isatty():
+            console.print(f"Read-only SQL on {path}.", highlight=False)
+            interactive(con, console, err_console, sys.stdout, as_csv=as_csv)
+        else:
+            run_script(con, sys.stdin.read() if query is None else query, console, sys.stdout, as_csv=as_csv)
+    except duckdb.Error as exc:
+        raise fail(escape(one_line(exc))) from None
+    finally:
+        con.close()
 
 
 def main() -> None:
