@@ -217,6 +217,7 @@ def run(
             raise fail(str(exc)) from None
     from flows.daily import daily
 
+    _start_prefect()
     try:
         result = daily(as_of=as_of, dry_run=dry_run, force=force, config=str(cfg.source_file))
     except WarehouseBusyError as exc:
@@ -240,7 +241,40 @@ def demo(
     """Write the demo dataset, ingest it, and show what is there."""
     from commhealth.demo import run_demo
 
+    _start_prefect()
     run_demo(target, seed=seed, console=console)
+
+
+# Prefect gives its temporary server 20 s to start by default, which a busy machine exceeded (issue 11); 180 s is
+# what our flow tests give Prefect's test harness.
+EPHEMERAL_STARTUP_SECONDS = 180
+
+
+def _start_prefect() -> None:
+    """Start Prefect's temporary server now, unless PREFECT_API_URL names a running one, so that a slow start is
+    reported as such. PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, when the user set it, wins over our
+    longer default."""
+    from prefect import get_client
+    from prefect.settings import (
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        get_current_settings,
+        temporary_settings,
+    )
+
+    ephemeral = get_current_settings().server.ephemeral
+    chosen = "startup_timeout_seconds" in ephemeral.model_fields_set
+    updates = {} if chosen else {PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: EPHEMERAL_STARTUP_SECONDS}
+    with temporary_settings(updates=updates):
+        try:
+            get_client(sync_client=True)  # starts the temporary server when no API URL is set
+        except RuntimeError:
+            waited = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+            raise fail(
+                f"Prefect's temporary server did not start within {waited} s; run `prefect server start` "
+                "elsewhere and point commhealth at it with PREFECT_API_URL=http://127.0.0.1:4200/api, or allow "
+                "more time with PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+                code=1,
+            ) from None
 
 
 @app.command()
