@@ -1,8 +1,10 @@
 # Two commands for a fresh clone: `make demo` and `make test`. Both bootstrap .venv themselves, from uv.lock.
 PYTHON ?= python3
 UV_VERSION := 0.13.9
-# uv lives in its own venv: `uv sync` removes from .venv whatever the lock does not list.
+# uv lives in its own venv: `uv sync` removes from .venv whatever the lock does not list. Its stamp names the
+# version, so changing UV_VERSION reinstalls it.
 UV := .uv/bin/uv
+UV_STAMP := .uv/installed-$(UV_VERSION)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -15,13 +17,15 @@ export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: demo test lint format clean lock bench
 
-$(UV):
+$(UV_STAMP):
+	rm -rf .uv
 	$(PYTHON) -m venv .uv
 	.uv/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@touch $@
 
 # Reinstall when the lock or pyproject.toml changes; the stamp records the last install. --locked refuses a
 # lock that no longer matches pyproject.toml (run `make lock`) instead of installing something else.
-$(STAMP): uv.lock pyproject.toml | $(UV)
+$(STAMP): uv.lock pyproject.toml | $(UV_STAMP)
 	$(UV) sync --locked --extra dev --python $(PYTHON)
 	@touch $(STAMP)
 
@@ -29,7 +33,7 @@ $(STAMP): uv.lock pyproject.toml | $(UV)
 # `make lock LOCK_ARGS="--upgrade-package prefect"`; after editing pyproject.toml, `make lock LOCK_ARGS=`
 # records the change and keeps every other pin.
 LOCK_ARGS ?= --upgrade
-lock: $(UV)
+lock: $(UV_STAMP)
 	$(UV) lock $(LOCK_ARGS)
 	$(MAKE) $(STAMP)
 
