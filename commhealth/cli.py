@@ -327,8 +327,12 @@ def demo(
 ) -> None:
     """Write the demo dataset (over an earlier demo's, from scratch), ingest it, and show what is there."""
     from commhealth.demo import run_demo
-    from commhealth.demo_data import DemoTargetError
+    from commhealth.demo_data import DemoTargetError, check_demo_target
 
+    try:
+        check_demo_target(target)  # before Prefect's server starts: a wrong --target is a one-line answer
+    except DemoTargetError as exc:
+        raise fail(str(exc)) from None
     _start_prefect()
     try:
         run_demo(target, seed=seed, console=console)

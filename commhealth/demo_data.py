@@ -1816,18 +1816,24 @@ class DemoTargetError(ValueError):
     """The demo's target holds something the demo did not write; the message says what to do."""
 
 
+def check_demo_target(target: Path) -> None:
+    """Refuse, without touching anything, a target the demo may not write to: a file, or a folder with files
+    that an earlier demo did not write."""
+    if target.exists() and not target.is_dir():
+        raise DemoTargetError(f"{target} is a file; give --target a new or empty folder")
+    if target.is_dir() and any(target.iterdir()) and not (target / DEMO_MARKER).is_file():
+        raise DemoTargetError(
+            f"{target} is not empty and was not written by `commhealth demo` (no {DEMO_MARKER} in it); "
+            "give --target a new or empty folder, or remove this one yourself"
+        )
+
+
 def _prepare_target(target: Path) -> None:
     """Make `target` an empty demo folder. What an earlier demo wrote there (its marker says so) is removed, so
     two datasets never mix in one warehouse; a folder the demo did not make is refused, never emptied."""
     warehouse_files = Path(WAREHOUSE_FILE).stem + "."
-    if target.exists() and not target.is_dir():
-        raise DemoTargetError(f"{target} is a file; give --target a new or empty folder")
-    if target.is_dir() and any(target.iterdir()):
-        if not (target / DEMO_MARKER).is_file():
-            raise DemoTargetError(
-                f"{target} is not empty and was not written by `commhealth demo` (no {DEMO_MARKER} in it); "
-                "give --target a new or empty folder, or remove this one yourself"
-            )
+    check_demo_target(target)
+    if target.is_dir():
         for entry in target.iterdir():
             if entry.name in (CONFIG_NAME, MAIL_DIR, SLACK_DIR) or entry.name.startswith(warehouse_files):
                 if entry.is_dir() and not entry.is_symlink():
