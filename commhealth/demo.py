@@ -29,6 +29,6 @@ def run_demo(target: Path, *, seed: int, console: Console) -> None:
     console.print(result["digest_text"], highlight=False, markup=False)
     console.print(f"Block Kit JSON: {result['digest_json']}\nChart: {result['chart']}", markup=False)
     console.print(  # the path is the user's --target: brackets in it are not markup
-        f"Explore it yourself: [bold]duckdb {escape(str(config.warehouse.published_path))}[/] "
-        "(the published read-only copy; the writer keeps the other file)."
+        f"Explore it yourself: [bold]commhealth --config {escape(str(dataset.config_path))} sql[/] "
+        "(read-only SQL on the published copy; the writer keeps the other file)."
     )

@@ -1087,12 +1087,18 @@ def _script(
         if ("company", "escalation") not in s and rng.random() < (0.3 if degraded else 0.01):
             s += [("company", "escalation"), ("vendor", "apology")]
     s = s[:MAX_EXCHANGE]
-    while len(s) > 1 and s[-1][1] not in RESOLUTIONS:
+    # End on a resolution; an internal forward after the answer stays (it is no turn of the exchange).
+    while len(s) > 1 and _last_counted(s)[1] not in RESOLUTIONS:
         s.pop()
-    if s[-1][0] == "vendor" and rng.random() < P_FOLLOWUP:
+    if _last_counted(s)[0] == "vendor" and rng.random() < P_FOLLOWUP:
         s += [("company", "followup"), ("vendor", "followup_answer")]
-    s.append(("vendor" if s[-1][0] == "company" else "company", "ack"))
+    s.append(("vendor" if _last_counted(s)[0] == "company" else "company", "ack"))
     return s
+
+
+def _last_counted(script: list[tuple[str, str]]) -> tuple[str, str]:
+    """The last (side, kind) of a script that is a turn of the exchange (not an auto-reply or a forward)."""
+    return next((step for step in reversed(script) if step[1] not in UNCOUNTED_KINDS), script[-1])
 
 
 def _notice_script(rng: random.Random) -> list[tuple[str, str]]:

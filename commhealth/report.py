@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from warehouse.db import open_reader
 from warehouse.load import LoadStats
@@ -36,15 +37,19 @@ def print_summary(stats: LoadStats, console: Console) -> None:
     console.print(table)
 
 
-def show_query(con: duckdb.DuckDBPyConnection, title: str, query: str, console: Console) -> None:
-    result = con.execute(query)
-    columns = [d[0] for d in result.description]
+def result_table(columns: list[str], rows: list[tuple], title: str | None = None) -> Table:
+    """Query results as a terminal table; values are shown as text, never read as rich markup."""
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column)
-    for row in result.fetchall():
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
+    for row in rows:
+        table.add_row(*(Text("NULL", style="dim") if v is None else Text(str(v)) for v in row))
+    return table
+
+
+def show_query(con: duckdb.DuckDBPyConnection, title: str, query: str, console: Console) -> None:
+    result = con.execute(query)
+    console.print(result_table([d[0] for d in result.description], result.fetchall(), title))
     console.print(f"[dim]{query}[/]\n", highlight=False)
 
 

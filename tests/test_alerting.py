@@ -152,7 +152,7 @@ def test_a_forced_run_retried_after_a_failure_posts_each_part_once(
     with open_writer(":memory:") as con:
         run(con, config, digest, tmp_path)
         forced_since = dt.datetime.now(dt.UTC)
-        slack.api_error("files.getUploadURLExternal", "internal_error")
+        slack.api_error("files.getUploadURLExternal", "invalid_arguments")  # not retried within the call
         first_try = run(con, config, digest, tmp_path, forced_since=forced_since)
         assert len(first_try.failed) == 1 and "latency chart" in first_try.failed[0]
 

@@ -32,8 +32,9 @@ def eml(
     in_reply_to: str | None = None,
     references: Iterable[str] = (),
     sender: str = "jean@norelec.fr",
+    body: str = "Can you check the attached order?",
 ) -> str:
-    """An email as a client sends it; ids without angle brackets."""
+    """An email as a client sends it; ids without angle brackets. The body asks, so each turn opens a clock."""
     sent = email.utils.format_datetime(T0 + dt.timedelta(hours=hours))
     headers = [f"Message-ID: <{key}>", f"Date: {sent}", f"From: {sender}", "To: priya@kappa-offshore.in"]
     headers.append(f"Subject: Re: order {key.partition('@')[0]}")
@@ -41,7 +42,7 @@ def eml(
         headers.append(f"In-Reply-To: <{in_reply_to}>")
     if references := list(references):
         headers.append("References: " + "\r\n ".join(f"<{ref}>" for ref in references))
-    return "\r\n".join(headers) + "\r\n\r\nSee the attached order.\r\n"
+    return "\r\n".join(headers) + f"\r\n\r\n{body}\r\n"
 
 
 class Mailbox:

@@ -4,6 +4,7 @@ tests/test_email_threads.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import stat
 import subprocess
 import sys
 import threading
@@ -203,6 +204,18 @@ def test_a_failing_part_rolls_back_keeps_earlier_parts_and_stays_staged(tmp_path
             merge_staged(con, tmp_path)
         assert rows(con, "SELECT message_key FROM core.messages") == [("good@x",)]
         assert staged_parts(tmp_path) == [parts[1]]
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640], ids=oct)
+def test_published_copy_has_the_writers_file_mode(config_path: Path, mode: int) -> None:
+    # Analysts who are not the writer's owner read the copy as far as the writer's mode lets them read the file.
+    config = load_config(config_path)
+    with writing(config, "test") as (con, _run):
+        load_records(con, [mail("a@x")], config.warehouse.staging_path)
+    config.warehouse.path.chmod(mode)
+    with writing(config, "test") as (con, _run):
+        load_records(con, [mail("b@x")], config.warehouse.staging_path)
+    assert stat.S_IMODE(config.warehouse.published_path.stat().st_mode) == mode
 
 
 def test_published_copy_opens_while_the_writer_runs(config_path: Path) -> None:

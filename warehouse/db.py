@@ -167,7 +167,8 @@ def publish_lock(published: Path | str) -> FileLock:
 
 
 def publish(path: Path | str, published: Path | str) -> Path:
-    """Atomically replace the analysts' read-only copy with the current (checkpointed, closed) warehouse.
+    """Atomically replace the analysts' read-only copy with the current (checkpointed, closed) warehouse. The
+    copy gets the writer's file mode: whoever may read the warehouse may read its copy.
 
     Publishing runs outside the writer's lock (at the end of a flow run, of a CLI command), so publishes take
     turns under their own lock. Holding it, any temp copy found beside the copy was left by a publish that was
@@ -182,6 +183,7 @@ def publish(path: Path | str, published: Path | str) -> Path:
         os.close(fd)
         try:
             shutil.copyfile(src, tmp_name)
+            shutil.copymode(src, tmp_name)  # mkstemp made it 0600, readable by its owner only
             os.replace(tmp_name, dst)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
