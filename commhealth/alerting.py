@@ -160,14 +160,15 @@ def write_digest_files(con: duckdb.DuckDBPyConnection, config: Config, digest: D
     base = config.warehouse.path
     json_path = base.with_name(f"{base.stem}.digest-{digest.day.isoformat()}.json")
     json_path.write_text(json.dumps(rendered.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
-    names = {v.vendor_id: v.vendor_name for v in digest.vendors}
-    series = {names.get(k, k): v for k, v in latency_series(con, digest.day).items()}
     chart_path = render_latency_chart(
-        series,
+        latency_series(con, digest.day),
         base.with_name(f"{base.stem}.latency-{digest.day.isoformat()}.png"),
         title=f"Vendor response time (business hours, daily median), {config.alerts.chart_days} days to {digest.day}",
         end=digest.day,
         days=config.alerts.chart_days,
+        names={v.vendor_id: v.vendor_name for v in digest.vendors},
+        sla_hours={v.vendor_id: config.vendor(v.vendor_id).sla_hours for v in digest.vendors},
+        flagged={v.vendor_id for v in digest.vendors if v.status != "ok"},
     )
     return DigestFiles(rendered, json_path, chart_path, render_terminal(rendered))
 
