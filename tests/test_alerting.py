@@ -19,6 +19,7 @@ from connectors.slack.digest import (
     VendorDigest,
     WaitingItem,
     render_digest,
+    render_terminal,
     render_vendor_alert,
 )
 from tests.conftest import EXAMPLE_CONFIG, write_config
@@ -251,3 +252,73 @@ def test_default_as_of_reports_the_last_company_workday(
     as_of = alerting.default_as_of(config, dt.datetime.fromisoformat(now))
     assert report_day(config, as_of) == expected_day
     assert as_of.astimezone(config.company.zone).time() == dt.time(0)
+
+
+def test_waiting_lists_say_who_waits_on_whom_and_who_owns_what_waits_on_us(tmp_path: Path) -> None:
+    """On a built warehouse: an item waiting on us is owned by the last company person who wrote in the
+    conversation before the request, else by the request's first recipient; one waiting on the vendor is waited
+    for by the company person who asked."""
+    from tests.transforms.transforms_testlib import insert_messages, make_config
+
+    config = make_config()
+    rows = [
+        {
+            "message_key": "ask",
+            "conversation_key": "c1",
+            "sent_at": "2026-11-18T08:00:00+00:00",
+            "side": "company",
+            "sender_name": "Alice Martin",
+            "recipient_vendor_ids": ["zeta"],
+            "subject": "Access request",
+            "body_text": "Can you open our access?",
+        },
+        {
+            "message_key": "draft",
+            "conversation_key": "c2",
+            "sent_at": "2026-11-18T09:00:00+00:00",
+            "side": "company",
+            "sender_name": "Bob Durand",
+            "recipient_vendor_ids": ["zeta"],
+            "subject": "Draft",
+            "body_text": "Here it is.",
+        },
+        {
+            "message_key": "budget",
+            "conversation_key": "c2",
+            "sent_at": "2026-11-19T08:30:00+00:00",
+            "side": "vendor",
+            "vendor_id": "zeta",
+            "sender_name": "Zoe",
+            "subject": "Re: Draft",
+            "body_text": "Can you confirm the budget?",
+        },
+        {
+            "message_key": "golive",
+            "conversation_key": "c3",
+            "sent_at": "2026-11-19T08:00:00+00:00",
+            "side": "vendor",
+            "vendor_id": "zeta",
+            "sender_name": "Zoe",
+            "recipients": ["claire@company.example"],
+            "subject": "Go-live",
+            "body_text": "Can you confirm the go-live date?",
+        },
+    ]
+    with open_writer(":memory:") as con:
+        insert_messages(con, rows)
+        as_of = parse_as_of("2026-11-20", config)
+        build_marts(con, config, as_of)
+        digest = alerting.load_digest(con, config, report_day(config, as_of))
+    zeta = next(v for v in digest.vendors if v.vendor_id == "zeta")
+    waiting = {(w.label, w.waiter, w.waited_on, w.since.isoformat(), w.on_us) for w in zeta.waiting}
+    assert waiting == {
+        ("Access request", "Alice Martin", "Zeta", "2026-11-18", False),
+        ("Re: Draft", "Zeta (Zoe)", "Bob Durand", "2026-11-19", True),
+        ("Go-live", "Zeta (Zoe)", "claire@company.example", "2026-11-19", True),
+    }
+    assert zeta.status == "ok"  # items merely past the SLA, and ours, do not colour the vendor
+    text = render_terminal(render_digest(digest))
+    assert (
+        "• Go-live — Zeta (Zoe) waits on claire@company.example since 2026-11-19"
+        in text.split("Waiting on us")[1]
+    )
