@@ -270,6 +270,7 @@ def test_oversized_digest_folds_into_thread_replies() -> None:
         assert len(message.text) <= 3000
         assert all(1 <= len(t) <= 3000 for t in section_texts(message.blocks))
         assert sum(len(t) for t in section_texts(message.blocks)) <= 12000
+        assert all(len(b["text"]["text"]) <= 150 for b in message.blocks if b["type"] == "header")
     in_main = len(vendor_names_in(RenderedDigest(rendered.main, []), [v.vendor_name for v in vendors]))
     notes = [b["elements"][0]["text"] for b in rendered.main.blocks if b["type"] == "context"]
     assert notes == [f"…and {40 - in_main} more vendors in the thread"]
