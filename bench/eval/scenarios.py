@@ -10,7 +10,7 @@ marts do; it only compares what they say with the ground truth.
 - A **degrading** vendor's delay is the number of company business days from its onset (or the first business day
   after it) to its first flagged day; the rules that fired that day are compared with its kind (KIND_RULES).
 - An **our_side** degradation (the company gets slower with a vendor) must not flag the vendor itself: its delay is
-  to the first company-side alert ("waiting on us": an alert whose subject is the company, or a company_* rule),
+  to the first company-side alert ("waiting on us": an alert of marts.alerts whose subject is the company),
   and the share of its days flagged after the onset is reported beside it.
 - A **healthy** vendor gives the share of its days not ok (flagged) and critical; the days of degrading vendors
   before their onset are reported apart, as false alarms of another kind.
@@ -48,16 +48,14 @@ NO_DATA = "no_data"
 TARGET_DELAY_DAYS = 2
 TARGET_HEALTHY_NOT_OK = 0.05
 TARGET_HEALTHY_CRITICAL = 0.01
-# The vendor rules that speak to each kind of degradation, under today's rule names and the rewrite's. On a
-# degrading vendor's first flagged day, "kind matches" when one of them fired.
+# The vendor rules of marts.alerts that speak to each kind of degradation. On a degrading vendor's first flagged
+# day, "kind matches" when one of them fired.
 KIND_RULES = {
-    "latency": frozenset({"latency_drift", "vendor_sla_breaches", "vendor_overdue"}),
+    "latency": frozenset({"latency_drift", "vendor_overdue"}),
     "confusion": frozenset({"misunderstanding_spike"}),
     "silence": frozenset({"silence", "vendor_overdue"}),
-    "chasing": frozenset(
-        {"chasing", "misunderstanding_spike", "vendor_overdue", "latency_drift", "vendor_sla_breaches"}
-    ),
-    "our_side": frozenset(),  # company-side rules only: see _company_side
+    "chasing": frozenset({"chasing", "misunderstanding_spike", "vendor_overdue", "latency_drift"}),
+    "our_side": frozenset(),  # judged on the alerts whose subject is the company, not on these
 }
 STRIP = {"ok": ".", "warning": "w", "critical": "C", NO_DATA: "-"}  # one character per day in the report
 
@@ -80,29 +78,16 @@ class DayView:
         return sorted({rule for rule, _, company in self.rules if company})
 
 
-def _company_side(alert: dict[str, Any]) -> bool:
-    """An alert about the company's own delays ("waiting on us"): by its subject when the mart has one."""
-    subject = alert.get("subject")
-    return subject == "company" if subject is not None else str(alert["rule"]).startswith("company_")
-
-
-def _in_force(alert: dict[str, Any]) -> bool:
-    """Rows of alerts that ended (a state resolved or closed, when the mart has states) fired no alert that day."""
-    return alert.get("state") not in ("resolved", "closed")
-
-
 def read_day(con: duckdb.DuckDBPyConnection) -> dict[str, DayView]:
     """Every vendor's status and alerts in the marts as just built."""
     statuses = dict(con.execute("SELECT vendor_id, status FROM marts.digest_vendors").fetchall())
-    result = con.execute("SELECT * FROM marts.alerts")
-    names = [d[0] for d in result.description]
+    # A resolved row says a rule stopped firing that day; subject 'company' is about our side ("waiting on us").
+    rows = con.execute(
+        "SELECT vendor_id, rule, severity, subject = 'company' FROM marts.alerts WHERE state <> 'resolved'"
+    ).fetchall()
     rules: dict[str, list[tuple[str, str, bool]]] = {}
-    for row in result.fetchall():
-        alert = dict(zip(names, row, strict=True))
-        if _in_force(alert):
-            rules.setdefault(alert["vendor_id"], []).append(
-                (str(alert["rule"]), str(alert.get("severity")), _company_side(alert))
-            )
+    for vendor, rule, severity, company in rows:
+        rules.setdefault(vendor, []).append((rule, severity, company))
     return {
         vendor: DayView(str(status), tuple(sorted(rules.get(vendor, ()))))
         for vendor, status in statuses.items()
@@ -112,7 +97,8 @@ def read_day(con: duckdb.DuckDBPyConnection) -> dict[str, DayView]:
 def business_days(config: Config, end: dt.date, weeks: int) -> list[dt.date]:
     """The company's working days of the `weeks` weeks ending on `end`."""
     start = end - dt.timedelta(days=7 * weeks - 1)
-    return [day for day, _, _ in expand_party(config.company, start, end)]
+    # One row per working interval: a day with a lunch break comes twice.
+    return sorted({day for day, _, _ in expand_party(config.company, start, end)})
 
 
 def _share(part: int, whole: int) -> float | None:
