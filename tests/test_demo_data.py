@@ -101,6 +101,7 @@ def test_a_second_demo_over_the_first_starts_clean_and_keeps_other_files(tmp_pat
         "commhealth.toml",
         "mail",
         "my-notes.md",
+        "scenario.json",
         "slack-export",
     ]
     fresh = tmp_path / "fresh"
