@@ -77,17 +77,15 @@ ALWAYS_THREADED = dt.timedelta(days=21)
 P_FOLLOWUP = 0.25  # one more question once the answer is in
 MAX_EXCHANGE = 8  # messages before the closing follow-up and acknowledgement
 UNCOUNTED_KINDS = frozenset({"autoreply", "forward"})  # automated or internal: never a turn
-RESOLUTIONS = frozenset(
-    {"answer", "fix", "apology", "followup_answer", "explain"}
-)  # kinds an exchange can end on
+# Kinds an exchange can end on.
+RESOLUTIONS = frozenset({"answer", "fix", "apology", "followup_answer", "explain"})
 # Kinds whose message asks the other side for something (an opening asks unless it is a delivery or a notice):
 # the replies to them are what a slow or silent side delays, and what the asking side chases.
 ASKING_KINDS = frozenset({"clarify", "query", "rework", "followup", "later_question", "nudge", "escalation"})
 VENDOR_TOPICS = ("delivery", "vendor_question")  # what a vendor opens besides notices
-CLOSED_VOLUME = (
-    0.3  # conversations with a vendor during its closure, relative to a normal day (mail the company
-)
-# sends anyway; the vendor's auto-reply says when it reopens)
+# Conversations with a vendor during its closure, relative to a normal day: mail the company sends anyway, which
+# the vendor's auto-reply answers with the day it reopens.
+CLOSED_VOLUME = 0.3
 # Almost every conversation ends with an acknowledgement from the side that asked. Only recent exchanges are
 # still open: the ones in flight at as_of, and a few where the expected reply simply has not come yet (a stall,
 # possible when the request is at most STALL_WINDOW old, so it waits a business day or two at most).
@@ -1123,9 +1121,8 @@ class _Thread:
     behaviour: Behaviour  # the relationship's behaviour when the conversation starts
     degraded: bool
     turns: list[_Turn]
-    closed_until: dt.date | None = (
-        None  # the vendor is closed when the conversation starts: its last closed day
-    )
+    # The vendor is closed when the conversation starts: its last closed day.
+    closed_until: dt.date | None = None
 
 
 def _script(rng: random.Random, topic: str, b: Behaviour, email: bool, closed: bool) -> list[tuple[str, str]]:
