@@ -261,3 +261,23 @@ def test_drift_factor_comes_from_config(factor: float) -> None:
     override = {"alerts": {"drift_factor": factor, "drift_critical_factor": factor * 2}}
     for _, con in status_by_day(traffic, [dt.date(2026, 11, 17)], override):
         assert ("latency_drift" in alerts(con, "zeta")) == (factor == 1.5)
+
+
+def test_a_closure_week_is_not_silence() -> None:
+    """zeta is closed the week of the onset (declared in its closures): requests sent that week wait, and its
+    answers stop, but in its business time nothing was due, so neither silence nor latency fires."""
+    traffic = Traffic()
+    steady_traffic(traffic, "zeta", working_days(FIRST_DAY, ONSET - dt.timedelta(days=1)), 60)
+    closed = working_days(ONSET, ONSET + dt.timedelta(days=4))
+    for day in closed:
+        traffic.exchange("zeta", paris(day, 9), None)
+    override = {
+        "vendors": [
+            {"id": "zeta", "closures": [d.isoformat() for d in closed]},
+            {"id": "kappa"},
+            {"id": "sigma"},
+        ]
+    }
+    for day, con in status_by_day(traffic, [dt.date(2026, 11, 18), dt.date(2026, 11, 20)], override):
+        assert alerts(con, "zeta") == {}, day
+        assert vendor_status(con, "zeta") == ("ok", False), day

@@ -17,6 +17,38 @@ grid AS (
     CROSS JOIN (VALUES ('vendor'), ('company')) AS s(side)
 ),
 
+-- The responder's business time in the baseline and in the window: a vendor closed for a week is expected to
+-- answer nothing that week, not to have gone silent.
+clock_points AS (
+    SELECT
+        g.day,
+        g.vendor_id,
+        g.responder,
+        p.point,
+        coalesce(c.worked_before_us + least(epoch_us(p.point_at), c.end_us) - c.start_us, 0) AS worked_us
+    FROM grid AS g
+    CROSS JOIN LATERAL (
+        VALUES ('baseline_start', g.baseline_starts_at), ('window_start', g.window_starts_at), ('end', g.ends_at)
+    ) AS p(point, point_at)
+    ASOF LEFT JOIN marts.stg_business_clock AS c
+        ON c.party_kind = g.responder
+       AND c.party_id = CASE g.responder WHEN 'vendor' THEN g.vendor_id ELSE 'company' END
+       AND p.point_at >= c.start_utc
+),
+
+business_time AS (
+    SELECT
+        day,
+        vendor_id,
+        responder,
+        max(worked_us) FILTER (WHERE point = 'window_start') - max(worked_us) FILTER (WHERE point = 'baseline_start')
+            AS baseline_us,
+        max(worked_us) FILTER (WHERE point = 'end') - max(worked_us) FILTER (WHERE point = 'window_start')
+            AS window_us
+    FROM clock_points
+    GROUP BY ALL
+),
+
 answers AS (
     SELECT
         g.day,
@@ -155,11 +187,14 @@ final AS (
         b.baseline_median,
         b.baseline_p90,
         coalesce(a.baseline_requests, 0) AS baseline_requests,
-        -- answers a window of this length brings at the baseline's pace
-        coalesce(b.baseline_answers, 0) * epoch(g.ends_at - g.window_starts_at)
-            / epoch(g.window_starts_at - g.baseline_starts_at) AS expected_window_answers
+        -- answers the window's business time brings at the baseline's pace
+        CASE
+            WHEN t.baseline_us > 0 THEN coalesce(b.baseline_answers, 0) * t.window_us / t.baseline_us
+            ELSE 0
+        END AS expected_window_answers
     FROM grid AS g
     LEFT JOIN baselines AS b ON b.day = g.day AND b.vendor_id = g.vendor_id AND b.responder = g.responder
+    LEFT JOIN business_time AS t ON t.day = g.day AND t.vendor_id = g.vendor_id AND t.responder = g.responder
     LEFT JOIN window_latency AS l ON l.day = g.day AND l.vendor_id = g.vendor_id AND l.responder = g.responder
     LEFT JOIN open_counts AS o ON o.day = g.day AND o.vendor_id = g.vendor_id AND o.responder = g.responder
     LEFT JOIN asked AS a ON a.day = g.day AND a.vendor_id = g.vendor_id AND a.responder = g.responder
@@ -183,4 +218,4 @@ COMMENT ON COLUMN marts.stg_alert_windows.baseline_answers_above IS 'Baseline an
 COMMENT ON COLUMN marts.stg_alert_windows.baseline_median IS 'Median business minutes of the answers given in the baseline.';
 COMMENT ON COLUMN marts.stg_alert_windows.baseline_p90 IS '90th percentile of business minutes of the answers given in the baseline.';
 COMMENT ON COLUMN marts.stg_alert_windows.baseline_requests IS 'Requests to the responder asked in the baseline.';
-COMMENT ON COLUMN marts.stg_alert_windows.expected_window_answers IS 'Answers a window of this length would bring at the baseline''s pace: baseline_answers x window length / baseline length.';
+COMMENT ON COLUMN marts.stg_alert_windows.expected_window_answers IS 'Answers the window would bring at the baseline''s pace, in the responder''s business time: baseline_answers x business time in the window / business time in the baseline (0 without business time in the baseline).';
