@@ -2,6 +2,24 @@
 -- highest severity reached, with up to 5 evidence items. Windows are company-local days (the `day` columns of the
 -- marts): recent = D - (alert_recent_days - 1) .. D, baseline = the alert_baseline_days days before it.
 -- Summaries are built from numbers only: no vendor-controlled text goes into them.
+
+-- Items past their SLA at as_of, configured vendors only, each with the item dismissal in force on it
+-- (marts.dismissals): the overdue rules alert on the others; marts.dismissed_alerts (at the end) lists these.
+CREATE OR REPLACE TEMP VIEW overdue_candidates AS
+SELECT
+    a.*,
+    CASE WHEN a.waiting_on = 'vendor' THEN 'vendor_overdue' ELSE 'company_overdue' END AS rule,
+    (
+        SELECT max(d.feedback_id)
+        FROM marts.dismissals AS d
+        WHERE d.target = 'item'
+          AND d.conversation_key = a.conversation_key
+          AND d.request_message_key = a.request_message_key
+    ) AS dismissed_by
+FROM marts.awaiting AS a
+WHERE a.sla_breached
+  AND a.vendor_id IN (SELECT party_id FROM marts.parties WHERE kind = 'vendor');
+
 CREATE OR REPLACE TABLE marts.alerts AS
 WITH
 vendors AS (
@@ -93,15 +111,14 @@ sla_evidence AS (
 overdue_items AS (
     SELECT
         a.vendor_id,
-        CASE WHEN a.waiting_on = 'vendor' THEN 'vendor_overdue' ELSE 'company_overdue' END AS rule,
+        a.rule,
         a.waiting_on,
         a.request_message_key,
         a.business_minutes_waiting,
         a.sla_minutes,
         a.business_minutes_waiting > getvariable('alert_overdue_critical_factor') * a.sla_minutes AS is_critical
-    FROM marts.awaiting AS a
-    SEMI JOIN vendors AS v ON v.vendor_id = a.vendor_id
-    WHERE a.sla_breached
+    FROM overdue_candidates AS a
+    WHERE a.dismissed_by IS NULL
 ),
 
 overdue_groups AS (
@@ -414,7 +431,7 @@ final AS (
 
 SELECT * FROM final;
 
-COMMENT ON TABLE marts.alerts IS 'Alerts of the report day D (the company-local date of as_of - 1 microsecond): one row per (vendor_id, rule) that fires on D, at the highest severity reached; configured vendors only. Rules: vendor_sla_breaches (vendor responses answered on D over SLA), vendor_overdue / company_overdue (awaiting items past SLA at as_of), misunderstanding_spike (signals per 100 messages, recent window vs baseline window), latency_drift (median vendor business response time, recent vs baseline). Recent window = the [alerts] recent_days days ending D; baseline = the baseline_days days before it (company-local days). Thresholds from [alerts]. Grain: (vendor_id, rule).';
+COMMENT ON TABLE marts.alerts IS 'Alerts of the report day D (the company-local date of as_of - 1 microsecond): one row per (vendor_id, rule) that fires on D, at the highest severity reached; configured vendors only. Rules: vendor_sla_breaches (vendor responses answered on D over SLA), vendor_overdue / company_overdue (awaiting items past SLA at as_of), misunderstanding_spike (signals per 100 messages, recent window vs baseline window), latency_drift (median vendor business response time, recent vs baseline). Recent window = the [alerts] recent_days days ending D; baseline = the baseline_days days before it (company-local days). Thresholds from [alerts]. Alerts and overdue items that users dismissed (marts.dismissals) are left out; marts.dismissed_alerts lists them. Grain: (vendor_id, rule).';
 COMMENT ON COLUMN marts.alerts.day IS 'The report day D (company-local date).';
 COMMENT ON COLUMN marts.alerts.vendor_id IS 'The configured vendor the alert is about.';
 COMMENT ON COLUMN marts.alerts.rule IS 'vendor_sla_breaches, vendor_overdue, company_overdue, misunderstanding_spike or latency_drift.';
@@ -425,3 +442,67 @@ COMMENT ON COLUMN marts.alerts.threshold IS 'The threshold that fired: vendor_sl
 COMMENT ON COLUMN marts.alerts.baseline IS 'What value is compared with: vendor responses answered on D (vendor_sla_breaches); NULL (overdue rules); baseline-window signals per 100 messages, 0 when the baseline has no messages (misunderstanding_spike); baseline-window median business minutes (latency_drift).';
 COMMENT ON COLUMN marts.alerts.summary IS 'One English sentence built from the numbers only (never from vendor-controlled text).';
 COMMENT ON COLUMN marts.alerts.evidence IS 'Up to 5 messages behind the alert, most important first: breached responses of D, longest first (vendor_sla_breaches); overdue items, longest-waiting first (overdue rules); recent signal messages, newest first (misunderstanding_spike); slowest recent vendor responses (latency_drift). message_key = the request message (the signal message for a spike); label = its email subject, else the first ~80 characters of its body_text (Slack; whitespace folded, cut at a word boundary with an ellipsis), prefixed with the matched phrases for a spike; link = Slack permalink {slack_workspace_url}/archives/{slack_channel_id}/p{ts without the dot} when slack_workspace_url is configured, else NULL; waited_business_minutes = business minutes of the response or of the wait so far (NULL for signals).';
+
+-- Dismissed by users ------------------------------------------------------------------------------------------
+-- The alerts of D that a dismissal in force covers (marts.dismissals: same vendor and rule, no worse than when
+-- dismissed unless it has an end date) leave marts.alerts, and with the overdue items dismissed above they are
+-- listed here: they do not alert, and the digest counts them.
+CREATE OR REPLACE TABLE marts.dismissed_alerts AS
+WITH
+dismissed_rules AS (
+    SELECT
+        a.day,
+        a.vendor_id,
+        a.rule,
+        'alert' AS target,
+        a.severity,
+        a.value,
+        a.summary,
+        NULL::VARCHAR AS conversation_key,
+        NULL::VARCHAR AS request_message_key,
+        NULL::DOUBLE AS business_minutes_waiting,
+        max(d.feedback_id) AS feedback_id
+    FROM marts.alerts AS a
+    INNER JOIN marts.dismissals AS d ON d.target = 'alert' AND d.vendor_id = a.vendor_id AND d.rule = a.rule
+    WHERE (d.max_severity IS NULL OR d.max_severity = 'critical' OR a.severity = 'warning')
+      AND (d.max_value IS NULL OR a.value <= d.max_value)
+    GROUP BY ALL
+),
+
+dismissed_items AS (
+    SELECT
+        getvariable('report_day')::DATE AS day,
+        vendor_id,
+        rule,
+        'item' AS target,
+        NULL::VARCHAR AS severity,
+        NULL::DOUBLE AS value,
+        NULL::VARCHAR AS summary,
+        conversation_key,
+        request_message_key,
+        business_minutes_waiting,
+        dismissed_by AS feedback_id
+    FROM overdue_candidates
+    WHERE dismissed_by IS NOT NULL
+)
+
+SELECT * FROM dismissed_rules
+UNION ALL BY NAME
+SELECT * FROM dismissed_items;
+
+DELETE FROM marts.alerts
+USING marts.dismissed_alerts AS d
+WHERE d.target = 'alert' AND d.vendor_id = alerts.vendor_id AND d.rule = alerts.rule;
+
+COMMENT ON TABLE marts.dismissed_alerts IS 'What users dismissed on the report day D, so it did not alert: alerts that a dismissal in force covered (target alert; left out of marts.alerts) and overdue items past SLA that an item dismissal covered (target item; left out of the overdue rules, their alert, value and evidence). Grain: (vendor_id, rule, target, request_message_key).';
+COMMENT ON COLUMN marts.dismissed_alerts.day IS 'The report day D.';
+COMMENT ON COLUMN marts.dismissed_alerts.vendor_id IS 'The vendor of the alert or item.';
+COMMENT ON COLUMN marts.dismissed_alerts.rule IS 'The alert rule; for an item, the overdue rule it would have counted in (vendor_overdue or company_overdue).';
+COMMENT ON COLUMN marts.dismissed_alerts.target IS 'alert (a whole alert of marts.alerts) or item (one overdue item).';
+COMMENT ON COLUMN marts.dismissed_alerts.severity IS 'target alert: its severity (see marts.alerts.severity); NULL for an item.';
+COMMENT ON COLUMN marts.dismissed_alerts.value IS 'target alert: its value (see marts.alerts.value); NULL for an item.';
+COMMENT ON COLUMN marts.dismissed_alerts.summary IS 'target alert: its summary (see marts.alerts.summary); NULL for an item.';
+COMMENT ON COLUMN marts.dismissed_alerts.conversation_key IS 'target item: the measured conversation (marts.awaiting.conversation_key); NULL for an alert.';
+COMMENT ON COLUMN marts.dismissed_alerts.request_message_key IS 'target item: the message that asked (marts.awaiting.request_message_key); NULL for an alert.';
+COMMENT ON COLUMN marts.dismissed_alerts.business_minutes_waiting IS 'target item: how long it has waited (marts.awaiting.business_minutes_waiting); NULL for an alert.';
+COMMENT ON COLUMN marts.dismissed_alerts.feedback_id IS 'The decision that dismissed it (meta.feedback.id; the newest when several apply).';
