@@ -15,7 +15,7 @@ CREATE TABLE meta.feedback (
     conversation_key    VARCHAR,
     request_message_key VARCHAR,
     alert_severity      VARCHAR CHECK (alert_severity IN ('warning', 'critical')),
-    alert_value         DOUBLE,
+    alert_day           DATE,
     until               DATE,
     author              VARCHAR NOT NULL,
     origin              VARCHAR NOT NULL CHECK (origin IN ('cli', 'slack')),
@@ -25,13 +25,14 @@ CREATE TABLE meta.feedback (
     revoked_by          VARCHAR,
     UNIQUE (origin, origin_ref),
     -- Exactly one target: a message (not_a_request), an alert (vendor_id + rule) or an overdue item
-    -- (conversation_key + request_message_key). An alert dismissed without an end date needs the alert as it was.
+    -- (conversation_key + request_message_key). An alert dismissed without an end date needs the alert as it was
+    -- (its report day and severity), to tell when it changes.
     CHECK (
         (kind = 'not_a_request' AND message_key IS NOT NULL AND vendor_id IS NULL AND rule IS NULL
             AND conversation_key IS NULL AND request_message_key IS NULL AND until IS NULL)
         OR (kind = 'dismiss' AND message_key IS NULL AND vendor_id IS NOT NULL AND rule IS NOT NULL
             AND conversation_key IS NULL AND request_message_key IS NULL
-            AND (until IS NOT NULL OR (alert_severity IS NOT NULL AND alert_value IS NOT NULL)))
+            AND (until IS NOT NULL OR (alert_severity IS NOT NULL AND alert_day IS NOT NULL)))
         OR (kind = 'dismiss' AND message_key IS NULL AND vendor_id IS NULL AND rule IS NULL
             AND conversation_key IS NOT NULL AND request_message_key IS NOT NULL)
     )
@@ -45,9 +46,9 @@ COMMENT ON COLUMN meta.feedback.vendor_id IS 'dismiss of an alert: the vendor of
 COMMENT ON COLUMN meta.feedback.rule IS 'dismiss of an alert: the alert rule (marts.alerts.rule).';
 COMMENT ON COLUMN meta.feedback.conversation_key IS 'dismiss of an overdue item: its measured conversation (marts.awaiting.conversation_key).';
 COMMENT ON COLUMN meta.feedback.request_message_key IS 'dismiss of an overdue item: the message that asked (marts.awaiting.request_message_key); a later request in the conversation is a new item.';
-COMMENT ON COLUMN meta.feedback.alert_severity IS 'dismiss of an alert: its severity when dismissed. Without until, the dismissal holds until the alert gets worse: a higher severity or a higher value than alert_value.';
-COMMENT ON COLUMN meta.feedback.alert_value IS 'dismiss of an alert: its value when dismissed (marts.alerts.value; for every rule a higher value is worse).';
-COMMENT ON COLUMN meta.feedback.until IS 'dismiss: the last report day (company-local date) the dismissal applies to, whatever the alert does; NULL: until the alert gets worse (alerts) or for as long as the item waits (items).';
+COMMENT ON COLUMN meta.feedback.alert_severity IS 'dismiss of an alert: its severity when dismissed (marts.alerts.severity). Without until, the dismissal holds until the alert changes: it turns critical when it was a warning, or it stops and fires again (a new episode in marts.alert_history).';
+COMMENT ON COLUMN meta.feedback.alert_day IS 'dismiss of an alert: the report day of the alert dismissed (marts.alerts.day); without until, the dismissal covers the episode that was firing that day.';
+COMMENT ON COLUMN meta.feedback.until IS 'dismiss: the last report day (company-local date) the dismissal applies to, whatever the alert does; NULL: until the alert changes (alerts) or for as long as the item waits (items).';
 COMMENT ON COLUMN meta.feedback.author IS 'Who decided: free text, the OS user for the CLI (or --author), the Slack user id for a Slack interaction.';
 COMMENT ON COLUMN meta.feedback.origin IS 'Where the decision was made: cli, or slack (an interaction handler, later).';
 COMMENT ON COLUMN meta.feedback.origin_ref IS 'The origin''s id of the decision, unique per origin, so a retried delivery inserts nothing twice (Slack: the interaction''s action_ts with the message ts); NULL for the CLI.';
