@@ -146,7 +146,8 @@ def insert_feedback(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) 
         values = {"author": "tester", "origin": "cli", **row}
         columns = ", ".join(values)
         con.execute(
-            f"INSERT INTO meta.feedback ({columns}) VALUES ({', '.join('?' * len(values))})", list(values.values())
+            f"INSERT INTO meta.feedback ({columns}) VALUES ({', '.join('?' * len(values))})",
+            list(values.values()),
         )
 
 
