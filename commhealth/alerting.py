@@ -95,6 +95,7 @@ def load_digest(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) ->
                 ],
                 evidence=_unique_evidence(evidence),
                 alert_channel=config.vendor(vendor_id).alert_channel,
+                dismissed=int(row["dismissed"] or 0),
             )
         )
     return Digest(day=day, vendors=vendors, recent_days=config.alerts.recent_days)
@@ -344,6 +345,7 @@ def digest_table(digest: Digest) -> list[dict[str, object]]:
             "signals_per_100": v.signals_per_100_recent,
             "signals_per_100_baseline": v.signals_per_100_baseline,
             "alerts": len(v.alerts),
+            "dismissed": v.dismissed,
         }
         for v in digest.vendors
     ]
@@ -361,6 +363,8 @@ def digest_markdown(digest: Digest, files: DigestFiles) -> str:
         f"Response times in business hours over {digest.window}, median / p90; signals over the same days.",
         "",
     ]
+    if digest.dismissed_note:
+        lines += [digest.dismissed_note, ""]
     lines += [
         "| vendor | status | vendor → us median / p90 | us → vendor median / p90 | breaches | overdue on vendor / us |"
     ]

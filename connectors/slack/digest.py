@@ -95,6 +95,9 @@ class VendorDigest:
     alerts: list[AlertLine] = field(default_factory=list)
     evidence: list[EvidenceItem] = field(default_factory=list)  # at most 3 are shown
     alert_channel: str | None = None
+    dismissed: int = (
+        0  # alerts and overdue items users dismissed (marts.digest_vendors.dismissed): not in alerts
+    )
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -117,6 +120,17 @@ class Digest:
     def status(self) -> str:
         """The worst vendor status ('ok' when there are no vendors)."""
         return min((v.status for v in self.vendors), key=_RANK.__getitem__, default="ok")
+
+    @property
+    def dismissed_note(self) -> str | None:
+        """One line saying how many alerts and items users dismissed, and where to see them; None without any."""
+        count = sum(v.dismissed for v in self.vendors)
+        if not count:
+            return None
+        return (
+            f"{_plural(count, 'alert')} dismissed (left out of the statuses); "
+            "`commhealth dismiss list` shows them."
+        )
 
 
 @dataclass
@@ -470,6 +484,7 @@ def render_digest(digest: Digest) -> RenderedDigest:
                     _ours(f" · {_counts(vendors)}"),
                 ],
                 [_ours(f"Response times in business hours over {digest.window}, median / p90.")],
+                *([[_ours(digest.dismissed_note)]] if digest.dismissed_note else []),
             ]
         ),
         _divider(),
