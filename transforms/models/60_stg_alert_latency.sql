@@ -61,3 +61,9 @@ COMMENT ON COLUMN marts.stg_alert_latency.subject IS 'vendor or company: whose a
 COMMENT ON COLUMN marts.stg_alert_latency.value IS 'Median business minutes of the window (answers and open waits).';
 COMMENT ON COLUMN marts.stg_alert_latency.threshold IS 'drift_factor x baseline median.';
 COMMENT ON COLUMN marts.stg_alert_latency.baseline IS 'Baseline median business minutes of the same side''s answers.';
+COMMENT ON COLUMN marts.stg_alert_latency.day IS 'The report day.';
+COMMENT ON COLUMN marts.stg_alert_latency.metric IS 'What value measures: median_business_minutes.';
+COMMENT ON COLUMN marts.stg_alert_latency.rule IS 'The rule: latency_drift or company_latency_drift.';
+COMMENT ON COLUMN marts.stg_alert_latency.severity IS 'warning or critical.';
+COMMENT ON COLUMN marts.stg_alert_latency.summary IS 'One English sentence built from the numbers only.';
+COMMENT ON COLUMN marts.stg_alert_latency.vendor_id IS 'The configured vendor.';

@@ -51,3 +51,10 @@ COMMENT ON COLUMN marts.stg_alert_silence.value IS 'Answers given in the detecti
 COMMENT ON COLUMN marts.stg_alert_silence.threshold IS 'silence_share x expected answers.';
 COMMENT ON COLUMN marts.stg_alert_silence.p_value IS 'How likely so few answers are at the vendor''s pace: P(Poisson(expected) <= answers).';
 COMMENT ON COLUMN marts.stg_alert_silence.baseline IS 'Answers the window would hold at the baseline''s pace.';
+COMMENT ON COLUMN marts.stg_alert_silence.day IS 'The report day.';
+COMMENT ON COLUMN marts.stg_alert_silence.metric IS 'What value measures: answers_in_window.';
+COMMENT ON COLUMN marts.stg_alert_silence.rule IS 'The rule: silence.';
+COMMENT ON COLUMN marts.stg_alert_silence.severity IS 'warning or critical.';
+COMMENT ON COLUMN marts.stg_alert_silence.subject IS 'vendor (the vendor is the problem) or company (waiting on us).';
+COMMENT ON COLUMN marts.stg_alert_silence.summary IS 'One English sentence built from the numbers only.';
+COMMENT ON COLUMN marts.stg_alert_silence.vendor_id IS 'The configured vendor.';

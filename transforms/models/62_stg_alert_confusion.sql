@@ -51,3 +51,10 @@ COMMENT ON COLUMN marts.stg_alert_confusion.value IS 'Confusion signals per 100 
 COMMENT ON COLUMN marts.stg_alert_confusion.threshold IS 'The rate the window had to reach: spike_factor x max(baseline rate, floor), per 100 messages.';
 COMMENT ON COLUMN marts.stg_alert_confusion.p_value IS 'How likely that many signals are at the expected rate: P(Poisson(expected) >= signals).';
 COMMENT ON COLUMN marts.stg_alert_confusion.baseline IS 'Confusion signals per 100 counted messages in the baseline.';
+COMMENT ON COLUMN marts.stg_alert_confusion.day IS 'The report day.';
+COMMENT ON COLUMN marts.stg_alert_confusion.metric IS 'What value measures: confusion_per_100_messages.';
+COMMENT ON COLUMN marts.stg_alert_confusion.rule IS 'The rule: misunderstanding_spike.';
+COMMENT ON COLUMN marts.stg_alert_confusion.severity IS 'warning or critical.';
+COMMENT ON COLUMN marts.stg_alert_confusion.subject IS 'vendor (the vendor is the problem) or company (waiting on us).';
+COMMENT ON COLUMN marts.stg_alert_confusion.summary IS 'One English sentence built from the numbers only.';
+COMMENT ON COLUMN marts.stg_alert_confusion.vendor_id IS 'The configured vendor.';

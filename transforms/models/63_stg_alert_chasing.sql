@@ -39,3 +39,10 @@ COMMENT ON COLUMN marts.stg_alert_chasing.value IS 'The company''s chasers in th
 COMMENT ON COLUMN marts.stg_alert_chasing.threshold IS 'chase_factor x max(baseline pace, chase_floor).';
 COMMENT ON COLUMN marts.stg_alert_chasing.p_value IS 'How likely that many chasers are at the expected pace: P(Poisson(expected) >= chasers).';
 COMMENT ON COLUMN marts.stg_alert_chasing.baseline IS 'Chasers the window would hold at the baseline''s pace.';
+COMMENT ON COLUMN marts.stg_alert_chasing.day IS 'The report day.';
+COMMENT ON COLUMN marts.stg_alert_chasing.metric IS 'What value measures: company_chasers.';
+COMMENT ON COLUMN marts.stg_alert_chasing.rule IS 'The rule: chasing.';
+COMMENT ON COLUMN marts.stg_alert_chasing.severity IS 'warning or critical.';
+COMMENT ON COLUMN marts.stg_alert_chasing.subject IS 'vendor (the vendor is the problem) or company (waiting on us).';
+COMMENT ON COLUMN marts.stg_alert_chasing.summary IS 'One English sentence built from the numbers only.';
+COMMENT ON COLUMN marts.stg_alert_chasing.vendor_id IS 'The configured vendor.';

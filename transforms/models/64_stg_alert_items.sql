@@ -83,4 +83,9 @@ COMMENT ON COLUMN marts.stg_alert_items.subject IS 'vendor or company: who the i
 COMMENT ON COLUMN marts.stg_alert_items.item_key IS 'The request message (stg_requests.request_message_key).';
 COMMENT ON COLUMN marts.stg_alert_items.severity IS 'critical once the wait passed [alerts] overdue_critical_factor x the SLA, else warning.';
 COMMENT ON COLUMN marts.stg_alert_items.state IS 'new (crossed the SLA that day), worse (crossed the critical factor that day), ongoing, or resolved (answered that day).';
+COMMENT ON COLUMN marts.stg_alert_items.day IS 'The report day.';
+COMMENT ON COLUMN marts.stg_alert_items.vendor_id IS 'The configured vendor.';
+COMMENT ON COLUMN marts.stg_alert_items.conversation_key IS 'The conversation of the request (marts.stg_requests).';
+COMMENT ON COLUMN marts.stg_alert_items.requested_at IS 'When the request was sent.';
+COMMENT ON COLUMN marts.stg_alert_items.sla_minutes IS 'The waiting side''s SLA in business minutes.';
 COMMENT ON COLUMN marts.stg_alert_items.dismissed_by IS 'The item dismissal in force on the report day D (marts.dismissals.feedback_id, the newest), NULL when not dismissed: a dismissed item does not alert.';
