@@ -125,6 +125,7 @@ def load_digest(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) ->
                 waiting=waiting.get(vendor_id, []),
                 alert_channel=config.vendor(vendor_id).alert_channel,
                 data_reason=row.get("data_reason"),  # type: ignore[arg-type]
+                dismissed=int(row["dismissed"] or 0),
             )
         )
     previous_day = rows[0]["previous_day"] if rows else None
@@ -364,6 +365,7 @@ def digest_table(digest: Digest) -> list[dict[str, object]]:
             "signals_per_100": v.signals_per_100_recent,
             "signals_per_100_baseline": v.signals_per_100_baseline,
             "alerts": len(v.alerts),
+            "dismissed": v.dismissed,
         }
         for v in digest.vendors
     ]

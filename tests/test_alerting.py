@@ -24,6 +24,7 @@ from connectors.slack.digest import (
 )
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.fakes.slack_api import FakeSlackAPI
+from tests.transforms.transforms_testlib import insert_feedback, insert_messages
 from transforms.build import build_marts, parse_as_of, report_day
 from warehouse.db import open_writer
 
@@ -322,3 +323,25 @@ def test_waiting_lists_say_who_waits_on_whom_and_who_owns_what_waits_on_us(tmp_p
         "• Go-live — Zeta (Zoe) waits on claire@company.example since 2026-11-19"
         in text.split("Waiting on us")[1]
     )
+
+
+def test_the_digest_says_how_many_alerts_users_dismissed(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path))
+    as_of = parse_as_of("2026-11-20", config)
+    asked = {"message_key": "ask", "conversation_key": "ask", "sent_at": "2026-11-16T09:00:00+00:00"}
+    with open_writer(tmp_path / "warehouse.duckdb") as con:
+        insert_messages(con, [{**asked, "side": "company", "recipient_vendor_ids": ["kappa"]}])
+        build_marts(con, config, as_of)
+        digest = alerting.load_digest(con, config, report_day(config, as_of))
+        assert digest.dismissed_note is None
+        assert [v.overdue_on_vendor for v in digest.vendors if v.vendor_id == "kappa"] == [1]
+
+        insert_feedback(con, [{"kind": "dismiss", "conversation_key": "ask", "request_message_key": "ask"}])
+        build_marts(con, config, as_of)
+        digest = alerting.load_digest(con, config, report_day(config, as_of))
+        files = alerting.write_digest_files(con, config, digest)
+    kappa = next(v for v in digest.vendors if v.vendor_id == "kappa")
+    assert (kappa.dismissed, kappa.overdue_on_vendor, kappa.alerts, kappa.status) == (1, 0, [], "ok")
+    slack_text = json.dumps(files.rendered.to_json(), ensure_ascii=False)
+    for text in [slack_text, files.terminal_text, alerting.digest_markdown(digest, files)]:
+        assert "1 alert dismissed (left out of the statuses); `commhealth dismiss list` shows them." in text

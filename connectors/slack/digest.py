@@ -167,6 +167,7 @@ class VendorDigest:
     waiting: list[WaitingItem] = field(default_factory=list)  # overdue items still waiting, both sides
     alert_channel: str | None = None
     data_reason: str | None = None  # why status is no_data (sources failed, silent, data ended)
+    dismissed: int = 0  # alerts and overdue items users dismissed (marts.digest_vendors.dismissed)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -184,7 +185,6 @@ class Digest:
     recent_days: int = 7  # [alerts] recent_days: the window the response times and signals cover
     previous_day: dt.date | None = None  # the report day before: "new or worse since" it
     data_problems: list[str] = field(default_factory=list)  # shown first (sources failed, silent, ended)
-    dismissed: int = 0  # alerts dismissed by users, counted at the end
 
     @property
     def since(self) -> str:
@@ -199,6 +199,17 @@ class Digest:
     def status(self) -> str:
         """The worst vendor status ('ok' when there are no vendors)."""
         return min((v.status for v in self.vendors), key=_RANK.__getitem__, default="ok")
+
+    @property
+    def dismissed_note(self) -> str | None:
+        """One line saying how many alerts and items users dismissed, and where to see them; None without any."""
+        count = sum(v.dismissed for v in self.vendors)
+        if not count:
+            return None
+        return (
+            f"{_plural(count, 'alert')} dismissed (left out of the statuses); "
+            "`commhealth dismiss list` shows them."
+        )
 
 
 @dataclass
@@ -702,10 +713,8 @@ def digest_sections(digest: Digest) -> list[DigestSection]:
         for index, vendor in enumerate(ok):
             line += [_ours(", ")] * bool(index) + [_vendor(vendor.vendor_name, _NAME_CHARS)]
         sections.append(DigestSection("ok", None, [line]))
-    if digest.dismissed:
-        sections.append(
-            DigestSection("dismissed", None, [[_ours(f"{_plural(digest.dismissed, 'alert')} dismissed")]])
-        )
+    if digest.dismissed_note:
+        sections.append(DigestSection("dismissed", None, [[_ours(digest.dismissed_note)]]))
     return sections
 
 

@@ -151,15 +151,15 @@ def test_markdown_and_terminal_follow_the_slack_structure() -> None:
 def test_hooks_no_data_vendor_data_problems_and_dismissed() -> None:
     silent = vendor("orbit", "Orbit Data", "no_data")
     silent.data_reason = "no message since 2026-02-20 (the source is silent)"
-    digest = Digest(
-        day=DAY, vendors=[silent, vendor("lumen")], data_problems=["mbox /data/in.mbox failed"], dismissed=2
-    )
+    lumen = vendor("lumen")
+    lumen.dismissed = 2
+    digest = Digest(day=DAY, vendors=[silent, lumen], data_problems=["mbox /data/in.mbox failed"])
     texts = section_texts(render_digest(digest).main.blocks)
     assert texts[2] == "*Data problems*\n• mbox /data/in.mbox failed"
     orbit = next(t for t in texts if "Orbit Data" in t and "no data:" in t)
     assert orbit.startswith(":white_circle: *Orbit Data* · no data\nno data: no message since 2026-02-20")
     assert "Vendor → us" not in orbit
-    assert texts[-1] == "2 alerts dismissed"
+    assert texts[-1] == "2 alerts dismissed (left out of the statuses); `commhealth dismiss list` shows them."
     assert "no data" in texts[1]
 
 

@@ -144,6 +144,17 @@ def insert_messages(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) 
         con.executemany(INSERT_MESSAGE, [message_row(r, i) for i, r in enumerate(rows, start=1)])
 
 
+def insert_feedback(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Rows of meta.feedback (user decisions), as `commhealth dismiss` records them: author and origin default."""
+    for row in rows:
+        values = {"author": "tester", "origin": "cli", **row}
+        columns = ", ".join(values)
+        con.execute(
+            f"INSERT INTO meta.feedback ({columns}) VALUES ({', '.join('?' * len(values))})",
+            list(values.values()),
+        )
+
+
 def insert_slack_directory(
     con: duckdb.DuckDBPyConnection, channels: list[dict[str, Any]], users: list[dict[str, Any]] = ()
 ) -> None:

@@ -1,7 +1,8 @@
 -- Overdue items per report day: requests past their SLA and still unanswered at the end of the day (asked within
 -- awaiting_lookback_days). An item is new on the day its wait crossed the SLA, worse on the day it crossed
 -- overdue_critical_factor x the SLA, ongoing in between, and resolved on the day it is answered. vendor_overdue
--- when it waits on the vendor, company_overdue when it waits on us.
+-- when it waits on the vendor, company_overdue when it waits on us. An item a user dismissed (marts.dismissals)
+-- keeps its rows, marked with the decision, so the alerts leave it out and the digest can count it.
 CREATE OR REPLACE TABLE marts.stg_alert_items AS
 WITH
 overdue AS (
@@ -47,6 +48,16 @@ resolved AS (
        AND q.requested_at > d.previous_ends_at - to_days(getvariable('awaiting_lookback_days'))
 ),
 
+item_dismissals AS (
+    SELECT
+        conversation_key,
+        request_message_key AS item_key,
+        max(feedback_id) AS dismissed_by
+    FROM marts.dismissals
+    WHERE target = 'item'
+    GROUP BY ALL
+),
+
 final AS (
     SELECT
         day,
@@ -58,8 +69,10 @@ final AS (
         requested_at,
         sla_minutes,
         CASE WHEN past_critical THEN 'critical' ELSE 'warning' END AS severity,
-        state
+        state,
+        x.dismissed_by
     FROM (SELECT * FROM overdue UNION ALL SELECT * FROM resolved)
+    LEFT JOIN item_dismissals AS x USING (conversation_key, item_key)
 )
 
 SELECT * FROM final;
@@ -75,3 +88,4 @@ COMMENT ON COLUMN marts.stg_alert_items.vendor_id IS 'The configured vendor.';
 COMMENT ON COLUMN marts.stg_alert_items.conversation_key IS 'The conversation of the request (marts.stg_requests).';
 COMMENT ON COLUMN marts.stg_alert_items.requested_at IS 'When the request was sent.';
 COMMENT ON COLUMN marts.stg_alert_items.sla_minutes IS 'The waiting side''s SLA in business minutes.';
+COMMENT ON COLUMN marts.stg_alert_items.dismissed_by IS 'The item dismissal in force on the report day D (marts.dismissals.feedback_id, the newest), NULL when not dismissed: a dismissed item does not alert.';

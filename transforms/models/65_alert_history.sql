@@ -2,7 +2,7 @@
 -- it fired) and of an overdue item (from the day it crossed its SLA to the day it was answered), with its state on
 -- the report day D: new (it starts on D), worse (its severity rose on D: an item crossing the critical factor, a rule
 -- turning critical), ongoing, resolved (it ended on D: the rule stopped firing, the item was answered) or closed
--- (ended before D).
+-- (ended before D). dismissed_by marks what a user dismissed on D (marts.dismissals): marts.alerts leaves it out.
 CREATE OR REPLACE TABLE marts.alert_history AS
 WITH
 days AS (
@@ -81,14 +81,33 @@ item_episodes AS (
         max(day) FILTER (WHERE state <> 'resolved') AS last_seen,
         CASE WHEN bool_or(severity = 'critical') THEN 'critical' ELSE 'warning' END AS peak_severity,
         arg_max(severity, day) AS last_severity,
-        max(state) FILTER (WHERE day = getvariable('report_day')) AS state_on_report_day
+        max(state) FILTER (WHERE day = getvariable('report_day')) AS state_on_report_day,
+        max(dismissed_by) AS dismissed_by
     FROM marts.stg_alert_items
     GROUP BY vendor_id, rule, item_key
 ),
 
+-- A rule dismissal covers the episode of its vendor and rule: any, through its end date; else the one that was
+-- firing on the day it was dismissed, while no more severe than then.
+rule_dismissed AS (
+    SELECT
+        s.*,
+        CASE WHEN s.state <> 'closed' THEN (
+            SELECT max(d.feedback_id)
+            FROM marts.dismissals AS d
+            WHERE d.target = 'alert'
+              AND d.vendor_id = s.vendor_id
+              AND d.rule = s.rule
+              AND (d.until IS NOT NULL
+                   OR (s.first_seen <= d.episode_day AND (d.max_severity = 'critical' OR s.last_severity = 'warning')))
+        ) END AS dismissed_by
+    FROM rule_states AS s
+),
+
 final AS (
-    SELECT vendor_id, rule, item_key, subject, first_seen, last_seen, peak_severity, last_severity, state
-    FROM rule_states
+    SELECT
+        vendor_id, rule, item_key, subject, first_seen, last_seen, peak_severity, last_severity, state, dismissed_by
+    FROM rule_dismissed
     UNION ALL
     SELECT
         vendor_id,
@@ -99,7 +118,8 @@ final AS (
         last_seen,
         peak_severity,
         last_severity,
-        coalesce(state_on_report_day, 'closed') AS state
+        coalesce(state_on_report_day, 'closed') AS state,
+        CASE WHEN state_on_report_day IS NOT NULL THEN dismissed_by END AS dismissed_by
     FROM item_episodes
 )
 
@@ -115,3 +135,4 @@ COMMENT ON COLUMN marts.alert_history.last_seen IS 'Last report day the rule fir
 COMMENT ON COLUMN marts.alert_history.peak_severity IS 'critical if it was critical on any day of the episode, else warning.';
 COMMENT ON COLUMN marts.alert_history.last_severity IS 'Its severity on last_seen.';
 COMMENT ON COLUMN marts.alert_history.state IS 'On D: new (started on D), worse (became critical on D), ongoing, resolved (ended on D: the rule stopped firing on D after firing on the report day before, or the item was answered on D), closed (ended before D).';
+COMMENT ON COLUMN marts.alert_history.dismissed_by IS 'The dismissal in force on D that covers this episode or item (marts.dismissals.feedback_id, the newest), NULL when none or the episode is closed: it does not alert on D.';

@@ -1,7 +1,8 @@
 -- The alerts of the report day D: each vendor rule firing on D, or resolved on D, with its state in the alert
 -- history, and one row per vendor for its overdue items on each side (how many are new, worse, still open or
 -- answered on D), each with up to 5 evidence messages, the most important first. Summaries are built from numbers
--- only: no vendor-controlled text goes into them.
+-- only: no vendor-controlled text goes into them. What users dismissed (marts.alert_history.dismissed_by,
+-- marts.stg_alert_items.dismissed_by) is left out: marts.dismissed_alerts lists it.
 CREATE OR REPLACE TABLE marts.alerts AS
 WITH
 report AS (
@@ -49,11 +50,11 @@ rule_alerts AS (
     FROM marts.alert_history AS h
     LEFT JOIN rule_rows AS r
         ON r.vendor_id = h.vendor_id AND r.rule = h.rule AND r.day = getvariable('report_day')
-    WHERE h.item_key = '' AND h.state IN ('new', 'ongoing', 'worse', 'resolved')
+    WHERE h.item_key = '' AND h.state IN ('new', 'ongoing', 'worse', 'resolved') AND h.dismissed_by IS NULL
 ),
 
 items_today AS (
-    SELECT * FROM marts.stg_alert_items WHERE day = getvariable('report_day')
+    SELECT * FROM marts.stg_alert_items WHERE day = getvariable('report_day') AND dismissed_by IS NULL
 ),
 
 item_alerts AS (
@@ -296,7 +297,7 @@ final AS (
 
 SELECT * FROM final;
 
-COMMENT ON TABLE marts.alerts IS 'The alerts of the report day D (the company-local date of as_of - 1 microsecond): each vendor rule that fires on D or was resolved on D (latency_drift, silence, misunderstanding_spike, chasing about the vendor; company_latency_drift about us), with its state in marts.alert_history, and per vendor and side the overdue items (vendor_overdue: waiting on the vendor; company_overdue: waiting on us) with how many are new, worse, still open and answered on D. Grain: (vendor_id, rule).';
+COMMENT ON TABLE marts.alerts IS 'The alerts of the report day D (the company-local date of as_of - 1 microsecond): each vendor rule that fires on D or was resolved on D (latency_drift, silence, misunderstanding_spike, chasing about the vendor; company_latency_drift about us), with its state in marts.alert_history, and per vendor and side the overdue items (vendor_overdue: waiting on the vendor; company_overdue: waiting on us) with how many are new, worse, still open and answered on D. Rules and items that users dismissed are left out (marts.dismissed_alerts). Grain: (vendor_id, rule).';
 COMMENT ON COLUMN marts.alerts.day IS 'The report day D (company-local date).';
 COMMENT ON COLUMN marts.alerts.vendor_id IS 'The configured vendor the alert is about.';
 COMMENT ON COLUMN marts.alerts.rule IS 'latency_drift, silence, misunderstanding_spike, chasing, company_latency_drift, vendor_overdue or company_overdue.';

@@ -34,8 +34,21 @@ overdue AS (
         vendor_id,
         count(*) FILTER (WHERE waiting_on = 'vendor') AS overdue_on_vendor,
         count(*) FILTER (WHERE waiting_on = 'company') AS overdue_on_company
-    FROM marts.awaiting
+    FROM marts.awaiting AS a
     WHERE sla_breached
+      -- a dismissed item is not counted as overdue (marts.dismissed_alerts counts it)
+      AND NOT EXISTS (
+          SELECT 1 FROM marts.dismissals AS d
+          WHERE d.target = 'item'
+            AND d.conversation_key = a.conversation_key
+            AND d.request_message_key = a.request_message_key
+      )
+    GROUP BY vendor_id
+),
+
+dismissed AS (
+    SELECT vendor_id, count(*) AS dismissed
+    FROM marts.dismissed_alerts
     GROUP BY vendor_id
 ),
 
@@ -103,12 +116,14 @@ final AS (
             AS signals_per_100_recent,
         CASE WHEN s.baseline_messages > 0 THEN 100.0 * s.baseline_signals / s.baseline_messages END
             AS signals_per_100_baseline,
-        coalesce(a.alerts, 0) AS alerts
+        coalesce(a.alerts, 0) AS alerts,
+        coalesce(x.dismissed, 0) AS dismissed
     FROM vendors AS v
     LEFT JOIN recent_responses AS r ON r.vendor_id = v.vendor_id
     LEFT JOIN overdue AS o ON o.vendor_id = v.vendor_id
     LEFT JOIN signal_windows AS s ON s.vendor_id = v.vendor_id
     LEFT JOIN vendor_alerts AS a ON a.vendor_id = v.vendor_id
+    LEFT JOIN dismissed AS x ON x.vendor_id = v.vendor_id
 )
 
 SELECT * FROM final;
@@ -126,9 +141,10 @@ COMMENT ON COLUMN marts.digest_vendors.company_p90_minutes IS '90th percentile (
 COMMENT ON COLUMN marts.digest_vendors.vendor_responses IS 'Vendor responses (vendor_response) answered in the recent window.';
 COMMENT ON COLUMN marts.digest_vendors.company_responses IS 'Company responses to this vendor (company_response) answered in the recent window.';
 COMMENT ON COLUMN marts.digest_vendors.sla_breaches IS 'Vendor responses answered on D over the vendor''s SLA.';
-COMMENT ON COLUMN marts.digest_vendors.overdue_on_vendor IS 'Awaiting items (marts.awaiting, at as_of) waiting on the vendor past its SLA.';
-COMMENT ON COLUMN marts.digest_vendors.overdue_on_company IS 'Awaiting items (marts.awaiting, at as_of) waiting on the company past its SLA.';
+COMMENT ON COLUMN marts.digest_vendors.overdue_on_vendor IS 'Awaiting items (marts.awaiting, at as_of) waiting on the vendor past its SLA, except those dismissed (marts.dismissals).';
+COMMENT ON COLUMN marts.digest_vendors.overdue_on_company IS 'Awaiting items (marts.awaiting, at as_of) waiting on the company past its SLA, except those dismissed (marts.dismissals).';
 COMMENT ON COLUMN marts.digest_vendors.signals_recent IS 'Misunderstanding signals in the counted messages of both sides (all channels) sent in the recent window.';
 COMMENT ON COLUMN marts.digest_vendors.signals_per_100_recent IS '100 x signals / counted messages (both sides, all channels) over the recent window; NULL without messages.';
 COMMENT ON COLUMN marts.digest_vendors.signals_per_100_baseline IS '100 x signals / counted messages (both sides, all channels) over the baseline window; NULL without messages (the misunderstanding_spike rule then uses 0).';
 COMMENT ON COLUMN marts.digest_vendors.alerts IS 'Alerts of the vendor on D that are not resolved (rows of marts.alerts), both subjects.';
+COMMENT ON COLUMN marts.digest_vendors.dismissed IS 'Rules and overdue items of the vendor that users dismissed and that would have alerted on D (rows of marts.dismissed_alerts): they count in neither alerts nor status.';
