@@ -14,8 +14,9 @@ Each case file holds:
           (compared on those columns, in any order; floats to 1e-6, timestamps and dates parsed from strings).
           A list column (alerts.evidence) is compared in order and in length; each expected item is either a
           message_key string or a dict checked on a subset of the struct's fields.
-  rebuild: optional {config: override of the base config, expect: ...}: the same warehouse built again (same
-           as_of) with that config instead, and what it must hold then
+  rebuild: optional {config: override of the base config, as_of: ..., expect: ...}, or a list of them: the same
+           warehouse built again, in order, with that config and as_of instead (default: the case's), and what it
+           must hold then; consecutive as_of values follow alert states from one report day to the next
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ MARTS = {
     "stg_turns",
     "stg_counted_messages",
     "alerts",
+    "alert_history",
     "digest_vendors",
     "digest_latency",
 }
@@ -131,6 +133,9 @@ def test_case(case_path: Path, warehouse, fetch, tmp_path: Path) -> None:
     insert_slack_directory(warehouse, case.get("slack_channels") or [], case.get("slack_users") or [])
     config = _config(case, case.get("config"), tmp_path)
     _build_and_compare(warehouse, fetch, config, case["as_of"], case.get("expect"))
-    if "rebuild" in case:
-        rebuilt = _config(case, case["rebuild"].get("config"), tmp_path)
-        _build_and_compare(warehouse, fetch, rebuilt, case["as_of"], case["rebuild"].get("expect"))
+    rebuilds = case.get("rebuild") or []
+    for rebuild in [rebuilds] if isinstance(rebuilds, dict) else rebuilds:
+        rebuilt = _config(case, rebuild.get("config", case.get("config")), tmp_path)
+        _build_and_compare(
+            warehouse, fetch, rebuilt, rebuild.get("as_of", case["as_of"]), rebuild.get("expect")
+        )
