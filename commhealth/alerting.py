@@ -32,6 +32,8 @@ from warehouse.db import sql
 
 DIGEST_VENDOR = "*"  # meta.alert_deliveries.vendor_id of the digest message itself and its parts
 LOOK_BACK_FOR_WORKDAY = 14
+# Dates in the digest's own lines, as the marts write them (strftime '%-d %b'), whatever the machine's locale
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def default_as_of(config: Config, now: dt.datetime | None = None) -> dt.datetime:
@@ -95,9 +97,32 @@ def load_digest(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) ->
                 ],
                 evidence=_unique_evidence(evidence),
                 alert_channel=config.vendor(vendor_id).alert_channel,
+                has_data=bool(row["has_data"]),
+                data_reason=row["data_reason"],
             )
         )
-    return Digest(day=day, vendors=vendors, recent_days=config.alerts.recent_days)
+    return Digest(
+        day=day,
+        vendors=vendors,
+        recent_days=config.alerts.recent_days,
+        data_problems=data_problems(con, config, day),
+    )
+
+
+def data_problems(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> list[str]:
+    """What the digest says of the data before any vendor, one line each (marts.source_freshness): first, when
+    the report day is past the end of the data, that the figures stop at its newest message."""
+    ended, newest, lines = con.execute(sql("digest_data_problems.sql"), [day]).fetchone()
+    first = []
+    if ended and newest is not None:
+        newest_day = _day_text(newest.astimezone(config.company.zone).date(), day)
+        first = [f"The newest message is from {newest_day}: nothing since; the figures below stop there."]
+    return first + list(lines)
+
+
+def _day_text(day: dt.date, report_day: dt.date) -> str:
+    text = f"{day.day} {_MONTHS[day.month - 1]}"
+    return text if day.year == report_day.year else f"{text} {day.year}"
 
 
 def _unique_evidence(items: list[EvidenceItem]) -> list[EvidenceItem]:
@@ -344,6 +369,8 @@ def digest_table(digest: Digest) -> list[dict[str, object]]:
             "signals_per_100": v.signals_per_100_recent,
             "signals_per_100_baseline": v.signals_per_100_baseline,
             "alerts": len(v.alerts),
+            "has_data": v.has_data,
+            "data_reason": v.data_reason,
         }
         for v in digest.vendors
     ]
@@ -357,6 +384,8 @@ def _md(text: str) -> str:
 def digest_markdown(digest: Digest, files: DigestFiles) -> str:
     """The digest as markdown, for the Prefect artifact."""
     lines = [f"# {digest.title}: {digest.day} ({digest.status})", ""]
+    if digest.data_problems:
+        lines += ["**The data**", ""] + [f"- {_md(problem)}" for problem in digest.data_problems] + [""]
     lines += [
         f"Response times in business hours over {digest.window}, median / p90; signals over the same days.",
         "",
@@ -366,13 +395,16 @@ def digest_markdown(digest: Digest, files: DigestFiles) -> str:
     ]
     lines += ["|---|---|---|---|---|---|"]
     for v in digest.vendors:
+        if not v.has_data:
+            lines.append(f"| {_md(v.vendor_name)} | {v.status} | no data: {_md(v.data_reason or '')} | | | |")
+            continue
         lines.append(
             f"| {_md(v.vendor_name)} | {v.status} | {format_hours(v.vendor_median_minutes)} / {format_hours(v.vendor_p90_minutes)} "
             f"| {format_hours(v.company_median_minutes)} / {format_hours(v.company_p90_minutes)} | {v.sla_breaches} "
             f"| {v.overdue_on_vendor} / {v.overdue_on_company} |"
         )
     for v in digest.vendors:
-        if not v.alerts:
+        if not v.alerts or not v.has_data:
             continue
         lines += ["", f"## {_md(v.vendor_name)}: {v.status}"]
         lines += [f"- **{a.severity}** `{a.rule}`: {_md(a.summary)}" for a in v.alerts]

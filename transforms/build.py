@@ -31,6 +31,7 @@ Variables read by the models with getvariable():
   alert_spike_factor (DOUBLE), alert_spike_min_signals (INTEGER), alert_drift_factor (DOUBLE),
   alert_drift_min_responses (INTEGER), alert_recent_days (INTEGER), alert_baseline_days (INTEGER),
   alert_chart_days (INTEGER), slack_workspace_url (VARCHAR, NULL when not configured),
+  source_silent_business_days (INTEGER), source_silent_gap_factor (DOUBLE), data_ended_business_days (INTEGER),
   full_build (BOOLEAN), and for transforms/scope.sql change_watermark and previous_as_of (TIMESTAMPTZ).
 """
 
@@ -274,6 +275,13 @@ def _set_variables(
     con.execute("SET VARIABLE alert_baseline_days = CAST(? AS INTEGER)", [alerts.baseline_days])
     con.execute("SET VARIABLE alert_chart_days = CAST(? AS INTEGER)", [alerts.chart_days])
     con.execute("SET VARIABLE slack_workspace_url = CAST(? AS VARCHAR)", [alerts.slack_workspace_url])
+    con.execute(
+        "SET VARIABLE source_silent_business_days = CAST(? AS INTEGER)", [alerts.source_silent_business_days]
+    )
+    con.execute("SET VARIABLE source_silent_gap_factor = CAST(? AS DOUBLE)", [alerts.source_silent_gap_factor])
+    con.execute(
+        "SET VARIABLE data_ended_business_days = CAST(? AS INTEGER)", [alerts.data_ended_business_days]
+    )
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:

@@ -28,8 +28,17 @@ STATUS_EMOJI = {
     "critical": ":red_circle:",
     "warning": ":large_yellow_circle:",
     "ok": ":large_green_circle:",
+    # not statuses: the marks of a problem with the data and of a vendor without data
+    "data_problem": ":warning:",
+    "no_data": ":white_circle:",
 }
-_STATUS_TAG = {"critical": "[CRITICAL]", "warning": "[WARNING]", "ok": "[OK]"}
+_STATUS_TAG = {
+    "critical": "[CRITICAL]",
+    "warning": "[WARNING]",
+    "ok": "[OK]",
+    "data_problem": "[DATA]",
+    "no_data": "[NO DATA]",
+}
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
@@ -44,6 +53,7 @@ _NAME_CHARS = 80
 _LABEL_CHARS = 150
 _DETAIL_CHARS = 120
 _SUMMARY_CHARS = 300
+_DATA_LINE_CHARS = 500
 _URL_CHARS = 500
 
 _ZWJ = "\u2060"  # WORD JOINER: invisible, breaks "@here" so Slack does not see a broadcast
@@ -95,6 +105,8 @@ class VendorDigest:
     alerts: list[AlertLine] = field(default_factory=list)
     evidence: list[EvidenceItem] = field(default_factory=list)  # at most 3 are shown
     alert_channel: str | None = None
+    has_data: bool = True  # False: its figures would be built on missing data; "no data" and why instead
+    data_reason: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -107,6 +119,7 @@ class Digest:
     vendors: list[VendorDigest]
     title: str = "Vendor communication health"
     recent_days: int = 7  # [alerts] recent_days: the window the response times and signals cover
+    data_problems: list[str] = field(default_factory=list)  # one line each, shown before any vendor
 
     @property
     def window(self) -> str:
@@ -349,6 +362,22 @@ def sort_vendors(vendors: Iterable[VendorDigest]) -> list[VendorDigest]:
     )
 
 
+def _data_lines(problems: Sequence[str]) -> list[Line]:
+    """The data's problems, one line each; their text names channels and mailboxes, so it is escaped."""
+    return [[_status("data_problem"), _ours(" "), _vendor(problem, _DATA_LINE_CHARS)] for problem in problems]
+
+
+def _no_data_line(vendor: VendorDigest) -> Line:
+    reason = vendor.data_reason or "its sources gave nothing to judge"
+    return [
+        _status("no_data"),
+        _ours(" "),
+        _bold(_vendor(vendor.vendor_name, _NAME_CHARS)),
+        _ours(" · no data: "),
+        _vendor(reason, _DATA_LINE_CHARS),
+    ]
+
+
 def _summary_lines(vendor: VendorDigest, recent_days: int) -> list[Line]:
     latency_vendor = (
         f"{format_hours(vendor.vendor_median_minutes)} / {format_hours(vendor.vendor_p90_minutes)}"
@@ -415,6 +444,8 @@ def _detail_lines(vendor: VendorDigest) -> list[Line]:
 
 
 def _vendor_blocks(vendor: VendorDigest, recent_days: int, *, divider: bool = True) -> list[_Block]:
+    if not vendor.has_data:  # no figures, and no judgement built on missing data
+        return [_section([_no_data_line(vendor)]), *([_divider()] if divider else [])]
     blocks = [_section(_summary_lines(vendor, recent_days))]
     details = _detail_lines(vendor)
     if details:
@@ -461,6 +492,7 @@ def render_digest(digest: Digest) -> RenderedDigest:
     day = digest.day.isoformat()
     head = [
         _header(f"{digest.title} · {day}"),
+        *([_section(_data_lines(digest.data_problems))] if digest.data_problems else []),
         _section(
             [
                 [
@@ -488,7 +520,12 @@ def render_digest(digest: Digest) -> RenderedDigest:
     if left:
         main.append(_context([_ours(f"…and {left} more vendors in the thread")]))
     worst = [v for v in vendors if v.status != "ok"]
-    text = _names_within(f"{digest.title} {day}: {status} ({_counts(vendors)}).", worst, MAX_TEXT_CHARS)
+    first_problem = (
+        escape_text(_clip(digest.data_problems[0], _DATA_LINE_CHARS)) + " " if digest.data_problems else ""
+    )
+    text = _names_within(
+        f"{digest.title} {day}: {first_problem}{status} ({_counts(vendors)}).", worst, MAX_TEXT_CHARS
+    )
     main_message = _message(main, text)
 
     chunks: list[list[VendorDigest]] = []

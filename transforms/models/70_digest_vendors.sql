@@ -95,12 +95,15 @@ final AS (
             AS signals_per_100_recent,
         CASE WHEN s.baseline_messages > 0 THEN 100.0 * s.baseline_signals / s.baseline_messages END
             AS signals_per_100_baseline,
-        coalesce(a.alerts, 0) AS alerts
+        coalesce(a.alerts, 0) AS alerts,
+        ds.has_data,
+        ds.reason AS data_reason
     FROM vendors AS v
     LEFT JOIN recent_responses AS r ON r.vendor_id = v.vendor_id
     LEFT JOIN overdue AS o ON o.vendor_id = v.vendor_id
     LEFT JOIN signal_windows AS s ON s.vendor_id = v.vendor_id
     LEFT JOIN vendor_alerts AS a ON a.vendor_id = v.vendor_id
+    LEFT JOIN marts.vendor_data_status AS ds ON ds.vendor_id = v.vendor_id
 )
 
 SELECT * FROM final;
@@ -123,3 +126,5 @@ COMMENT ON COLUMN marts.digest_vendors.signals_recent IS 'Misunderstanding signa
 COMMENT ON COLUMN marts.digest_vendors.signals_per_100_recent IS '100 x signals / counted messages (both sides, all channels) over the recent window; NULL without messages.';
 COMMENT ON COLUMN marts.digest_vendors.signals_per_100_baseline IS '100 x signals / counted messages (both sides, all channels) over the baseline window; NULL without messages (the misunderstanding_spike rule then uses 0).';
 COMMENT ON COLUMN marts.digest_vendors.alerts IS 'Number of alerts of the vendor on D (rows of marts.alerts).';
+COMMENT ON COLUMN marts.digest_vendors.has_data IS 'Whether the vendor can be judged (marts.vendor_data_status): false when the data that feeds it failed, went silent or ended.';
+COMMENT ON COLUMN marts.digest_vendors.data_reason IS 'Why it has no data, one line (marts.vendor_data_status.reason); NULL when it has data.';
