@@ -64,7 +64,8 @@ def load_digest(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) ->
         alerts.setdefault(str(row["vendor_id"]), []).append(row)
     vendors = []
     for row in _rows(con, sql("digest_vendors.sql"), [day]):
-        vendor_alerts = alerts.get(str(row["vendor_id"]), [])
+        # a vendor without data is not judged: its alerts would be built on missing data
+        vendor_alerts = alerts.get(str(row["vendor_id"]), []) if row["has_data"] else []
         evidence = [
             EvidenceItem(
                 label=str(item["label"] or item["message_key"]),

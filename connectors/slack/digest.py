@@ -21,16 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-STATUSES = ("ok", "warning", "critical")
+# no_data: the data that feeds the vendor failed, went silent or ended; it is not judged
+STATUSES = ("ok", "warning", "critical", "no_data")
 SEVERITIES = ("warning", "critical")
-_RANK = {"critical": 0, "warning": 1, "ok": 2}
+_RANK = {"critical": 0, "warning": 1, "no_data": 2, "ok": 3}
 STATUS_EMOJI = {
     "critical": ":red_circle:",
     "warning": ":large_yellow_circle:",
     "ok": ":large_green_circle:",
-    # not statuses: the marks of a problem with the data and of a vendor without data
-    "data_problem": ":warning:",
     "no_data": ":white_circle:",
+    "data_problem": ":warning:",  # not a status: the mark of a problem with the data
 }
 _STATUS_TAG = {
     "critical": "[CRITICAL]",
@@ -89,7 +89,7 @@ class AlertLine:
 class VendorDigest:
     vendor_id: str
     vendor_name: str
-    status: str  # 'ok' | 'warning' | 'critical'
+    status: str  # 'ok' | 'warning' | 'critical' | 'no_data'
     vendor_median_minutes: float | None  # business minutes, vendor responses, over the digest's recent window
     vendor_p90_minutes: float | None
     company_median_minutes: float | None
@@ -356,7 +356,7 @@ def _plural(count: int, word: str) -> str:
 
 
 def sort_vendors(vendors: Iterable[VendorDigest]) -> list[VendorDigest]:
-    """Critical first, then warning, then ok; within a status by number of alerts, then by name."""
+    """Critical first, then warning, then no data, then ok; within a status by number of alerts, then by name."""
     return sorted(
         vendors, key=lambda v: (_RANK[v.status], -len(v.alerts), v.vendor_name.casefold(), v.vendor_id)
     )
@@ -456,8 +456,13 @@ def _vendor_blocks(vendor: VendorDigest, recent_days: int, *, divider: bool = Tr
 
 
 def _counts(vendors: Sequence[VendorDigest]) -> str:
-    counts = {s: sum(1 for v in vendors if v.status == s) for s in ("critical", "warning", "ok")}
-    return " · ".join(f"{n} {s}" for s, n in counts.items())
+    counts = {s: sum(1 for v in vendors if v.status == s) for s in ("critical", "warning", "no_data", "ok")}
+    # "no data" only when some vendor has none: the usual line stays as it was
+    return " · ".join(f"{n} {_status_words(s)}" for s, n in counts.items() if n or s != "no_data")
+
+
+def _status_words(status: str) -> str:
+    return status.replace("_", " ")
 
 
 def _names_within(prefix: str, vendors: Sequence[VendorDigest], limit: int) -> str:
@@ -498,7 +503,7 @@ def render_digest(digest: Digest) -> RenderedDigest:
                 [
                     _status(status),
                     _ours(" "),
-                    _bold(_ours(status.capitalize())),
+                    _bold(_ours(_status_words(status).capitalize())),
                     _ours(f" · {_counts(vendors)}"),
                 ],
                 [_ours(f"Response times in business hours over {digest.window}, median / p90.")],

@@ -197,7 +197,7 @@ silence AS (
 data_end AS (
     SELECT
         d.data_newest_at,
-        count(w.day) > getvariable('data_ended_business_days') AS data_ended
+        count(w.day) > getvariable('alert_data_ended_business_days') AS data_ended
     FROM (
         SELECT max(sent_at) AS data_newest_at
         FROM core.messages
@@ -374,8 +374,8 @@ states AS (
         s.business_days_silent,
         g.usual_gap_business_days,
         greatest(
-            getvariable('source_silent_business_days'),
-            getvariable('source_silent_gap_factor') * coalesce(g.usual_gap_business_days, 0)
+            getvariable('alert_source_silent_business_days'),
+            getvariable('alert_source_silent_gap_factor') * coalesce(g.usual_gap_business_days, 0)
         ) AS silent_after_business_days,
         coalesce(v.vendor_ids, []) AS vendor_ids,
         d.data_newest_at,
