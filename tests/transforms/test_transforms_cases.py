@@ -10,6 +10,7 @@ Each case file holds:
   messages: rows of core.messages, only the relevant columns (defaults: channel email, conversation c1, ...;
             with a slack_channel_id: channel slack, conversation {slack_channel_id}:main)
   slack_channels, slack_users: optional rows of raw.slack_channels and raw.slack_users (the Slack directory)
+  source_reads: optional rows of meta.source_reads (what extractions recorded reading, per source partition)
   expect: {mart name: [expected rows]} with a subset of columns; the mart must hold exactly these rows
           (compared on those columns, in any order; floats to 1e-6, timestamps and dates parsed from strings).
           A list column (alerts.evidence) is compared in order and in length; each expected item is either a
@@ -32,6 +33,7 @@ from transforms_testlib import (
     as_datetime,
     insert_messages,
     insert_slack_directory,
+    insert_source_reads,
     make_config,
     write_lexicon,
 )
@@ -51,6 +53,8 @@ MARTS = {
     "alerts",
     "digest_vendors",
     "digest_latency",
+    "source_freshness",
+    "vendor_data_status",
 }
 
 
@@ -129,6 +133,7 @@ def test_case(case_path: Path, warehouse, fetch, tmp_path: Path) -> None:
     case = yaml.safe_load(case_path.read_text(encoding="utf-8"))
     insert_messages(warehouse, case.get("messages") or [])
     insert_slack_directory(warehouse, case.get("slack_channels") or [], case.get("slack_users") or [])
+    insert_source_reads(warehouse, case.get("source_reads") or [])
     config = _config(case, case.get("config"), tmp_path)
     _build_and_compare(warehouse, fetch, config, case["as_of"], case.get("expect"))
     if "rebuild" in case:

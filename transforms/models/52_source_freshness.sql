@@ -3,7 +3,7 @@
 -- what extractions recorded (meta.source_reads) and the messages of the history window: the recent and baseline
 -- windows of the alerts, the alert_recent_days + alert_baseline_days company-local days ending on the report day.
 -- A message counts in the partition it was first read from: a Slack message in its channel, an email in the
--- recorded partition its raw_ref starts with (else the mailbox/folder or file its raw_ref names).
+-- recorded partition its raw_ref starts with (else the mailbox/folder its raw_ref names, else its source).
 --
 -- state, in this order: failed (the last read of the partition, or of its whole source, failed after its last
 -- success), ended (no message at all, anywhere, in the data_ended_business_days company business days up to the
@@ -101,7 +101,8 @@ message_partitions AS (
                 WHEN 'exchange' THEN nullif(regexp_extract(m.raw_ref, '^exchange:(.+)/[^/]*$', 1), '')
                 WHEN 'graph' THEN nullif(regexp_extract(m.raw_ref, '^graph:([^/]+/[^/]+)/', 1), '')
             END,
-            regexp_replace(m.raw_ref, '#[0-9]+$', '')
+            -- mail loaded before reads were recorded, or by other means: one partition per source
+            m.source
         ) AS partition_key
     FROM window_messages AS m
     LEFT JOIN email_partitions AS e ON e.message_key = m.message_key
@@ -290,6 +291,7 @@ labelled AS (
                     ELSE 'the Slack channel #' || coalesce(s.name, r.partition_name, n.partition_key)
                 END
                 || CASE WHEN n.source = 'slack_export' THEN ' (export)' ELSE '' END
+            WHEN n.partition_key = n.source THEN 'the ' || n.source || ' mail'
             ELSE 'the mail files ' || n.partition_key
         END AS label
     FROM with_sources AS n
