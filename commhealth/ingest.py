@@ -143,7 +143,9 @@ class StagingSink:
             "newest_sent_at": newest,
         }
 
-    def finish_reads(self, source: str, partitions: Iterable[str], error: BaseException | None = None) -> None:
+    def finish_reads(
+        self, source: str, partitions: Iterable[str], error: BaseException | None = None
+    ) -> None:
         """After a whole extraction: the `partitions` it was to read that no read recorded yet are recorded as
         read, or, when `error` stopped it, as failed with that error."""
         for partition in partitions:

@@ -35,7 +35,9 @@ class Sink(Protocol):
 
     def checkpoint(self, source: str, partition: str, cursor: str | None) -> None: ...
 
-    def reading(self, source: str, partition: str, name: str | None = None) -> AbstractContextManager[None]: ...
+    def reading(
+        self, source: str, partition: str, name: str | None = None
+    ) -> AbstractContextManager[None]: ...
 
     def record_read(
         self, source: str, partition: str, *, name: str | None = None, error: str | None = None
