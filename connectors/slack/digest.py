@@ -529,7 +529,9 @@ def render_digest(digest: Digest) -> RenderedDigest:
         escape_text(_clip(digest.data_problems[0], _DATA_LINE_CHARS)) + " " if digest.data_problems else ""
     )
     text = _names_within(
-        f"{digest.title} {day}: {first_problem}{status} ({_counts(vendors)}).", worst, MAX_TEXT_CHARS
+        f"{digest.title} {day}: {first_problem}{_status_words(status)} ({_counts(vendors)}).",
+        worst,
+        MAX_TEXT_CHARS,
     )
     main_message = _message(main, text)
 
