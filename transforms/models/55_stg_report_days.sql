@@ -18,7 +18,8 @@ working_days AS (
 bounded AS (
     SELECT
         day,
-        timezone(getvariable('company_timezone'), (day + 1)::TIMESTAMP) AS ends_at,
+        -- the report day ends at as_of when the build runs before its end
+        least(timezone(getvariable('company_timezone'), (day + 1)::TIMESTAMP), getvariable('as_of')) AS ends_at,
         lag(day) OVER (ORDER BY day) AS previous_day
     FROM working_days
 ),
@@ -45,7 +46,7 @@ FROM final;
 
 COMMENT ON TABLE marts.stg_report_days IS 'Staging: the report days the alert rules are evaluated on (the company''s working days from D - [alerts] history_days to D, and D). Grain: (day).';
 COMMENT ON COLUMN marts.stg_report_days.day IS 'A report day (company-local date).';
-COMMENT ON COLUMN marts.stg_report_days.ends_at IS 'The instant the report of that day covers up to: the start of the next company-local day (UTC).';
+COMMENT ON COLUMN marts.stg_report_days.ends_at IS 'The instant the report of that day covers up to: the start of the next company-local day (UTC), or as_of for the report day when the build runs before its end.';
 COMMENT ON COLUMN marts.stg_report_days.previous_day IS 'The report day before (NULL for the first of the range).';
 COMMENT ON COLUMN marts.stg_report_days.previous_ends_at IS 'ends_at of the previous report day: what is new on this day happened in (previous_ends_at, ends_at].';
 COMMENT ON COLUMN marts.stg_report_days.window_starts_at IS 'Start (exclusive) of the detection window: the last [alerts] window_days report days, (window_starts_at, ends_at].';

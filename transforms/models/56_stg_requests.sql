@@ -52,8 +52,9 @@ targets AS (
     FROM with_sla
 ),
 
--- The instant a business-time target is reached: inside the interval whose worked_before_us is the largest at or
--- below the target (NULL past the end of the loaded calendar).
+-- The instant a business-time target is reached, and after which the wait is past it: inside the interval whose
+-- worked_before_us is the largest at or below the target, so a target reached at the close of business is due when
+-- business resumes (a wait is past its SLA strictly after, as in marts.awaiting; NULL past the loaded calendar).
 sla_due AS (
     SELECT
         t.request_message_key,
@@ -64,7 +65,7 @@ sla_due AS (
     ASOF LEFT JOIN marts.stg_business_clock AS c
         ON c.party_kind = t.waiting_on
        AND c.party_id = t.waiting_party
-       AND t.sla_target_us > c.worked_before_us
+       AND t.sla_target_us >= c.worked_before_us
 ),
 
 critical_due AS (
@@ -77,7 +78,7 @@ critical_due AS (
     ASOF LEFT JOIN marts.stg_business_clock AS c
         ON c.party_kind = t.waiting_on
        AND c.party_id = t.waiting_party
-       AND t.critical_target_us > c.worked_before_us
+       AND t.critical_target_us >= c.worked_before_us
 ),
 
 final AS (

@@ -14,15 +14,15 @@ overdue AS (
         q.conversation_key,
         q.requested_at,
         q.sla_minutes,
-        q.critical_due_at <= d.ends_at AS past_critical,
+        q.critical_due_at < d.ends_at AS past_critical,
         CASE
-            WHEN q.critical_due_at > d.previous_ends_at AND q.critical_due_at <= d.ends_at THEN 'worse'
-            WHEN q.sla_due_at > d.previous_ends_at OR d.previous_ends_at IS NULL THEN 'new'
+            WHEN q.critical_due_at >= d.previous_ends_at AND q.critical_due_at < d.ends_at THEN 'worse'
+            WHEN q.sla_due_at >= d.previous_ends_at OR d.previous_ends_at IS NULL THEN 'new'
             ELSE 'ongoing'
         END AS state
     FROM marts.stg_report_days AS d
     INNER JOIN marts.stg_requests AS q
-        ON q.sla_due_at <= d.ends_at
+        ON q.sla_due_at < d.ends_at
        AND (q.responded_at IS NULL OR q.responded_at > d.ends_at)
        AND q.requested_at > d.ends_at - to_days(getvariable('awaiting_lookback_days'))
 ),
@@ -37,13 +37,13 @@ resolved AS (
         q.conversation_key,
         q.requested_at,
         q.sla_minutes,
-        q.critical_due_at <= q.responded_at AS past_critical,
+        q.critical_due_at < q.responded_at AS past_critical,
         'resolved' AS state
     FROM marts.stg_report_days AS d
     INNER JOIN marts.stg_requests AS q
         ON q.responded_at > d.previous_ends_at
        AND q.responded_at <= d.ends_at
-       AND q.sla_due_at <= d.previous_ends_at
+       AND q.sla_due_at < d.previous_ends_at
        AND q.requested_at > d.previous_ends_at - to_days(getvariable('awaiting_lookback_days'))
 ),
 

@@ -160,11 +160,13 @@ item_evidence AS (
         i.vendor_id,
         i.rule,
         i.item_key AS message_key,
-        NULL::DOUBLE AS waited_business_minutes,
+        w.waited_business_minutes,
         NULL::VARCHAR AS phrases,
         CASE i.state WHEN 'worse' THEN 0 WHEN 'new' THEN 1 WHEN 'ongoing' THEN 2 ELSE 3 END * 1e12
             + epoch(i.requested_at) AS priority
     FROM items_today AS i
+    -- the same wait as the latency evidence: the answer's business minutes, or the wait so far
+    LEFT JOIN latency_evidence AS w ON w.message_key = i.item_key
 ),
 
 evidence_candidates AS (
