@@ -33,6 +33,8 @@ from warehouse.db import sql
 
 DIGEST_VENDOR = "*"  # meta.alert_deliveries.vendor_id of the digest message itself and its parts
 LOOK_BACK_FOR_WORKDAY = 14
+# Dates in the digest's own lines, as the marts write them (strftime '%-d %b'), whatever the machine's locale
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def default_as_of(config: Config, now: dt.datetime | None = None) -> dt.datetime:
@@ -121,15 +123,38 @@ def load_digest(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) ->
                 signals_recent=int(row["signals_recent"] or 0),
                 signals_per_100_recent=row["signals_per_100_recent"],
                 signals_per_100_baseline=row["signals_per_100_baseline"],
-                alerts=alerts.get(vendor_id, []),
+                # a vendor without data is not judged: its alerts would be built on missing data
+                alerts=alerts.get(vendor_id, []) if row["has_data"] else [],
                 waiting=waiting.get(vendor_id, []),
                 alert_channel=config.vendor(vendor_id).alert_channel,
-                data_reason=row.get("data_reason"),  # type: ignore[arg-type]
+                data_reason=row["data_reason"],
                 dismissed=int(row["dismissed"] or 0),
             )
         )
     previous_day = rows[0]["previous_day"] if rows else None
-    return Digest(day=day, vendors=vendors, recent_days=config.alerts.recent_days, previous_day=previous_day)
+    return Digest(
+        day=day,
+        vendors=vendors,
+        recent_days=config.alerts.recent_days,
+        previous_day=previous_day,
+        data_problems=data_problems(con, config, day),
+    )
+
+
+def data_problems(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> list[str]:
+    """What the digest says of the data before any vendor, one line each (marts.source_freshness): first, when
+    the report day is past the end of the data, that the figures stop at its newest message."""
+    ended, newest, lines = con.execute(sql("digest_data_problems.sql"), [day]).fetchone()
+    first = []
+    if ended and newest is not None:
+        newest_day = _day_text(newest.astimezone(config.company.zone).date(), day)
+        first = [f"The newest message is from {newest_day}: nothing since; the figures below stop there."]
+    return first + list(lines)
+
+
+def _day_text(day: dt.date, report_day: dt.date) -> str:
+    text = f"{day.day} {_MONTHS[day.month - 1]}"
+    return text if day.year == report_day.year else f"{text} {day.year}"
 
 
 def latency_series(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, list[tuple[dt.date, float]]]:
@@ -366,6 +391,8 @@ def digest_table(digest: Digest) -> list[dict[str, object]]:
             "signals_per_100_baseline": v.signals_per_100_baseline,
             "alerts": len(v.alerts),
             "dismissed": v.dismissed,
+            "has_data": v.status != "no_data",
+            "data_reason": v.data_reason,
         }
         for v in digest.vendors
     ]

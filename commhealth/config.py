@@ -472,6 +472,12 @@ class Alerts(_Strict):
     chase_floor: float = Field(default=0.5, gt=0)
     recent_days: int = Field(default=7, ge=1)  # the digest's "last N days" figures (medians, p90, signals)
     chart_days: int = Field(default=28, ge=1)
+    # Whether the data can be trusted (marts.source_freshness): a source partition is silent after more than
+    # max(source_silent_business_days, source_silent_gap_factor x its usual gap) company business days without a
+    # message; the data has ended when no message at all came in the data_ended_business_days before as_of.
+    source_silent_business_days: int = Field(default=3, ge=1)
+    source_silent_gap_factor: float = Field(default=3, ge=1)
+    data_ended_business_days: int = Field(default=3, ge=1)
 
     @model_validator(mode="before")
     @classmethod

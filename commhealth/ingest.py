@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import datetime as dt
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,7 +23,7 @@ from rich.progress import (
 from commhealth.config import Config, ExchangeSource, GraphSource, SlackSource
 from commhealth.parties import PartyResolver
 from commhealth.records import MessageRecord, QuarantineRecord
-from commhealth.secrets import require_secret
+from commhealth.secrets import mask_secrets, require_secret
 from connectors.mail import read_mail, total_bytes
 from connectors.slack_export import SlackExport, SlackExportError, is_slack_export
 from warehouse.load import BackgroundMerge, LoadStats, merge_staged
@@ -30,6 +33,8 @@ from warehouse.staging import (
     SLACK_CHANNELS,
     SLACK_USER_SCHEMA,
     SLACK_USERS,
+    SOURCE_READ_SCHEMA,
+    SOURCE_READS,
     CursorStore,
     Part,
     StagingWriter,
@@ -39,6 +44,10 @@ from warehouse.staging import (
 
 Record = MessageRecord | QuarantineRecord
 OnPart = Callable[[Part], None] | None
+# meta.source_reads.partition_key of a whole live source, for one whose partitions are only known once it is read
+# (Slack's channels): its failure stands for every partition it did not read.
+WHOLE_SOURCE = "*"
+_ERROR_CHARS = 300
 
 
 def _progress(console: Console, *, bytes_total: bool) -> Progress:
@@ -55,15 +64,21 @@ def _progress(console: Console, *, bytes_total: bool) -> Progress:
 
 
 class StagingSink:
-    """What a live connector writes to: records (classified by party), directory tables, and cursors.
+    """What a live connector writes to: records (classified by party), directory tables, cursors, and which
+    partitions it read.
 
     Records and cursors are staged in order, so a cursor is stored only with the records before it; the single
     writer merges them later (or meanwhile: `on_part` hands each written part to a merge). No warehouse
-    connection is needed, so connectors can run anywhere.
+    connection is needed, so connectors can run anywhere. Reads are staged when the sink is closed, each stamped
+    with the time the sink was opened: a run's reads and the failure that ended it carry the same time.
     """
 
     def __init__(self, config: Config, partition: str, on_part: OnPart = None) -> None:
         self.resolver = PartyResolver(config)
+        self.read_at = dt.datetime.now(dt.UTC)
+        self._reads: dict[tuple[str, str], dict[str, object]] = {}
+        self._current: Newest | None = None  # the read in progress, whose newest message add() follows
+        self._secrets: list[str] = []
         wh = config.warehouse
         self.writer = StagingWriter(
             wh.staging_path,
@@ -77,6 +92,8 @@ class StagingSink:
     def add(self, record: Record) -> None:
         if isinstance(record, MessageRecord):
             self.resolver.classify(record)
+            if self._current is not None:
+                self._current.see(record.sent_at)
         self.writer.add(record)
 
     def add_all(self, records: Iterable[Record]) -> None:
@@ -92,8 +109,75 @@ class StagingSink:
     def checkpoint(self, source: str, partition: str, cursor: str | None) -> None:
         self.cursors.set(source, partition, cursor)
 
+    @contextlib.contextmanager
+    def reading(self, source: str, partition: str, name: str | None = None) -> Iterator[None]:
+        """Reading one partition from start to end: recorded as read when the block ends, as failed (with the
+        error's first line) when it raises, with the newest message added meanwhile."""
+        self._current = newest = Newest()
+        try:
+            yield
+        except Exception as exc:
+            self.record_read(source, partition, name=name, error=exc)
+            raise
+        else:
+            self.record_read(source, partition, name=name, newest=newest.at)
+        finally:
+            self._current = None
+
+    def record_read(
+        self,
+        source: str,
+        partition: str,
+        *,
+        name: str | None = None,
+        newest: dt.datetime | None = None,
+        error: BaseException | str | None = None,
+    ) -> None:
+        """A partition read to the end (`error` None) or not, with the newest message time it gave."""
+        self._reads[(source, partition)] = {
+            "source": source,
+            "partition_key": partition,
+            "partition_name": name,
+            "read_at": self.read_at,
+            "error": None if error is None else self._error_line(error),
+            "newest_sent_at": newest,
+        }
+
+    def finish_reads(
+        self, source: str, partitions: Iterable[str], error: BaseException | None = None
+    ) -> None:
+        """After a whole extraction: the `partitions` it was to read that no read recorded yet are recorded as
+        read, or, when `error` stopped it, as failed with that error."""
+        for partition in partitions:
+            if (source, partition) not in self._reads:
+                self.record_read(source, partition, error=error)
+
+    def hide(self, secret: str) -> None:
+        """A secret that recorded errors must never show."""
+        self._secrets.append(secret)
+
+    def _error_line(self, error: BaseException | str) -> str:
+        text = str(error).strip() or type(error).__name__
+        line = mask_secrets(text.splitlines()[0], self._secrets)
+        return line if len(line) <= _ERROR_CHARS else line[: _ERROR_CHARS - 1] + "…"
+
     def close(self) -> list[Part]:
+        if self._reads:
+            self.writer.flush()  # the records first: a read is merged after what it gave
+            self.writer.add_table(SOURCE_READS, rows_table(list(self._reads.values()), SOURCE_READ_SCHEMA))
+            self._reads.clear()
         return self.writer.close()
+
+
+@dataclasses.dataclass
+class Newest:
+    """The newest message time seen so far."""
+
+    at: dt.datetime | None = None
+
+    def see(self, sent_at: dt.datetime) -> None:
+        if self.at is None or sent_at > self.at:
+            self.at = sent_at
 
 
 PATHS_WITHOUT_MAIL = "paths_without_mail"
@@ -110,9 +194,10 @@ def stage_mail(
         task = progress.add_task("Reading mail", total=total_bytes(paths))
         for path in paths:
             found = 0
-            for record in read_mail([path], source=source, on_bytes=lambda n: progress.advance(task, n)):
-                sink.add(record)
-                found += isinstance(record, MessageRecord)
+            with sink.reading(source, str(path)):  # re-read whole each time: a read to its end
+                for record in read_mail([path], source=source, on_bytes=lambda n: progress.advance(task, n)):
+                    sink.add(record)
+                    found += isinstance(record, MessageRecord)
             if not found:
                 without_mail.append(str(path))
     sink.close()
@@ -129,16 +214,25 @@ def no_mail_problem(path: Path) -> str:
 def stage_slack_export(
     config: Config, path: Path, console: Console, on_part: OnPart = None
 ) -> dict[str, object]:
-    """Read one Slack export (folder or .zip): its users, channels and messages, into staged parts."""
+    """Read one Slack export (folder or .zip): its users, channels and messages, into staged parts; each of its
+    channels is recorded as read, with its newest message."""
     sink = StagingSink(config, f"slack_export-{path.name}", on_part)
     with SlackExport(path) as export:
         users = [{**_fields(u, SLACK_USER_SCHEMA), "source": "slack_export"} for u in export.users]
         channels = [{**_fields(c, SLACK_CHANNEL_SCHEMA), "source": "slack_export"} for c in export.channels]
         sink.add_table(SLACK_USERS, rows_table(users, SLACK_USER_SCHEMA))
         sink.add_table(SLACK_CHANNELS, rows_table(channels, SLACK_CHANNEL_SCHEMA))
+        names = {c.channel_id: c.name for c in export.channels}
+        newest: dict[str, Newest] = {channel_id: Newest() for channel_id in names}
         with _progress(console, bytes_total=False) as progress:
             task = progress.add_task("Reading Slack export", total=export.total_files())
-            sink.add_all(export.messages(on_file=lambda: progress.advance(task)))
+            for record in export.messages(on_file=lambda: progress.advance(task)):
+                if isinstance(record, MessageRecord) and record.slack_channel_id:
+                    newest.setdefault(record.slack_channel_id, Newest()).see(record.sent_at)
+                    names.setdefault(record.slack_channel_id, record.slack_channel_name)
+                sink.add(record)
+        for channel_id, seen in newest.items():
+            sink.record_read(export.source, channel_id, name=names.get(channel_id), newest=seen.at)
         sink.close()
         return dict(export.stats)
 
@@ -297,10 +391,23 @@ def stage_live(config: Config, name: str, on_part: OnPart = None) -> dict[str, o
     source = getattr(config.sources, name)
     if source is None:
         raise ValueError(f"{config.source_file}: no [sources.{name}] section")
-    extract = getattr(importlib.import_module(LIVE_CONNECTORS[name]), f"extract_{name}")
+    connector = importlib.import_module(LIVE_CONNECTORS[name])
     sink = StagingSink(config, name, on_part)
+    # The connector records each partition it reads; these are the ones a failure leaves unread.
+    partitions = (
+        [f"{mailbox}/{folder}" for mailbox in source.mailboxes for folder in source.folders]
+        if name in MAILBOX_SOURCES
+        else [WHOLE_SOURCE]
+    )
     try:
-        notes = extract(config, source, _live_secret(name, source), sink)
+        secret = _live_secret(name, source)
+        sink.hide(secret)
+        notes = getattr(connector, f"extract_{name}")(config, source, secret, sink)
+    except Exception as exc:
+        sink.finish_reads(connector.SOURCE, partitions, exc)
+        raise
+    else:
+        sink.finish_reads(connector.SOURCE, partitions)
     finally:
-        sink.close()  # what was read before a failure stays staged, with its cursor
+        sink.close()  # what was read before a failure stays staged, with its cursor and the failure
     return {name: notes}

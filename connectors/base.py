@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 import pyarrow as pa
@@ -21,7 +22,9 @@ class Sink(Protocol):
     """Where a connector puts what it read (implemented by commhealth.ingest.StagingSink).
 
     `add` takes records in order; `checkpoint` stores a partition's cursor AFTER the records added before it, so
-    a run killed between pages resumes from the last checkpoint with nothing lost or doubled.
+    a run killed between pages resumes from the last checkpoint with nothing lost or doubled. A connector reads
+    each partition (channel, mailbox folder) inside `reading(...)`, which records it as read to the end, or as
+    failed with the error that escaped; `record_read` records a partition it could not even start on.
     """
 
     def add(self, record: MessageRecord | QuarantineRecord) -> None: ...
@@ -31,3 +34,11 @@ class Sink(Protocol):
     def cursor(self, source: str, partition: str) -> str | None: ...
 
     def checkpoint(self, source: str, partition: str, cursor: str | None) -> None: ...
+
+    def reading(
+        self, source: str, partition: str, name: str | None = None
+    ) -> AbstractContextManager[None]: ...
+
+    def record_read(
+        self, source: str, partition: str, *, name: str | None = None, error: str | None = None
+    ) -> None: ...

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from rich.console import Console
 
 from commhealth import alerting
 from commhealth.config import Config, load_config
+from commhealth.ingest import ingest
 from commhealth.secrets import SecretUnavailableError
 from connectors.slack.digest import (
     AlertLine,
@@ -226,6 +228,16 @@ def test_missing_secret_block_is_a_clear_error_without_the_secret(
 def test_every_label_names_the_configured_window(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, EXAMPLE_CONFIG + "\n[alerts]\nrecent_days = 3\n"))
     as_of = parse_as_of("2026-11-20", config)
+    # both vendors wrote that day: a vendor without data shows no figures, so no window either
+    mbox = tmp_path / "box.mbox"
+    mbox.write_bytes(
+        b"".join(
+            f"From x@{domain} Fri Nov 20 10:00:00 2026\nMessage-ID: <{domain}@x>\n"
+            f"Date: Fri, 20 Nov 2026 10:00:00 +0100\nFrom: x@{domain}\nTo: jean@norelec.fr\nSubject: Hi\n\nHi\n\n".encode()
+            for domain in ("kappa-offshore.in", "lumen.ro")
+        )
+    )
+    ingest(config, Console(quiet=True), mail=[mbox])
     with open_writer(tmp_path / "warehouse.duckdb") as con:
         build_marts(con, config, as_of)
         digest = alerting.load_digest(con, config, report_day(config, as_of))

@@ -27,7 +27,8 @@ Variables read by the models with getvariable():
   report_day (DATE): the company-local date of (as_of - 1 microsecond), the day the alerts and the digest are about
     (a date-only ``--as-of 2026-11-20`` and ``2026-11-20T18:00+01:00`` both give 2026-11-20),
   and the [alerts] settings as alert_<name> (ALERT_VARIABLES: window_days, baseline_days, history_days,
-  overdue_critical_factor, drift_*, silence_*, spike_*, chase_*, recent_days, chart_days),
+  overdue_critical_factor, drift_*, silence_*, spike_*, chase_*, recent_days, chart_days, source_silent_*,
+  data_ended_business_days),
   slack_workspace_url (VARCHAR, NULL when not configured),
   full_build (BOOLEAN), and for transforms/scope.sql change_watermark and previous_as_of (TIMESTAMPTZ).
 """
@@ -99,6 +100,9 @@ ALERT_VARIABLES = {
     "significance": "DOUBLE",
     "recent_days": "INTEGER",
     "chart_days": "INTEGER",
+    "source_silent_business_days": "INTEGER",
+    "source_silent_gap_factor": "DOUBLE",
+    "data_ended_business_days": "INTEGER",
 }
 
 

@@ -30,6 +30,7 @@ from warehouse.staging import (
     QUARANTINE,
     SLACK_CHANNELS,
     SLACK_USERS,
+    SOURCE_READS,
     SYNC_STATE,
     Part,
     StagingLocation,
@@ -254,7 +255,7 @@ def _merge_group(
         elif kind == QUARANTINE:
             stats.quarantined.update(table.column("reason").to_pylist())
             _insert_quarantine(con, table, now)
-        elif kind in (SLACK_USERS, SLACK_CHANNELS, SYNC_STATE):
+        elif kind in (SLACK_USERS, SLACK_CHANNELS, SYNC_STATE, SOURCE_READS):
             _upsert_directory(con, kind, table, now)
         else:
             raise ValueError(f"unknown staged part kind {kind!r}: {parts[0]}")

@@ -28,6 +28,7 @@ from warehouse.db import sql
 PART_SUFFIX = ".parquet"
 MESSAGES, QUARANTINE, SLACK_USERS, SLACK_CHANNELS = "messages", "quarantine", "slack_users", "slack_channels"
 SYNC_STATE = "sync_state"
+SOURCE_READS = "source_reads"
 
 _MESSAGE_SCHEMA = pa.schema(
     [
@@ -94,10 +95,24 @@ SLACK_CHANNEL_SCHEMA = pa.schema(
 SYNC_STATE_SCHEMA = pa.schema(
     [("source", pa.string()), ("partition_key", pa.string()), ("cursor", pa.string())]
 )
+# One row per partition an extraction read (to the end: no error) or failed to read (error: one line); the
+# writer keeps the latest of each in meta.source_reads. Staged like the data, so a read on another machine is
+# recorded when its parts are merged.
+SOURCE_READ_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("partition_key", pa.string()),
+        ("partition_name", pa.string()),
+        ("read_at", pa.timestamp("us", tz="UTC")),
+        ("error", pa.string()),
+        ("newest_sent_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 DIRECTORY_SCHEMAS = {
     SLACK_USERS: SLACK_USER_SCHEMA,
     SLACK_CHANNELS: SLACK_CHANNEL_SCHEMA,
     SYNC_STATE: SYNC_STATE_SCHEMA,
+    SOURCE_READS: SOURCE_READ_SCHEMA,
 }
 # Object stores make an upload visible whole or not at all, and renaming there means copying: parts go there in
 # one PUT (so does fsspec's in-memory filesystem). Elsewhere (a local disk, SFTP…) a part is written under a
@@ -384,8 +399,8 @@ def read_part(part: Part) -> pa.Table:
 
 
 def directory_table(kind: str, table: pa.Table) -> pa.Table:
-    """A staged directory table (Slack users or channels, cursors) in the current schema: a part staged by an
-    earlier version lacks the columns added since (they come as nulls) and may carry dropped ones (left out)."""
+    """A staged directory table (Slack users or channels, cursors, reads) in the current schema: a part staged by
+    an earlier version lacks the columns added since (they come as nulls) and may carry dropped ones (left out)."""
     schema = DIRECTORY_SCHEMAS[kind]
     columns = [
         table.column(f.name).cast(f.type)

@@ -110,33 +110,35 @@ def _pull_folder(
     secret: str,
 ) -> None:
     partition = f"{mailbox}/{folder_name}"
-    try:
-        folder = open_folder(account, folder_name)
-        state = sink.cursor(SOURCE, partition)
+    with sink.reading(SOURCE, partition):
         try:
-            refs, counts = _changes(folder, state, source.page_size)
-        except ErrorInvalidSyncStateData:
-            log.warning(
-                "exchange %s: the stored sync state was refused; syncing the folder from the start", partition
-            )
-            folder.item_sync_state = None
-            refs, counts = _changes(folder, None, source.page_size)
-            counts["resyncs"] += 1
-        new_state = folder.item_sync_state
-        for chunk in _chunks(refs, chunk_size):
-            for ref, item in zip(
-                chunk,
-                account.fetch(ids=chunk, only_fields=list(FETCH_FIELDS), chunk_size=len(chunk)),
-                strict=True,
-            ):
-                counts[_add_item(sink, partition, ref, item)] += 1
-    except SourceError:
-        raise
-    except (EWSError, OSError) as exc:
-        raise SourceError(
-            f"Exchange failed reading {partition}: {type(exc).__name__}: {mask_secrets(str(exc), [secret])}"
-        ) from exc
-    sink.checkpoint(SOURCE, partition, new_state)
+            folder = open_folder(account, folder_name)
+            state = sink.cursor(SOURCE, partition)
+            try:
+                refs, counts = _changes(folder, state, source.page_size)
+            except ErrorInvalidSyncStateData:
+                log.warning(
+                    "exchange %s: the stored sync state was refused; syncing the folder from the start",
+                    partition,
+                )
+                folder.item_sync_state = None
+                refs, counts = _changes(folder, None, source.page_size)
+                counts["resyncs"] += 1
+            new_state = folder.item_sync_state
+            for chunk in _chunks(refs, chunk_size):
+                for ref, item in zip(
+                    chunk,
+                    account.fetch(ids=chunk, only_fields=list(FETCH_FIELDS), chunk_size=len(chunk)),
+                    strict=True,
+                ):
+                    counts[_add_item(sink, partition, ref, item)] += 1
+        except SourceError:
+            raise
+        except (EWSError, OSError) as exc:
+            raise SourceError(
+                f"Exchange failed reading {partition}: {type(exc).__name__}: {mask_secrets(str(exc), [secret])}"
+            ) from exc
+        sink.checkpoint(SOURCE, partition, new_state)
     stats.update(counts)
     stats["folders"] += 1
     log.info(

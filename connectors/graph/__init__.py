@@ -105,7 +105,15 @@ def _needs_resync(exc: GraphError) -> bool:
 
 
 def _sync_folder(client: GraphClient, sink: Sink, mailbox: str, folder: str, notes: dict[str, int]) -> None:
+    """One folder's delta round, recorded as read to the end, or as failed with the error that stopped it."""
     partition = f"{mailbox}/{folder}"
+    with sink.reading(SOURCE, partition):
+        _sync_partition(client, sink, mailbox, folder, partition, notes)
+
+
+def _sync_partition(
+    client: GraphClient, sink: Sink, mailbox: str, folder: str, partition: str, notes: dict[str, int]
+) -> None:
     start = delta_start_url(client.api_url, mailbox, folder)
     stored = sink.cursor(SOURCE, partition)
     decoded = decode_cursor(stored)

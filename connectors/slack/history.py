@@ -79,8 +79,8 @@ class _ApiError(Exception):
     """A Slack call failed for a reason other than the token: Slack's error code (never the request)."""
 
     def __init__(self, method: str, code: str, status: int | None) -> None:
-        super().__init__(f"{method}: {code}")
         self.method, self.code, self.status = method, code, status
+        super().__init__(self.describe())  # what a failed read of a channel records
 
     def describe(self) -> str:
         detail = f" (HTTP {self.status})" if self.status and self.status != 200 else ""
@@ -285,7 +285,9 @@ class _Extractor:
                 # not listed (e.g. a DM or another type): the history call decides
                 targets.setdefault(key, (ref, {"id": key}, "conversations.history"))
             elif channel is None:
-                self._not_accessible(ref, "channel_not_found (not in conversations.list)")
+                why = "channel_not_found (not in conversations.list)"
+                self._not_accessible(ref, why)
+                self.sink.record_read(SOURCE, key, name=key, error=why)  # known by its name only
             else:
                 targets.setdefault(channel["id"], (ref, channel, "conversations.list"))
         # Slack Connect channels shared with a vendor's team are measured without being listed: read those the
@@ -353,9 +355,10 @@ class _Extractor:
 
     def _read_channel(self, channel: dict[str, Any], origin: str) -> None:
         channel_id = channel["id"]
-        reader = _ChannelReader(self, channel_id, Conversation(channel_id, channel.get("name")))
-        reader.read_history(on_first_page=lambda: self._stage_channel(channel, origin))
-        reader.rescan_threads()
+        with self.sink.reading(SOURCE, channel_id, channel.get("name")):
+            reader = _ChannelReader(self, channel_id, Conversation(channel_id, channel.get("name")))
+            reader.read_history(on_first_page=lambda: self._stage_channel(channel, origin))
+            reader.rescan_threads()
         self.counts["channels_read"] += 1
 
     # --- messages and users ----------------------------------------------------------------------------

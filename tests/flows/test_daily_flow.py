@@ -139,10 +139,12 @@ def test_extract_stages_without_the_warehouse_and_daily_merges_what_it_staged(
     assert notes == [{}]
     assert not config.warehouse.path.exists()  # extraction never opens the warehouse
     staged = staged_parts(config.warehouse.staging_path)
-    assert staged and {part_kind(p) for p in staged} == {"messages"}
+    # the mail, and what was read
+    assert staged and {part_kind(p) for p in staged} == {"messages", "source_reads"}
     result = daily(config=str(dataset.config_path), sources=[], publish=False)
     assert staged_parts(config.warehouse.staging_path) == []
     con = duckdb.connect(str(config.warehouse.published_path), read_only=True)
     channels = con.execute("SELECT DISTINCT channel FROM core.messages").fetchall()
     assert channels == [("email",)]  # only what extract staged: the daily run extracted nothing itself
+    assert con.execute("SELECT DISTINCT source FROM meta.source_reads").fetchall() == [("mbox",)]
     assert result["loaded"]["new"] == con.execute("SELECT count(*) FROM core.messages").fetchone()[0] > 0

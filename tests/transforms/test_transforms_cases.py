@@ -11,6 +11,7 @@ Each case file holds:
             with a slack_channel_id: channel slack, conversation {slack_channel_id}:main)
   slack_channels, slack_users: optional rows of raw.slack_channels and raw.slack_users (the Slack directory)
   feedback: optional rows of meta.feedback (user decisions: not_a_request, dismiss), author and origin defaulted
+  source_reads: optional rows of meta.source_reads (what extractions recorded reading, per source partition)
   expect: {mart name: [expected rows]} with a subset of columns; the mart must hold exactly these rows
           (compared on those columns, in any order; floats to 1e-6, timestamps and dates parsed from strings).
           A list column (alerts.evidence) is compared in order and in length; each expected item is either a
@@ -35,6 +36,7 @@ from transforms_testlib import (
     insert_feedback,
     insert_messages,
     insert_slack_directory,
+    insert_source_reads,
     make_config,
     write_lexicon,
 )
@@ -59,6 +61,8 @@ MARTS = {
     "alert_history",
     "digest_vendors",
     "digest_latency",
+    "source_freshness",
+    "vendor_data_status",
 }
 
 
@@ -138,6 +142,7 @@ def test_case(case_path: Path, warehouse, fetch, tmp_path: Path) -> None:
     insert_messages(warehouse, case.get("messages") or [])
     insert_slack_directory(warehouse, case.get("slack_channels") or [], case.get("slack_users") or [])
     insert_feedback(warehouse, case.get("feedback") or [])
+    insert_source_reads(warehouse, case.get("source_reads") or [])
     config = _config(case, case.get("config"), tmp_path)
     _build_and_compare(warehouse, fetch, config, case["as_of"], case.get("expect"))
     rebuilds = case.get("rebuild") or []

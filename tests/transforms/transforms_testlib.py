@@ -174,6 +174,30 @@ def insert_slack_directory(
             )
 
 
+SOURCE_READ_COLUMNS = (
+    "source",
+    "partition_key",
+    "partition_name",
+    "last_read_at",
+    "last_failed_at",
+    "last_error",
+    "newest_sent_at",
+)
+
+
+def insert_source_reads(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Rows of meta.source_reads, with the given columns (the others NULL), as extractions would record them."""
+    for row in rows:
+        unknown = set(row) - set(SOURCE_READ_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown meta.source_reads columns {sorted(unknown)}")
+        con.execute(
+            f"INSERT INTO meta.source_reads ({', '.join(SOURCE_READ_COLUMNS)}, updated_at) "
+            f"VALUES ({', '.join('?' * len(SOURCE_READ_COLUMNS))}, now())",
+            [row.get(c) for c in SOURCE_READ_COLUMNS],
+        )
+
+
 def write_lexicon(path: Path, entries: list[dict[str, Any]]) -> Path:
     path.write_text(yaml.safe_dump({"entries": entries}, allow_unicode=True), encoding="utf-8")
     return path

@@ -97,6 +97,8 @@ final AS (
         v.vendor_id,
         v.vendor_name,
         CASE
+            -- data health (marts.vendor_data_status) comes before any judgement: none is built on missing data
+            WHEN NOT ds.has_data THEN 'no_data'
             WHEN a.act_today THEN 'critical'
             WHEN a.vendor_rules > 0 THEN 'warning'
             ELSE 'ok'
@@ -117,13 +119,16 @@ final AS (
         CASE WHEN s.baseline_messages > 0 THEN 100.0 * s.baseline_signals / s.baseline_messages END
             AS signals_per_100_baseline,
         coalesce(a.alerts, 0) AS alerts,
-        coalesce(x.dismissed, 0) AS dismissed
+        coalesce(x.dismissed, 0) AS dismissed,
+        ds.has_data,
+        ds.reason AS data_reason
     FROM vendors AS v
     LEFT JOIN recent_responses AS r ON r.vendor_id = v.vendor_id
     LEFT JOIN overdue AS o ON o.vendor_id = v.vendor_id
     LEFT JOIN signal_windows AS s ON s.vendor_id = v.vendor_id
     LEFT JOIN vendor_alerts AS a ON a.vendor_id = v.vendor_id
     LEFT JOIN dismissed AS x ON x.vendor_id = v.vendor_id
+    LEFT JOIN marts.vendor_data_status AS ds ON ds.vendor_id = v.vendor_id
 )
 
 SELECT * FROM final;
@@ -132,7 +137,7 @@ COMMENT ON TABLE marts.digest_vendors IS 'The daily digest, per vendor, for the 
 COMMENT ON COLUMN marts.digest_vendors.day IS 'The report day D.';
 COMMENT ON COLUMN marts.digest_vendors.vendor_id IS 'The configured vendor.';
 COMMENT ON COLUMN marts.digest_vendors.vendor_name IS 'The vendor''s display name from the config.';
-COMMENT ON COLUMN marts.digest_vendors.status IS 'The judgement on the vendor for D against its own baseline: critical (act today: a vendor rule newly critical on D, or an item waiting on the vendor newly past overdue_critical_factor x its SLA), warning (a vendor rule fires: latency_drift, silence, misunderstanding_spike, chasing), else ok. Items merely overdue and everything waiting on us never colour the vendor.';
+COMMENT ON COLUMN marts.digest_vendors.status IS 'no_data when marts.vendor_data_status says it has no data (before any judgement); else the judgement on the vendor for D against its own baseline: critical (act today: a vendor rule newly critical on D, or an item waiting on the vendor newly past overdue_critical_factor x its SLA), warning (a vendor rule fires: latency_drift, silence, misunderstanding_spike, chasing), else ok. Items merely overdue and everything waiting on us never colour the vendor.';
 COMMENT ON COLUMN marts.digest_vendors.waiting_on_us IS 'True when something about our own side fires for this vendor: company_latency_drift or items waiting on us past their SLA (shown apart, never in status).';
 COMMENT ON COLUMN marts.digest_vendors.vendor_median_minutes IS 'Median business minutes (quantile_cont 0.5) of the vendor''s responses (vendor_response) answered in the recent window; NULL without responses.';
 COMMENT ON COLUMN marts.digest_vendors.vendor_p90_minutes IS '90th percentile (quantile_cont 0.9) of business minutes of the vendor''s responses answered in the recent window; NULL without responses.';
@@ -148,3 +153,5 @@ COMMENT ON COLUMN marts.digest_vendors.signals_per_100_recent IS '100 x signals 
 COMMENT ON COLUMN marts.digest_vendors.signals_per_100_baseline IS '100 x signals / counted messages (both sides, all channels) over the baseline window; NULL without messages (the misunderstanding_spike rule then uses 0).';
 COMMENT ON COLUMN marts.digest_vendors.alerts IS 'Alerts of the vendor on D that are not resolved (rows of marts.alerts), both subjects.';
 COMMENT ON COLUMN marts.digest_vendors.dismissed IS 'Rules and overdue items of the vendor that users dismissed and that would have alerted on D (rows of marts.dismissed_alerts): they count in neither alerts nor status.';
+COMMENT ON COLUMN marts.digest_vendors.has_data IS 'Whether the vendor can be judged (marts.vendor_data_status): false when the data that feeds it failed, went silent or ended.';
+COMMENT ON COLUMN marts.digest_vendors.data_reason IS 'Why it has no data, one line (marts.vendor_data_status.reason); NULL when it has data.';
