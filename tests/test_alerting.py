@@ -340,7 +340,7 @@ def test_waiting_lists_say_who_waits_on_whom_and_who_owns_what_waits_on_us(tmp_p
 def test_the_digest_says_how_many_alerts_users_dismissed(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path))
     as_of = parse_as_of("2026-11-20", config)
-    asked = {"message_key": "ask", "conversation_key": "ask", "sent_at": "2026-11-16T09:00:00+00:00"}
+    asked = {"message_key": "ask", "conversation_key": "ask", "sent_at": "2026-11-19T05:00:00+00:00"}
     with open_writer(tmp_path / "warehouse.duckdb") as con:
         insert_messages(con, [{**asked, "side": "company", "recipient_vendor_ids": ["kappa"]}])
         build_marts(con, config, as_of)

@@ -785,8 +785,12 @@ def render_digest(digest: Digest) -> RenderedDigest:
     day = digest.day.isoformat()
     status = digest.status
     worst = [v for v in sort_vendors(digest.vendors) if v.status != "ok"]
+    # the notification says first what is wrong with the data, as the message does
+    data_first = "".join(escape_text(_clip(p, _SUMMARY_CHARS)) + " " for p in digest.data_problems[:1])
     text = _names_within(
-        f"{digest.title} {day}: {_status_word(status)} ({_counts(digest.vendors)}).", worst, MAX_TEXT_CHARS
+        f"{digest.title} {day}: {data_first}{_status_word(status)} ({_counts(digest.vendors)}).",
+        worst,
+        MAX_TEXT_CHARS,
     )
     main_message = _message(main, text)
 
