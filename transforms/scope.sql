@@ -25,4 +25,4 @@ FROM (
     INNER JOIN core.messages AS m ON m.message_key = f.message_key
     WHERE f.kind = 'not_a_request'
       AND (f.created_at >= getvariable('change_watermark') OR f.revoked_at >= getvariable('change_watermark'))
-);
+) AS changed;

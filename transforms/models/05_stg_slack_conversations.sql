@@ -140,7 +140,7 @@ matched AS (
         SELECT * FROM shared
         UNION ALL
         SELECT * FROM with_vendor_member
-    )
+    ) AS candidates
     GROUP BY channel_id, vendor_id
 ),
 

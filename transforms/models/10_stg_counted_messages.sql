@@ -23,10 +23,10 @@ unthreaded AS (
         m.conversation_key,
         m.sent_at,
         m.side,
-        coalesce(r.asks, false) AS asks,
+        coalesce(r.asks, FALSE) AS asks,
         lag(m.sent_at) OVER stream_order AS previous_sent_at,
         lag(m.side) OVER stream_order AS previous_side,
-        lag(coalesce(r.asks, false)) OVER stream_order AS previous_asks
+        lag(coalesce(r.asks, FALSE)) OVER stream_order AS previous_asks
     FROM core.messages AS m
     LEFT JOIN marts.stg_message_requests AS r ON r.message_key = m.message_key
     WHERE m.channel = 'slack'

@@ -81,7 +81,7 @@ turns AS (
                 AND ends_with_acknowledgement
                 AND epoch_us(last_sent_at) - epoch_us(last_asked_at) >= 30 * 60e6 AS closed_by_author
         FROM grouped
-    )
+    ) AS classified
 ),
 
 final AS (

@@ -42,8 +42,10 @@ requests AS (
 clocked AS (
     SELECT
         r.*,
-        coalesce(s.worked_before_us + least(epoch_us(r.requested_at), s.end_us) - s.start_us, 0) AS worked_at_request_us,
-        coalesce(e.worked_before_us + least(epoch_us(r.responded_at), e.end_us) - e.start_us, 0) AS worked_at_response_us
+        coalesce(s.worked_before_us + least(epoch_us(r.requested_at), s.end_us) - s.start_us, 0)
+            AS worked_at_request_us,
+        coalesce(e.worked_before_us + least(epoch_us(r.responded_at), e.end_us) - e.start_us, 0)
+            AS worked_at_response_us
     FROM requests AS r
     ASOF LEFT JOIN marts.stg_business_clock AS s
         ON s.party_kind = r.responder_kind

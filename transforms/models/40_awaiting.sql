@@ -22,7 +22,8 @@ open_items AS (
 clocked AS (
     SELECT
         o.*,
-        coalesce(s.worked_before_us + least(epoch_us(o.needs_reply_at), s.end_us) - s.start_us, 0) AS worked_at_request_us,
+        coalesce(s.worked_before_us + least(epoch_us(o.needs_reply_at), s.end_us) - s.start_us, 0)
+            AS worked_at_request_us,
         coalesce(e.worked_before_us + least(epoch_us(o.as_of), e.end_us) - e.start_us, 0) AS worked_at_as_of_us
     FROM open_items AS o
     ASOF LEFT JOIN marts.stg_business_clock AS s

@@ -5,7 +5,8 @@
 CREATE OR REPLACE TABLE marts.vendor_daily AS
 WITH
 directions AS (
-    SELECT * FROM (VALUES ('vendor', 'vendor_response'), ('company', 'company_response')) AS d(side, direction)
+    -- the alias d names the columns (sqlfluff reads it as unused)
+    SELECT * FROM (VALUES ('vendor', 'vendor_response'), ('company', 'company_response')) AS d(side, direction)  -- noqa: AL05
 ),
 
 response_stats AS (

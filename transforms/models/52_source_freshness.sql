@@ -9,11 +9,11 @@
 -- success), ended (no message at all, anywhere, in the data_ended_business_days company business days up to the
 -- report day), silent (no message for more than max(source_silent_business_days, source_silent_gap_factor x its
 -- usual gap) business days, or none yet), ok. Business days are the company's working days.
-CREATE OR REPLACE TEMP MACRO freshness_day_text(instant) AS
-    strftime(timezone(getvariable('company_timezone'), instant), '%-d %b')
+CREATE OR REPLACE TEMP MACRO freshness_day_text(moment) AS
+    strftime(timezone(getvariable('company_timezone'), moment), '%-d %b')
     || CASE
-        WHEN year(timezone(getvariable('company_timezone'), instant)) <> year(getvariable('report_day'))
-            THEN strftime(timezone(getvariable('company_timezone'), instant), ' %Y')
+        WHEN year(timezone(getvariable('company_timezone'), moment)) <> year(getvariable('report_day'))
+            THEN strftime(timezone(getvariable('company_timezone'), moment), ' %Y')
         ELSE ''
     END;
 
@@ -131,7 +131,7 @@ usual_gaps AS (
                 - lag(n.business_day_number) OVER (PARTITION BY m.source, m.partition_key ORDER BY m.day) AS gap
         FROM message_days AS m
         INNER JOIN day_numbers AS n ON n.day = m.day
-    )
+    ) AS gaps
     WHERE gap IS NOT NULL
     GROUP BY ALL
 ),
@@ -255,8 +255,10 @@ slack_names AS (
         c.channel_id,
         any_value(c.name) AS name,
         any_value(c.kind) AS kind,
-        string_agg(DISTINCT coalesce(u.real_name, u.name, m.user_id), ', ' ORDER BY coalesce(u.real_name, u.name, m.user_id))
-            AS people
+        string_agg(
+            DISTINCT coalesce(u.real_name, u.name, m.user_id), ', '
+            ORDER BY coalesce(u.real_name, u.name, m.user_id)
+        ) AS people
     FROM marts.stg_slack_conversations AS c
     LEFT JOIN (
         SELECT DISTINCT
@@ -355,7 +357,7 @@ feeds AS (
         INNER JOIN marts.party_slack_ids AS i ON i.kind = 'channel' AND i.slack_id = lower(r.partition_key)
         WHERE r.channel = 'slack'
           AND r.partition_key NOT IN (SELECT channel_id FROM marts.stg_slack_conversations)
-    )
+    ) AS fed
     WHERE vendor_id IN (SELECT party_id FROM marts.parties WHERE kind = 'vendor')
 ),
 
@@ -424,7 +426,8 @@ final AS (
             WHEN s.business_days_silent > s.silent_after_business_days THEN
                 CASE WHEN s.channel = 'email' THEN 'no mail from ' ELSE 'no message in ' END || s.label
                 || ' since ' || freshness_day_text(s.newest_at) || ', '
-                || s.business_days_silent || ' business day' || CASE WHEN s.business_days_silent = 1 THEN '' ELSE 's' END
+                || s.business_days_silent || ' business day'
+                || CASE WHEN s.business_days_silent = 1 THEN '' ELSE 's' END
                 || CASE
                     WHEN s.usual_gap_business_days IS NULL THEN ''
                     ELSE ' (usual gap: '

@@ -29,7 +29,7 @@ per_vendor AS (
         bool_or(state = 'ok') AS any_ok,
         count(*) FILTER (WHERE state <> 'ok') AS not_ok,
         -- failures first, then the partition that went quiet most recently
-        first(reason ORDER BY CASE state WHEN 'failed' THEN 0 ELSE 1 END, newest_at DESC NULLS LAST, reason)
+        first(reason ORDER BY CASE state WHEN 'failed' THEN 0 ELSE 1 END ASC, newest_at DESC NULLS LAST, reason ASC)
             FILTER (WHERE state <> 'ok') AS first_reason
     FROM fed
     GROUP BY vendor_id

@@ -58,6 +58,12 @@ item_dismissals AS (
     GROUP BY ALL
 ),
 
+items AS (
+    SELECT * FROM overdue
+    UNION ALL
+    SELECT * FROM resolved
+),
+
 final AS (
     SELECT
         day,
@@ -71,7 +77,7 @@ final AS (
         CASE WHEN past_critical THEN 'critical' ELSE 'warning' END AS severity,
         state,
         x.dismissed_by
-    FROM (SELECT * FROM overdue UNION ALL SELECT * FROM resolved)
+    FROM items
     LEFT JOIN item_dismissals AS x USING (conversation_key, item_key)
 )
 

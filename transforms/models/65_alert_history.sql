@@ -62,7 +62,7 @@ rule_states AS (
         e.*,
         CASE
             WHEN e.last_n = r.n AND e.first_seen = getvariable('report_day') THEN 'new'
-            WHEN e.last_n = r.n AND coalesce(e.rose_on_report_day, false) THEN 'worse'
+            WHEN e.last_n = r.n AND coalesce(e.rose_on_report_day, FALSE) THEN 'worse'
             WHEN e.last_n = r.n THEN 'ongoing'
             WHEN e.last_n = r.n - 1 THEN 'resolved'
             ELSE 'closed'

@@ -190,10 +190,10 @@ evidence_items AS (
             *,
             row_number() OVER (
                 PARTITION BY vendor_id, rule
-                ORDER BY priority, waited_business_minutes DESC NULLS LAST, message_key
+                ORDER BY priority ASC, waited_business_minutes DESC NULLS LAST, message_key ASC
             ) AS rank
         FROM evidence_candidates
-    )
+    ) AS ranked
     WHERE rank <= 5
 ),
 

@@ -14,9 +14,15 @@ items AS (
     WHERE day = getvariable('report_day') AND dismissed_by IS NOT NULL AND state <> 'resolved'
 ),
 
+dismissed AS (
+    SELECT * FROM rules
+    UNION ALL
+    SELECT * FROM items
+),
+
 final AS (
     SELECT getvariable('report_day')::DATE AS day, *
-    FROM (SELECT * FROM rules UNION ALL SELECT * FROM items)
+    FROM dismissed
     SEMI JOIN marts.parties AS p ON p.party_id = vendor_id AND p.kind = 'vendor'
 )
 

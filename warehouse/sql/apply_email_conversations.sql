@@ -8,6 +8,7 @@ WITH labelled AS (
     FROM email_conversation_starts AS starts
     LEFT JOIN email_components AS components ON components.node = starts.conversation_key
 )
+
 SELECT
     labelled.conversation_key,
     labelled.root,
@@ -24,7 +25,7 @@ FROM conversation_moves
 WHERE old_key NOT IN (SELECT message_key FROM pending_emails WHERE merged_now);
 
 INSERT INTO meta.conversation_changes (conversation_key, changed_at)
-SELECT conversation_key, current_timestamp FROM lost_conversations;
+SELECT conversation_key, current_timestamp AS changed_at FROM lost_conversations;
 
 UPDATE core.messages
 SET conversation_key = moves.new_key, changed_at = current_timestamp
@@ -43,6 +44,6 @@ DELETE FROM core.email_unknown_ids WHERE message_id IN (SELECT message_key FROM 
 INSERT INTO core.email_unknown_ids (message_id, conversation_key)
 SELECT DISTINCT links.id, keys.new_key
 FROM email_links AS links
-JOIN email_components AS components ON components.node = links.id
-JOIN (SELECT DISTINCT root, new_key FROM email_component_keys) AS keys USING (root)
+INNER JOIN email_components AS components ON components.node = links.id
+INNER JOIN (SELECT DISTINCT root, new_key FROM email_component_keys) AS keys USING (root)
 WHERE links.stored_key IS NULL AND links.unknown_key IS NULL;

@@ -24,7 +24,7 @@ evidence AS (
         ) AS evidence
     FROM alerts AS a
     CROSS JOIN range(1, len(a.evidence) + 1) AS t(position)
-    CROSS JOIN LATERAL (SELECT a.evidence[t.position] AS e)
+    CROSS JOIN LATERAL (SELECT a.evidence[t.position] AS e) AS item
     LEFT JOIN (SELECT DISTINCT request_message_key FROM marts.responses WHERE day <= $1) AS r
         ON r.request_message_key = e.message_key
     GROUP BY a.vendor_id, a.rule

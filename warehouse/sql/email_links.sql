@@ -10,19 +10,22 @@ WITH named AS (
         UNION ALL
         SELECT conversation_key, in_reply_to FROM pending_emails WHERE in_reply_to IS NOT NULL
         UNION ALL
-        SELECT conversation_key, unnest("references") FROM pending_emails
-    )
+        SELECT conversation_key, unnest("references") AS id FROM pending_emails
+    ) AS ids
 ),
+
 stored AS (
     SELECT message_key AS id, conversation_key AS stored_key
     FROM core.messages
     WHERE channel = 'email' AND message_key IN (SELECT id FROM named)
 ),
+
 unknown AS (
     SELECT message_id AS id, conversation_key AS unknown_key
     FROM core.email_unknown_ids
     WHERE message_id IN (SELECT id FROM named)
 )
+
 SELECT named.conversation_key, named.id, stored.stored_key, unknown.unknown_key
 FROM named
 LEFT JOIN stored USING (id)

@@ -3,6 +3,7 @@ CREATE OR REPLACE TEMP TABLE staged_batch AS
 WITH incoming AS (
     SELECT * FROM incoming_batch
 ),
+
 -- Only the stored rows of the batch's keys: a semi-join builds its hash table on the batch and streams
 -- core.messages past it, so memory stays that of the batch however big the warehouse grows.
 stored AS (
@@ -10,6 +11,7 @@ stored AS (
     FROM core.messages
     WHERE message_key IN (SELECT message_key FROM incoming)
 ),
+
 ranked AS (
     SELECT
         incoming.*,
@@ -17,6 +19,7 @@ ranked AS (
         first_value(content_hash) OVER (PARTITION BY message_key ORDER BY ordinal) AS first_hash
     FROM incoming
 ),
+
 compared AS (
     SELECT
         ranked.*,
@@ -25,6 +28,7 @@ compared AS (
     FROM ranked
     LEFT JOIN stored ON stored.message_key = ranked.message_key
 )
+
 SELECT
     compared.*,
     CASE

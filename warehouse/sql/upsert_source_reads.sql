@@ -5,12 +5,12 @@ INSERT INTO meta.source_reads AS stored
 SELECT
     source,
     partition_key,
-    arg_max(partition_name, read_at) FILTER (WHERE partition_name IS NOT NULL),
-    max(read_at) FILTER (WHERE error IS NULL),
-    max(read_at) FILTER (WHERE error IS NOT NULL),
-    arg_max(error, read_at) FILTER (WHERE error IS NOT NULL),
-    max(newest_sent_at),
-    $1::TIMESTAMPTZ
+    arg_max(partition_name, read_at) FILTER (WHERE partition_name IS NOT NULL) AS partition_name,
+    max(read_at) FILTER (WHERE error IS NULL) AS last_read_at,
+    max(read_at) FILTER (WHERE error IS NOT NULL) AS last_failed_at,
+    arg_max(error, read_at) FILTER (WHERE error IS NOT NULL) AS last_error,
+    max(newest_sent_at) AS newest_sent_at,
+    $1::TIMESTAMPTZ AS updated_at
 FROM incoming_directory
 GROUP BY source, partition_key
 ON CONFLICT (source, partition_key) DO UPDATE SET
