@@ -450,7 +450,7 @@ class Alerts(_Strict):
     slack_workspace_url: str | None = None  # e.g. https://norelec.slack.com, to link Slack evidence
     # Every rule compares a detection window (the last window_days report days) with the vendor's own baseline
     # (the baseline_days calendar days before it); see README, Alerts.
-    window_days: int = Field(default=3, ge=1)
+    window_days: int = Field(default=2, ge=1)
     baseline_days: int = Field(default=28, ge=7)
     history_days: int = Field(default=30, ge=1)
     # How unlikely the window must be at the vendor's own normal for a rule to fire (a change, not noise).

@@ -4,8 +4,8 @@ checks marts.alerts (rule, subject, state, severity) and the vendor's status day
 starts firing, ongoing while it does, worse when it turns critical, resolved the day it stops, gone after.
 
 Calendar: the company and zeta work 09:00-18:00 Paris; sigma 09:00-17:00 London (UTC in November), Mon-Sat.
-11 Nov is a French holiday. The onset is Monday 16 Nov 2026; the detection window is the last 3 report days and
-the baseline the 28 days before it (the [alerts] defaults).
+11 Nov is a French holiday. The onset is Monday 16 Nov 2026; the detection window is the last 3 report days (set
+here; the default is 2) and the baseline the 28 days before it.
 """
 
 from __future__ import annotations
@@ -89,8 +89,11 @@ def paris(day: dt.date, hour: int) -> dt.datetime:
 def status_by_day(
     traffic: Traffic, days: list[dt.date], config_override: dict[str, Any] | None = None
 ) -> Iterator[tuple[dt.date, duckdb.DuckDBPyConnection]]:
-    """Build the same warehouse as of the end of each of `days`, in order, yielding it after each build."""
-    config = make_config(config_override)
+    """Build the same warehouse as of the end of each of `days`, in order, yielding it after each build. The
+    scenarios are written for a detection window of 3 report days."""
+    override = dict(config_override or {})
+    override["alerts"] = {"window_days": 3, **override.get("alerts", {})}
+    config = make_config(override)
     with open_writer(":memory:", threads=2) as con:
         insert_messages(con, traffic.rows)
         for day in days:
