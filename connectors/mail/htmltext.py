@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 
-from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
+from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 from bs4.builder import XMLParsedAsHTMLWarning
 
 try:
@@ -20,12 +20,20 @@ _SOFT = "\x00"  # a block boundary: a line break unless one is already there
 _SOFT_RUN = re.compile(r" *\x00[ \x00]*")
 _SOFT_AFTER_HARD = re.compile(r"(^|\n)\x00")
 _BLANKS = re.compile(r"\n{3,}")
-_SKIP_STRINGS = (Comment, Doctype)
+_SKIP_STRINGS = (Comment, Doctype, Declaration, ProcessingInstruction)  # markup, not text
 _QUOTE_CLASSES = frozenset(HTML_QUOTE_CLASSES)
 
 
 def html_to_text(html: str) -> str:
-    """Visible text of an HTML body, line breaks kept for <br> and block elements, quoted history dropped."""
+    """Visible text of an HTML body, line breaks kept for <br> and block elements, quoted history dropped.
+
+    When dropping the history leaves nothing (a Gmail forward sits entirely in its "gmail_quote" block), the
+    history is kept: it is what the message says.
+    """
+    return _to_text(html, drop_history=True) or _to_text(html, drop_history=False)
+
+
+def _to_text(html: str, drop_history: bool) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
@@ -34,10 +42,12 @@ def html_to_text(html: str) -> str:
     dropped: list[Tag] = []
     markers: list[tuple[str, Tag]] = []
     for tag in soup.find_all(True):
-        if tag.name in HTML_DROP_TAGS or not _QUOTE_CLASSES.isdisjoint(tag.get_attribute_list("class")):
+        if tag.name in HTML_DROP_TAGS or (
+            drop_history and not _QUOTE_CLASSES.isdisjoint(tag.get_attribute_list("class"))
+        ):
             dropped.append(tag)
         tag_id = tag.get("id")
-        if tag_id in HTML_HISTORY_IDS:
+        if drop_history and tag_id in HTML_HISTORY_IDS:
             markers.append((str(tag_id), tag))
     for tag in dropped:
         if not tag.decomposed:  # not inside a tag dropped before it

@@ -9,9 +9,11 @@ from mailparser_reply.parser import EmailMessage
 from .settings import (
     DEVICE_LINE,
     DISCLAIMER_START,
+    FORWARD_SEPARATOR,
     HEADER_BLOCK,
     LIBRARY_LINE_MARKERS,
     LIBRARY_MARKERS,
+    LIST_FOOTER,
     NAME_TAIL,
     NEWTEXT_LINE_MARKERS,
     NEWTEXT_MARKERS,
@@ -23,6 +25,7 @@ from .settings import (
     THANKS_PHRASES,
     WROTE_EN,
     WROTE_FR,
+    WROTE_OTHER,
 )
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
@@ -50,7 +53,9 @@ _LINE_MARKERS = _line_start(NEWTEXT_LINE_MARKERS)
 _MARKERS = re.compile(NEWTEXT_MARKERS)  # in _folded(text)
 _SEPARATOR = _line_start(SEPARATOR_LINE)
 _HEADER_BLOCK = _line_start(HEADER_BLOCK, re.MULTILINE)  # header names are capitalised in real blocks
-_WROTE = _line_start(f"(?:{WROTE_EN})|(?:{WROTE_FR})")
+_WROTE = _line_start(f"(?:{WROTE_EN})|(?:{WROTE_FR})|(?:{WROTE_OTHER})")
+_FORWARD = re.compile(FORWARD_SEPARATOR, re.IGNORECASE)
+_LIST_FOOTER = re.compile(LIST_FOOTER, _FLAGS)
 _QUOTED = re.compile(QUOTED_LINE, re.MULTILINE)
 _SIG_DELIMITER = re.compile(SIG_DELIMITER, re.MULTILINE)
 _DEVICE = re.compile(DEVICE_LINE, _FLAGS)
@@ -114,8 +119,14 @@ def _cut_history(text: str) -> str:
         found = pattern.search(lines)
         if found and found.start() < cut:
             cut = found.start()
+    first_line = text[cut:].partition("\n")[0]
+    if not text[:cut].strip() and _FORWARD.search(first_line):
+        # A forward with nothing written above it: the forwarded message is what this one says.
+        return text
     for found in _WROTE.finditer(lines, 0, cut + 1):
-        start, end = found.start(), found.end() - 1
+        # An attribution after the reply on the same line starts at group "mid" (an index in "\n" + text).
+        start = found.start("mid") - 1 if found.group("mid") else found.start()
+        end = found.end() - 1
         if _is_inline_reply(text[end:cut]):
             # Interleaved answers: the attribution line goes, quoted lines go later, the answers stay.
             text = text[:start] + " " * (end - start) + text[end:]
@@ -134,20 +145,30 @@ def _is_inline_reply(after: str) -> bool:
 
 
 def _library_pass(text: str) -> str:
-    """mailparser_reply on what is left: splits headers it knows, finds signatures; sentences are kept."""
+    """mailparser_reply on what is left: where it finds a header or a signature, `text` is cut; sentences are kept.
+
+    The library's own rendering of the reply is not used: it rewrites lines (dashes, line breaks) it does not cut.
+    """
     message = EmailMessage(text=text, languages=["en", "fr"], keep_hyphen_lists=True).read()
     if not message.replies:
         return text
     reply = message.replies[0]
-    content = reply.content
-    if reply.headers:
-        content = content.replace(reply.headers, "")
+    cut = len(text)
+    if reply.headers.strip():
+        cut = _position_of(text, reply.headers)
     signature = reply.signatures
     if signature and _looks_like_signature(signature):
-        at = content.find(signature)
-        if at >= 0 and not _GREETING_ONLY.match(content[:at].strip()):
-            content = content[:at]
-    return content if content.strip() else text
+        at = _position_of(text, signature)
+        if not _GREETING_ONLY.match(text[:at].strip()):
+            cut = min(cut, at)
+    return text[:cut] if text[:cut].strip() else text
+
+
+def _position_of(text: str, found: str) -> int:
+    """Where the library's `found` (which it may have re-spaced) starts in `text`: its first line's position."""
+    first = found.strip().split("\n", 1)[0].strip()
+    at = text.find(first) if first else -1
+    return text.rfind("\n", 0, at) + 1 if at >= 0 else len(text)
 
 
 def _looks_like_signature(signature: str) -> bool:
@@ -161,6 +182,9 @@ def _looks_like_signature(signature: str) -> bool:
 
 def _cut_tail(text: str) -> str:
     """Cut at the first sign-off, signature delimiter, device line or disclaimer that has text above it."""
+    footer = _LIST_FOOTER.search(text)
+    if footer and text[: footer.start()].strip():
+        text = text[: footer.start()]
     lines = text.split("\n")
     offset = 0
     has_before = False
