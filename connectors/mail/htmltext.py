@@ -13,7 +13,7 @@ try:
 except ImportError:  # older bs4
     MarkupResemblesLocatorWarning = UserWarning  # type: ignore[misc,assignment]
 
-from .settings import HTML_BLOCK_TAGS, HTML_DROP_TAGS, HTML_HISTORY_IDS, HTML_QUOTE_CLASSES
+from .settings import HTML_BLOCK_TAGS, HTML_DROP_TAGS, HTML_HISTORY_IDS, HTML_QUOTE_CLASSES, HTML_QUOTE_TAGS
 
 _WS = re.compile(r"[ \t\r\n\f\v\u200b\x00]+")  # \xa0 kept: Outlook's <p>&nbsp;</p> is a blank line
 _SOFT = "\x00"  # a block boundary: a line break unless one is already there
@@ -27,8 +27,8 @@ _QUOTE_CLASSES = frozenset(HTML_QUOTE_CLASSES)
 def html_to_text(html: str) -> str:
     """Visible text of an HTML body, line breaks kept for <br> and block elements, quoted history dropped.
 
-    When dropping the history leaves nothing (a Gmail forward sits entirely in its "gmail_quote" block), the
-    history is kept: it is what the message says.
+    When dropping the history leaves nothing (a Gmail forward sits entirely in its "gmail_quote" block, some
+    clients wrap the whole reply in a <blockquote>), the history is kept: it is what the message says.
     """
     return _to_text(html, drop_history=True) or _to_text(html, drop_history=False)
 
@@ -43,7 +43,10 @@ def _to_text(html: str, drop_history: bool) -> str:
     markers: list[tuple[str, Tag]] = []
     for tag in soup.find_all(True):
         if tag.name in HTML_DROP_TAGS or (
-            drop_history and not _QUOTE_CLASSES.isdisjoint(tag.get_attribute_list("class"))
+            drop_history
+            and (
+                tag.name in HTML_QUOTE_TAGS or not _QUOTE_CLASSES.isdisjoint(tag.get_attribute_list("class"))
+            )
         ):
             dropped.append(tag)
         tag_id = tag.get("id")

@@ -65,7 +65,8 @@ EXTRA_ZONES = {  # zone names that email.utils does not know, as +HHMM
 }
 
 # HTML
-HTML_DROP_TAGS = ("style", "script", "head", "title", "blockquote", "noscript", "template")
+HTML_DROP_TAGS = ("style", "script", "head", "title", "noscript", "template")  # never visible
+HTML_QUOTE_TAGS = ("blockquote",)
 HTML_QUOTE_CLASSES = ("gmail_quote", "yahoo_quoted", "moz-cite-prefix")
 HTML_HISTORY_IDS = ("divRplyFwdMsg", "mail-editor-reference-message-container", "appendonsend")
 HTML_BLOCK_TAGS = frozenset(
@@ -92,7 +93,7 @@ MAILER_DAEMON_LOCALS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", 
 # WROTE_* and the *_LINE_MARKERS match at the start of a line without a leading "^": newtext searches them as "\n" + pattern in
 # "\n" + text, because the regex engine skips straight to a literal "\n" but tries "^" at every position.
 SEPARATOR_LINE = (
-    r"[ \t]*(?:[-_=*]{2,}[ \t]*(?:original message|reply message|message d['’]origine|forwarded message"
+    r"[ \t]*(?:[-_=*]{2,}[ \t]*(?:original message|reply message|antwort nachricht|message d['’]origine|forwarded message"
     r"|message transf[ée]r[ée]|message transmis|urspr[üu]ngliche nachricht|weitergeleitete nachricht"
     r"|messaggio originale|messaggio inoltrato|oorspronkelijk bericht|doorgestuurd bericht"
     r"|oprindelig (?:besked|meddelelse)|opprinnelig melding|videresendt (?:besked|melding)"
@@ -105,12 +106,13 @@ FORWARD_SEPARATOR = (
     r"forward|transf[ée]r|transmis|r[ée]exp[ée]di|weitergeleitet|inoltrato|doorgestuurd|videresendt|reenviado"
     r"|encaminhada|przekazana"
 )
-# Quote-header names in the languages vendors write in (EN, FR, DE, IT, NL, DA/NO, ES/PT, PL). Case-sensitive:
-# header names are capitalised in real blocks, and "Da"/"A"/"Do" are only header names in that position.
-_HEADER_FROM = r"From|De|Von|Da|Van|Fra|Od"
+# Quote-header names in the languages vendors write in (EN, FR, DE, IT, NL, DA/NO, SV, ES/PT, PL). Case-sensitive:
+# header names are capitalised in real blocks, and "Da"/"A"/"Do" are only header names in that position. A block
+# may start with its date ("Date: ...\nTo: ...").
+_HEADER_FROM = r"From|De|Von|Da|Van|Fra|Fr[åa]n|Od|Date"
 _HEADER_NEXT = (
     r"Sent|Date|To|Subject|Cc|Envoy[ée](?: le)?|[ÀA]|Objet|Gesendet|Datum|An|Betreff|Inviato|Data|Oggetto"
-    r"|Verzonden|Aan|Onderwerp|Sendt|Dato|Til|Emne|Enviado|Enviada|Fecha|Para|Asunto|Assunto|Wys[łl]ano|Do|Temat"
+    r"|Verzonden|Aan|Onderwerp|Sendt|Dato|Til|Emne|Skickat|Till|[ÄA]mne|Enviado|Enviada|Fecha|Para|Asunto|Assunto|Wys[łl]ano|Do|Temat"
 )
 HEADER_BLOCK = (
     rf"[ \t]*\*{{0,2}}(?:{_HEADER_FROM})[ \t]*\*{{0,2}}[ \t]*:.*\n(?:.*\n){{0,3}}?"
@@ -118,7 +120,7 @@ HEADER_BLOCK = (
     # The same block run into one line (an HTML <hr><b>From:</b> ... <b>Date:</b> ... rendered).
     rf"|[ \t]*\*{{0,2}}(?:{_HEADER_FROM})[ \t]*\*{{0,2}}[ \t]*:[^\n]{{1,300}}?[ \t]\*{{0,2}}"
     r"(?:Sent|Date|Subject|Envoy[ée](?: le)?|Objet|Gesendet|Datum|Betreff|Inviato|Data|Oggetto|Verzonden"
-    r"|Onderwerp|Sendt|Dato|Emne|Enviado|Enviada|Fecha|Asunto|Assunto|Wys[łl]ano|Temat)\*{0,2}[ \t]*:"
+    r"|Onderwerp|Sendt|Dato|Emne|Skickat|[ÄA]mne|Enviado|Enviada|Fecha|Asunto|Assunto|Wys[łl]ano|Temat)\*{0,2}[ \t]*:"
 )
 # An attribution may follow the reply on its line ("reply On Wed, Apr 4, 2012 at 3:59 PM, bob@x wrote:"): group
 # `mid` marks where it starts. Mid-line, a capitalised "On", a date or weekday and a time or address are required
@@ -132,15 +134,16 @@ WROTE_EN = (
     # Without a colon only when an address or a dashed frame shows it is one (Zoho: "---- On ... wrote ----").
     rf"|[ \t]*On\b[^\n]{{0,300}}?{_ADDRESS}[ \t]*wrote[ \t]*$"
     r"|[ \t]*-{2,}[ \t]*[^\n]{1,300}?\bwrote[ \t]*:?[ \t]*-{2,}[ \t]*$"
-    # Date-led, no verb: "2014-10-17 11:28 GMT+03:00 Name <\naddress>:", '11:00 AM, November 17, 2021, "N" <a>:'.
-    r"|[ \t]*\d(?:[^\n]{0,200}?\d)?[:.]\d\d[^\n]{0,200}?<\n?[^\s<>@]+@[^\s<>]+>[ \t]*:[ \t]*$"
+    # With a time and an address and no verb, or a verb of another language: "2014-10-17 11:28 GMT+03:00 Name
+    # <\naddress>:", '11:00 AM, November 17, 2021, "N" <a>:', "Thu, 26 Jun 2014 14:00:51 +0400 от N <a>:".
+    r"|[^\n]{0,200}?\d[:.]\d\d[^\n]{0,200}?<\n?[^\s<>@]+@[^\s<>]+>(?:[ \t]+\w+)?[ \t]*:[ \t]*$"
     rf"|[^\n]{{0,200}}{_ADDRESS}[ \t]*(?:wrote|sent|writes)[ \t]*:[ \t]*$"
 )
 WROTE_FR = r"[ \t]*Le\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\ba[ \t\n]+[ée]crit[ \t]*:[ \t]*$"
 # German, Dutch, Italian, Spanish, Portuguese, Polish, Danish/Norwegian attribution verbs ending a line with ":".
 WROTE_OTHER = (
-    r"[ \t]*(?:Am|Op|Il|In data|El|Em|W dniu|Den|Dne)\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}"
-    r"\b(?:schrieb|schreef|ha scritto|escribi[óo]|escreveu|napisa[łl]a?|skrev)\b[^\n]{0,100}:[ \t]*$"
+    r"[ \t]*(?:Am|Op|Il|In data|El|Em|W dniu|Den|Dne|P[åa]|Vào)\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}"
+    r"\b(?:schrieb|schreef|geschreven|ha scritto|escribi[óo]|escreveu|napisa[łl]a?|skrev|đã viết)\b[^\n]{0,100}:[ \t]*$"
 )
 QUOTED_LINE = r"^[ \t]*>.*(?:\n|$)"
 SIG_DELIMITER = r"^--[ \t]?$"
@@ -185,13 +188,13 @@ DISCLAIMER_START = (
 # Anything that could make the heavy path change the text; without a match the text is returned as is.
 NEWTEXT_LINE_MARKERS = (
     r"[ \t]*(?:>|\*{0,2}(?:from|sent|to|subject|date|cc|de|objet|envoy[ée]|[àa]|von|gesendet|da|inviato|van"
-    r"|verzonden|fra|sendt|enviado|od|wys[łl]ano)[ \t]*\*{0,2}[ \t]*:|[-_]{2}"
+    r"|verzonden|fra|fr[åa]n|skickat|sendt|enviado|od|wys[łl]ano)[ \t]*\*{0,2}[ \t]*:|[-_]{2}"
     r"|best|kind|warm|regards|cheers|thank|many|thx|sincerely|yours|all the best|respectfully"
     r"|cordialement|bien|tr[èe]s|bonne|bon week|salutations|meilleures|sinc[èe]res|cdlt|respectueusement"
     r"|amicalement|merci|mille)"
 )
 NEWTEXT_MARKERS = (  # anywhere in the text; lower case, matched in a case-folded copy
-    r"wrote|>[ \t]*:|> sent|schrieb|schreef|ha scritto|escribi|escreveu|napisa|skrev|mailing list"
+    r"wrote|>[ \t]*(?:\w+[ \t]*)?:|> sent|schrieb|schreef|geschreven|đã viết|ha scritto|escribi|escreveu|napisa|skrev|mailing list"
     r"|[ée]crit|original message|message d['’]origine|forward|transf[ée]r|r[ée]exp[ée]di"
     r"|sent from|outlook|envoy[ée] (?:de|depuis|[àa])"
     r"|confidenti|disclaimer|intended|in error|destin|caution|warning|avertissement|notice|information"

@@ -44,6 +44,15 @@ QUOTE_HEADERS = {
     "Para: Sam\nAsunto: Palés\n\n" + HISTORY,
     "polish": "W dniu 3.03.2026 o 09:14, Dana Reyes <dana@vendor.example> napisał:\n> " + HISTORY,
     "reply_message": "-----Reply Message-----\nDana asked before.\n\n" + HISTORY,
+    "german_antwort": "-----Antwort Nachricht-----\nDana hat gefragt.\n\n" + HISTORY,
+    "swedish": "Från: Dana Reyes [mailto:dana@vendor.example]\nSkickat: den 3 mars 2026 09:14\nTill: Sam\n"
+    "Ämne: Pallar\n\n" + HISTORY,
+    "dutch_attribution": "Op 3 mrt. 2026, om 09:14 heeft Dana Reyes <dana@vendor.example> het volgende "
+    "geschreven:\n\n" + HISTORY,
+    "norwegian_attribution": "På 3. mars 2026 kl. 09:14, Dana Reyes (dana@vendor.example) skrev:\n\n"
+    + HISTORY,
+    "weekday_time_address_other_verb": "Tue, 3 Mar 2026 09:14:00 +0100 от Dana <dana@vendor.example>:\n\n"
+    + HISTORY,
 }
 
 
@@ -96,6 +105,12 @@ def test_html_rule_then_bold_headers_on_one_line_is_cut() -> None:
         f"<html><body><div>{REPLY}</div><hr><b>From:</b> dana@vendor.example <b>Date:</b> Tue, 3 Mar 2026"
         f" 09:14:00 +0100<br><div>{HISTORY}</div></body></html>"
     )
+    assert extract_new_text(html_to_text(html)) == REPLY
+
+
+def test_html_reply_wholly_in_a_blockquote_is_not_lost() -> None:
+    html = f"<blockquote>{REPLY}<div>On 3-Mar-2026, at 9:14 AM, Dana &lt;dana@vendor.example&gt; wrote:</div>"
+    html += f"<div>{HISTORY}</div></blockquote>"
     assert extract_new_text(html_to_text(html)) == REPLY
 
 
