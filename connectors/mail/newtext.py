@@ -7,6 +7,8 @@ import re
 from mailparser_reply.parser import EmailMessage
 
 from .settings import (
+    ATTRIBUTION_TIME,
+    ATTRIBUTION_VERBS,
     DEVICE_LINE,
     DISCLAIMER_START,
     FORWARD_SEPARATOR,
@@ -25,6 +27,7 @@ from .settings import (
     THANKS_PHRASES,
     WROTE_EN,
     WROTE_FR,
+    WROTE_INLINE,
     WROTE_OTHER,
 )
 
@@ -54,6 +57,9 @@ _MARKERS = re.compile(NEWTEXT_MARKERS)  # in _folded(text)
 _SEPARATOR = _line_start(SEPARATOR_LINE)
 _HEADER_BLOCK = _line_start(HEADER_BLOCK, re.MULTILINE)  # header names are capitalised in real blocks
 _WROTE = _line_start(f"(?:{WROTE_EN})|(?:{WROTE_FR})|(?:{WROTE_OTHER})")
+_WROTE_INLINE = re.compile(WROTE_INLINE, _FLAGS)
+_ATTRIBUTION_TIME = re.compile(ATTRIBUTION_TIME)
+_MAX_ATTRIBUTION_LINE = 400
 _FORWARD = re.compile(FORWARD_SEPARATOR, re.IGNORECASE)
 _LIST_FOOTER = re.compile(LIST_FOOTER, _FLAGS)
 _QUOTED = re.compile(QUOTED_LINE, re.MULTILINE)
@@ -123,10 +129,7 @@ def _cut_history(text: str) -> str:
     if not text[:cut].strip() and _FORWARD.search(first_line):
         # A forward with nothing written above it: the forwarded message is what this one says.
         return text
-    for found in _WROTE.finditer(lines, 0, cut + 1):
-        # An attribution after the reply on the same line starts at group "mid" (an index in "\n" + text).
-        start = found.start("mid") - 1 if found.group("mid") else found.start()
-        end = found.end() - 1
+    for start, end in _attributions(lines, cut + 1):
         if _is_inline_reply(text[end:cut]):
             # Interleaved answers: the attribution line goes, quoted lines go later, the answers stay.
             text = text[:start] + " " * (end - start) + text[end:]
@@ -134,6 +137,23 @@ def _cut_history(text: str) -> str:
         cut = start
         break
     return text[:cut]
+
+
+def _attributions(lines: str, stop: int) -> list[tuple[int, int]]:
+    """(start, end) in text of each attribution in `lines` ("\n" + text) before `stop`, in order."""
+    found = [(match.start(), match.end() - 1) for match in _WROTE.finditer(lines, 0, stop)]
+    for match in _WROTE_INLINE.finditer(lines, 0, stop):
+        line_start = lines.rfind("\n", 0, match.start())  # in text: the index of the line's first character
+        before = lines[line_start + 1 : match.start()]
+        if len(before) > _MAX_ATTRIBUTION_LINE:
+            continue
+        if match.group().startswith("<"):
+            verb = (match.group("verb") or "").lower()
+            if verb in ATTRIBUTION_VERBS or _ATTRIBUTION_TIME.search(before):
+                found.append((line_start, match.end() - 1))
+        elif before.strip(" \t-"):  # "On ..." after the reply on its line: the reply stays
+            found.append((line_start + len(before.rstrip(" \t-")), match.end() - 1))
+    return sorted(found)
 
 
 def _is_inline_reply(after: str) -> bool:
@@ -182,7 +202,7 @@ def _looks_like_signature(signature: str) -> bool:
 
 def _cut_tail(text: str) -> str:
     """Cut at the first sign-off, signature delimiter, device line or disclaimer that has text above it."""
-    footer = _LIST_FOOTER.search(text)
+    footer = _LIST_FOOTER.search(text) if "mailing list" in text.lower() else None  # the regex is slow
     if footer and text[: footer.start()].strip():
         text = text[: footer.start()]
     lines = text.split("\n")

@@ -122,23 +122,26 @@ HEADER_BLOCK = (
     r"(?:Sent|Date|Subject|Envoy[ée](?: le)?|Objet|Gesendet|Datum|Betreff|Inviato|Data|Oggetto|Verzonden"
     r"|Onderwerp|Sendt|Dato|Emne|Skickat|[ÄA]mne|Enviado|Enviada|Fecha|Asunto|Assunto|Wys[łl]ano|Temat)\*{0,2}[ \t]*:"
 )
-# An attribution may follow the reply on its line ("reply On Wed, Apr 4, 2012 at 3:59 PM, bob@x wrote:"): group
-# `mid` marks where it starts. Mid-line, a capitalised "On", a date or weekday and a time or address are required
-# so that sentences ("We agreed on 3 points, as Bob wrote:") are left alone.
-_DAY_OR_DATE = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|\d)"
 _ADDRESS = r"<[^\s<>@]+@[^\s<>]+>"
 WROTE_EN = (
     r"[ \t]*-*[ \t]*On\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\b(?:wrote|sent)[ \t]*:[ \t]*$"
-    rf"|[^\n]*?[\w.!?](?P<mid>[ \t]*-*[ \t]*(?-i:On[ \t]+{_DAY_OR_DATE})[^\n]{{0,300}}?(?:\d:\d\d|@)"
-    r"[^\n]{0,300}?\bwrote[ \t]*:[ \t]*$)"
     # Without a colon only when an address or a dashed frame shows it is one (Zoho: "---- On ... wrote ----").
     rf"|[ \t]*On\b[^\n]{{0,300}}?{_ADDRESS}[ \t]*wrote[ \t]*$"
     r"|[ \t]*-{2,}[ \t]*[^\n]{1,300}?\bwrote[ \t]*:?[ \t]*-{2,}[ \t]*$"
-    # With a time and an address and no verb, or a verb of another language: "2014-10-17 11:28 GMT+03:00 Name
-    # <\naddress>:", '11:00 AM, November 17, 2021, "N" <a>:', "Thu, 26 Jun 2014 14:00:51 +0400 от N <a>:".
-    r"|[^\n]{0,200}?\d[:.]\d\d[^\n]{0,200}?<\n?[^\s<>@]+@[^\s<>]+>(?:[ \t]+\w+)?[ \t]*:[ \t]*$"
-    rf"|[^\n]{{0,200}}{_ADDRESS}[ \t]*(?:wrote|sent|writes)[ \t]*:[ \t]*$"
 )
+# Attributions found anywhere in a line, searched without a line start (scanning every line from its start for
+# them costs a quarter of the extraction time); newtext checks the rest of the line:
+# - after the reply on the same line: "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@x wrote:". A capitalised "On",
+#   a date or weekday and a time or address are required so that sentences are left alone;
+# - an address ending the line with a verb ("Name <a> wrote:") or, when the line has a time, with another verb or
+#   none: "2014-10-17 11:28 GMT+03:00 Name <\naddress>:", "Thu, 26 Jun 2014 14:00:51 +0400 от N <a>:".
+_DAY_OR_DATE = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|\d)"
+WROTE_INLINE = (
+    rf"(?-i:On[ \t]+{_DAY_OR_DATE})[^\n]{{0,300}}?(?:\d:\d\d|@)[^\n]{{0,300}}?\bwrote[ \t]*:[ \t]*$"
+    r"|<\n?[^\s<>@]+@[^\s<>]+>(?:[ \t]+(?P<verb>\w+))?[ \t]*:[ \t]*$"
+)
+ATTRIBUTION_VERBS = frozenset({"wrote", "sent", "writes"})
+ATTRIBUTION_TIME = r"\d[:.]\d\d"
 WROTE_FR = r"[ \t]*Le\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\ba[ \t\n]+[ée]crit[ \t]*:[ \t]*$"
 # German, Dutch, Italian, Spanish, Portuguese, Polish, Danish/Norwegian attribution verbs ending a line with ":".
 WROTE_OTHER = (
