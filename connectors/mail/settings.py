@@ -109,10 +109,10 @@ FORWARD_SEPARATOR = (
 # Quote-header names in the languages vendors write in (EN, FR, DE, IT, NL, DA/NO, SV, ES/PT, PL). Case-sensitive:
 # header names are capitalised in real blocks, and "Da"/"A"/"Do" are only header names in that position. A block
 # may start with its date ("Date: ...\nTo: ...").
-_HEADER_FROM = r"From|De|Von|Da|Van|Fra|Fr[åa]n|Od|Date"
+_HEADER_FROM = r"From|De|Von|Da|Van|Fra|Fr[åa]n|Od|Date|发件人"
 _HEADER_NEXT = (
     r"Sent|Date|To|Subject|Cc|Envoy[ée](?: le)?|[ÀA]|Objet|Gesendet|Datum|An|Betreff|Inviato|Data|Oggetto"
-    r"|Verzonden|Aan|Onderwerp|Sendt|Dato|Til|Emne|Skickat|Till|[ÄA]mne|Enviado|Enviada|Fecha|Para|Asunto|Assunto|Wys[łl]ano|Do|Temat"
+    r"|Verzonden|Aan|Onderwerp|Sendt|Dato|Til|Emne|Skickat|Till|[ÄA]mne|发送时间|收件人|主题|Enviado|Enviada|Fecha|Para|Asunto|Assunto|Wys[łl]ano|Do|Temat"
 )
 HEADER_BLOCK = (
     rf"[ \t]*\*{{0,2}}(?:{_HEADER_FROM})[ \t]*\*{{0,2}}[ \t]*:.*\n(?:.*\n){{0,3}}?"
@@ -150,14 +150,17 @@ WROTE_OTHER = (
 )
 QUOTED_LINE = r"^[ \t]*>.*(?:\n|$)"
 SIG_DELIMITER = r"^--[ \t]?$"
-# The device named, nothing more: "Sent from my desk, is much easier..." is a sentence (no comma or clause after).
+# The device named, nothing more: "Sent from my desk, is much easier..." is a sentence (no clause after a comma,
+# semicolon or colon; a link such as "Get Outlook for iOS<https://aka.ms/...>" is part of the device line).
 DEVICE_LINE = (
     r"^[ \t]*(?:sent from (?:my|mail for|outlook|yahoo)|get outlook for|envoy[ée] (?:de|depuis|à partir de) "
-    r"(?:mon|ma|courrier|outlook|yahoo)|obtenir outlook pour|t[ée]l[ée]charger outlook)\b[^,;:!?\n]{0,80}$"
+    r"(?:mon|ma|courrier|outlook|yahoo)|obtenir outlook pour|t[ée]l[ée]charger outlook)\b"
+    r"(?:(?![,;:!?][ \t])[^\n]){0,80}$"
 )
-# A mailing list's footer: the "<list> mailing list" line over the list's address or listinfo page.
+# A mailing list's footer: a line ending "<list> mailing list" over the list's address or listinfo page, or
+# "<list> mailing list -- <address>". A sentence about the list ("self-serve this mailing list via ...") stays.
 LIST_FOOTER = (
-    r"^[ \t]*[^\n]{1,80}\bmailing list\b[^\n]{0,80}\n(?:[^\n]*\n)?[^\n]*(?:@lists?\.|/listinfo|/mailman/)"
+    r"^[ \t]*\S[^\n]{0,60}\bmailing list[ \t]*\n(?:[^\n]*\n)?[^\n]*(?:@lists?\.|/listinfo|/mailman/)"
     r"|^[ \t]*\S[^\n]{0,60} mailing list[ \t]*(?:--|-|:)[ \t]*\S+@\S+[ \t]*$"
 )
 SIGNOFF_PHRASES = (
@@ -191,7 +194,7 @@ DISCLAIMER_START = (
 # Anything that could make the heavy path change the text; without a match the text is returned as is.
 NEWTEXT_LINE_MARKERS = (
     r"[ \t]*(?:>|\*{0,2}(?:from|sent|to|subject|date|cc|de|objet|envoy[ée]|[àa]|von|gesendet|da|inviato|van"
-    r"|verzonden|fra|fr[åa]n|skickat|sendt|enviado|od|wys[łl]ano)[ \t]*\*{0,2}[ \t]*:|[-_]{2}"
+    r"|verzonden|fra|fr[åa]n|skickat|sendt|enviado|od|wys[łl]ano|发件人)[ \t]*\*{0,2}[ \t]*:|[-_]{2}"
     r"|best|kind|warm|regards|cheers|thank|many|thx|sincerely|yours|all the best|respectfully"
     r"|cordialement|bien|tr[èe]s|bonne|bon week|salutations|meilleures|sinc[èe]res|cdlt|respectueusement"
     r"|amicalement|merci|mille)"

@@ -45,6 +45,8 @@ QUOTE_HEADERS = {
     "polish": "W dniu 3.03.2026 o 09:14, Dana Reyes <dana@vendor.example> napisał:\n> " + HISTORY,
     "reply_message": "-----Reply Message-----\nDana asked before.\n\n" + HISTORY,
     "german_antwort": "-----Antwort Nachricht-----\nDana hat gefragt.\n\n" + HISTORY,
+    "chinese_outlook": "________________________________\n发件人: Dana Reyes <dana@vendor.example>\n"
+    "发送时间: 2026年3月3日 9:14\n收件人: Sam\n主题: Pallets\n\n" + HISTORY,
     "swedish": "Från: Dana Reyes [mailto:dana@vendor.example]\nSkickat: den 3 mars 2026 09:14\nTill: Sam\n"
     "Ämne: Pallar\n\n" + HISTORY,
     "dutch_attribution": "Op 3 mrt. 2026, om 09:14 heeft Dana Reyes <dana@vendor.example> het volgende "
@@ -73,6 +75,7 @@ def test_sent_from_my_desk_is_a_sentence() -> None:
     body = f"Sent from my desk, which is quicker than the phone.\n{REPLY}\n\n> {HISTORY}\n"
     assert extract_new_text(body) == f"Sent from my desk, which is quicker than the phone.\n{REPLY}"
     assert extract_new_text(f"{REPLY}\n\nSent from my iPhone\n") == REPLY
+    assert extract_new_text(f"{REPLY}\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n") == REPLY
 
 
 def test_mailing_list_footer_is_removed() -> None:
@@ -137,6 +140,8 @@ GUARD = {
     "from_to_in_sentence": "From: our side, nothing blocks. To: yours, the date is the question.",
     "dashes_in_text": "Step one -- unpack.\nStep two -- count the crates -- twice.",
     "mailing_list_sentence": "Should we post this on the vendors mailing list\nor keep it between us?",
+    "mailing_list_how_to": "The labels are fixed.\nYou can leave this mailing list by yourself: write to\n"
+    "pallets-request@lists.vendor.example with the subject unsubscribe.",
     "fr_ecrit": "Comme je l'ai écrit hier, la livraison arrive jeudi.\nPouvez-vous confirmer ?",
     "fr_le_matin": "Le matin du 3 mars, nous avons écrit au transporteur.\nIl n'a pas répondu.",
     "de_word": "Da Vinci is the name of the project.\nDate: to be fixed next week.",
