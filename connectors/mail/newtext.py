@@ -175,20 +175,24 @@ def _library_pass(text: str) -> str:
     reply = message.replies[0]
     cut = len(text)
     if reply.headers.strip():
-        cut = _position_of(text, reply.headers)
+        cut = _position_of(text, reply.headers, last=False)
     signature = reply.signatures
     if signature and _looks_like_signature(signature):
-        at = _position_of(text, signature)
+        at = _position_of(text, signature, last=True)
         if not _GREETING_ONLY.match(text[:at].strip()):
             cut = min(cut, at)
     return text[:cut] if text[:cut].strip() else text
 
 
-def _position_of(text: str, found: str) -> int:
-    """Where the library's `found` (which it may have re-spaced) starts in `text`: its first line's position."""
+def _position_of(text: str, found: str, last: bool) -> int:
+    """Where the library's `found` (which it may have re-spaced) starts in `text`: the line that starts with its
+    first line, the first such line for a header, the last for a signature (the same words may be said above)."""
     first = found.strip().split("\n", 1)[0].strip()
-    at = text.find(first) if first else -1
-    return text.rfind("\n", 0, at) + 1 if at >= 0 else len(text)
+    if not first:
+        return len(text)
+    lines = "\n" + text
+    at = lines.rfind("\n" + first) if last else lines.find("\n" + first)
+    return at if at >= 0 else len(text)
 
 
 def _looks_like_signature(signature: str) -> bool:
