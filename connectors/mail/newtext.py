@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 import re
+from collections.abc import Iterator
 
 from mailparser_reply.parser import EmailMessage
 
@@ -139,9 +141,14 @@ def _cut_history(text: str) -> str:
     return text[:cut]
 
 
-def _attributions(lines: str, stop: int) -> list[tuple[int, int]]:
-    """(start, end) in text of each attribution in `lines` ("\n" + text) before `stop`, in order."""
-    found = [(match.start(), match.end() - 1) for match in _WROTE.finditer(lines, 0, stop)]
+def _attributions(lines: str, stop: int) -> Iterator[tuple[int, int]]:
+    """(start, end) in text of each attribution in `lines` ("\n" + text) before `stop`, in order, found lazily:
+    the caller usually stops at the first one."""
+    line_led = ((match.start(), match.end() - 1) for match in _WROTE.finditer(lines, 0, stop))
+    return heapq.merge(line_led, _inline_attributions(lines, stop))
+
+
+def _inline_attributions(lines: str, stop: int) -> Iterator[tuple[int, int]]:
     for match in _WROTE_INLINE.finditer(lines, 0, stop):
         line_start = lines.rfind("\n", 0, match.start())  # in text: the index of the line's first character
         before = lines[line_start + 1 : match.start()]
@@ -150,10 +157,9 @@ def _attributions(lines: str, stop: int) -> list[tuple[int, int]]:
         if match.group().startswith("<"):
             verb = (match.group("verb") or "").lower()
             if verb in ATTRIBUTION_VERBS or _ATTRIBUTION_TIME.search(before):
-                found.append((line_start, match.end() - 1))
+                yield line_start, match.end() - 1
         elif before.strip(" \t-"):  # "On ..." after the reply on its line: the reply stays
-            found.append((line_start + len(before.rstrip(" \t-")), match.end() - 1))
-    return sorted(found)
+            yield line_start + len(before.rstrip(" \t-")), match.end() - 1
 
 
 def _is_inline_reply(after: str) -> bool:
