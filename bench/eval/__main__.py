@@ -4,6 +4,8 @@
   when the corpus texts are present (bench/eval/SOURCES.md says how to rebuild them; they are not in the repository).
 - scenarios: the alerts, day by day, on generated scenarios whose ground truth is known (bench/eval/scenarios.py):
   how soon each degradation is flagged, how often healthy vendors are.
+- new text: other projects' reply-parsing test suites run through our new-text extractor (bench/eval/replies.py),
+  when their git mirrors are present (bench/eval/SOURCES.md); our score beside each suite's own parser's.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-from bench.eval import messages, scenarios
+from bench.eval import messages, replies, scenarios
+from bench.eval.corpus import DEFAULT_MIRRORS
 from commhealth.scenario import Scenario, demo_scenario
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -100,7 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.eval", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the rebuilt corpus texts")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--only", choices=("messages", "scenarios"), help="run one section (default: both)")
+    parser.add_argument(
+        "--only", choices=("messages", "scenarios", "replies"), help="run one section (default: all)"
+    )
+    parser.add_argument(
+        "--mirrors", type=Path, default=DEFAULT_MIRRORS, help="where the reply-parser suites' git mirrors are"
+    )
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=list(scenarios.DEFAULT_SEEDS), help="scenario seeds (7 8 9)"
     )
@@ -118,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        scenario = _scenario(args.scenario) if args.only != "messages" else None
+        scenario = _scenario(args.scenario) if args.only in (None, "scenarios") else None
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -128,10 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     today = dt.date.today().isoformat()
     report: dict = {"date": today}
     lines = [f"# Judgement figures, {today}", ""]
-    if args.only != "scenarios" and (args.data / "messages.jsonl").is_file():
+    if args.only in (None, "messages") and (args.data / "messages.jsonl").is_file():
         report["messages"], section = messages_report(args.data)
         lines += section
-    elif args.only != "scenarios":
+    elif args.only in (None, "messages"):
         print(
             f"messages: no corpus at {args.data}/messages.jsonl; rebuild it with `python -m bench.eval.corpus` "
             "(see bench/eval/SOURCES.md) or set COMMHEALTH_EVAL_DATA",
@@ -140,6 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     if scenario is not None:
         report["scenarios"] = scenarios.evaluate(scenario, args.seeds, args.weeks, args.workdir)
         lines += scenarios.report_lines(report["scenarios"])
+    if args.only in (None, "replies"):
+        report["new_text"], section = replies.report(args.mirrors)
+        if report["new_text"]["suites"]:
+            lines += section
+        else:
+            print(
+                f"new text: no reply-parser suite mirrors under {args.mirrors} (bench/eval/SOURCES.md)",
+                file=sys.stderr,
+            )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"eval-{today}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (args.out / f"eval-{today}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

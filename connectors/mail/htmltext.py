@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 
-from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
+from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 from bs4.builder import XMLParsedAsHTMLWarning
 
 try:
@@ -13,19 +13,27 @@ try:
 except ImportError:  # older bs4
     MarkupResemblesLocatorWarning = UserWarning  # type: ignore[misc,assignment]
 
-from .settings import HTML_BLOCK_TAGS, HTML_DROP_TAGS, HTML_HISTORY_IDS, HTML_QUOTE_CLASSES
+from .settings import HTML_BLOCK_TAGS, HTML_DROP_TAGS, HTML_HISTORY_IDS, HTML_QUOTE_CLASSES, HTML_QUOTE_TAGS
 
 _WS = re.compile(r"[ \t\r\n\f\v\u200b\x00]+")  # \xa0 kept: Outlook's <p>&nbsp;</p> is a blank line
 _SOFT = "\x00"  # a block boundary: a line break unless one is already there
 _SOFT_RUN = re.compile(r" *\x00[ \x00]*")
 _SOFT_AFTER_HARD = re.compile(r"(^|\n)\x00")
 _BLANKS = re.compile(r"\n{3,}")
-_SKIP_STRINGS = (Comment, Doctype)
+_SKIP_STRINGS = (Comment, Doctype, Declaration, ProcessingInstruction)  # markup, not text
 _QUOTE_CLASSES = frozenset(HTML_QUOTE_CLASSES)
 
 
 def html_to_text(html: str) -> str:
-    """Visible text of an HTML body, line breaks kept for <br> and block elements, quoted history dropped."""
+    """Visible text of an HTML body, line breaks kept for <br> and block elements, quoted history dropped.
+
+    When dropping the history leaves nothing (a Gmail forward sits entirely in its "gmail_quote" block, some
+    clients wrap the whole reply in a <blockquote>), the history is kept: it is what the message says.
+    """
+    return _to_text(html, drop_history=True) or _to_text(html, drop_history=False)
+
+
+def _to_text(html: str, drop_history: bool) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
@@ -34,10 +42,15 @@ def html_to_text(html: str) -> str:
     dropped: list[Tag] = []
     markers: list[tuple[str, Tag]] = []
     for tag in soup.find_all(True):
-        if tag.name in HTML_DROP_TAGS or not _QUOTE_CLASSES.isdisjoint(tag.get_attribute_list("class")):
+        if tag.name in HTML_DROP_TAGS or (
+            drop_history
+            and (
+                tag.name in HTML_QUOTE_TAGS or not _QUOTE_CLASSES.isdisjoint(tag.get_attribute_list("class"))
+            )
+        ):
             dropped.append(tag)
         tag_id = tag.get("id")
-        if tag_id in HTML_HISTORY_IDS:
+        if drop_history and tag_id in HTML_HISTORY_IDS:
             markers.append((str(tag_id), tag))
     for tag in dropped:
         if not tag.decomposed:  # not inside a tag dropped before it

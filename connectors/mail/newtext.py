@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import heapq
 import re
+from collections.abc import Iterator
 
 from mailparser_reply.parser import EmailMessage
 
 from .settings import (
+    ATTRIBUTION_TIME,
+    ATTRIBUTION_VERBS,
     DEVICE_LINE,
     DISCLAIMER_START,
+    FORWARD_SEPARATOR,
     HEADER_BLOCK,
     LIBRARY_LINE_MARKERS,
     LIBRARY_MARKERS,
+    LIST_FOOTER,
     NAME_TAIL,
     NEWTEXT_LINE_MARKERS,
     NEWTEXT_MARKERS,
@@ -23,6 +29,8 @@ from .settings import (
     THANKS_PHRASES,
     WROTE_EN,
     WROTE_FR,
+    WROTE_INLINE,
+    WROTE_OTHER,
 )
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
@@ -50,7 +58,12 @@ _LINE_MARKERS = _line_start(NEWTEXT_LINE_MARKERS)
 _MARKERS = re.compile(NEWTEXT_MARKERS)  # in _folded(text)
 _SEPARATOR = _line_start(SEPARATOR_LINE)
 _HEADER_BLOCK = _line_start(HEADER_BLOCK, re.MULTILINE)  # header names are capitalised in real blocks
-_WROTE = _line_start(f"(?:{WROTE_EN})|(?:{WROTE_FR})")
+_WROTE = _line_start(f"(?:{WROTE_EN})|(?:{WROTE_FR})|(?:{WROTE_OTHER})")
+_WROTE_INLINE = re.compile(WROTE_INLINE, _FLAGS)
+_ATTRIBUTION_TIME = re.compile(ATTRIBUTION_TIME)
+_MAX_ATTRIBUTION_LINE = 400
+_FORWARD = re.compile(FORWARD_SEPARATOR, re.IGNORECASE)
+_LIST_FOOTER = re.compile(LIST_FOOTER, _FLAGS)
 _QUOTED = re.compile(QUOTED_LINE, re.MULTILINE)
 _SIG_DELIMITER = re.compile(SIG_DELIMITER, re.MULTILINE)
 _DEVICE = re.compile(DEVICE_LINE, _FLAGS)
@@ -114,8 +127,11 @@ def _cut_history(text: str) -> str:
         found = pattern.search(lines)
         if found and found.start() < cut:
             cut = found.start()
-    for found in _WROTE.finditer(lines, 0, cut + 1):
-        start, end = found.start(), found.end() - 1
+    first_line = text[cut:].partition("\n")[0]
+    if not text[:cut].strip() and _FORWARD.search(first_line):
+        # A forward with nothing written above it: the forwarded message is what this one says.
+        return text
+    for start, end in _attributions(lines, cut + 1):
         if _is_inline_reply(text[end:cut]):
             # Interleaved answers: the attribution line goes, quoted lines go later, the answers stay.
             text = text[:start] + " " * (end - start) + text[end:]
@@ -123,6 +139,27 @@ def _cut_history(text: str) -> str:
         cut = start
         break
     return text[:cut]
+
+
+def _attributions(lines: str, stop: int) -> Iterator[tuple[int, int]]:
+    """(start, end) in text of each attribution in `lines` ("\n" + text) before `stop`, in order, found lazily:
+    the caller usually stops at the first one."""
+    line_led = ((match.start(), match.end() - 1) for match in _WROTE.finditer(lines, 0, stop))
+    return heapq.merge(line_led, _inline_attributions(lines, stop))
+
+
+def _inline_attributions(lines: str, stop: int) -> Iterator[tuple[int, int]]:
+    for match in _WROTE_INLINE.finditer(lines, 0, stop):
+        line_start = lines.rfind("\n", 0, match.start())  # in text: the index of the line's first character
+        before = lines[line_start + 1 : match.start()]
+        if len(before) > _MAX_ATTRIBUTION_LINE:
+            continue
+        if match.group().startswith("<"):
+            verb = (match.group("verb") or "").lower()
+            if verb in ATTRIBUTION_VERBS or _ATTRIBUTION_TIME.search(before):
+                yield line_start, match.end() - 1
+        elif before.strip(" \t-"):  # "On ..." after the reply on its line: the reply stays
+            yield line_start + len(before.rstrip(" \t-")), match.end() - 1
 
 
 def _is_inline_reply(after: str) -> bool:
@@ -134,20 +171,34 @@ def _is_inline_reply(after: str) -> bool:
 
 
 def _library_pass(text: str) -> str:
-    """mailparser_reply on what is left: splits headers it knows, finds signatures; sentences are kept."""
+    """mailparser_reply on what is left: where it finds a header or a signature, `text` is cut; sentences are kept.
+
+    The library's own rendering of the reply is not used: it rewrites lines (dashes, line breaks) it does not cut.
+    """
     message = EmailMessage(text=text, languages=["en", "fr"], keep_hyphen_lists=True).read()
     if not message.replies:
         return text
     reply = message.replies[0]
-    content = reply.content
-    if reply.headers:
-        content = content.replace(reply.headers, "")
+    cut = len(text)
+    if reply.headers.strip():
+        cut = _position_of(text, reply.headers, last=False)
     signature = reply.signatures
     if signature and _looks_like_signature(signature):
-        at = content.find(signature)
-        if at >= 0 and not _GREETING_ONLY.match(content[:at].strip()):
-            content = content[:at]
-    return content if content.strip() else text
+        at = _position_of(text, signature, last=True)
+        if not _GREETING_ONLY.match(text[:at].strip()):
+            cut = min(cut, at)
+    return text[:cut] if text[:cut].strip() else text
+
+
+def _position_of(text: str, found: str, last: bool) -> int:
+    """Where the library's `found` (which it may have re-spaced) starts in `text`: the line that starts with its
+    first line, the first such line for a header, the last for a signature (the same words may be said above)."""
+    first = found.strip().split("\n", 1)[0].strip()
+    if not first:
+        return len(text)
+    lines = "\n" + text
+    at = lines.rfind("\n" + first) if last else lines.find("\n" + first)
+    return at if at >= 0 else len(text)
 
 
 def _looks_like_signature(signature: str) -> bool:
@@ -161,6 +212,9 @@ def _looks_like_signature(signature: str) -> bool:
 
 def _cut_tail(text: str) -> str:
     """Cut at the first sign-off, signature delimiter, device line or disclaimer that has text above it."""
+    footer = _LIST_FOOTER.search(text) if "mailing list" in text.lower() else None  # the regex is slow
+    if footer and text[: footer.start()].strip():
+        text = text[: footer.start()]
     lines = text.split("\n")
     offset = 0
     has_before = False

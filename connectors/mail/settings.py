@@ -65,7 +65,8 @@ EXTRA_ZONES = {  # zone names that email.utils does not know, as +HHMM
 }
 
 # HTML
-HTML_DROP_TAGS = ("style", "script", "head", "title", "blockquote", "noscript", "template")
+HTML_DROP_TAGS = ("style", "script", "head", "title", "noscript", "template")  # never visible
+HTML_QUOTE_TAGS = ("blockquote",)
 HTML_QUOTE_CLASSES = ("gmail_quote", "yahoo_quoted", "moz-cite-prefix")
 HTML_HISTORY_IDS = ("divRplyFwdMsg", "mail-editor-reference-message-container", "appendonsend")
 HTML_BLOCK_TAGS = frozenset(
@@ -92,21 +93,75 @@ MAILER_DAEMON_LOCALS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", 
 # WROTE_* and the *_LINE_MARKERS match at the start of a line without a leading "^": newtext searches them as "\n" + pattern in
 # "\n" + text, because the regex engine skips straight to a literal "\n" but tries "^" at every position.
 SEPARATOR_LINE = (
-    r"[ \t]*(?:[-_=*]{2,}[ \t]*(?:original message|message d['’]origine|forwarded message"
-    r"|message transf[ée]r[ée]|message transmis)[ \t]*[-_=*]{2,}[ \t]*$"
+    r"[ \t]*(?:[-_=*]{2,}[ \t]*(?:original message|reply message|antwort nachricht|message d['’]origine|forwarded message"
+    r"|message transf[ée]r[ée]|message transmis|urspr[üu]ngliche nachricht|weitergeleitete nachricht"
+    r"|messaggio originale|messaggio inoltrato|oorspronkelijk bericht|doorgestuurd bericht"
+    r"|oprindelig (?:besked|meddelelse)|opprinnelig melding|videresendt (?:besked|melding)"
+    r"|mensaje original|mensaje reenviado|mensagem original|mensagem encaminhada|oryginalna wiadomo[śs][ćc]"
+    r"|wiadomo[śs][ćc] (?:oryginalna|przekazana))[ \t]*[-_=*]{2,}[ \t]*$"
     r"|(?:begin forwarded message|d[ée]but du message (?:r[ée]exp[ée]di[ée]|transf[ée]r[ée]))[ \t]*:)"
 )
-HEADER_BLOCK = (
-    r"[ \t]*\*{0,2}(?:From|De)[ \t]*\*{0,2}[ \t]*:.*\n(?:.*\n){0,3}?"
-    r"[ \t]*\*{0,2}(?:Sent|Date|To|Subject|Cc|Envoy[ée](?: le)?|[ÀA]|Objet)[ \t]*\*{0,2}[ \t]*:"
+# Forwarded (not replied-to) history: when nothing is written above it, the forwarded text is the message.
+FORWARD_SEPARATOR = (
+    r"forward|transf[ée]r|transmis|r[ée]exp[ée]di|weitergeleitet|inoltrato|doorgestuurd|videresendt|reenviado"
+    r"|encaminhada|przekazana"
 )
-WROTE_EN = r"[ \t]*On\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\bwrote[ \t]*:[ \t]*$"
+# Quote-header names in the languages vendors write in (EN, FR, DE, IT, NL, DA/NO, SV, ES/PT, PL). Case-sensitive:
+# header names are capitalised in real blocks, and "Da"/"A"/"Do" are only header names in that position. A block
+# may start with its date ("Date: ...\nTo: ...").
+_HEADER_FROM = r"From|De|Von|Da|Van|Fra|Fr[åa]n|Od|Date|发件人"
+_HEADER_NEXT = (
+    r"Sent|Date|To|Subject|Cc|Envoy[ée](?: le)?|[ÀA]|Objet|Gesendet|Datum|An|Betreff|Inviato|Data|Oggetto"
+    r"|Verzonden|Aan|Onderwerp|Sendt|Dato|Til|Emne|Skickat|Till|[ÄA]mne|发送时间|收件人|主题|Enviado|Enviada|Fecha|Para|Asunto|Assunto|Wys[łl]ano|Do|Temat"
+)
+HEADER_BLOCK = (
+    rf"[ \t]*\*{{0,2}}(?:{_HEADER_FROM})[ \t]*\*{{0,2}}[ \t]*:.*\n(?:.*\n){{0,3}}?"
+    rf"[ \t]*\*{{0,2}}(?:{_HEADER_NEXT})[ \t]*\*{{0,2}}[ \t]*:"
+    # The same block run into one line (an HTML <hr><b>From:</b> ... <b>Date:</b> ... rendered).
+    rf"|[ \t]*\*{{0,2}}(?:{_HEADER_FROM})[ \t]*\*{{0,2}}[ \t]*:[^\n]{{1,300}}?[ \t]\*{{0,2}}"
+    r"(?:Sent|Date|Subject|Envoy[ée](?: le)?|Objet|Gesendet|Datum|Betreff|Inviato|Data|Oggetto|Verzonden"
+    r"|Onderwerp|Sendt|Dato|Emne|Skickat|[ÄA]mne|Enviado|Enviada|Fecha|Asunto|Assunto|Wys[łl]ano|Temat)\*{0,2}[ \t]*:"
+)
+_ADDRESS = r"<[^\s<>@]+@[^\s<>]+>"
+WROTE_EN = (
+    r"[ \t]*-*[ \t]*On\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\b(?:wrote|sent)[ \t]*:[ \t]*$"
+    # Without a colon only when an address or a dashed frame shows it is one (Zoho: "---- On ... wrote ----").
+    rf"|[ \t]*On\b[^\n]{{0,300}}?{_ADDRESS}[ \t]*wrote[ \t]*$"
+    r"|[ \t]*-{2,}[ \t]*[^\n]{1,300}?\bwrote[ \t]*:?[ \t]*-{2,}[ \t]*$"
+)
+# Attributions found anywhere in a line, searched without a line start (scanning every line from its start for
+# them costs a quarter of the extraction time); newtext checks the rest of the line:
+# - after the reply on the same line: "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@x wrote:". A capitalised "On",
+#   a date or weekday and a time or address are required so that sentences are left alone;
+# - an address ending the line with a verb ("Name <a> wrote:") or, when the line has a time, with another verb or
+#   none: "2014-10-17 11:28 GMT+03:00 Name <\naddress>:", "Thu, 26 Jun 2014 14:00:51 +0400 от N <a>:".
+_DAY_OR_DATE = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|\d)"
+WROTE_INLINE = (
+    rf"(?-i:On[ \t]+{_DAY_OR_DATE})[^\n]{{0,300}}?(?:\d:\d\d|@)[^\n]{{0,300}}?\bwrote[ \t]*:[ \t]*$"
+    r"|<\n?[^\s<>@]+@[^\s<>]+>(?:[ \t]+(?P<verb>\w+))?[ \t]*:[ \t]*$"
+)
+ATTRIBUTION_VERBS = frozenset({"wrote", "sent", "writes"})
+ATTRIBUTION_TIME = r"\d[:.]\d\d"
 WROTE_FR = r"[ \t]*Le\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\ba[ \t\n]+[ée]crit[ \t]*:[ \t]*$"
+# German, Dutch, Italian, Spanish, Portuguese, Polish, Danish/Norwegian attribution verbs ending a line with ":".
+WROTE_OTHER = (
+    r"[ \t]*(?:Am|Op|Il|In data|El|Em|W dniu|Den|Dne|P[åa]|Vào)\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}"
+    r"\b(?:schrieb|schreef|geschreven|ha scritto|escribi[óo]|escreveu|napisa[łl]a?|skrev|đã viết)\b[^\n]{0,100}:[ \t]*$"
+)
 QUOTED_LINE = r"^[ \t]*>.*(?:\n|$)"
 SIG_DELIMITER = r"^--[ \t]?$"
+# The device named, nothing more: "Sent from my desk, is much easier..." is a sentence (no clause after a comma,
+# semicolon or colon; a link such as "Get Outlook for iOS<https://aka.ms/...>" is part of the device line).
 DEVICE_LINE = (
     r"^[ \t]*(?:sent from (?:my|mail for|outlook|yahoo)|get outlook for|envoy[ée] (?:de|depuis|à partir de) "
-    r"(?:mon|ma|courrier|outlook|yahoo)|obtenir outlook pour|t[ée]l[ée]charger outlook)\b.{0,80}$"
+    r"(?:mon|ma|courrier|outlook|yahoo)|obtenir outlook pour|t[ée]l[ée]charger outlook)\b"
+    r"(?:(?![,;:!?][ \t])[^\n]){0,80}$"
+)
+# A mailing list's footer: a line ending "<list> mailing list" over the list's address or listinfo page, or
+# "<list> mailing list -- <address>". A sentence about the list ("self-serve this mailing list via ...") stays.
+LIST_FOOTER = (
+    r"^[ \t]*\S[^\n]{0,60}\bmailing list[ \t]*\n(?:[^\n]*\n)?[^\n]*(?:@lists?\.|/listinfo|/mailman/)"
+    r"|^[ \t]*\S[^\n]{0,60} mailing list[ \t]*(?:--|-|:)[ \t]*\S+@\S+[ \t]*$"
 )
 SIGNOFF_PHRASES = (
     r"(?:best|kind|warm|warmest|many|with best|with kind)? ?regards|best wishes|all the best|best|cheers"
@@ -138,13 +193,15 @@ DISCLAIMER_START = (
 )
 # Anything that could make the heavy path change the text; without a match the text is returned as is.
 NEWTEXT_LINE_MARKERS = (
-    r"[ \t]*(?:>|\*{0,2}(?:from|sent|to|subject|date|cc|de|objet|envoy[ée]|[àa])[ \t]*\*{0,2}[ \t]*:|[-_]{2}"
+    r"[ \t]*(?:>|\*{0,2}(?:from|sent|to|subject|date|cc|de|objet|envoy[ée]|[àa]|von|gesendet|da|inviato|van"
+    r"|verzonden|fra|fr[åa]n|skickat|sendt|enviado|od|wys[łl]ano|发件人)[ \t]*\*{0,2}[ \t]*:|[-_]{2}"
     r"|best|kind|warm|regards|cheers|thank|many|thx|sincerely|yours|all the best|respectfully"
     r"|cordialement|bien|tr[èe]s|bonne|bon week|salutations|meilleures|sinc[èe]res|cdlt|respectueusement"
     r"|amicalement|merci|mille)"
 )
 NEWTEXT_MARKERS = (  # anywhere in the text; lower case, matched in a case-folded copy
-    r"wrote[ \t]*:|[ée]crit|original message|message d['’]origine|forward|transf[ée]r|r[ée]exp[ée]di"
+    r"wrote|>[ \t]*(?:\w+[ \t]*)?:|> sent|schrieb|schreef|geschreven|đã viết|ha scritto|escribi|escreveu|napisa|skrev|mailing list"
+    r"|[ée]crit|original message|message d['’]origine|forward|transf[ée]r|r[ée]exp[ée]di"
     r"|sent from|outlook|envoy[ée] (?:de|depuis|[àa])"
     r"|confidenti|disclaimer|intended|in error|destin|caution|warning|avertissement|notice|information"
     r"|environment|environnement|external|externe|attention|privileged|pensez|si vous|le pr[ée]sent"
