@@ -60,8 +60,9 @@ def test_migrations_from_an_empty_file_are_recorded_once(tmp_path: Path) -> None
         ) == [(0,)]
 
 
-def older_release_warehouse(path: Path, first_missing: int) -> None:
-    """A warehouse file as a release that stopped before migration `first_missing` left it."""
+def older_release_warehouse(path: Path, first_missing: int, *, also: tuple[int, ...] = ()) -> None:
+    """A warehouse file as a release that stopped before migration `first_missing` left it, with the later
+    migrations in `also` (new tables only) applied so that today's build can run on it."""
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA meta")
     con.execute(
@@ -69,7 +70,7 @@ def older_release_warehouse(path: Path, first_missing: int) -> None:
         "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
     )
     for version, name, statements in migration_files():
-        if version < first_missing:
+        if version < first_missing or version in also:
             con.execute(statements)
             con.execute("INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)", [version, name])
     con.close()

@@ -584,7 +584,7 @@ def test_a_warehouse_an_older_release_threaded_is_resolved_once_by_the_next_merg
         table.schema.get_field_index("conversation_key"), "conversation_key", pa.array(old_keys)
     )
     path = tmp_path / "w.duckdb"
-    older_release_warehouse(path, 8)
+    older_release_warehouse(path, 8, also=(9, 10))  # feedback and source reads: tables today's build reads
     as_of = EMAIL_T0 + dt.timedelta(days=2)
     with duckdb.connect(str(path)) as con:
         configure(con, None, 2, None)

@@ -55,30 +55,32 @@ targets AS (
 -- The instant a business-time target is reached, and after which the wait is past it: inside the interval whose
 -- worked_before_us is the largest at or below the target, so a target reached at the close of business is due when
 -- business resumes (a wait is past its SLA strictly after, as in marts.awaiting; NULL past the loaded calendar).
-sla_due AS (
+due AS (
     SELECT
         t.request_message_key,
         t.vendor_id,
         t.conversation_key,
-        timezone('UTC', make_timestamp(c.start_us + t.sla_target_us - c.worked_before_us)) AS sla_due_at
+        g.goal,
+        timezone('UTC', make_timestamp(c.start_us + g.target_us - c.worked_before_us)) AS due_at
     FROM targets AS t
+    CROSS JOIN LATERAL (
+        VALUES ('sla', t.sla_target_us), ('critical', t.critical_target_us)
+    ) AS g(goal, target_us)
     ASOF LEFT JOIN marts.stg_business_clock AS c
         ON c.party_kind = t.waiting_on
        AND c.party_id = t.waiting_party
-       AND t.sla_target_us >= c.worked_before_us
+       AND g.target_us >= c.worked_before_us
 ),
 
-critical_due AS (
+due_by_request AS (
     SELECT
-        t.request_message_key,
-        t.vendor_id,
-        t.conversation_key,
-        timezone('UTC', make_timestamp(c.start_us + t.critical_target_us - c.worked_before_us)) AS critical_due_at
-    FROM targets AS t
-    ASOF LEFT JOIN marts.stg_business_clock AS c
-        ON c.party_kind = t.waiting_on
-       AND c.party_id = t.waiting_party
-       AND t.critical_target_us >= c.worked_before_us
+        request_message_key,
+        vendor_id,
+        conversation_key,
+        max(due_at) FILTER (WHERE goal = 'sla') AS sla_due_at,
+        max(due_at) FILTER (WHERE goal = 'critical') AS critical_due_at
+    FROM due
+    GROUP BY ALL
 ),
 
 final AS (
@@ -95,17 +97,13 @@ final AS (
         t.answered_business_minutes,
         t.sla_minutes,
         t.worked_at_request_us,
-        s.sla_due_at,
-        c.critical_due_at
+        d.sla_due_at,
+        d.critical_due_at
     FROM targets AS t
-    LEFT JOIN sla_due AS s
-        ON s.request_message_key = t.request_message_key
-       AND s.vendor_id = t.vendor_id
-       AND s.conversation_key = t.conversation_key
-    LEFT JOIN critical_due AS c
-        ON c.request_message_key = t.request_message_key
-       AND c.vendor_id = t.vendor_id
-       AND c.conversation_key = t.conversation_key
+    LEFT JOIN due_by_request AS d
+        ON d.request_message_key = t.request_message_key
+       AND d.vendor_id = t.vendor_id
+       AND d.conversation_key = t.conversation_key
 )
 
 SELECT * FROM final;
