@@ -161,7 +161,13 @@ def build_fingerprint(config: Config, entries: list[lexicon.Entry]) -> str:
         "lexicon": [dataclasses.asdict(e) for e in entries],
         "metrics": config.metrics.model_dump(mode="json"),
         "alerts": config.alerts.model_dump(mode="json", exclude={"token_env", "token_secret_block"}),
-        "sql": [_sql("seeds.sql"), _sql("reset.sql"), _sql("scope.sql"), *(sql for _, sql in model_files())],
+        "sql": [
+            _sql("seeds.sql"),
+            _sql("macros.sql"),
+            _sql("reset.sql"),
+            _sql("scope.sql"),
+            *(sql for _, sql in model_files()),
+        ],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
 
@@ -243,6 +249,7 @@ def _set_variables(
         "SET VARIABLE awaiting_lookback_days = CAST(? AS INTEGER)", [config.metrics.awaiting_lookback_days]
     )
     con.execute("SET VARIABLE signal_pattern_clarification = CAST(? AS VARCHAR)", [patterns["clarification"]])
+    con.execute("SET VARIABLE signal_pattern_info_request = CAST(? AS VARCHAR)", [patterns["info_request"]])
     con.execute("SET VARIABLE signal_pattern_nudge = CAST(? AS VARCHAR)", [patterns["nudge"]])
     con.execute("SET VARIABLE signal_pattern_repetition = CAST(? AS VARCHAR)", [patterns["repetition"]])
     con.execute("SET VARIABLE signal_pattern_rework = CAST(? AS VARCHAR)", [patterns["rework"]])
@@ -312,6 +319,7 @@ def build_marts(
         if not incremental:
             con.execute(_sql("reset.sql"))
         con.execute(_sql("seeds.sql"))
+        con.execute(_sql("macros.sql"))
         counts["parties"] = calendar.load_parties(con, config)
         counts["party_slack_ids"] = calendar.load_slack_ids(con, config)
         if incremental and state is not None and state.calendar_start <= start and end <= state.calendar_end:
