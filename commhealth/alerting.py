@@ -21,8 +21,9 @@ from connectors.slack.digest import (
     RenderedDigest,
     RenderedMessage,
     VendorDigest,
-    format_hours,
+    WaitingItem,
     render_digest,
+    render_markdown,
     render_terminal,
     render_vendor_alert,
 )
@@ -56,22 +57,52 @@ def _rows(con: duckdb.DuckDBPyConnection, statement: str, params: list[object]) 
 
 
 def load_digest(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> Digest:
-    """The digest of `day` from marts.digest_vendors and marts.alerts (built for that day)."""
-    alerts: dict[str, list[dict[str, object]]] = {}
+    """The digest of `day` from marts.digest_vendors, marts.alerts and the overdue items still waiting."""
+    alerts: dict[str, list[AlertLine]] = {}
     for row in _rows(con, sql("digest_alerts.sql"), [day]):
-        alerts.setdefault(str(row["vendor_id"]), []).append(row)
-    vendors = []
-    for row in _rows(con, sql("digest_vendors.sql"), [day]):
-        vendor_alerts = alerts.get(str(row["vendor_id"]), [])
-        evidence = [
-            EvidenceItem(
-                label=str(item["label"] or item["message_key"]),
-                link=item["link"],
-                waited_business_minutes=item["waited_business_minutes"],
+        alerts.setdefault(str(row["vendor_id"]), []).append(
+            AlertLine(
+                rule=str(row["rule"]),
+                severity=str(row["severity"]),
+                summary=str(row["summary"]),
+                state=str(row["state"]),
+                subject=str(row["subject"]),
+                first_seen=row["first_seen"],
+                new_items=int(row["new_items"] or 0),
+                worse_items=int(row["worse_items"] or 0),
+                ongoing_items=int(row["ongoing_items"] or 0),
+                resolved_items=int(row["resolved_items"] or 0),
+                evidence=[
+                    EvidenceItem(
+                        label=str(item["label"]),
+                        link=item["link"],
+                        waited_business_minutes=item["waited_business_minutes"],
+                        kind=item["kind"],
+                    )
+                    for item in row["evidence"]
+                ],
             )
-            for alert in vendor_alerts
-            for item in alert["evidence"] or []
-        ]
+        )
+    rows = _rows(con, sql("digest_vendors.sql"), [day])
+    names = {str(row["vendor_id"]): str(row["vendor_name"]) for row in rows}
+    waiting: dict[str, list[WaitingItem]] = {}
+    for row in _rows(con, sql("digest_waiting.sql"), [day]):
+        vendor_name = names.get(str(row["vendor_id"]), str(row["vendor_id"]))
+        on_us = row["subject"] == "company"
+        someone = str(row["requester"] or "someone")
+        waiting.setdefault(str(row["vendor_id"]), []).append(
+            WaitingItem(
+                label=str(row["label"]),
+                # an item waiting on us: the vendor waits on the company person who holds the conversation
+                waiter=f"{vendor_name} ({someone})" if on_us else someone,
+                waited_on=str(row["owner"] or "us (no owner found)") if on_us else vendor_name,
+                since=row["requested_at"].astimezone(config.company.zone).date(),
+                link=row["link"],
+                on_us=on_us,
+            )
+        )
+    vendors = []
+    for row in rows:
         vendor_id = str(row["vendor_id"])
         vendors.append(
             VendorDigest(
@@ -90,24 +121,15 @@ def load_digest(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) ->
                 signals_recent=int(row["signals_recent"] or 0),
                 signals_per_100_recent=row["signals_per_100_recent"],
                 signals_per_100_baseline=row["signals_per_100_baseline"],
-                alerts=[
-                    AlertLine(str(a["rule"]), str(a["severity"]), str(a["summary"])) for a in vendor_alerts
-                ],
-                evidence=_unique_evidence(evidence),
+                alerts=alerts.get(vendor_id, []),
+                waiting=waiting.get(vendor_id, []),
                 alert_channel=config.vendor(vendor_id).alert_channel,
+                data_reason=row.get("data_reason"),  # type: ignore[arg-type]
+                dismissed=int(row["dismissed"] or 0),
             )
         )
-    return Digest(day=day, vendors=vendors, recent_days=config.alerts.recent_days)
-
-
-def _unique_evidence(items: list[EvidenceItem]) -> list[EvidenceItem]:
-    seen: set[tuple[str, str | None]] = set()
-    unique = []
-    for item in items:
-        if (item.label, item.link) not in seen:
-            seen.add((item.label, item.link))
-            unique.append(item)
-    return unique
+    previous_day = rows[0]["previous_day"] if rows else None
+    return Digest(day=day, vendors=vendors, recent_days=config.alerts.recent_days, previous_day=previous_day)
 
 
 def latency_series(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, list[tuple[dt.date, float]]]:
@@ -139,14 +161,15 @@ def write_digest_files(con: duckdb.DuckDBPyConnection, config: Config, digest: D
     base = config.warehouse.path
     json_path = base.with_name(f"{base.stem}.digest-{digest.day.isoformat()}.json")
     json_path.write_text(json.dumps(rendered.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
-    names = {v.vendor_id: v.vendor_name for v in digest.vendors}
-    series = {names.get(k, k): v for k, v in latency_series(con, digest.day).items()}
     chart_path = render_latency_chart(
-        series,
+        latency_series(con, digest.day),
         base.with_name(f"{base.stem}.latency-{digest.day.isoformat()}.png"),
         title=f"Vendor response time (business hours, daily median), {config.alerts.chart_days} days to {digest.day}",
         end=digest.day,
         days=config.alerts.chart_days,
+        names={v.vendor_id: v.vendor_name for v in digest.vendors},
+        sla_hours={v.vendor_id: config.vendor(v.vendor_id).sla_hours for v in digest.vendors},
+        flagged={v.vendor_id for v in digest.vendors if v.status != "ok"},
     )
     return DigestFiles(rendered, json_path, chart_path, render_terminal(rendered))
 
@@ -245,13 +268,9 @@ def deliver(
 
 
 def _alerts_needing(
-    ledger: _Ledger, channel: str, vendor: VendorDigest, severities: tuple[str, ...]
+    ledger: _Ledger, channel: str, vendor: VendorDigest, alerts: list[AlertLine]
 ) -> list[AlertLine]:
-    return [
-        a
-        for a in vendor.alerts
-        if a.severity in severities and ledger.needs(channel, vendor.vendor_id, a.rule)
-    ]
+    return [a for a in alerts if ledger.needs(channel, vendor.vendor_id, a.identity)]
 
 
 def _post_digest(poster: _Poster, channel: str, digest: Digest, files: DigestFiles) -> str | None:
@@ -265,20 +284,20 @@ def _post_digest(poster: _Poster, channel: str, digest: Digest, files: DigestFil
             ledger.record(channel, DIGEST_VENDOR, "digest", digest.status, ts)
             for vendor in digest.vendors:  # the digest carries every alert of the day
                 for alert in vendor.alerts:
-                    ledger.record(channel, vendor.vendor_id, alert.rule, alert.severity, ts)
+                    ledger.record(channel, vendor.vendor_id, alert.identity, alert.severity, ts)
 
         poster.attempt(f"digest of {digest.day} in {channel}", post_main)
         return posted.get("ts")
     thread_ts = ledger.posted_ts(channel, DIGEST_VENDOR, "digest")
     poster.delivery.already_posted.append(f"digest of {digest.day} in {channel}")
     for vendor in digest.vendors:
-        new = _alerts_needing(ledger, channel, vendor, ("warning", "critical"))
+        new = _alerts_needing(ledger, channel, vendor, vendor.alerts)
         if new:
 
             def post_update(vendor: VendorDigest = vendor, new: list[AlertLine] = new) -> None:
                 ts = poster.message(channel, render_vendor_alert(digest, vendor), thread_ts=thread_ts)
                 for alert in new:
-                    ledger.record(channel, vendor.vendor_id, alert.rule, alert.severity, ts)
+                    ledger.record(channel, vendor.vendor_id, alert.identity, alert.severity, ts)
 
             poster.attempt(f"new alerts of {vendor.vendor_id} in the {digest.day} thread", post_update)
     return thread_ts
@@ -305,11 +324,13 @@ def _post_thread_parts(poster: _Poster, channel: str, thread_ts: str, files: Dig
 
 
 def _post_vendor_alerts(poster: _Poster, digest: Digest, vendor: VendorDigest) -> None:
-    """Critical alerts also go to the vendor's own alert channel, once each."""
+    """Critical alerts new or worse on the day also go to the vendor's own alert channel, once per episode and
+    state (an ongoing alert is never posted again)."""
     channel = vendor.alert_channel
-    if not channel or not any(a.severity == "critical" for a in vendor.alerts):
+    critical = [a for a in vendor.alerts if a.is_critical_today]
+    if not channel or not critical:
         return
-    pending = _alerts_needing(poster.ledger, channel, vendor, ("critical",))
+    pending = _alerts_needing(poster.ledger, channel, vendor, critical)
     label = f"critical alerts of {vendor.vendor_id} in {channel}"
     if not pending:
         poster.delivery.already_posted.append(label)
@@ -318,7 +339,7 @@ def _post_vendor_alerts(poster: _Poster, digest: Digest, vendor: VendorDigest) -
     def post_alert() -> None:
         ts = poster.message(channel, render_vendor_alert(digest, vendor))
         for alert in pending:
-            poster.ledger.record(channel, vendor.vendor_id, alert.rule, alert.severity, ts)
+            poster.ledger.record(channel, vendor.vendor_id, alert.identity, alert.severity, ts)
 
     poster.attempt(label, post_alert)
 
@@ -344,42 +365,12 @@ def digest_table(digest: Digest) -> list[dict[str, object]]:
             "signals_per_100": v.signals_per_100_recent,
             "signals_per_100_baseline": v.signals_per_100_baseline,
             "alerts": len(v.alerts),
+            "dismissed": v.dismissed,
         }
         for v in digest.vendors
     ]
 
 
-def _md(text: str) -> str:
-    """Vendor text inside markdown: no markup, links or HTML of its own."""
-    return "".join("\\" + ch if ch in "\\`*_[]()<>#|!" else ch for ch in " ".join(text.split()))
-
-
 def digest_markdown(digest: Digest, files: DigestFiles) -> str:
-    """The digest as markdown, for the Prefect artifact."""
-    lines = [f"# {digest.title}: {digest.day} ({digest.status})", ""]
-    lines += [
-        f"Response times in business hours over {digest.window}, median / p90; signals over the same days.",
-        "",
-    ]
-    lines += [
-        "| vendor | status | vendor → us median / p90 | us → vendor median / p90 | breaches | overdue on vendor / us |"
-    ]
-    lines += ["|---|---|---|---|---|---|"]
-    for v in digest.vendors:
-        lines.append(
-            f"| {_md(v.vendor_name)} | {v.status} | {format_hours(v.vendor_median_minutes)} / {format_hours(v.vendor_p90_minutes)} "
-            f"| {format_hours(v.company_median_minutes)} / {format_hours(v.company_p90_minutes)} | {v.sla_breaches} "
-            f"| {v.overdue_on_vendor} / {v.overdue_on_company} |"
-        )
-    for v in digest.vendors:
-        if not v.alerts:
-            continue
-        lines += ["", f"## {_md(v.vendor_name)}: {v.status}"]
-        lines += [f"- **{a.severity}** `{a.rule}`: {_md(a.summary)}" for a in v.alerts]
-        lines += [
-            f"- evidence: {_md(e.label)}"
-            + (f" (waiting {format_hours(e.waited_business_minutes)})" if e.waited_business_minutes else "")
-            for e in v.evidence[:3]
-        ]
-    lines += ["", f"Block Kit JSON: `{files.json_path}`; chart: `{files.chart_path}`"]
-    return "\n".join(lines)
+    """The digest as markdown, for the Prefect artifact: the same sections as the Slack message."""
+    return render_markdown(digest) + f"\nBlock Kit JSON: `{files.json_path}`; chart: `{files.chart_path}`\n"

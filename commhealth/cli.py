@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.metadata
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from commhealth.config import Config, ConfigError, load_config
+from commhealth.feedback import FeedbackError
 from commhealth.report import print_summary
 from transforms.lexicon import LexiconError
 from warehouse.db import WarehouseBusyError, WarehouseFileError
 from warehouse.load import LoadStats
 from warehouse.session import WarehouseOutOfMemoryError
+
+if TYPE_CHECKING:
+    import duckdb
 
 # Prefect's temporary local server would otherwise send usage analytics.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -31,6 +37,11 @@ app = typer.Typer(
 )
 ingest_app = typer.Typer(no_args_is_help=True, help="Read messages into the warehouse.")
 app.add_typer(ingest_app, name="ingest")
+dismiss_app = typer.Typer(
+    no_args_is_help=True,
+    help="Dismiss false alerts and overdue items, mark messages not a request (applied by the next build).",
+)
+app.add_typer(dismiss_app, name="dismiss")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -43,6 +54,7 @@ class _State:
 # Mistakes users can make whose message already says what to do, with their exit codes (see README, Exit codes).
 USER_ERRORS: dict[type[Exception], int] = {
     ConfigError: 2,
+    FeedbackError: 2,
     LexiconError: 2,
     WarehouseFileError: 2,
     WarehouseBusyError: 3,
@@ -327,8 +339,12 @@ def demo(
 ) -> None:
     """Write the demo dataset (over an earlier demo's, from scratch), ingest it, and show what is there."""
     from commhealth.demo import run_demo
-    from commhealth.demo_data import DemoTargetError
+    from commhealth.demo_data import DemoTargetError, check_demo_target
 
+    try:
+        check_demo_target(target)  # before Prefect's server starts: a wrong --target is a one-line answer
+    except DemoTargetError as exc:
+        raise fail(str(exc)) from None
     _start_prefect()
     try:
         run_demo(target, seed=seed, console=console)
@@ -418,6 +434,138 @@ def sql(
         raise fail(one_line(exc)) from None
     finally:
         con.close()
+
+
+NoteOption = Annotated[
+    str | None, typer.Option("--note", help="Why, in your words (shown by `dismiss list`).")
+]
+AuthorOption = Annotated[str | None, typer.Option("--author", help="Who decides (default: the OS user).")]
+
+
+def _record_decision(
+    command: str, decide: Callable[[duckdb.DuckDBPyConnection], int | None], done: str
+) -> None:
+    """Run one decision in a writing session (which publishes), then say what was recorded."""
+    from warehouse.session import writing
+
+    cfg = config()
+    if not cfg.warehouse.path.exists():
+        raise fail(NOTHING_INGESTED)
+    with writing(cfg, command) as (con, run):
+        decision_id = decide(con)
+        run.detail["feedback_id"] = decision_id
+    prefix = f"Decision {decision_id}: " if decision_id is not None else ""
+    console.print(f"{prefix}{done}; the next `commhealth build` applies it.", markup=False, highlight=False)
+
+
+def _author(author: str | None) -> str:
+    import getpass
+
+    return author or getpass.getuser()
+
+
+@dismiss_app.command("alert")
+def dismiss_alert(
+    vendor: Annotated[str, typer.Argument(help="The vendor id of the alert.")],
+    rule: Annotated[str, typer.Argument(help="The alert rule, e.g. latency_drift.")],
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until", help="Last report day (YYYY-MM-DD) to dismiss it; default: until it changes."
+        ),
+    ] = None,
+    note: NoteOption = None,
+    author: AuthorOption = None,
+) -> None:
+    """Dismiss a vendor's alert: until it changes (turns critical or starts again), or through --until."""
+    from commhealth.feedback import dismiss_alert as record
+
+    try:
+        last_day = dt.date.fromisoformat(until) if until else None
+    except ValueError:
+        raise fail(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
+    vendor_ids = [v.id for v in config().vendors]
+    _record_decision(
+        "dismiss alert",
+        lambda con: record(con, vendor_ids, vendor, rule, until=last_day, author=_author(author), note=note),
+        f"{rule} of {vendor} dismissed" + (f" through {last_day}" if last_day else " until it changes"),
+    )
+
+
+@dismiss_app.command("item")
+def dismiss_item(
+    message_key: Annotated[
+        str, typer.Argument(help="The message that asked (an overdue item's evidence key).")
+    ],
+    note: NoteOption = None,
+    author: AuthorOption = None,
+) -> None:
+    """Dismiss one overdue item for as long as it waits."""
+    from commhealth.feedback import dismiss_item as record
+
+    _record_decision(
+        "dismiss item",
+        lambda con: record(con, message_key, author=_author(author), note=note),
+        f"item {message_key} dismissed",
+    )
+
+
+@dismiss_app.command("message")
+def dismiss_message(
+    message_key: Annotated[str, typer.Argument(help="The message (core.messages.message_key).")],
+    not_a_request: Annotated[
+        bool, typer.Option("--not-a-request", help="It asks nothing: its turn opens no response clock.")
+    ] = False,
+    note: NoteOption = None,
+    author: AuthorOption = None,
+) -> None:
+    """Mark a message not a request (--not-a-request)."""
+    from commhealth.feedback import mark_not_a_request
+
+    if not not_a_request:
+        raise fail("say what the message is: --not-a-request")
+    _record_decision(
+        "dismiss message",
+        lambda con: mark_not_a_request(con, message_key, author=_author(author), note=note),
+        f"message {message_key} marked not a request",
+    )
+
+
+@dismiss_app.command("undo")
+def dismiss_undo(
+    decision_id: Annotated[int, typer.Argument(help="The decision id (`commhealth dismiss list`).")],
+    author: AuthorOption = None,
+) -> None:
+    """Undo a decision (it stays in meta.feedback, revoked)."""
+    from commhealth.feedback import undo
+
+    _record_decision(
+        "dismiss undo",
+        lambda con: undo(con, decision_id, author=_author(author)),
+        f"decision {decision_id} undone",
+    )
+
+
+@dismiss_app.command("list")
+def dismiss_list() -> None:
+    """The decisions in force."""
+    from rich.table import Table
+
+    from commhealth.feedback import LIST_COLUMNS, active_decisions
+    from warehouse.db import open_reader
+
+    con = open_reader(_published_copy(config()))
+    try:
+        rows = active_decisions(con)
+    finally:
+        con.close()
+    if not rows:
+        console.print("No decisions in force.")
+        return
+    table = Table(*LIST_COLUMNS)
+    for row in rows:
+        table.add_row(*(escape(str(value)) for value in row))
+    console.print(table)
 
 
 def main() -> None:

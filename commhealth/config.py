@@ -437,6 +437,9 @@ class Sources(_Strict):
     graph: GraphSource | None = None
 
 
+RETIRED_ALERT_KEYS = ("sla_breach_critical_count", "sla_breach_critical_share")
+
+
 class Alerts(_Strict):
     """Where the digest goes, how to reach Slack, and the alert thresholds (see README, Alert rules)."""
 
@@ -445,16 +448,41 @@ class Alerts(_Strict):
     token_secret_block: str | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_workspace_url: str | None = None  # e.g. https://norelec.slack.com, to link Slack evidence
-    sla_breach_critical_count: int = Field(default=3, ge=1)
-    sla_breach_critical_share: float = Field(default=0.5, gt=0, le=1)
+    # Every rule compares a detection window (the last window_days report days) with the vendor's own baseline
+    # (the baseline_days calendar days before it); see README, Alerts.
+    window_days: int = Field(default=3, ge=1)
+    baseline_days: int = Field(default=28, ge=7)
+    history_days: int = Field(default=30, ge=1)
+    # How unlikely the window must be at the vendor's own normal for a rule to fire (a change, not noise).
+    significance: float = Field(default=0.01, gt=0, lt=0.5)
     overdue_critical_factor: float = Field(default=3, ge=1)
-    spike_factor: float = Field(default=2, gt=0)
-    spike_min_signals: int = Field(default=3, ge=1)
-    drift_factor: float = Field(default=1.5, gt=0)
+    drift_factor: float = Field(default=1.5, gt=1)
+    drift_critical_factor: float = Field(default=3, gt=1)
+    drift_min_minutes: float = Field(default=60, ge=0)
     drift_min_responses: int = Field(default=5, ge=1)
-    recent_days: int = Field(default=7, ge=1)
-    baseline_days: int = Field(default=28, ge=1)
+    silence_share: float = Field(default=0.35, gt=0, lt=1)
+    silence_min_expected: float = Field(default=4, gt=0)
+    silence_min_items: int = Field(default=3, ge=1)
+    spike_factor: float = Field(default=2, gt=1)
+    spike_critical_factor: float = Field(default=4, gt=1)
+    spike_min_signals: int = Field(default=3, ge=1)
+    spike_floor_per_100: float = Field(default=2, ge=0)
+    chase_factor: float = Field(default=3, gt=1)
+    chase_min: int = Field(default=2, ge=1)
+    chase_floor: float = Field(default=0.5, gt=0)
+    recent_days: int = Field(default=7, ge=1)  # the digest's "last N days" figures (medians, p90, signals)
     chart_days: int = Field(default=28, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired_keys(cls, data: Any) -> Any:
+        retired = [key for key in RETIRED_ALERT_KEYS if isinstance(data, dict) and key in data]
+        if retired:
+            raise ValueError(
+                f"{', '.join(retired)}: no longer used (a vendor is judged against its own baseline: "
+                "latency_drift, silence, misunderstanding_spike, chasing); remove it"
+            )
+        return data
 
     @field_validator("slack_api_url")
     @classmethod

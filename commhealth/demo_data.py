@@ -1,10 +1,16 @@
-"""Deterministic synthetic vendor traffic: a `commhealth.toml`, mbox mail and a Slack export.
+"""Deterministic synthetic vendor traffic: a `commhealth.toml`, mbox mail, a Slack export and the ground truth.
 
-`write_demo_dataset` writes the six-week demo (Norelec and four vendors, one of which, `kappa`, degrades in
-the last seven days); `write_synthetic_archive` runs the same generator at benchmark scale. Everything is
-driven by one `random.Random(seed)`, so the same arguments always give byte-identical files. Messages are
-produced conversation by conversation and written straight to disk: mail goes to one mbox per month, Slack
-messages are spooled per channel and only sorted into day files one channel at a time at the end.
+`write_scenario_dataset` writes the messages of a `commhealth.scenario.Scenario`: its vendors, each with a
+profile, a baseline behaviour and perhaps a degradation from an onset date, plus `scenario.json` (the ground truth)
+beside them. `write_demo_dataset` writes the demo's scenario (Norelec and twelve vendors over ten weeks);
+`write_synthetic_archive` runs the same generator at benchmark scale. Everything is driven by one
+`random.Random(seed)`, so the same arguments always give byte-identical files. Messages are produced conversation by
+conversation and written straight to disk: mail goes to one mbox per month, Slack messages are spooled per channel
+and only sorted into day files one channel at a time at the end.
+
+A conversation is a script of steps (who says what: a request, an answer, a clarification, a rework...), timed
+step by step: each reply comes after a time drawn in the responder's business hours and scaled by the day's
+behaviour; when it is slow, or never comes, the asking side chases it once its patience runs out.
 """
 
 from __future__ import annotations
@@ -29,25 +35,35 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
+from commhealth.scenario import (
+    DEMO_END,
+    DEMO_VENDORS,
+    DEMO_WEEKS,
+    MON_FRI,
+    MON_SAT,
+    WEEKDAYS,
+    Behaviour,
+    Degradation,
+    Scenario,
+    VendorProfile,
+    VendorSpec,
+    demo_scenario,
+    ground_truth,
+)
+
 UTC = dt.UTC
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MON_FRI = WEEKDAYS[:5]
-MON_SAT = WEEKDAYS[:6]
 CONFIG_NAME = "commhealth.toml"
 MAIL_DIR = "mail"
 SLACK_DIR = "slack-export"
+SCENARIO_FILE = "scenario.json"  # the ground truth: what each vendor was made to do, and from when
 WAREHOUSE_FILE = (
     "warehouse.duckdb"  # its published copy, staging, spill folder and digest files share its stem
 )
 DEMO_MARKER = ".commhealth-demo"  # written first into every target: how a later run knows what it may delete
-DEMO_MESSAGES_PER_DAY = 55
-DEGRADED_VENDOR = "kappa"
-DEGRADED_DAYS = 7
+ARCHIVE_DEGRADED_DAYS = 7  # the synthetic archive's kappa gets slower over its last week
 
-# Behaviour knobs (probabilities per conversation unless stated otherwise).
-BASELINE_TROUBLE = 0.05
-DEGRADED_TROUBLE = 0.75
-P_VENDOR_INITIATED = 0.2
+# Behaviour knobs (probabilities per conversation unless stated otherwise); what varies by vendor and over time
+# is in commhealth.scenario.Behaviour.
 P_AUTOREPLY = 0.06
 P_FORWARD = 0.08
 P_EVENING = 0.06
@@ -61,7 +77,15 @@ ALWAYS_THREADED = dt.timedelta(days=21)
 P_FOLLOWUP = 0.25  # one more question once the answer is in
 MAX_EXCHANGE = 8  # messages before the closing follow-up and acknowledgement
 UNCOUNTED_KINDS = frozenset({"autoreply", "forward"})  # automated or internal: never a turn
-RESOLUTIONS = frozenset({"answer", "fix", "apology", "followup_answer"})  # kinds an exchange can end on
+# Kinds an exchange can end on.
+RESOLUTIONS = frozenset({"answer", "fix", "apology", "followup_answer", "explain"})
+# Kinds whose message asks the other side for something (an opening asks unless it is a delivery or a notice):
+# the replies to them are what a slow or silent side delays, and what the asking side chases.
+ASKING_KINDS = frozenset({"clarify", "query", "rework", "followup", "later_question", "nudge", "escalation"})
+VENDOR_TOPICS = ("delivery", "vendor_question")  # what a vendor opens besides notices
+# Conversations with a vendor during its closure, relative to a normal day: mail the company sends anyway, which
+# the vendor's auto-reply answers with the day it reopens.
+CLOSED_VOLUME = 0.3
 # Almost every conversation ends with an acknowledgement from the side that asked. Only recent exchanges are
 # still open: the ones in flight at as_of, and a few where the expected reply simply has not come yet (a stall,
 # possible when the request is at most STALL_WINDOW old, so it waits a business day or two at most).
@@ -76,9 +100,6 @@ P_HTML_ONLY = 0.04
 P_ALTERNATIVE = 0.08
 P_QUOTED_PRINTABLE = 0.2
 EXTRAS_SHARE = {"notification": 0.025, "general": 0.04, "bot": 0.03, "poll": 0.004}
-P_NOTICE = (
-    0.45  # vendor-initiated threads that are statements: deployment notices, weekly reports, maintenance
-)
 P_NOTICE_THANKS = 0.5  # the company thanks for a notice
 P_LATER_QUESTION = 0.3  # ...and comes back days later in the same thread with a new question
 
@@ -106,61 +127,9 @@ COMPANY = {
     ),
 }
 
-
-@dataclasses.dataclass(frozen=True)
-class VendorProfile:
-    """Static description of one vendor; people are (first, last, title), the last one is their manager."""
-
-    id: str
-    name: str
-    domain: str
-    team_id: str
-    timezone: str
-    holidays: str
-    business_hours: tuple[str, ...]
-    workdays: tuple[str, ...]
-    language: str  # "en", "fr" or "mix" (English with some French conversations)
-    client: str  # "gmail_en", "gmail_fr", "outlook_en", "outlook_fr"
-    people: tuple[tuple[str, str, str], ...]
-    slack_share: float = 0.3
-    weight: float = 1.0
-
-
-# fmt: off
-DEMO_VENDORS = (
-    VendorProfile(
-        id="kappa", name="Kappa Offshore", domain="kappa-offshore.in", team_id="T0KAPPA",
-        timezone="Asia/Kolkata", holidays="IN", business_hours=("09:30-18:30",), workdays=MON_FRI,
-        language="en", client="gmail_en", slack_share=0.3, weight=1.3,
-        people=(("Priya", "Sharma", "Project Manager"), ("Rahul", "Verma", "Tech Lead"),
-                ("Anil", "Kumar", "Developer"), ("Deepa", "Nair", "QA Engineer"),
-                ("Vikram", "Iyer", "Delivery Manager")),
-    ),
-    VendorProfile(
-        id="lumen", name="Lumen Nearshore", domain="lumen-nearshore.ro", team_id="T0LUMEN",
-        timezone="Europe/Bucharest", holidays="RO", business_hours=("09:00-17:30",), workdays=MON_SAT,
-        language="mix", client="outlook_en", slack_share=0.5, weight=1.0,
-        people=(("Andrei", "Popescu", "Account Manager"), ("Ioana", "Ionescu", "Lead Developer"),
-                ("Mihai", "Dumitrescu", "Developer"), ("Elena", "Stan", "Head of Delivery")),
-    ),
-    VendorProfile(
-        id="atlas", name="Atlas Legacy Systems", domain="atlas-legacy.ca", team_id="T0ATLAS",
-        timezone="America/Montreal", holidays="CA-QC", business_hours=("08:30-12:00", "13:00-17:00"),
-        workdays=MON_FRI, language="fr", client="gmail_fr", slack_share=0.15, weight=0.8,
-        people=(("Jean", "Dupont", "Chargé de compte"), ("Marie-Ève", "Tremblay", "Analyste principale"),
-                ("Étienne", "Gagnon", "Développeur COBOL"), ("Luc", "Bouchard", "Directeur des opérations")),
-    ),
-    VendorProfile(
-        id="vinh", name="Vinh Tech Solutions", domain="vinhtech.vn", team_id="T0VINH",
-        timezone="Asia/Ho_Chi_Minh", holidays="VN", business_hours=("08:30-12:00", "13:30-17:30"),
-        workdays=MON_FRI, language="en", client="outlook_en", slack_share=0.35, weight=0.8,
-        people=(("An", "Nguyen", "Project Coordinator"), ("Mai", "Tran", "Senior Developer"),
-                ("Duc", "Le", "Tester"), ("Hoa", "Pham", "Delivery Director")),
-    ),
-)
-
 # Regions that generated vendors cycle through in the scaled archive:
 # (timezone, holidays, business hours, workdays, language, top-level domain, first names, last names).
+# fmt: off
 REGIONS = (
     ("Asia/Kolkata", "IN", ("09:30-18:30",), MON_FRI, "en", "in",
      ("Arjun", "Kavya", "Suresh", "Neha", "Ravi"), ("Patel", "Reddy", "Gupta", "Menon", "Joshi")),
@@ -263,6 +232,10 @@ SUBJECTS = {
         "en": ("Delivery {version} – {module}", "Release {version} is on UAT"),
         "fr": ("Livraison {version} – {module}", "Livraison de la version {version}"),
     },
+    "vendor_question": {
+        "en": ("Need your input – {feature}", "Request from our team – {ticket}"),
+        "fr": ("Besoin de votre retour – {feature}", "Demande de notre équipe – {ticket}"),
+    },
     "notice": {
         "en": ("Weekly status – {module}", "Deployment {version} – {module}", "Maintenance on {module}"),
         "fr": ("Point hebdomadaire – {module}", "Déploiement {version} – {module}", "Maintenance {module}"),
@@ -364,6 +337,27 @@ OPENERS = {
             ),
         ),
     },
+    "vendor_question": {  # the vendor asks the company
+        "en": (
+            (
+                "Could you give us access to the UAT environment of {module} again? Our accounts were disabled "
+                "after the migration."
+            ),
+            "Can you send us anonymised test data for {feature}? We need it to finish the tests of {ticket}.",
+            "Could you validate version {specv} of the specification for {feature}, so that we can start?",
+        ),
+        "fr": (
+            (
+                "Pourriez-vous nous redonner l'accès à l'environnement de recette de {module} ? Nos comptes ont été "
+                "désactivés après la migration."
+            ),
+            (
+                "Pouvez-vous nous envoyer un jeu de données anonymisées pour {feature} ? Nous en avons besoin pour "
+                "terminer les tests de {ticket}."
+            ),
+            "Pourriez-vous valider la version {specv} de la spécification de {feature} afin que nous puissions démarrer ?",
+        ),
+    },
     "delivery": {
         "en": (
             (
@@ -380,6 +374,18 @@ OPENERS = {
     },
 }
 ANSWERS = {
+    "vendor_question": {  # the company answers the vendor
+        "en": (
+            "Your accounts on the UAT environment are active again since this morning.",
+            "The anonymised test data is on the shared drive, in the folder {ticket}.",
+            "We validate version {specv} of the specification, you can start the development.",
+        ),
+        "fr": (
+            "Vos comptes sur l'environnement de recette sont réactivés depuis ce matin.",
+            "Le jeu de données anonymisées est sur le partage, dans le dossier {ticket}.",
+            "Nous validons la version {specv} de la spécification, vous pouvez démarrer le développement.",
+        ),
+    },
     "question": {
         "en": (
             (
@@ -494,6 +500,27 @@ CLARIFY_ANSWERS = {
             "{rep}nous attendons le comportement décrit en section 3.2 de la spécification, pour les nouveaux "
             "contrats uniquement."
         ),
+    ),
+}
+# The company does not follow the vendor's answer, and the vendor explains again (perhaps repeating itself).
+QUERIES = {
+    "en": (
+        "I'm not sure I understand your answer: does it mean that {feature} will not work for existing contracts?",
+        "Could you clarify your last {prev}? We don't see how it solves {ticket}.",
+    ),
+    "fr": (
+        "Je ne suis pas sûr de comprendre votre réponse : {feature} ne marchera donc pas pour les contrats existants ?",
+        "Pourriez-vous préciser votre dernier message ? Nous ne voyons pas en quoi cela règle {ticket}.",
+    ),
+}
+EXPLAINS = {
+    "en": (
+        "{rep}the fix covers {module} only; existing contracts keep their current behaviour.",
+        "{rep}{ticket} is solved by the new index, the batch itself does not change.",
+    ),
+    "fr": (
+        "{rep}le correctif couvre uniquement {module} ; les contrats existants gardent leur comportement actuel.",
+        "{rep}{ticket} est réglé par le nouvel index, le batch lui-même ne change pas.",
     ),
 }
 REWORKS = {
@@ -617,6 +644,16 @@ AUTOREPLIES = {
         ),
     ),
 }
+CLOSURE_AUTOREPLIES = {
+    "en": (
+        "Automatic reply: ",
+        "Thank you for your message. Our office is closed until {date} included; we will answer when we reopen.",
+    ),
+    "fr": (
+        "Réponse automatique : ",
+        "Bonjour,\n\nNos bureaux sont fermés jusqu'au {date} inclus. Nous traiterons votre message à notre retour.",
+    ),
+}
 GREETINGS = {"en": ("Hi {first},", "Hello {first},", "Dear {first},"), "fr": ("Bonjour {first},",)}
 SIGNOFFS = {
     "en": ("Best regards,", "Kind regards,", "Thanks,", "Regards,"),
@@ -705,24 +742,35 @@ class DemoDataset:
     config_path: Path
     mail_paths: list[Path]
     slack_export_path: Path
+    scenario_path: Path
     messages_written: int
     as_of: dt.datetime
 
 
+def write_scenario_dataset(target: Path, scenario: Scenario, *, seed: int) -> DemoDataset:
+    """Write the config, mbox mail, Slack export and ground truth of `scenario` under `target`; same seed, same
+    bytes."""
+    scenario.validate()
+    return _generate(Path(target), seed, scenario)
+
+
 def write_demo_dataset(
-    target: Path, *, seed: int = 7, end: dt.date = dt.date(2026, 11, 20), weeks: int = 6
+    target: Path, *, seed: int = 7, end: dt.date = DEMO_END, weeks: int = DEMO_WEEKS
 ) -> DemoDataset:
-    """Write the demo config, mbox mail and Slack export under `target`; same seed, same bytes."""
-    return _generate(Path(target), seed, end, weeks * 7, DEMO_MESSAGES_PER_DAY, DEMO_VENDORS)
+    """Write the demo (`commhealth.scenario.demo_scenario`) under `target`; same seed, same bytes."""
+    return write_scenario_dataset(target, demo_scenario(end, weeks), seed=seed)
 
 
 def write_synthetic_archive(
     target: Path, *, seed: int, end: dt.date, days: int, messages_per_day: int
 ) -> DemoDataset:
-    """The demo generator at benchmark scale: about `days * messages_per_day` messages, streamed to disk."""
+    """The demo generator at benchmark scale: about `days * messages_per_day` messages, streamed to disk. The
+    vendors are healthy but kappa, slower over the last week."""
     count = min(200, max(4, messages_per_day // 25))
     profiles = DEMO_VENDORS + tuple(_generated_profile(i) for i in range(len(DEMO_VENDORS), count))
-    return _generate(Path(target), seed, end, days, messages_per_day, profiles[:count])
+    onset = Degradation("latency", end - dt.timedelta(days=ARCHIVE_DEGRADED_DAYS - 1))
+    specs = tuple(VendorSpec(p, degradation=onset if p.id == "kappa" else None) for p in profiles[:count])
+    return write_scenario_dataset(target, Scenario("archive", end, days, messages_per_day, specs), seed=seed)
 
 
 def _generated_profile(i: int) -> VendorProfile:
@@ -856,6 +904,23 @@ class _Party:
     channel_id: str = ""
     slack_share: float = 0.0
     weight: float = 1.0
+    healthy: Behaviour = dataclasses.field(default_factory=Behaviour)
+    degraded: Behaviour | None = None
+    onset_at: dt.datetime | None = None  # company-local midnight of the degradation's onset, in UTC
+    closures: frozenset[dt.date] = frozenset()
+
+    def behaviour(self, when: dt.datetime) -> Behaviour:
+        """How this vendor's relationship runs at `when`."""
+        if self.degraded is not None and self.onset_at is not None and when >= self.onset_at:
+            return self.degraded
+        return self.healthy
+
+    def is_degraded(self, when: dt.datetime) -> bool:
+        return self.degraded is not None and self.onset_at is not None and when >= self.onset_at
+
+    def closed_on(self, when: dt.datetime) -> bool:
+        """Whether `when` falls on one of the vendor's declared closures (its own local date)."""
+        return when.astimezone(self.calendar.zone).date() in self.closures
 
     @property
     def manager(self) -> _Person:
@@ -910,7 +975,7 @@ def _make_people(
 
 
 def _build_parties(
-    profiles: tuple[VendorProfile, ...], years: tuple[int, ...], ids: _Ids
+    specs: tuple[VendorSpec, ...], years: tuple[int, ...], ids: _Ids
 ) -> tuple[_Party, list[_Party]]:
     c = COMPANY
     company_cal = _Calendar(
@@ -927,8 +992,10 @@ def _build_parties(
         {},
     )
     vendors = []
-    for p in profiles:
-        cal = _Calendar(p.timezone, p.holidays, p.business_hours, p.workdays, (), years)
+    for spec in specs:
+        p = spec.profile
+        cal = _Calendar(p.timezone, p.holidays, p.business_hours, p.workdays, p.closures, years)
+        onset = spec.degradation.onset if spec.degradation else None
         vendor = _Party(
             p.id,
             p.name,
@@ -944,6 +1011,12 @@ def _build_parties(
             ids.new("C"),
             p.slack_share,
             p.weight,
+            healthy=spec.healthy(),
+            degraded=spec.degraded(),
+            onset_at=(
+                dt.datetime.combine(onset, dt.time(0), company_cal.zone).astimezone(UTC) if onset else None
+            ),
+            closures=frozenset(dt.date.fromisoformat(d) for d in p.closures),
         )
         vendors.append(vendor)
     return company, vendors
@@ -994,6 +1067,7 @@ def _config_text(vendors: list[_Party]) -> str:
             f"holidays = {_toml(p['holidays'])}",
             f"business_hours = {_toml(p['business_hours'])}",
             f"workdays = {_toml(p['workdays'])}",
+            *([f"closures = {_toml(p['closures'])}"] if p["closures"] else []),
             "sla_hours = 8",
             f"alert_channel = {_toml('#vendor-' + p['id'])}",
         ]
@@ -1044,48 +1118,47 @@ class _Thread:
     owner: _Person
     contact: _Person
     values: dict[str, dict[str, str]]
+    behaviour: Behaviour  # the relationship's behaviour when the conversation starts
     degraded: bool
     turns: list[_Turn]
+    # The vendor is closed when the conversation starts: its last closed day.
+    closed_until: dt.date | None = None
 
 
-def _script(
-    rng: random.Random, vendor_first: bool, trouble: float, degraded: bool, email: bool
-) -> list[tuple]:
-    """Who says what, in order: a list of (side, kind); timing and authors come later.
+def _script(rng: random.Random, topic: str, b: Behaviour, email: bool, closed: bool) -> list[tuple[str, str]]:
+    """Who says what, in order: a list of (side, kind); timing, chasers and authors come later.
 
     The exchange (at most MAX_EXCHANGE messages) ends on an answer, possibly followed by one more question and
     its answer, and the conversation is closed by an acknowledgement from the other side: the requester thanks
     for the answer (or the vendor confirms receipt of our feedback on a delivery).
     """
     s: list[tuple[str, str]] = []
-    if vendor_first:
+    if topic in VENDOR_TOPICS:
         s.append(("vendor", "open"))
-        if rng.random() < trouble:
-            s += [("company", "rework"), ("vendor", "clarify"), ("company", "clarify_answer")]
-            if degraded and rng.random() < 0.5:
-                s.append(("company", "nudge"))
-            s.append(("vendor", "fix"))
+        if topic == "delivery" and rng.random() < b.trouble:  # the delivery is rejected
+            s += [
+                ("company", "rework"),
+                ("vendor", "clarify"),
+                ("company", "clarify_answer"),
+                ("vendor", "fix"),
+            ]
+        elif rng.random() < b.trouble:  # we do not follow what the vendor needs
+            s += [("company", "query"), ("vendor", "explain"), ("company", "answer")]
         else:
             s.append(("company", "answer"))
     else:
         s.append(("company", "open"))
-        if email and rng.random() < P_AUTOREPLY:
+        if email and (closed or rng.random() < P_AUTOREPLY):
             s.append(("vendor", "autoreply"))
-        if rng.random() < trouble * 0.9:
-            s.append(("company", "nudge"))
-            if degraded and rng.random() < 0.4:
-                s.append(("company", "nudge"))
-            if degraded and rng.random() < 0.3:  # chased and still silent: escalate before any answer
-                s += [("company", "escalation"), ("vendor", "apology")]
-        if rng.random() < trouble:
+        if rng.random() < b.trouble:
             s += [("vendor", "clarify"), ("company", "clarify_answer")]
         s.append(("vendor", "answer"))
         if email and rng.random() < P_FORWARD:
             s.append(("company", "forward"))
-        if rng.random() < trouble * 0.7:
+        if rng.random() < b.trouble * 0.5:  # we do not follow the answer
+            s += [("company", "query"), ("vendor", "explain")]
+        if rng.random() < b.trouble * 0.7:
             s += [("company", "rework"), ("vendor", "fix")]
-        if ("company", "escalation") not in s and rng.random() < (0.3 if degraded else 0.01):
-            s += [("company", "escalation"), ("vendor", "apology")]
     s = s[:MAX_EXCHANGE]
     # End on a resolution; an internal forward after the answer stays (it is no turn of the exchange).
     while len(s) > 1 and _last_counted(s)[1] not in RESOLUTIONS:
@@ -1156,55 +1229,150 @@ def _plan_thread(
     rng: random.Random, ctx: _Context, vendor: _Party, start: dt.datetime, vendor_first: bool
 ) -> _Thread:
     company = ctx.company
-    degraded = vendor.id == ctx.degraded_vendor and start >= ctx.degrade_from
-    trouble = DEGRADED_TROUBLE if degraded else BASELINE_TROUBLE
+    behaviour = vendor.behaviour(start)
     channel = "slack" if rng.random() < vendor.slack_share else "email"
     lang = vendor.language
     if lang == "mix":
         lang = "fr" if rng.random() < 0.25 else "en"
-    notice = vendor_first and rng.random() < P_NOTICE
-    topic = ("notice" if notice else "delivery") if vendor_first else rng.choice(TOPIC_KINDS)
+    if vendor_first:
+        topic = "notice" if rng.random() < behaviour.notices else rng.choice(VENDOR_TOPICS)
+    else:
+        topic = rng.choice(TOPIC_KINDS)
     owner, contact = rng.choice(company.staff), rng.choice(vendor.staff)
     values = _values(rng, start, company, channel == "slack")
-    thread = _Thread(vendor, channel, lang, topic, owner, contact, values, degraded, [])
-    responder_after_ooo = contact
-    anchor = start
-    script = (
-        _notice_script(rng) if notice else _script(rng, vendor_first, trouble, degraded, channel == "email")
+    closed = vendor.closed_on(start)
+    thread = _Thread(
+        vendor, channel, lang, topic, owner, contact, values, behaviour, vendor.is_degraded(start), []
     )
+    if closed:
+        last = start.astimezone(vendor.calendar.zone).date()
+        while last + dt.timedelta(days=1) in vendor.closures:
+            last += dt.timedelta(days=1)
+        thread.closed_until = last
+    script = (
+        _notice_script(rng)
+        if topic == "notice"
+        else _script(rng, topic, behaviour, channel == "email", closed)
+    )
+    planner = _Planner(rng, ctx, thread)
     for i, (side, kind) in enumerate(script):
-        if i == 0:
-            when = start
-        elif kind == "autoreply":
-            when = anchor + dt.timedelta(seconds=rng.uniform(20, 240))
-            responder_after_ooo = rng.choice([p for p in vendor.staff if p is not contact] or [contact])
-        elif kind == "nudge":
-            when = company.calendar.add_hours(anchor, rng.uniform(8, 14) if degraded else rng.uniform(5, 10))
-        elif kind == "forward":
-            when = company.calendar.add_hours(anchor, rng.uniform(0.1, 1.5))
-        elif kind == "later_question":  # days later, in the same thread
-            when = company.calendar.add_hours(anchor, rng.uniform(16, 40))
-        else:
-            party = vendor if side == "vendor" else company
-            when = _response_time(rng, ctx, party, side, anchor, channel, slows=kind != "ack")
-        if when > ctx.as_of or (i and _stalls(rng, ctx, thread, side, kind)):
+        if not (planner.start(side, kind, start) if i == 0 else planner.step(side, kind)):
             break
-        if side == "company":
-            author = owner
-        elif kind == "apology":
-            author = vendor.manager
-        elif kind == "autoreply":
-            author = contact
-        else:
-            author = responder_after_ooo
-        thread.turns.append(_Turn(side, kind, author, when))
-        if kind != "autoreply":
-            anchor = when
     return thread
 
 
+def _asks(thread: _Thread, kind: str) -> bool:
+    """Whether a message of this kind asks the other side for something (what a reply answers)."""
+    if kind == "open":
+        return thread.topic not in ("delivery", "notice")
+    return kind in ASKING_KINDS
+
+
+class _Planner:
+    """Times the steps of one conversation's script: each reply after a time drawn in the responder's business
+    hours, scaled by the relationship's behaviour at the request; chasers from the asking side when the reply is
+    slow or never comes; and where the conversation stops (as_of, a request left unanswered, a stall)."""
+
+    def __init__(self, rng: random.Random, ctx: _Context, thread: _Thread) -> None:
+        self.rng, self.ctx, self.thread = rng, ctx, thread
+        self.anchor = dt.datetime.min.replace(tzinfo=UTC)  # the message the next reply answers
+        self.responder = thread.contact  # who answers for the vendor (a colleague after an out-of-office)
+        self.away = False  # an auto-reply came: nobody chases a vendor that said it is away
+        self.escalated = False
+
+    def start(self, side: str, kind: str, when: dt.datetime) -> bool:
+        self._add(side, kind, when)
+        return True
+
+    def step(self, side: str, kind: str) -> bool:
+        """Plan one more step; False when the conversation stops before it."""
+        rng, ctx, thread = self.rng, self.ctx, self.thread
+        company, vendor = ctx.company, thread.vendor
+        if kind == "autoreply":
+            when = self.anchor + dt.timedelta(seconds=rng.uniform(20, 240))
+            if when > ctx.as_of:
+                return False
+            self._add(side, kind, when)
+            self.responder = rng.choice(
+                [p for p in vendor.staff if p is not thread.contact] or [thread.contact]
+            )
+            self.away = True
+            return True
+        if kind == "forward":
+            when: dt.datetime | None = company.calendar.add_hours(self.anchor, rng.uniform(0.1, 1.5))
+        elif kind == "later_question":  # days later, in the same thread
+            when = company.calendar.add_hours(self.anchor, rng.uniform(16, 40))
+        else:
+            when = self._reply_time(side, kind)
+            if when is None:
+                return False
+            if self.escalated and side == "vendor":  # the vendor's manager apologises first, in the same turn
+                if when > ctx.as_of:
+                    return False
+                self._add(side, "apology", when)
+                when += dt.timedelta(minutes=rng.uniform(5, 40))
+                self.escalated = False
+        if when > ctx.as_of or _stalls(rng, ctx, thread, side, kind):
+            return False
+        self._add(side, kind, when)
+        return True
+
+    def _reply_time(self, side: str, kind: str) -> dt.datetime | None:
+        """When `side` replies to the last turn; None if it never does. A reply to a request may be ignored
+        (the behaviour says how often) and a slow or missing one is chased."""
+        rng, thread = self.rng, self.thread
+        behaviour = thread.vendor.behaviour(self.anchor)
+        counted = [t for t in thread.turns if t.kind not in UNCOUNTED_KINDS]
+        asked = bool(counted) and counted[-1].side != side and _asks(thread, counted[-1].kind)
+        ignores = behaviour.vendor_ignores if side == "vendor" else behaviour.company_ignores
+        slowness = behaviour.vendor_slowness if side == "vendor" else behaviour.company_slowness
+        party = thread.vendor if side == "vendor" else self.ctx.company
+        if asked and rng.random() < ignores:
+            when = None
+        else:
+            when = _response_time(
+                rng, party, side, self.anchor, thread.channel, slowness if kind != "ack" else None
+            )
+        if asked:
+            self._chase("company" if side == "vendor" else "vendor", behaviour, when)
+        return when
+
+    def _chase(self, side: str, behaviour: Behaviour, answer_at: dt.datetime | None) -> None:
+        """The asking `side` nudges each time its patience runs out before the answer; the company escalates a
+        request chased to the end, now and then."""
+        rng, ctx, thread = self.rng, self.ctx, self.thread
+        if self.away or thread.vendor.closed_on(self.anchor):
+            return
+        asker = ctx.company if side == "company" else thread.vendor
+        moment = self.anchor
+        for _ in range(behaviour.max_nudges):
+            moment = asker.calendar.add_hours(moment, rng.uniform(*behaviour.patience))
+            if moment > ctx.as_of or (answer_at is not None and moment >= answer_at):
+                return
+            self._add(side, "nudge", moment, move_anchor=False)
+        if side == "company" and rng.random() < behaviour.escalation:
+            moment = asker.calendar.add_hours(moment, rng.uniform(*behaviour.patience))
+            if moment <= ctx.as_of and (answer_at is None or moment < answer_at):
+                self._add(side, "escalation", moment, move_anchor=False)
+                self.escalated = True
+
+    def _add(self, side: str, kind: str, when: dt.datetime, move_anchor: bool = True) -> None:
+        thread = self.thread
+        if side == "company":
+            author = thread.owner
+        elif kind == "apology":
+            author = thread.vendor.manager
+        elif kind == "autoreply":
+            author = thread.contact
+        else:
+            author = self.responder
+        thread.turns.append(_Turn(side, kind, author, when))
+        if move_anchor and kind != "autoreply":
+            self.anchor = when
+
+
 def _stalls(rng: random.Random, ctx: _Context, thread: _Thread, side: str, kind: str) -> bool:
-    """Whether the reply now due never comes before as_of: only for a recent request, outside the degradation."""
+    """Whether the reply now due never comes before as_of: only for a recent request, outside a degradation."""
     if thread.degraded or kind in UNCOUNTED_KINDS:
         return False
     counted = [t for t in thread.turns if t.kind not in UNCOUNTED_KINDS]
@@ -1221,21 +1389,21 @@ def _stalls(rng: random.Random, ctx: _Context, thread: _Thread, side: str, kind:
 
 def _response_time(
     rng: random.Random,
-    ctx: _Context,
     party: _Party,
     side: str,
     anchor: dt.datetime,
     channel: str,
-    slows: bool = True,
+    slowness: tuple[float, float] | None,
 ) -> dt.datetime:
-    """When `party` replies to a message sent at `anchor`; the degraded vendor is slow, except to say thanks."""
+    """When `party` replies to a message sent at `anchor`: a few business hours, now and then many more, faster
+    on Slack, times a factor drawn from `slowness` (None: never slowed, as a thank-you)."""
     hours = rng.uniform(1, 6) if side == "vendor" else rng.uniform(1, 8)
     if rng.random() < P_SLOW_REPLY:
         hours = rng.uniform(6, 12)
     if channel == "slack":
         hours *= 0.5
-    if slows and side == "vendor" and party.id == ctx.degraded_vendor and anchor >= ctx.degrade_from:
-        hours *= rng.uniform(2, 4)
+    if slowness is not None:
+        hours *= rng.uniform(*slowness)
     when = party.calendar.add_hours(anchor, hours)
     if rng.random() < P_EVENING:
         evening = party.calendar.evening(anchor, rng)
@@ -1268,11 +1436,14 @@ def _fresh_text(rng: random.Random, thread: _Thread, turn: _Turn, chat_to: _Pers
         text = _pick(rng, NUDGES, lang, values)
     elif kind == "clarify":
         text = _pick(rng, CLARIFY, lang, values)
-    elif kind == "clarify_answer":
-        repeat = rng.random() < (0.8 if thread.degraded else 0.3)
+    elif kind in ("clarify_answer", "explain"):
+        repeat = rng.random() < thread.behaviour.repetition
         rep = _pick(rng, REPETITIONS, lang, values) if repeat else ""
-        body = rng.choice(CLARIFY_ANSWERS[lang]).format(rep=rep, **values[lang])
+        bank = CLARIFY_ANSWERS if kind == "clarify_answer" else EXPLAINS
+        body = rng.choice(bank[lang]).format(rep=rep, **values[lang])
         text = body if rep else _cap(body)
+    elif kind == "query":
+        text = _pick(rng, QUERIES, lang, values)
     elif kind == "rework":
         text = _pick(rng, REWORKS, lang, values)
     elif kind == "fix":
@@ -1506,15 +1677,19 @@ class _EmailThread:
             self.cc.append(ctx.company.manager)
         extra: list[tuple[str, str]] = []
         if turn.kind == "autoreply":
-            prefix, template = AUTOREPLIES["fr" if lang == "fr" else "en"]
             colleague = (
                 next(p for p in thread.vendor.staff if p is not author)
                 if len(thread.vendor.staff) > 1
                 else author
             )
+            if thread.closed_until:  # the whole vendor is closed: its mailbox says until when
+                prefix, template = CLOSURE_AUTOREPLIES["fr" if lang == "fr" else "en"]
+                back = thread.closed_until
+            else:
+                prefix, template = AUTOREPLIES["fr" if lang == "fr" else "en"]
+                back = turn.when.date() + dt.timedelta(days=rng.randint(2, 9))
             text = template.format(
-                date=_fmt_date(turn.when.date() + dt.timedelta(days=rng.randint(2, 9)), lang),
-                colleague=f"{colleague.name} ({colleague.email})",
+                date=_fmt_date(back, lang), colleague=f"{colleague.name} ({colleague.email})"
             )
             subject, to, cc = prefix + self.subject, [self.thread.owner], []
             body = text if lang == "fr" else f"{text}\n\n{author.name}"
@@ -1746,60 +1921,54 @@ class _Context:
     company: _Party
     vendors: list[_Party]
     as_of: dt.datetime
-    degraded_vendor: str
-    degrade_from: dt.datetime
     mail: _MboxWriter
     slack: _SlackWriter
     serial: int = 0
     written: int = 0
     counters: dict[str, int] = dataclasses.field(default_factory=dict)
 
+    def volume(self, vendor: _Party, day: dt.date) -> float:
+        """How many conversations `vendor` has on `day`, relative to the others: its weight, its behaviour's
+        volume that day, and much less during its closure."""
+        midnight = dt.datetime.combine(day, dt.time(0), self.company.calendar.zone)
+        closed = CLOSED_VOLUME if day in vendor.closures else 1.0
+        return vendor.weight * vendor.behaviour(midnight).volume * closed
 
-def _generate(
-    target: Path,
-    seed: int,
-    end: dt.date,
-    days: int,
-    messages_per_day: int,
-    profiles: tuple[VendorProfile, ...],
-) -> DemoDataset:
+
+def _generate(target: Path, seed: int, scenario: Scenario) -> DemoDataset:
     rng = random.Random(seed)
-    days = max(1, days)
-    start_day = end - dt.timedelta(days=days - 1)
+    days, start_day, end = max(1, scenario.days), scenario.start, scenario.end
     years = tuple(range(start_day.year, end.year + 2))
-    company, vendors = _build_parties(profiles, years, _Ids(rng))
+    company, vendors = _build_parties(scenario.vendors, years, _Ids(rng))
     paris = company.calendar.zone
     as_of = dt.datetime.combine(end, dt.time(18, 0), paris).astimezone(UTC)
-    degrade_from = dt.datetime.combine(
-        end - dt.timedelta(days=DEGRADED_DAYS - 1), dt.time(0), paris
-    ).astimezone(UTC)
 
     _prepare_target(target)
     config_path = target / CONFIG_NAME
     config_path.write_text(_config_text(vendors), encoding="utf-8")
+    scenario_path = target / SCENARIO_FILE
+    truth = ground_truth(scenario, seed=seed, as_of=as_of)
+    scenario_path.write_text(json.dumps(truth, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     mail_root, slack_root = target / MAIL_DIR, target / SLACK_DIR
     for folder in (mail_root, slack_root):
         folder.mkdir()
-    ctx = _Context(
-        company,
-        vendors,
-        as_of,
-        DEGRADED_VENDOR,
-        degrade_from,
-        _MboxWriter(mail_root),
-        _SlackWriter(slack_root, paris),
-    )
+    ctx = _Context(company, vendors, as_of, _MboxWriter(mail_root), _SlackWriter(slack_root, paris))
 
     _write_slack_metadata(rng, ctx, slack_root, start_day)
     dates = [start_day + dt.timedelta(days=i) for i in range(days)]
+    # A day's share of the messages: full when the company works, a little when only vendors do, scaled by how
+    # busy the vendors are that day (a vendor's closure or silence takes its conversations away).
+    nominal = sum(v.weight for v in vendors)
     weights = [
-        1.0 if company.calendar.works(d) else 0.1 if any(v.calendar.works(d) for v in vendors) else 0.0
+        (1.0 if company.calendar.works(d) else 0.1 if any(v.calendar.works(d) for v in vendors) else 0.0)
+        * sum(ctx.volume(v, d) for v in vendors)
+        / nominal
         for d in dates
     ]
     force = sum(weights) == 0
     if force:
         weights = [1.0] * days
-    total, cumulative, budget = messages_per_day * days, 0.0, []
+    total, cumulative, budget = scenario.messages_per_day * days, 0.0, []
     for w in weights:
         cumulative += total * w / sum(weights)
         budget.append(round(cumulative))
@@ -1809,27 +1978,35 @@ def _generate(
 
     mail_paths = ctx.mail.close()
     ctx.slack.close()
-    return DemoDataset(config_path, mail_paths, slack_root, ctx.written, as_of)
+    return DemoDataset(config_path, mail_paths, slack_root, scenario_path, ctx.written, as_of)
 
 
 class DemoTargetError(ValueError):
     """The demo's target holds something the demo did not write; the message says what to do."""
 
 
+def check_demo_target(target: Path) -> None:
+    """Refuse, without touching anything, a target the demo may not write to: a file, or a folder with files
+    that an earlier demo did not write."""
+    if target.exists() and not target.is_dir():
+        raise DemoTargetError(f"{target} is a file; give --target a new or empty folder")
+    if target.is_dir() and any(target.iterdir()) and not (target / DEMO_MARKER).is_file():
+        raise DemoTargetError(
+            f"{target} is not empty and was not written by `commhealth demo` (no {DEMO_MARKER} in it); "
+            "give --target a new or empty folder, or remove this one yourself"
+        )
+
+
 def _prepare_target(target: Path) -> None:
     """Make `target` an empty demo folder. What an earlier demo wrote there (its marker says so) is removed, so
     two datasets never mix in one warehouse; a folder the demo did not make is refused, never emptied."""
     warehouse_files = Path(WAREHOUSE_FILE).stem + "."
-    if target.exists() and not target.is_dir():
-        raise DemoTargetError(f"{target} is a file; give --target a new or empty folder")
-    if target.is_dir() and any(target.iterdir()):
-        if not (target / DEMO_MARKER).is_file():
-            raise DemoTargetError(
-                f"{target} is not empty and was not written by `commhealth demo` (no {DEMO_MARKER} in it); "
-                "give --target a new or empty folder, or remove this one yourself"
-            )
+    check_demo_target(target)
+    if target.is_dir():
         for entry in target.iterdir():
-            if entry.name in (CONFIG_NAME, MAIL_DIR, SLACK_DIR) or entry.name.startswith(warehouse_files):
+            if entry.name in (CONFIG_NAME, MAIL_DIR, SLACK_DIR, SCENARIO_FILE) or entry.name.startswith(
+                warehouse_files
+            ):
                 if entry.is_dir() and not entry.is_symlink():
                     shutil.rmtree(entry)
                 else:
@@ -1837,7 +2014,8 @@ def _prepare_target(target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     (target / DEMO_MARKER).write_text(
         "Written by `commhealth demo`. Running it again with this folder as --target removes the demo's files\n"
-        f"({CONFIG_NAME}, {MAIL_DIR}/, {SLACK_DIR}/, {warehouse_files}*) and writes a new demo; other files stay.\n",
+        f"({CONFIG_NAME}, {SCENARIO_FILE}, {MAIL_DIR}/, {SLACK_DIR}/, {warehouse_files}*) and writes a new demo;\n"
+        "other files stay.\n",
         encoding="utf-8",
     )
 
@@ -1852,12 +2030,16 @@ def _write_day(rng: random.Random, ctx: _Context, day: dt.date, goal: int, force
         pool = [v for v in ctx.vendors if v.calendar.works(day)]
     if not pool:
         return
-    weights = [v.weight for v in pool]
+    weights = [ctx.volume(v, day) for v in pool]
+    if not any(weights):
+        return
     for _ in range(max(50, 5 * (goal - ctx.written))):
         if ctx.written >= goal:
             break
         vendor = rng.choices(pool, weights=weights)[0]
-        vendor_first = not company_works or (rng.random() < P_VENDOR_INITIATED and vendor.calendar.works(day))
+        midnight = dt.datetime.combine(day, dt.time(0), ctx.company.calendar.zone)
+        initiated = vendor.behaviour(midnight).vendor_initiated
+        vendor_first = not company_works or (rng.random() < initiated and vendor.calendar.works(day))
         calendar = vendor.calendar if vendor_first else ctx.company.calendar
         start = calendar.moment_in_day(day, rng, force=force, before=ctx.as_of)
         if start is not None:

@@ -237,6 +237,8 @@ def test_demo_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:
 COMMANDS = [
     [], ["ingest"], ["ingest", "mbox"], ["ingest", "slack-export"], ["ingest", "all"], ["ingest", "slack"],
     ["ingest", "exchange"], ["ingest", "graph"], ["build"], ["run"], ["status"], ["demo"],
+    ["dismiss"], ["dismiss", "alert"], ["dismiss", "item"], ["dismiss", "message"], ["dismiss", "list"],
+    ["dismiss", "undo"],
 ]  # fmt: skip
 
 

@@ -17,12 +17,16 @@ import duckdb
 import pytest
 from rich.console import Console
 
+from commhealth.alerting import load_digest
 from commhealth.config import load_config
 from commhealth.demo_data import DemoDataset, DemoTargetError, write_demo_dataset, write_synthetic_archive
 from commhealth.ingest import configured_paths, ingest
 from commhealth.metrics import build
+from commhealth.scenario import demo_scenario
+from connectors.slack.digest import render_digest, render_terminal
 
 END = dt.date(2026, 11, 20)
+DEMO_IDS = {spec.id for spec in demo_scenario().vendors}
 NUDGES = ("any update on this", "just following up", "gentle reminder", "je me permets de vous relancer")
 QUOTE_START = re.compile(r"^(On .* wrote:|Le .* a écrit :|_{20,}|-----Original Message-----)$", re.MULTILINE)
 
@@ -101,6 +105,7 @@ def test_a_second_demo_over_the_first_starts_clean_and_keeps_other_files(tmp_pat
         "commhealth.toml",
         "mail",
         "my-notes.md",
+        "scenario.json",
         "slack-export",
     ]
     fresh = tmp_path / "fresh"
@@ -120,7 +125,7 @@ def test_demo_never_empties_a_folder_it_did_not_write(tmp_path: Path) -> None:
 
 def test_demo_size_and_as_of(demo: DemoDataset, emails: list[Message]) -> None:
     slack = _slack_messages(demo.slack_export_path)
-    assert 1500 <= demo.messages_written <= 3000
+    assert 5000 <= demo.messages_written <= 9000
     assert demo.messages_written == len(emails) + sum(len(msgs) for msgs in slack.values())
     assert demo.as_of == dt.datetime(2026, 11, 20, 17, 0, tzinfo=dt.UTC)
     for msg in emails:
@@ -143,8 +148,31 @@ def test_config_loads_with_the_project_model(demo: DemoDataset) -> None:
     from commhealth.config import load_config
 
     config = load_config(demo.config_path)
-    assert {v.id for v in config.vendors} == {"kappa", "lumen", "atlas", "vinh"}
+    assert {v.id for v in config.vendors} == DEMO_IDS
+    assert len(DEMO_IDS) >= 8
     assert config.vendor("atlas").holidays == "CA-QC"
+
+
+def test_ground_truth_beside_the_demo(demo: DemoDataset) -> None:
+    """scenario.json: every vendor with its profile, confounders and degradation; every kind and confounder."""
+    truth = json.loads(demo.scenario_path.read_text(encoding="utf-8"))
+    assert truth["as_of"] == demo.as_of.isoformat() and truth["end"] == END.isoformat()
+    assert dt.date.fromisoformat(truth["start"]) == END - dt.timedelta(days=7 * 10 - 1)
+    assert {v["id"] for v in truth["vendors"]} == DEMO_IDS
+    kinds = {v["degradation"]["kind"] for v in truth["vendors"] if v["degradation"]}
+    assert kinds >= {"latency", "confusion", "silence", "our_side"}
+    confounders = {c for v in truth["vendors"] for c in v["confounders"]}
+    assert confounders >= {"structurally_slow", "closure_week", "fyi_heavy", "low_volume"}
+    kappa = next(v for v in truth["vendors"] if v["id"] == "kappa")
+    assert kappa["degradation"]["kind"] == "latency"
+    # Onsets fall in the last five weeks, after a baseline the rules can learn from.
+    for vendor in truth["vendors"]:
+        if vendor["degradation"]:
+            onset = dt.date.fromisoformat(vendor["degradation"]["onset"])
+            assert END - dt.timedelta(days=35) < onset <= END, vendor["id"]
+    # The closure week is declared in the vendor's calendar, as a user would.
+    sigma = next(v for v in tomllib.loads(demo.config_path.read_text())["vendors"] if v["id"] == "sigma")
+    assert len(sigma["closures"]) == 5
 
 
 def test_mbox_messages_are_well_formed_threads(emails: list[Message]) -> None:
@@ -184,8 +212,10 @@ def test_mbox_has_auto_replies_internal_bulk_and_both_languages(emails: list[Mes
     assert any(t.startswith(("Thanks!", "Merci !", "Noted, thanks.", "Bien reçu, merci.")) for t in texts)
 
 
-def test_kappa_degrades_in_the_last_seven_days(demo: DemoDataset, emails: list[Message]) -> None:
-    cutoff = demo.as_of - dt.timedelta(days=7)
+def test_kappa_is_chased_more_from_its_onset(demo: DemoDataset, emails: list[Message]) -> None:
+    truth = json.loads(demo.scenario_path.read_text(encoding="utf-8"))
+    onset = next(v for v in truth["vendors"] if v["id"] == "kappa")["degradation"]["onset"]
+    cutoff = dt.datetime.combine(dt.date.fromisoformat(onset), dt.time(0), dt.UTC)
 
     def nudges(msg_texts: list[str]) -> int:
         return sum(any(n in t.lower() for n in NUDGES) for t in msg_texts)
@@ -218,38 +248,71 @@ def published(demo: DemoDataset) -> Path:
     return config.warehouse.published_path
 
 
-def test_digest_tells_the_kappa_story(published: Path) -> None:
-    """Kappa is critical for the last week's slowness; the others are ok or warnings with a few recent items."""
+def test_digest_tells_the_kappa_story(demo: DemoDataset, published: Path) -> None:
+    """The generator's side: the healthy vendors' older conversations were closed, the degrading ones left some
+    open; and the story the demo is for (this part depends on the alert rules, transforms/models/55..70: update
+    it with them): kappa, slower since its onset, is flagged for its latency."""
+    truth = json.loads(demo.scenario_path.read_text(encoding="utf-8"))
+    healthy = sorted(v["id"] for v in truth["vendors"] if v["degradation"] is None)
     with duckdb.connect(str(published), read_only=True) as con:
         status = dict(con.execute("SELECT vendor_id, status FROM marts.digest_vendors").fetchall())
-        alerts = {
-            (vendor, rule): severity
-            for vendor, rule, severity in con.execute(
-                "SELECT vendor_id, rule, severity FROM marts.alerts"
+        fired = {
+            (vendor, rule)
+            for vendor, rule in con.execute(
+                "SELECT vendor_id, rule FROM marts.alerts WHERE state <> 'resolved'"
             ).fetchall()
         }
-        past_sla = dict(
+        open_before = dict(
             con.execute(
-                "SELECT vendor_id || ':' || waiting_on, count(*) FROM marts.awaiting WHERE sla_breached GROUP BY ALL"
+                "SELECT vendor_id, count(*) FROM marts.awaiting WHERE requested_at < as_of - INTERVAL 3 DAY "
+                "GROUP BY ALL"
             ).fetchall()
         )
-        closed_before = con.execute(
-            "SELECT count(*) FROM marts.awaiting WHERE requested_at < as_of - INTERVAL 3 DAY AND vendor_id <> 'kappa'"
-        ).fetchone()[0]
-    assert set(status) == {"kappa", "lumen", "atlas", "vinh"}
-    assert status["kappa"] == "critical"
-    assert {status[v] for v in ("lumen", "atlas", "vinh")} <= {"ok", "warning"}
-    assert "critical" in (
-        alerts.get(("kappa", "vendor_overdue")),
-        alerts.get(("kappa", "vendor_sla_breaches")),
+    assert set(status) == DEMO_IDS
+    # Older conversations of healthy vendors were closed (an acknowledgement from the side that asked).
+    assert all(open_before.get(vendor, 0) == 0 for vendor in healthy), open_before
+    assert open_before.get("helix", 0) > 0  # the silent vendor left requests unanswered
+    # The rules' part.
+    assert status["kappa"] in ("warning", "critical")
+    assert ("kappa", "latency_drift") in fired
+
+
+def test_digest_counts_match_the_alerts(demo: DemoDataset, published: Path) -> None:
+    """The digest's Waiting lists hold exactly the items marts.alerts counts as still open (new, worse, ongoing),
+    and its header counts what is new or worse, still open and resolved from the same rows."""
+    config = load_config(demo.config_path)
+    with duckdb.connect(str(published), read_only=True) as con:
+        day = con.execute("SELECT DISTINCT day FROM marts.alerts").fetchone()[0]
+        counts = {
+            (vendor, rule): (new, worse, ongoing, resolved)
+            for vendor, rule, new, worse, ongoing, resolved in con.execute(
+                "SELECT vendor_id, rule, new_items, worse_items, ongoing_items, resolved_items FROM marts.alerts"
+                " WHERE rule IN ('vendor_overdue', 'company_overdue')"
+            ).fetchall()
+        }
+        rules = dict(
+            con.execute(
+                "SELECT state, count(*) FROM marts.alerts WHERE rule NOT IN ('vendor_overdue', 'company_overdue')"
+                " GROUP BY state"
+            ).fetchall()
+        )
+        digest = load_digest(con, config, day)
+    assert counts and sum(n + w + o for n, w, o, _ in counts.values()) > 0
+    for v in digest.vendors:
+        for rule, on_us in (("vendor_overdue", False), ("company_overdue", True)):
+            new, worse, ongoing, _ = counts.get((v.vendor_id, rule), (0, 0, 0, 0))
+            assert sum(1 for w in v.waiting if w.on_us == on_us) == new + worse + ongoing, (v.vendor_id, rule)
+    new_or_worse = sum(n + w for n, w, _, _ in counts.values()) + rules.get("new", 0) + rules.get("worse", 0)
+    still_open = sum(o for _, _, o, _ in counts.values()) + rules.get("ongoing", 0)
+    resolved = sum(r for _, _, _, r in counts.values()) + rules.get("resolved", 0)
+    head = render_terminal(render_digest(digest)).splitlines()[2]
+    assert (
+        head == f"{new_or_worse} new or worse {digest.since} · {still_open} still open · {resolved} resolved"
     )
-    assert alerts[("kappa", "latency_drift")] == alerts[("kappa", "misunderstanding_spike")] == "warning"
-    assert past_sla.get("kappa:vendor", 0) >= 3
-    assert all(severity != "critical" for (vendor, _), severity in alerts.items() if vendor != "kappa")
-    for vendor in ("lumen", "atlas", "vinh"):
-        assert past_sla.get(f"{vendor}:vendor", 0) + past_sla.get(f"{vendor}:company", 0) <= 3, vendor
-    # Older conversations were closed (an acknowledgement from the side that asked): only recent ones are open.
-    assert closed_before == 0
+    kappa = next(v for v in digest.vendors if v.vendor_id == "kappa")
+    kappa_waiting = sum(counts.get(("kappa", "vendor_overdue"), (0, 0, 0, 0))[:3])
+    assert f"Waiting ({kappa_waiting})" in render_terminal(render_digest(digest))
+    assert all(w.waited_on == "Kappa Offshore" and not w.on_us for w in kappa.waiting)
 
 
 def test_slack_export_is_consistent(demo: DemoDataset) -> None:
@@ -258,7 +321,7 @@ def test_slack_export_is_consistent(demo: DemoDataset) -> None:
     channels = json.loads((root / "channels.json").read_text())
     assert any(u["is_bot"] for u in users)
     assert any(u["team_id"] == "T0NORELEC" and u["profile"]["email"].endswith("@norelec.fr") for u in users)
-    assert {c["name"] for c in channels} == {"general", "ext-kappa", "ext-lumen", "ext-atlas", "ext-vinh"}
+    assert {c["name"] for c in channels} == {"general"} | {f"ext-{vendor}" for vendor in DEMO_IDS}
     assert all(c["is_ext_shared"] for c in channels if c["name"].startswith("ext-"))
     for day in root.glob("*/*.json"):
         assert isinstance(json.loads(day.read_text()), list)

@@ -2,7 +2,7 @@
 
 Python only loads data (parties and their Slack identifiers, calendars, lexicon), binds parameters as DuckDB
 variables and runs the model files of `transforms/models/` in file-name order (numeric prefixes give the dependency
-order). It never builds SQL text. Everything runs in one transaction: a failure leaves the previous marts untouched.
+order). It never builds SQL text from data. Everything runs in one transaction: a failure leaves the previous marts untouched.
 
 Full or incremental. A full build drops the seeds and the per-conversation marts (transforms/reset.sql) and
 recomputes everything. An incremental build recomputes only the conversations listed in meta.build_scope
@@ -26,11 +26,9 @@ Variables read by the models with getvariable():
   slack_segment_gap_hours (DOUBLE): wall-clock silence that ends a segment of unthreaded Slack messages,
   report_day (DATE): the company-local date of (as_of - 1 microsecond), the day the alerts and the digest are about
     (a date-only ``--as-of 2026-11-20`` and ``2026-11-20T18:00+01:00`` both give 2026-11-20),
-  and the [alerts] settings:
-  alert_sla_critical_count (INTEGER), alert_sla_critical_share (DOUBLE), alert_overdue_critical_factor (DOUBLE),
-  alert_spike_factor (DOUBLE), alert_spike_min_signals (INTEGER), alert_drift_factor (DOUBLE),
-  alert_drift_min_responses (INTEGER), alert_recent_days (INTEGER), alert_baseline_days (INTEGER),
-  alert_chart_days (INTEGER), slack_workspace_url (VARCHAR, NULL when not configured),
+  and the [alerts] settings as alert_<name> (ALERT_VARIABLES: window_days, baseline_days, history_days,
+  overdue_critical_factor, drift_*, silence_*, spike_*, chase_*, recent_days, chart_days),
+  slack_workspace_url (VARCHAR, NULL when not configured),
   full_build (BOOLEAN), and for transforms/scope.sql change_watermark and previous_as_of (TIMESTAMPTZ).
 """
 
@@ -76,6 +74,32 @@ PARTY_IDENTITY_KEYS = frozenset(
         "alert_channel",
     }
 )
+
+
+# [alerts] settings the alert models read, as DuckDB variables alert_<name> of these types.
+ALERT_VARIABLES = {
+    "window_days": "INTEGER",
+    "baseline_days": "INTEGER",
+    "history_days": "INTEGER",
+    "overdue_critical_factor": "DOUBLE",
+    "drift_factor": "DOUBLE",
+    "drift_critical_factor": "DOUBLE",
+    "drift_min_minutes": "DOUBLE",
+    "drift_min_responses": "INTEGER",
+    "silence_share": "DOUBLE",
+    "silence_min_expected": "DOUBLE",
+    "silence_min_items": "INTEGER",
+    "spike_factor": "DOUBLE",
+    "spike_critical_factor": "DOUBLE",
+    "spike_min_signals": "INTEGER",
+    "spike_floor_per_100": "DOUBLE",
+    "chase_factor": "DOUBLE",
+    "chase_min": "INTEGER",
+    "chase_floor": "DOUBLE",
+    "significance": "DOUBLE",
+    "recent_days": "INTEGER",
+    "chart_days": "INTEGER",
+}
 
 
 def parse_as_of(text: str | None, config: Config) -> dt.datetime:
@@ -264,22 +288,8 @@ def _set_variables(
     )
     con.execute("SET VARIABLE report_day = CAST(? AS DATE)", [report_day(config, as_of).isoformat()])
     alerts = config.alerts
-    con.execute(
-        "SET VARIABLE alert_sla_critical_count = CAST(? AS INTEGER)", [alerts.sla_breach_critical_count]
-    )
-    con.execute(
-        "SET VARIABLE alert_sla_critical_share = CAST(? AS DOUBLE)", [alerts.sla_breach_critical_share]
-    )
-    con.execute(
-        "SET VARIABLE alert_overdue_critical_factor = CAST(? AS DOUBLE)", [alerts.overdue_critical_factor]
-    )
-    con.execute("SET VARIABLE alert_spike_factor = CAST(? AS DOUBLE)", [alerts.spike_factor])
-    con.execute("SET VARIABLE alert_spike_min_signals = CAST(? AS INTEGER)", [alerts.spike_min_signals])
-    con.execute("SET VARIABLE alert_drift_factor = CAST(? AS DOUBLE)", [alerts.drift_factor])
-    con.execute("SET VARIABLE alert_drift_min_responses = CAST(? AS INTEGER)", [alerts.drift_min_responses])
-    con.execute("SET VARIABLE alert_recent_days = CAST(? AS INTEGER)", [alerts.recent_days])
-    con.execute("SET VARIABLE alert_baseline_days = CAST(? AS INTEGER)", [alerts.baseline_days])
-    con.execute("SET VARIABLE alert_chart_days = CAST(? AS INTEGER)", [alerts.chart_days])
+    for name, kind in ALERT_VARIABLES.items():
+        con.execute(f"SET VARIABLE alert_{name} = CAST(? AS {kind})", [getattr(alerts, name)])
     con.execute("SET VARIABLE slack_workspace_url = CAST(? AS VARCHAR)", [alerts.slack_workspace_url])
 
 

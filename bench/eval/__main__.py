@@ -2,6 +2,8 @@
 
 - messages: needs-reply, acknowledgements and signals on real messages labelled by people (bench/eval/labels/),
   when the corpus texts are present (bench/eval/SOURCES.md says how to rebuild them; they are not in the repository).
+- scenarios: the alerts, day by day, on generated scenarios whose ground truth is known (bench/eval/scenarios.py):
+  how soon each degradation is flagged, how often healthy vendors are.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import os
 import sys
 from pathlib import Path
 
-from bench.eval import messages
+from bench.eval import messages, scenarios
+from commhealth.scenario import Scenario, demo_scenario
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 DEFAULT_DATA = Path(os.environ.get("COMMHEALTH_EVAL_DATA", "/work/evaldata"))
@@ -79,23 +82,64 @@ def messages_report(data_dir: Path) -> tuple[dict, list[str]]:
     return result, lines
 
 
+def _scenario(path: Path | None) -> Scenario:
+    """The scenario to evaluate: the demo's, or one from a JSON file (the shape of a scenario.json)."""
+    if path is None:
+        return demo_scenario()
+    try:
+        return Scenario.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise ValueError(f"--scenario {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--scenario {path}: not JSON ({exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"--scenario {path}: {exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.eval", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the rebuilt corpus texts")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--only", choices=("messages", "scenarios"), help="run one section (default: both)")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=list(scenarios.DEFAULT_SEEDS), help="scenario seeds (7 8 9)"
+    )
+    parser.add_argument(
+        "--weeks",
+        type=int,
+        default=scenarios.DEFAULT_WEEKS,
+        help="weeks of business days built, ending as_of",
+    )
+    parser.add_argument(
+        "--scenario", type=Path, help="a scenario JSON file (the shape of scenario.json); default: the demo's"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the generated data and warehouses here (default: a temp folder)"
+    )
     args = parser.parse_args(argv)
+    try:
+        scenario = _scenario(args.scenario) if args.only != "messages" else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.weeks < 1:
+        print("error: --weeks must be at least 1", file=sys.stderr)
+        return 2
     today = dt.date.today().isoformat()
     report: dict = {"date": today}
     lines = [f"# Judgement figures, {today}", ""]
-    if (args.data / "messages.jsonl").is_file():
+    if args.only != "scenarios" and (args.data / "messages.jsonl").is_file():
         report["messages"], section = messages_report(args.data)
         lines += section
-    else:
+    elif args.only != "scenarios":
         print(
             f"messages: no corpus at {args.data}/messages.jsonl; rebuild it with `python -m bench.eval.corpus` "
             "(see bench/eval/SOURCES.md) or set COMMHEALTH_EVAL_DATA",
             file=sys.stderr,
         )
+    if scenario is not None:
+        report["scenarios"] = scenarios.evaluate(scenario, args.seeds, args.weeks, args.workdir)
+        lines += scenarios.report_lines(report["scenarios"])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"eval-{today}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (args.out / f"eval-{today}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

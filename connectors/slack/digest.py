@@ -16,20 +16,37 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-STATUSES = ("ok", "warning", "critical")
+STATUSES = ("ok", "warning", "critical", "no_data")
 SEVERITIES = ("warning", "critical")
-_RANK = {"critical": 0, "warning": 1, "ok": 2}
+STATES = ("new", "worse", "ongoing", "resolved")
+ITEM_RULES = ("vendor_overdue", "company_overdue")
+_RANK = {"critical": 0, "warning": 1, "no_data": 2, "ok": 3}
 STATUS_EMOJI = {
     "critical": ":red_circle:",
     "warning": ":large_yellow_circle:",
+    "no_data": ":white_circle:",
     "ok": ":large_green_circle:",
 }
-_STATUS_TAG = {"critical": "[CRITICAL]", "warning": "[WARNING]", "ok": "[OK]"}
+_STATUS_TAG = {"critical": "[CRITICAL]", "warning": "[WARNING]", "no_data": "[NO DATA]", "ok": "[OK]"}
+RULE_NAMES = {
+    "latency_drift": "slower than usual",
+    "silence": "unusually silent",
+    "misunderstanding_spike": "misunderstandings up",
+    "chasing": "we chase them more",
+    "company_latency_drift": "we answer slower than usual",
+    "vendor_overdue": "overdue, waiting on the vendor",
+    "company_overdue": "overdue, waiting on us",
+}
+# What `commhealth sql` lists for the "Still open" counts.
+STILL_OPEN_SQL = (
+    "SELECT vendor_id, rule, item_key, first_seen, last_severity FROM marts.alert_history "
+    "WHERE state = 'ongoing' ORDER BY vendor_id, rule, first_seen"
+)
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
@@ -56,23 +73,77 @@ _BROADCAST = re.compile(r"@(here|channel|everyone)", re.IGNORECASE)
 
 @dataclass
 class EvidenceItem:
-    """One awaiting item: ``label`` is an email subject or a Slack text snippet, ``link`` a Slack permalink."""
+    """A message behind an alert: ``label`` is an email subject or a Slack text snippet, ``link`` a permalink.
+
+    ``kind`` says what it shows ('answered late', 'waiting', 'signal'), printed before it so an answered breach is
+    never read as something still waiting.
+    """
 
     label: str
     link: str | None = None
     waited_business_minutes: float | None = None
     detail: str | None = None
+    kind: str | None = None
+
+
+@dataclass
+class WaitingItem:
+    """An overdue request still waiting at the end of the day: ``waiter`` waits on ``waited_on`` since ``since``."""
+
+    label: str
+    waiter: str
+    waited_on: str
+    since: dt.date
+    link: str | None = None
+    on_us: bool = False  # waits on the company (shown under "Waiting on us")
 
 
 @dataclass
 class AlertLine:
+    """One row of marts.alerts: a vendor rule, or the overdue items of one side with their counts by state."""
+
     rule: str
     severity: str  # 'warning' | 'critical'
     summary: str
+    state: str = "new"  # new | worse | ongoing | resolved on the report day
+    subject: str = "vendor"  # vendor | company (waiting on us: never colours the vendor)
+    first_seen: dt.date | None = None
+    new_items: int = 0
+    worse_items: int = 0
+    ongoing_items: int = 0
+    resolved_items: int = 0
+    evidence: list[EvidenceItem] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"alert severity must be one of {SEVERITIES}, not {self.severity!r}")
+        if self.state not in STATES:
+            raise ValueError(f"alert state must be one of {STATES}, not {self.state!r}")
+
+    @property
+    def is_items(self) -> bool:
+        return self.rule in ITEM_RULES
+
+    @property
+    def is_new_or_worse(self) -> bool:
+        """Announced today: a rule that started or turned critical, or items that crossed their SLA or 3x it."""
+        if self.is_items:
+            return self.new_items + self.worse_items > 0
+        return self.state in ("new", "worse")
+
+    @property
+    def is_critical_today(self) -> bool:
+        """Act today about the vendor: a rule newly critical, or items newly past the critical factor of the SLA."""
+        if self.subject != "vendor":
+            return False
+        if self.is_items:
+            return self.worse_items > 0
+        return self.severity == "critical" and self.state in ("new", "worse")
+
+    @property
+    def identity(self) -> str:
+        """The episode this alert belongs to (marts.alert_history): one announcement per episode and state."""
+        return f"{self.rule}:{self.first_seen}:{self.state}"
 
 
 @dataclass
@@ -93,12 +164,17 @@ class VendorDigest:
     signals_per_100_recent: float | None
     signals_per_100_baseline: float | None
     alerts: list[AlertLine] = field(default_factory=list)
-    evidence: list[EvidenceItem] = field(default_factory=list)  # at most 3 are shown
+    waiting: list[WaitingItem] = field(default_factory=list)  # overdue items still waiting, both sides
     alert_channel: str | None = None
+    data_reason: str | None = None  # why status is no_data (sources failed, silent, data ended)
+    dismissed: int = 0  # alerts and overdue items users dismissed (marts.digest_vendors.dismissed)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"vendor status must be one of {STATUSES}, not {self.status!r}")
+
+    def alerts_about(self, subject: str) -> list[AlertLine]:
+        return [a for a in self.alerts if a.subject == subject]
 
 
 @dataclass
@@ -107,6 +183,12 @@ class Digest:
     vendors: list[VendorDigest]
     title: str = "Vendor communication health"
     recent_days: int = 7  # [alerts] recent_days: the window the response times and signals cover
+    previous_day: dt.date | None = None  # the report day before: "new or worse since" it
+    data_problems: list[str] = field(default_factory=list)  # shown first (sources failed, silent, ended)
+
+    @property
+    def since(self) -> str:
+        return f"since {self.previous_day.isoformat()}" if self.previous_day else "today"
 
     @property
     def window(self) -> str:
@@ -117,6 +199,17 @@ class Digest:
     def status(self) -> str:
         """The worst vendor status ('ok' when there are no vendors)."""
         return min((v.status for v in self.vendors), key=_RANK.__getitem__, default="ok")
+
+    @property
+    def dismissed_note(self) -> str | None:
+        """One line saying how many alerts and items users dismissed, and where to see them; None without any."""
+        count = sum(v.dismissed for v in self.vendors)
+        if not count:
+            return None
+        return (
+            f"{_plural(count, 'alert')} dismissed (left out of the statuses); "
+            "`commhealth dismiss list` shows them."
+        )
 
 
 @dataclass
@@ -200,7 +293,7 @@ def safe_link(url: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class _Seg:
-    kind: str  # 'ours' | 'vendor' | 'bold' | 'link' | 'status'
+    kind: str  # 'ours' | 'vendor' | 'bold' | 'link' | 'status' | 'code'
     value: str = ""
     inner: tuple[_Seg, ...] = ()
     url: str = ""
@@ -222,6 +315,10 @@ def _status(status: str) -> _Seg:
     return _Seg("status", status)
 
 
+def _code(text: str) -> _Seg:
+    return _Seg("code", text)
+
+
 def _mrkdwn(segments: Iterable[_Seg]) -> str:
     out = []
     for seg in segments:
@@ -235,6 +332,8 @@ def _mrkdwn(segments: Iterable[_Seg]) -> str:
             out.append("<" + seg.url + "|" + _mrkdwn(seg.inner) + ">")
         elif seg.kind == "status":
             out.append(STATUS_EMOJI[seg.value])
+        elif seg.kind == "code":
+            out.append("`" + seg.value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "`")
     return "".join(out)
 
 
@@ -250,8 +349,31 @@ def _text(segments: Iterable[_Seg]) -> str:
         elif seg.kind == "link":
             url = seg.url.replace("&amp;", "&")
             out.append(_text(seg.inner) + " (" + url + ")")
+        elif seg.kind in ("status", "code"):
+            out.append(_STATUS_TAG[seg.value] if seg.kind == "status" else seg.value)
+    return "".join(out)
+
+
+def _md_escape(text: str) -> str:
+    """Vendor text inside markdown: no markup, links or HTML of its own."""
+    return "".join("\\" + ch if ch in "\\`*_[]()<>#|!" else ch for ch in _plain(text))
+
+
+def _markdown(segments: Iterable[_Seg]) -> str:
+    out = []
+    for seg in segments:
+        if seg.kind == "ours":
+            out.append(seg.value)
+        elif seg.kind == "vendor":
+            out.append(_md_escape(seg.value))
+        elif seg.kind == "bold":
+            out.append("**" + _markdown(seg.inner) + "**")
+        elif seg.kind == "link":
+            out.append("[" + _markdown(seg.inner) + "](" + seg.url.replace("&amp;", "&") + ")")
         elif seg.kind == "status":
-            out.append(_STATUS_TAG[seg.value])
+            out.append("**" + _STATUS_TAG[seg.value] + "**")
+        elif seg.kind == "code":
+            out.append("`" + seg.value + "`")
     return "".join(out)
 
 
@@ -349,7 +471,26 @@ def sort_vendors(vendors: Iterable[VendorDigest]) -> list[VendorDigest]:
     )
 
 
+_STATUS_WORD = {"critical": "critical", "warning": "warning", "no_data": "no data", "ok": "ok"}
+
+# Each list section has its own budget, so the fixed parts of the main message always fit Slack's limits and
+# what is left goes to the flagged vendors' sections (the rest fold into the thread).
+_SECTION_BUDGET = {"data": 1000, "new": 2500, "open": 600, "resolved": 1500, "us": 2500, "ok": 1000}
+
+
+def _status_word(status: str) -> str:
+    return _STATUS_WORD[status]
+
+
 def _summary_lines(vendor: VendorDigest, recent_days: int) -> list[Line]:
+    status_line: Line = [
+        _status(vendor.status),
+        _ours(" "),
+        _bold(_vendor(vendor.vendor_name, _NAME_CHARS)),
+        _ours(f" · {_status_word(vendor.status)}"),
+    ]
+    if vendor.status == "no_data":
+        return [status_line, [_ours("no data: "), _vendor(vendor.data_reason or "unknown", _DETAIL_CHARS)]]
     latency_vendor = (
         f"{format_hours(vendor.vendor_median_minutes)} / {format_hours(vendor.vendor_p90_minutes)}"
     )
@@ -362,12 +503,7 @@ def _summary_lines(vendor: VendorDigest, recent_days: int) -> list[Line]:
     else:
         signals += f" vs {_rate(vendor.signals_per_100_baseline)} baseline"
     return [
-        [
-            _status(vendor.status),
-            _ours(" "),
-            _bold(_vendor(vendor.vendor_name, _NAME_CHARS)),
-            _ours(f" · {vendor.status}"),
-        ],
+        status_line,
         [
             _bold(_ours("Vendor → us")),
             _ours(f" {latency_vendor} ({_plural(vendor.vendor_responses, 'response')})   "),
@@ -388,45 +524,217 @@ def _summary_lines(vendor: VendorDigest, recent_days: int) -> list[Line]:
 def _evidence_line(item: EvidenceItem) -> Line:
     label = _vendor(item.label or "(no subject)", _LABEL_CHARS)
     url = safe_link(item.link)
-    line: Line = [_ours("• ")]
+    line: Line = [_ours("• " + (f"{item.kind}: " if item.kind else ""))]
     line.append(_Seg("link", inner=(label,), url=url) if url else label)
     if item.waited_business_minutes is not None and not math.isnan(item.waited_business_minutes):
-        line.append(_ours(f" — waiting {item.waited_business_minutes / 60:.1f} business h"))
+        hours = f"{item.waited_business_minutes / 60:.1f} business h"
+        line.append(
+            _ours(f" — answered in {hours}" if item.kind == "answered late" else f" — waiting {hours}")
+        )
     if item.detail:
         line += [_ours(" ("), _vendor(item.detail, _DETAIL_CHARS), _ours(")")]
     return line
 
 
-def _detail_lines(vendor: VendorDigest) -> list[Line]:
-    lines: list[Line] = []
-    alerts = sorted(vendor.alerts, key=lambda a: _RANK[a.severity])
-    for alert in alerts[:MAX_ALERTS]:
-        lines.append(
-            [_status(alert.severity), _ours(" "), _vendor(alert.summary or alert.rule, _SUMMARY_CHARS)]
-        )
-    if len(alerts) > MAX_ALERTS:
-        lines.append([_ours(f"…and {len(alerts) - MAX_ALERTS} more alerts")])
-    if vendor.evidence:
-        lines.append([_bold(_ours("Waiting"))])
-        lines += [_evidence_line(item) for item in vendor.evidence[:MAX_EVIDENCE]]
-        if len(vendor.evidence) > MAX_EVIDENCE:
-            lines.append([_ours(f"…and {len(vendor.evidence) - MAX_EVIDENCE} more")])
+def _waiting_line(item: WaitingItem) -> Line:
+    label = _vendor(item.label or "(no subject)", _LABEL_CHARS)
+    url = safe_link(item.link)
+    return [
+        _ours("• "),
+        _Seg("link", inner=(label,), url=url) if url else label,
+        _ours(" — "),
+        _vendor(item.waiter, _NAME_CHARS),
+        _ours(" waits on "),
+        _vendor(item.waited_on, _NAME_CHARS),
+        _ours(f" since {item.since.isoformat()}"),
+    ]
+
+
+def _at_most(lines: list[Line], limit: int, noun: str) -> list[Line]:
+    if len(lines) <= limit:
+        return lines
+    return [*lines[:limit], [_ours(" ".join(f"…and {len(lines) - limit} more {noun}".split()))]]
+
+
+def _by_severity(alerts: Iterable[AlertLine]) -> list[AlertLine]:
+    return sorted(alerts, key=lambda a: _RANK[a.severity])
+
+
+def _alert_line(alert: AlertLine, vendor: VendorDigest | None = None) -> Line:
+    line: Line = [_status(alert.severity), _ours(" ")]
+    if vendor is not None:
+        line += [_bold(_vendor(vendor.vendor_name, _NAME_CHARS)), _ours(" · ")]
+    line += [_ours(RULE_NAMES.get(alert.rule, alert.rule) + ": "), _vendor(alert.summary, _SUMMARY_CHARS)]
+    if vendor is None and alert.first_seen is not None:
+        line.append(_ours(f" — since {alert.first_seen.isoformat()} ({alert.state})"))
+    return line
+
+
+def _vendor_lines(vendor: VendorDigest, recent_days: int) -> list[Line]:
+    """A flagged vendor: its figures against its own normal, what fires since when, evidence, what waits on it."""
+    lines = _summary_lines(vendor, recent_days)
+    firing = _by_severity(a for a in vendor.alerts_about("vendor") if a.state != "resolved")
+    lines += _at_most([_alert_line(a) for a in firing], MAX_ALERTS, "alerts")
+    evidence: list[EvidenceItem] = []
+    for alert in firing:
+        if not alert.is_items:  # items are listed under "Waiting", with who waits on whom
+            evidence += [e for e in alert.evidence if e not in evidence]
+    lines += _at_most([_evidence_line(e) for e in evidence], MAX_EVIDENCE, "")
+    waiting = [w for w in vendor.waiting if not w.on_us]
+    if waiting:
+        lines.append([_bold(_ours(f"Waiting ({len(waiting)})"))])
+        lines += _at_most([_waiting_line(w) for w in waiting], MAX_EVIDENCE, "")
     return lines
 
 
-def _vendor_blocks(vendor: VendorDigest, recent_days: int, *, divider: bool = True) -> list[_Block]:
-    blocks = [_section(_summary_lines(vendor, recent_days))]
-    details = _detail_lines(vendor)
-    if details:
-        blocks.append(_section(details))
-    if divider:
-        blocks.append(_divider())
-    return blocks
+@dataclass
+class DigestSection:
+    """One part of the digest, in reading order; Slack, the markdown artifact and the terminal all render these."""
+
+    kind: str  # head | data | new | vendor | open | resolved | us | ok | dismissed
+    title: str | None
+    lines: list[Line]
+    vendor: VendorDigest | None = None
+
+
+def _items(alerts: Iterable[AlertLine], count: Callable[[AlertLine], int]) -> int:
+    return sum(count(a) for a in alerts)
+
+
+def digest_sections(digest: Digest) -> list[DigestSection]:
+    """The digest's structure, built once: new or worse first, then flagged vendors, then what is still open."""
+    vendors = sort_vendors(digest.vendors)
+    alerts = [(v, a) for v in vendors for a in v.alerts]
+    new_count = _items(
+        (a for _, a in alerts),
+        lambda a: a.new_items + a.worse_items if a.is_items else 1 if a.is_new_or_worse else 0,
+    )
+    open_rules = [a for _, a in alerts if not a.is_items and a.subject == "vendor" and a.state == "ongoing"]
+    open_vendor = _items((a for _, a in alerts if a.rule == "vendor_overdue"), lambda a: a.ongoing_items)
+    open_us = _items((a for _, a in alerts if a.rule == "company_overdue"), lambda a: a.ongoing_items)
+    open_us += sum(1 for _, a in alerts if a.rule == "company_latency_drift" and a.state == "ongoing")
+    resolved = [(v, a) for v, a in alerts if (a.resolved_items if a.is_items else a.state == "resolved")]
+    resolved_count = _items((a for _, a in resolved), lambda a: a.resolved_items if a.is_items else 1)
+    on_us = [
+        v
+        for v in vendors
+        if any(a.state != "resolved" for a in v.alerts_about("company")) or any(w.on_us for w in v.waiting)
+    ]
+
+    status = digest.status
+    counts = _counts(vendors) + (f" · {len(on_us)} waiting on us" if on_us else "")
+    sections = [
+        DigestSection(
+            "head",
+            f"{digest.title} · {digest.day.isoformat()}",
+            [
+                [
+                    _status(status),
+                    _ours(" "),
+                    _bold(_ours(_status_word(status).capitalize())),
+                    _ours(f" · {counts}"),
+                ],
+                [
+                    _ours(
+                        f"{new_count} new or worse {digest.since} · {len(open_rules) + open_vendor + open_us} still "
+                        f"open · {resolved_count} resolved"
+                    )
+                ],
+                [_ours(f"Response times in business hours over {digest.window}, median / p90.")],
+            ],
+        )
+    ]
+    if digest.data_problems:
+        lines = [[_ours("• "), _vendor(p, _SUMMARY_CHARS)] for p in digest.data_problems]
+        sections.append(DigestSection("data", "Data problems", lines))
+    if not vendors:
+        sections.append(DigestSection("new", None, [[_ours("No vendors configured.")]]))
+        return sections
+
+    new = _by_severity(a for _, a in alerts if a.subject == "vendor" and a.is_new_or_worse)
+    owner = {id(a): v for v, a in alerts}
+    lines = [_alert_line(a, owner[id(a)]) for a in new] or [[_ours("Nothing new or worse.")]]
+    sections.append(DigestSection("new", f"New or worse {digest.since}", lines))
+
+    for vendor in vendors:
+        if vendor.status != "ok":
+            sections.append(DigestSection("vendor", None, _vendor_lines(vendor, digest.recent_days), vendor))
+
+    sections.append(
+        DigestSection(
+            "open",
+            "Still open",
+            [
+                [
+                    _ours(
+                        f"{_plural(len(open_rules), 'vendor rule')} still firing, {_plural(open_vendor, 'item')} "
+                        f"waiting on vendors, {open_us} on us (announced before, not repeated)."
+                    )
+                ],
+                [_ours("List them: "), _code(f'commhealth sql "{STILL_OPEN_SQL}"')],
+            ],
+        )
+    )
+    if resolved:
+        lines = []
+        for vendor, alert in resolved:
+            line: Line = [_bold(_vendor(vendor.vendor_name, _NAME_CHARS)), _ours(" · ")]
+            if alert.is_items:
+                side = "the vendor" if alert.rule == "vendor_overdue" else "us"
+                line.append(
+                    _ours(f"{_plural(alert.resolved_items, 'overdue item')} waiting on {side} answered")
+                )
+            else:
+                line += [
+                    _ours(RULE_NAMES.get(alert.rule, alert.rule) + ": "),
+                    _vendor(alert.summary, _SUMMARY_CHARS),
+                ]
+            lines.append(line)
+        sections.append(DigestSection("resolved", f"Resolved {digest.since}", lines))
+    if on_us:
+        lines = []
+        for vendor in on_us:
+            lines.append([_bold(_vendor(vendor.vendor_name, _NAME_CHARS))])
+            lines += [
+                _alert_line(a)
+                for a in _by_severity(vendor.alerts_about("company"))
+                if a.state != "resolved" and not a.is_items
+            ]
+            waiting = [w for w in vendor.waiting if w.on_us]
+            if waiting:
+                lines.append([_ours(f"{_plural(len(waiting), 'item')} past our SLA:")])
+                lines += _at_most([_waiting_line(w) for w in waiting], MAX_EVIDENCE, "")
+        sections.append(DigestSection("us", "Waiting on us", lines))
+    ok = sorted(
+        (v for v in vendors if v.status == "ok"), key=lambda v: (v.vendor_name.casefold(), v.vendor_id)
+    )
+    if ok:
+        line = [_ours(f"{_plural(len(ok), 'vendor')} ok: ")]
+        for index, vendor in enumerate(ok):
+            line += [_ours(", ")] * bool(index) + [_vendor(vendor.vendor_name, _NAME_CHARS)]
+        sections.append(DigestSection("ok", None, [line]))
+    if digest.dismissed_note:
+        sections.append(DigestSection("dismissed", None, [[_ours(digest.dismissed_note)]]))
+    return sections
+
+
+def _section_blocks(section: DigestSection) -> list[_Block]:
+    if section.kind == "head":
+        return [_header(section.title or ""), _section(section.lines), _divider()]
+    lines = ([[_bold(_ours(section.title))]] if section.title else []) + section.lines
+    if section.kind in ("ok", "dismissed"):
+        md, plain = _fit_lines(lines, _SECTION_BUDGET.get(section.kind, MAX_SECTION_CHARS))
+        return [
+            _Block({"type": "context", "elements": [{"type": "mrkdwn", "text": md, "verbatim": True}]}, plain)
+        ]
+    md, plain = _fit_lines(lines, _SECTION_BUDGET.get(section.kind, MAX_SECTION_CHARS))
+    blocks = [_Block({"type": "section", "text": {"type": "mrkdwn", "text": md, "verbatim": True}}, plain)]
+    return blocks + [_divider()] if section.kind in ("new", "vendor") else blocks
 
 
 def _counts(vendors: Sequence[VendorDigest]) -> str:
-    counts = {s: sum(1 for v in vendors if v.status == s) for s in ("critical", "warning", "ok")}
-    return " · ".join(f"{n} {s}" for s, n in counts.items())
+    counts = {s: sum(1 for v in vendors if v.status == s) for s in ("critical", "warning", "no_data", "ok")}
+    return " · ".join(f"{n} {_status_word(s)}" for s, n in counts.items() if n or s != "no_data")
 
 
 def _names_within(prefix: str, vendors: Sequence[VendorDigest], limit: int) -> str:
@@ -435,7 +743,7 @@ def _names_within(prefix: str, vendors: Sequence[VendorDigest], limit: int) -> s
     for index, vendor in enumerate(vendors):
         piece = (
             ", " if index else " "
-        ) + f"{escape_text(_clip(vendor.vendor_name, _NAME_CHARS))} ({vendor.status})"
+        ) + f"{escape_text(_clip(vendor.vendor_name, _NAME_CHARS))} ({_status_word(vendor.status)})"
         rest = f", +{len(vendors) - index} more"
         if len(text) + len(piece) + len(rest) > limit:
             return text + (rest if index else f" {len(vendors)} vendors")
@@ -455,40 +763,31 @@ def _fits(blocks: list[_Block], extra: list[_Block], reserve_blocks: int, reserv
 
 
 def render_digest(digest: Digest) -> RenderedDigest:
-    """The digest as one main message plus, when it does not fit, thread replies with the remaining vendors."""
-    vendors = sort_vendors(digest.vendors)
-    status = digest.status
-    day = digest.day.isoformat()
-    head = [
-        _header(f"{digest.title} · {day}"),
-        _section(
-            [
-                [
-                    _status(status),
-                    _ours(" "),
-                    _bold(_ours(status.capitalize())),
-                    _ours(f" · {_counts(vendors)}"),
-                ],
-                [_ours(f"Response times in business hours over {digest.window}, median / p90.")],
-            ]
-        ),
-        _divider(),
+    """The digest as one main message plus, when the flagged vendors' sections do not fit, thread replies."""
+    sections = digest_sections(digest)
+    top = [b for s in sections if s.kind in ("head", "data", "new") for b in _section_blocks(s)]
+    tail = [
+        b for s in sections if s.kind not in ("head", "data", "new", "vendor") for b in _section_blocks(s)
     ]
-    if not vendors:
-        head.append(_context([_ours("No vendors configured.")]))
-    groups = [_vendor_blocks(v, digest.recent_days) for v in vendors]
-    more_reserve = len("…and 9999 more vendors in the thread")
+    vendor_sections = [s for s in sections if s.kind == "vendor"]
+    groups = [_section_blocks(s) for s in vendor_sections]
+    more_reserve = len("…and 9999 more vendors in the thread") + sum(b.size for b in tail)
 
-    main = list(head)
+    main = list(top)
     index = 0
-    while index < len(groups) and _fits(main, groups[index], 1, more_reserve):
+    while index < len(groups) and _fits(main, groups[index], 1 + len(tail), more_reserve):
         main += groups[index]
         index += 1
     left = len(groups) - index
     if left:
         main.append(_context([_ours(f"…and {left} more vendors in the thread")]))
-    worst = [v for v in vendors if v.status != "ok"]
-    text = _names_within(f"{digest.title} {day}: {status} ({_counts(vendors)}).", worst, MAX_TEXT_CHARS)
+    main += tail
+    day = digest.day.isoformat()
+    status = digest.status
+    worst = [v for v in sort_vendors(digest.vendors) if v.status != "ok"]
+    text = _names_within(
+        f"{digest.title} {day}: {_status_word(status)} ({_counts(digest.vendors)}).", worst, MAX_TEXT_CHARS
+    )
     main_message = _message(main, text)
 
     chunks: list[list[VendorDigest]] = []
@@ -498,7 +797,7 @@ def render_digest(digest: Digest) -> RenderedDigest:
         chunk: list[VendorDigest] = []
         while index < len(groups) and (not body or _fits(body, groups[index], 1, 200)):
             body += groups[index]
-            chunk.append(vendors[index])
+            chunk.append(vendor_sections[index].vendor)  # type: ignore[arg-type]
             index += 1
         chunks.append(chunk)
         bodies.append(body)
@@ -510,19 +809,35 @@ def render_digest(digest: Digest) -> RenderedDigest:
     return RenderedDigest(main=main_message, thread_replies=replies)
 
 
+def render_markdown(digest: Digest) -> str:
+    """The digest as markdown (the Prefect artifact), section by section like the Slack message."""
+    out: list[str] = []
+    for section in digest_sections(digest):
+        if section.kind == "head":
+            out.append(f"# {section.title}")
+        elif section.title:
+            out.append(f"## {section.title}")
+        elif section.kind == "vendor":
+            out.append("### " + _markdown(section.lines[0]))
+        lines = section.lines[1:] if section.kind == "vendor" and not section.title else section.lines
+        out += ["- " + _markdown(line).removeprefix("• ") for line in lines]
+        out.append("")
+    return "\n".join(out)
+
+
 def render_vendor_alert(digest: Digest, vendor: VendorDigest) -> RenderedMessage:
-    """The alert posted to the vendor's own ``alert_channel`` (used for critical vendors)."""
+    """The alert posted to the vendor's own ``alert_channel`` (critical alerts new or worse on the day)."""
     day = digest.day.isoformat()
     blocks = [
-        _header(f"{vendor.status.capitalize()} vendor alert · {day}"),
-        *_vendor_blocks(vendor, digest.recent_days, divider=False),
+        _header(f"{_status_word(vendor.status).capitalize()} vendor alert · {day}"),
+        _section(_vendor_lines(vendor, digest.recent_days)),
     ]
     note = (
         f"From the daily digest ({digest.title}, {day}). Business hours over {digest.window}, median / p90."
     )
     blocks.append(_context([_ours(note)]))
     name = escape_text(_clip(vendor.vendor_name, _NAME_CHARS))
-    text = f"{name} is {vendor.status} on {day}"
+    text = f"{name} is {_status_word(vendor.status)} on {day}"
     summaries = [escape_text(_clip(a.summary or a.rule, _SUMMARY_CHARS)) for a in vendor.alerts]
     for index, summary in enumerate(summaries):
         piece = (": " if index == 0 else "; ") + summary

@@ -11,6 +11,7 @@ from prefect.client.orchestration import get_client
 
 from commhealth.config import load_config
 from commhealth.demo_data import write_demo_dataset
+from commhealth.scenario import demo_scenario
 from commhealth.secrets import SecretUnavailableError
 from flows.daily import backfill, daily, extract
 from tests.fakes.slack_api import FakeSlackAPI
@@ -27,7 +28,7 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlackAPI]:
     monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
     with FakeSlackAPI() as fake:
         fake.state.add_channel("vendor-health", "C0HEALTH01")
-        for vendor in ("kappa", "lumen", "atlas", "vinh"):
+        for vendor in (spec.id for spec in demo_scenario().vendors):
             fake.state.add_channel(f"vendor-{vendor}")
             fake.state.add_channel(f"ext-{vendor}", is_ext_shared=True)
         fake.state.add_user("U0LIVE", "live", team_id="T0KAPPA", profile={"real_name": "Live Kappa"})
@@ -73,7 +74,7 @@ def test_a_forced_run_posts_each_part_once_whatever_the_retries(
     dataset = write_demo_dataset(tmp_path / "demo", weeks=3)
     config = dataset.config_path
     config.write_text(config.read_text().replace("https://slack.com/api/", slack.url))
-    vendor_channels = [f"#vendor-{v}" for v in ("kappa", "lumen", "atlas", "vinh")]
+    vendor_channels = [f"#vendor-{spec.id}" for spec in demo_scenario().vendors]
     # One critical alert post fails once: the task is retried, and only that post may be made again.
     slack.api_error(  # an error that is not retried within the call (internal_error is)
         "chat.postMessage", "invalid_arguments", when=lambda c: c.params["channel"] in vendor_channels

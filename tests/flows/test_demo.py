@@ -22,4 +22,4 @@ def test_a_second_demo_replaces_the_first_and_prints_its_paths_as_given(tmp_path
     assert runs == 1  # the first demo's warehouse went with it: one dataset, not two merged
     output = console.export_text()
     assert f"Demo dataset written to {target}/" in output
-    assert f"duckdb {published}" in output
+    assert f"commhealth --config {target / 'commhealth.toml'} sql" in output

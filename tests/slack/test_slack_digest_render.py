@@ -16,6 +16,7 @@ from connectors.slack.digest import (
     RenderedDigest,
     escape_text,
     render_digest,
+    render_markdown,
     render_terminal,
     render_vendor_alert,
 )
@@ -48,7 +49,7 @@ def vendor_names_in(rendered: RenderedDigest, names: list[str]) -> list[str]:
     found = []
     for message in rendered.messages:
         for text in section_texts(message.blocks):
-            match = re.match(r":[a-z_]+: \*(.+?)\* · (ok|warning|critical)\n", text)
+            match = re.match(r":[a-z_]+: \*(.+?)\* · (ok|warning|critical|no data)\n", text)
             if match and match[1] in names:
                 found.append(match[1])
     return found
@@ -59,31 +60,113 @@ def test_layout_header_status_and_vendor_sections() -> None:
     blocks = rendered.main.blocks
     assert blocks[0]["type"] == "header"
     assert "2026-03-10" in blocks[0]["text"]["text"]
-    assert blocks[1]["text"]["text"].startswith(":red_circle: *Critical*")
+    assert blocks[1]["text"]["text"].startswith(":red_circle: *Critical* · 1 critical · 1 warning · 2 ok")
+    assert "2 waiting on us" in blocks[1]["text"]["text"]
+    assert "4 new or worse since 2026-03-09 · 2 still open · 2 resolved" in blocks[1]["text"]["text"]
     assert rendered.thread_replies == []
-    kappa = next(t for t in section_texts(blocks) if "*Kappa Offshore*" in t)
+    kappa = next(t for t in section_texts(blocks) if t.startswith(":red_circle: *Kappa Offshore*"))
     assert "*Vendor → us* 3.5 h / 9.0 h" in kappa
     assert "*Us → vendor* 1.2 h / –" in kappa
     assert "*SLA breaches today* 3" in kappa
     assert "2 on vendor, 1 on us" in kappa
     assert "2.1 per 100 msgs vs 0.8 baseline" in kappa
-    details = next(t for t in section_texts(blocks) if "Invoice 42" in t)
-    assert ":red_circle: 3 vendor responses over SLA today" in details
     assert (
-        "<https://fake-workspace.slack.com/archives/C0KAPPA/p1767225601000001|Invoice 42 clarification>"
-        " — waiting 12.5 business h" in details
+        ":red_circle: slower than usual: Answers take 12.5 business hours against 3.0 usually"
+        " — since 2026-03-06 (worse)" in kappa
     )
-    assert "Re: release plan — waiting 1.5 business h (email)" in details
+    assert (
+        "• waiting: <https://fake-workspace.slack.com/archives/C0KAPPA/p1767225601000001|Invoice 42 clarification>"
+        " — waiting 12.5 business h" in kappa
+    )
+    assert "• answered late: Re: release plan — answered in 1.5 business h (email)" in kappa
+    # The Waiting list: only items still waiting on the vendor, who waits on whom since when.
+    assert "*Waiting (2)*\n• Access request — Alice Martin waits on Kappa Offshore since 2026-03-02" in kappa
+    assert "NDA" not in kappa and "company_overdue" not in kappa
     for block in blocks:
         if block["type"] == "section":
             assert block["text"] == {"type": "mrkdwn", "text": block["text"]["text"], "verbatim": True}
     assert rendered.main.text.startswith("Vendor communication health 2026-03-10: critical")
 
 
+def test_sections_in_reading_order() -> None:
+    """New or worse first, flagged vendors, still open (counts and the query), resolved, waiting on us, ok."""
+    texts = section_texts(render_digest(sample_digest()).main.blocks)
+    titles = [t.split("\n")[0] for t in texts]
+    assert titles[2:] == [
+        "*New or worse since 2026-03-09*",
+        ":red_circle: *Kappa Offshore* · critical",
+        ":large_yellow_circle: *Mira Labs* · warning",
+        "*Still open*",
+        "*Resolved since 2026-03-09*",
+        "*Waiting on us*",
+        "2 vendors ok: Lumen Nearshore, Nova Systems",
+    ]
+    new, _, mira, still_open, resolved, on_us = texts[2], texts[3], texts[4], texts[5], texts[6], texts[7]
+    assert new.split("\n")[1:] == [
+        ":red_circle: *Kappa Offshore* · slower than usual: Answers take 12.5 business hours against 3.0 usually",
+        (
+            ":red_circle: *Kappa Offshore* · overdue, waiting on the vendor: 2 waiting on the vendor past the 8 h"
+            " SLA (1 new today, 1 newly past 3x); 1 answered today"
+        ),
+    ]
+    assert "Mira" not in new  # ongoing: counted under "Still open", not announced again
+    assert "since 2026-03-04 (ongoing)" in mira and "chasing" not in mira and "they chase" not in mira
+    assert "1 vendor rule still firing, 0 items waiting on vendors, 1 on us" in still_open
+    assert '`commhealth sql "SELECT vendor_id, rule, item_key' in still_open
+    assert resolved.split("\n")[1:] == [
+        "*Kappa Offshore* · 1 overdue item waiting on the vendor answered",
+        "*Mira Labs* · we chase them more: No longer fires (it did from 2026-03-03 to 2026-03-09)",
+    ]
+    assert on_us.split("\n")[1:] == [
+        "*Kappa Offshore*",
+        "1 item past our SLA:",
+        "• Can you sign the NDA? — Kappa Offshore (Priya) waits on Claire Petit since 2026-03-05",
+        "*Nova Systems*",
+        (
+            ":large_yellow_circle: we answer slower than usual: We answer in 6.0 business hours against 2.0"
+            " usually — since 2026-03-10 (new)"
+        ),
+    ]
+
+
+def test_markdown_and_terminal_follow_the_slack_structure() -> None:
+    digest = sample_digest()
+    terminal = render_terminal(render_digest(digest))
+    markdown = render_markdown(digest)
+    titles = ["New or worse since 2026-03-09", "Kappa Offshore", "Mira Labs", "Still open"]
+    titles += ["Resolved since 2026-03-09", "Waiting on us", "2 vendors ok: Lumen Nearshore, Nova Systems"]
+    terminal_order = [
+        terminal.index(t if "Offshore" not in t and "Mira" not in t else f"{t} ·") for t in titles
+    ]
+    markdown_order = [
+        markdown.index(t if "Offshore" not in t and "Mira" not in t else f"{t}** ·") for t in titles
+    ]
+    assert terminal_order == sorted(terminal_order)
+    assert markdown_order == sorted(markdown_order)
+    assert "## New or worse since 2026-03-09" in markdown
+    assert "- Access request — Alice Martin waits on Kappa Offshore since 2026-03-02" in markdown
+    assert "• Access request — Alice Martin waits on Kappa Offshore since 2026-03-02" in terminal
+
+
+def test_hooks_no_data_vendor_data_problems_and_dismissed() -> None:
+    silent = vendor("orbit", "Orbit Data", "no_data")
+    silent.data_reason = "no message since 2026-02-20 (the source is silent)"
+    lumen = vendor("lumen")
+    lumen.dismissed = 2
+    digest = Digest(day=DAY, vendors=[silent, lumen], data_problems=["mbox /data/in.mbox failed"])
+    texts = section_texts(render_digest(digest).main.blocks)
+    assert texts[2] == "*Data problems*\n• mbox /data/in.mbox failed"
+    orbit = next(t for t in texts if "Orbit Data" in t and "no data:" in t)
+    assert orbit.startswith(":white_circle: *Orbit Data* · no data\nno data: no message since 2026-02-20")
+    assert "Vendor → us" not in orbit
+    assert texts[-1] == "2 alerts dismissed (left out of the statuses); `commhealth dismiss list` shows them."
+    assert "no data" in texts[1]
+
+
 def test_vendors_sorted_critical_first() -> None:
     rendered = render_digest(sample_digest())
     names = ["Kappa Offshore", "Mira Labs", "Lumen Nearshore"]
-    assert vendor_names_in(rendered, names) == names
+    assert vendor_names_in(rendered, names) == names[:2]  # ok vendors are folded into one line
 
 
 def test_digest_status_is_worst_vendor_status() -> None:
@@ -110,7 +193,7 @@ def test_permalinks_only_https_and_escaped() -> None:
         EvidenceItem("js one", link="javascript:alert(1)"),
         EvidenceItem("pipe one", link="https://x.slack.com/archives/C1/p1?a=1&b=2|evil>x"),
     ]
-    rendered = render_digest(Digest(day=DAY, vendors=[vendor("v", evidence=evidence)]))
+    rendered = render_digest(Digest(day=DAY, vendors=[vendor("v", status="warning", evidence=evidence)]))
     text = "\n".join(section_texts(rendered.main.blocks))
     assert "• http one" in text and "http://example.com" not in text
     assert "• js one" in text and "javascript" not in text
@@ -167,7 +250,7 @@ def test_oversized_digest_folds_into_thread_replies() -> None:
         vendor(
             f"vendor{i:02d}",
             name=f"Vendor {i:02d} " + "X" * 60,
-            status=("critical", "warning", "ok")[i % 3],
+            status=("critical", "warning")[i % 2],
             alerts=[AlertLine("vendor_overdue", "warning", long_subject[:280]) for _ in range(8)],
             evidence=[
                 EvidenceItem(
@@ -187,17 +270,20 @@ def test_oversized_digest_folds_into_thread_replies() -> None:
         assert len(message.text) <= 3000
         assert all(1 <= len(t) <= 3000 for t in section_texts(message.blocks))
         assert sum(len(t) for t in section_texts(message.blocks)) <= 12000
-    last = rendered.main.blocks[-1]
+        assert all(len(b["text"]["text"]) <= 150 for b in message.blocks if b["type"] == "header")
     in_main = len(vendor_names_in(RenderedDigest(rendered.main, []), [v.vendor_name for v in vendors]))
-    assert last["type"] == "context"
-    assert last["elements"][0]["text"] == f"…and {40 - in_main} more vendors in the thread"
+    notes = [b["elements"][0]["text"] for b in rendered.main.blocks if b["type"] == "context"]
+    assert notes == [f"…and {40 - in_main} more vendors in the thread"]
+    # the summary sections still close the main message, after the note
+    assert section_texts(rendered.main.blocks)[-1].startswith("*Still open*")
     names = vendor_names_in(rendered, [v.vendor_name for v in vendors])
     assert sorted(names) == sorted(v.vendor_name for v in vendors)  # each vendor exactly once
-    assert names[:14] == [v.vendor_name for v in vendors if v.status == "critical"]  # still critical first
+    assert names[:20] == [v.vendor_name for v in vendors if v.status == "critical"]  # still critical first
 
 
 def test_many_small_vendors_respect_block_limit() -> None:
-    rendered = render_digest(Digest(day=DAY, vendors=[vendor(f"v{i:03d}") for i in range(120)]))
+    vendors = [vendor(f"v{i:03d}", status="warning") for i in range(120)]
+    rendered = render_digest(Digest(day=DAY, vendors=vendors))
     assert len(rendered.messages) > 2
     assert all(len(m.blocks) <= MAX_BLOCKS for m in rendered.messages)
     assert len(vendor_names_in(rendered, [f"V{i:03d}" for i in range(120)])) == 120
@@ -215,22 +301,24 @@ def test_vendor_alert_message() -> None:
     message = render_vendor_alert(digest, kappa)
     assert message.blocks[0]["type"] == "header"
     assert message.blocks[0]["text"]["text"] == "Critical vendor alert · 2026-03-10"
-    assert message.text == (
-        "Kappa Offshore is critical on 2026-03-10: 3 vendor responses over SLA today; 1 item waiting on us past SLA"
+    assert message.text.startswith(
+        "Kappa Offshore is critical on 2026-03-10: Answers take 12.5 business hours against 3.0 usually; 2 waiting"
     )
     assert any("Invoice 42" in t for t in section_texts(message.blocks))
 
 
 def test_render_terminal_has_no_markup() -> None:
     digest = sample_digest()
-    digest.vendors += [vendor(f"extra{i}", evidence=[EvidenceItem("Long " * 300)]) for i in range(30)]
+    digest.vendors += [
+        vendor(f"extra{i}", status="warning", evidence=[EvidenceItem("Long " * 300)]) for i in range(30)
+    ]
     rendered = render_digest(digest)
     assert rendered.thread_replies
     out = render_terminal(rendered)
     assert "[CRITICAL] Kappa Offshore · critical" in out
     assert "Vendor → us 3.5 h / 9.0 h (12 responses)" in out
     assert (
-        "Invoice 42 clarification (https://fake-workspace.slack.com/archives/C0KAPPA/p1767225601000001)"
+        "waiting: Invoice 42 clarification (https://fake-workspace.slack.com/archives/C0KAPPA/p1767225601000001)"
         in out
     )
     assert "thread reply" in out

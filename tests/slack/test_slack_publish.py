@@ -40,7 +40,11 @@ def test_deliver_posts_main_replies_and_chart_in_thread_and_records_each_part(
 ) -> None:
     digest = sample_digest()
     digest.vendors += [
-        vendor(f"bulk{i:02d}", evidence=[EvidenceItem("Subject " * 40, waited_business_minutes=60.0)] * 3)
+        vendor(
+            f"bulk{i:02d}",
+            status="warning",
+            evidence=[EvidenceItem("Subject " * 40, waited_business_minutes=60.0)] * 3,
+        )
         for i in range(40)
     ]
     files = files_for(tmp_path, digest)
@@ -195,7 +199,11 @@ def test_delivered_json_never_carries_vendor_markup(
                 "evil",
                 name=f"Evil {evil}",
                 status="critical",
-                alerts=[AlertLine("vendor_overdue", "critical", f"Waiting on {evil}")],
+                alerts=[
+                    AlertLine(
+                        "vendor_overdue", "critical", f"Waiting on {evil}", state="worse", worse_items=1
+                    )
+                ],
                 evidence=[EvidenceItem(evil, link=permalink, detail=evil), EvidenceItem(evil)],
                 alert_channel="#vendor-kappa",
             )

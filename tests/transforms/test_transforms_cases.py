@@ -10,12 +10,14 @@ Each case file holds:
   messages: rows of core.messages, only the relevant columns (defaults: channel email, conversation c1, ...;
             with a slack_channel_id: channel slack, conversation {slack_channel_id}:main)
   slack_channels, slack_users: optional rows of raw.slack_channels and raw.slack_users (the Slack directory)
+  feedback: optional rows of meta.feedback (user decisions: not_a_request, dismiss), author and origin defaulted
   expect: {mart name: [expected rows]} with a subset of columns; the mart must hold exactly these rows
           (compared on those columns, in any order; floats to 1e-6, timestamps and dates parsed from strings).
           A list column (alerts.evidence) is compared in order and in length; each expected item is either a
           message_key string or a dict checked on a subset of the struct's fields.
-  rebuild: optional {config: override of the base config, expect: ...}: the same warehouse built again (same
-           as_of) with that config instead, and what it must hold then
+  rebuild: optional {config: override of the base config, as_of: ..., expect: ...}, or a list of them: the same
+           warehouse built again, in order, with that config and as_of instead (default: the case's), and what it
+           must hold then; consecutive as_of values follow alert states from one report day to the next
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import pytest
 import yaml
 from transforms_testlib import (
     as_datetime,
+    insert_feedback,
     insert_messages,
     insert_slack_directory,
     make_config,
@@ -48,7 +51,12 @@ MARTS = {
     "vendor_daily",
     "stg_turns",
     "stg_counted_messages",
+    "stg_message_requests",
+    "stg_alert_items",
+    "dismissals",
+    "dismissed_alerts",
     "alerts",
+    "alert_history",
     "digest_vendors",
     "digest_latency",
 }
@@ -129,8 +137,12 @@ def test_case(case_path: Path, warehouse, fetch, tmp_path: Path) -> None:
     case = yaml.safe_load(case_path.read_text(encoding="utf-8"))
     insert_messages(warehouse, case.get("messages") or [])
     insert_slack_directory(warehouse, case.get("slack_channels") or [], case.get("slack_users") or [])
+    insert_feedback(warehouse, case.get("feedback") or [])
     config = _config(case, case.get("config"), tmp_path)
     _build_and_compare(warehouse, fetch, config, case["as_of"], case.get("expect"))
-    if "rebuild" in case:
-        rebuilt = _config(case, case["rebuild"].get("config"), tmp_path)
-        _build_and_compare(warehouse, fetch, rebuilt, case["as_of"], case["rebuild"].get("expect"))
+    rebuilds = case.get("rebuild") or []
+    for rebuild in [rebuilds] if isinstance(rebuilds, dict) else rebuilds:
+        rebuilt = _config(case, rebuild.get("config", case.get("config")), tmp_path)
+        _build_and_compare(
+            warehouse, fetch, rebuilt, rebuild.get("as_of", case["as_of"]), rebuild.get("expect")
+        )

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 from transforms_testlib import (
     INSERT_MESSAGE,
+    insert_feedback,
     insert_messages,
     insert_slack_directory,
     make_config,
@@ -93,10 +94,10 @@ def snapshot(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[Any, ...]
 
 
 def assert_equals_full_build(con: duckdb.DuckDBPyConnection, config: Config, as_of: dt.datetime) -> None:
-    """Every mart of `con` equals a full build of the same messages and Slack directory as of `as_of` in a fresh
-    warehouse."""
+    """Every mart of `con` equals a full build of the same messages, Slack directory and user decisions as of
+    `as_of` in a fresh warehouse."""
     with open_writer(":memory:", threads=2) as fresh:
-        for table in ("core.messages", "raw.slack_channels", "raw.slack_users"):
+        for table in ("core.messages", "raw.slack_channels", "raw.slack_users", "meta.feedback"):
             fresh.register("copied_rows", con.table(table).arrow())
             fresh.execute(f"INSERT INTO {table} BY NAME SELECT * FROM copied_rows")
             fresh.unregister("copied_rows")
@@ -271,6 +272,42 @@ def test_deleted_messages_force_a_full_build(warehouse: duckdb.DuckDBPyConnectio
     warehouse.execute("DELETE FROM core.messages WHERE message_key = 'v1'")
     assert build_marts(warehouse, CONFIG, at(24))["full_build"] == 1
     assert_equals_full_build(warehouse, CONFIG, at(24))
+
+
+def test_feedback_changes_rebuild_their_conversations(warehouse: duckdb.DuckDBPyConnection) -> None:
+    con = warehouse
+    add(
+        con,
+        [
+            company("a1", "a", 1, body_text="Could you send the invoice?"),
+            company("b1", "b", 2, body_text="Could you send the report?"),
+            vendor("v1", "v", 3, body_text="Can you confirm the order?"),
+        ],
+    )
+    build_marts(con, CONFIG, at(30))
+    # a1 is marked not a request, v1's item is dismissed: only a's conversation is rebuilt (dismissals are read by
+    # the alert models, which every build recomputes), and the marts equal a full build.
+    insert_feedback(
+        con,
+        [
+            {"kind": "not_a_request", "message_key": "a1", "note": "a reminder to ourselves"},
+            {"kind": "dismiss", "conversation_key": "v", "request_message_key": "v1"},
+        ],
+    )
+    counts = build_marts(con, CONFIG, at(30))
+    assert counts["full_build"] == 0 and scope(con) == {"a"}
+    assert_equals_full_build(con, CONFIG, at(30))
+    assert con.execute("SELECT request_message_key FROM marts.awaiting ORDER BY 1").fetchall() == [
+        ("b1",),
+        ("v1",),
+    ]
+
+    # Undoing the mark puts a back in scope and its item waits again.
+    con.execute("UPDATE meta.feedback SET revoked_at = current_timestamp WHERE message_key = 'a1'")
+    counts = build_marts(con, CONFIG, at(30))
+    assert counts["full_build"] == 0 and scope(con) == {"a"}
+    assert_equals_full_build(con, CONFIG, at(30))
+    assert ("a1",) in con.execute("SELECT request_message_key FROM marts.awaiting").fetchall()
 
 
 def test_incremental_build_touches_only_the_scope(warehouse: duckdb.DuckDBPyConnection) -> None:

@@ -44,6 +44,8 @@ MESSAGE_COLUMNS = (
     "conversation_key",
     "sent_at",
     "sender",
+    "sender_name",
+    "recipients",
     "side",
     "vendor_id",
     "recipient_vendor_ids",
@@ -109,6 +111,8 @@ def message_row(row: dict[str, Any], index: int) -> list[Any]:
         "source": "test",
         "conversation_key": f"{slack_channel}:main" if slack_channel else "c1",
         "sender": f"{side}@example.test",
+        "sender_name": None,
+        "recipients": None,
         "side": side,
         "vendor_id": None,
         "recipient_vendor_ids": [],
@@ -138,6 +142,17 @@ def message_row(row: dict[str, Any], index: int) -> list[Any]:
 def insert_messages(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
         con.executemany(INSERT_MESSAGE, [message_row(r, i) for i, r in enumerate(rows, start=1)])
+
+
+def insert_feedback(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Rows of meta.feedback (user decisions), as `commhealth dismiss` records them: author and origin default."""
+    for row in rows:
+        values = {"author": "tester", "origin": "cli", **row}
+        columns = ", ".join(values)
+        con.execute(
+            f"INSERT INTO meta.feedback ({columns}) VALUES ({', '.join('?' * len(values))})",
+            list(values.values()),
+        )
 
 
 def insert_slack_directory(

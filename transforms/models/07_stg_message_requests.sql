@@ -5,7 +5,8 @@
 -- question mark, or when it chases (nudge), escalates or rejects a delivery (rework). An acknowledgement (a short
 -- message of thanks or receipt only, or emoji only) never asks. The first rule that applies, in that order, is
 -- kept as the reason. A message whose text is not stored ([warehouse] store_bodies = false) counts as asking, so
--- every turn opens a clock as it would without this rule.
+-- every turn opens a clock as it would without this rule. A message a user marked not a request (meta.feedback,
+-- `commhealth dismiss message KEY --not-a-request`) never asks, whatever the rules read in it.
 CREATE OR REPLACE TEMP VIEW fresh_message_requests AS
 WITH
 texts AS (
@@ -87,6 +88,17 @@ request_phrases AS (
     SELECT DISTINCT ask_evidence FROM ruled WHERE ask_rule = 'request'
 ),
 
+-- The user's word wins over the rules: the latest not_a_request decision in force on each message.
+not_requests AS (
+    SELECT
+        message_key,
+        max(id) AS feedback_id,
+        arg_max(note, id) AS note
+    FROM meta.feedback
+    WHERE kind = 'not_a_request' AND revoked_at IS NULL
+    GROUP BY message_key
+),
+
 request_entries AS (
     SELECT
         p.ask_evidence,
@@ -103,12 +115,15 @@ final AS (
     SELECT
         r.message_key,
         r.core_conversation_key,
-        r.ask_rule IS NOT NULL AS asks,
+        r.ask_rule IS NOT NULL AND n.feedback_id IS NULL AS asks,
         r.is_acknowledgement,
         r.ask_rule,
         r.ask_evidence,
         e.lexicon_id,
+        n.feedback_id,
         CASE
+            WHEN r.ask_rule IS NOT NULL AND n.feedback_id IS NOT NULL
+                THEN 'feedback: not a request' || coalesce(' (' || n.note || ')', '')
             WHEN r.ask_rule = 'no_text' THEN 'no_text: text not stored, counted as asking'
             WHEN r.is_acknowledgement THEN 'acknowledgement'
             WHEN r.ask_rule IS NULL THEN 'statement'
@@ -116,6 +131,7 @@ final AS (
         END AS reason
     FROM ruled AS r
     LEFT JOIN request_entries AS e ON r.ask_rule = 'request' AND e.ask_evidence = r.ask_evidence
+    LEFT JOIN not_requests AS n ON n.message_key = r.message_key
 )
 
 SELECT * FROM final;
@@ -130,9 +146,10 @@ INSERT INTO marts.stg_message_requests BY NAME FROM fresh_message_requests;
 COMMENT ON TABLE marts.stg_message_requests IS 'Staging: whether each human, non-internal message of the company or a vendor (sent by as_of) asks the other side for something (needs a reply), and why. Read from body_text (new text only), lower-cased, accents removed, without code, quoted lines or links: a request phrase of the lexicon (once courtesy phrases are cut out), a question mark, a nudge, an escalation or a rework signal; an acknowledgement (at most 8 words of thanks or receipt, no ''?'', or emoji only) never asks. Grain: (message_key).';
 COMMENT ON COLUMN marts.stg_message_requests.message_key IS 'core.messages.message_key.';
 COMMENT ON COLUMN marts.stg_message_requests.core_conversation_key IS 'core.messages.conversation_key (the unit incremental builds recompute).';
-COMMENT ON COLUMN marts.stg_message_requests.asks IS 'True when the message asks for an answer or an action (ask_rule is set).';
+COMMENT ON COLUMN marts.stg_message_requests.asks IS 'True when the message asks for an answer or an action: ask_rule is set and no user marked it not a request (feedback_id is NULL).';
 COMMENT ON COLUMN marts.stg_message_requests.is_acknowledgement IS 'True for a message that only thanks, confirms receipt or closes (acknowledgement lexicon, whole text), or holds only emoji.';
-COMMENT ON COLUMN marts.stg_message_requests.ask_rule IS 'The first rule that applies: request, question, nudge, escalation, rework; no_text when body_text is not stored (counted as asking); NULL when the message asks nothing.';
+COMMENT ON COLUMN marts.stg_message_requests.ask_rule IS 'The first rule that applies: request, question, nudge, escalation, rework; no_text when body_text is not stored (counted as asking); NULL when the rules read no ask. Kept when a user marked the message not a request (feedback_id), to show what was overruled.';
 COMMENT ON COLUMN marts.stg_message_requests.ask_evidence IS 'The words that matched (normalised text): the request phrase, the question (up to 80 characters before the ''?''), or the signal phrase.';
 COMMENT ON COLUMN marts.stg_message_requests.lexicon_id IS 'For a request, the lexicon entry that matched (marts.signal_lexicon.id).';
-COMMENT ON COLUMN marts.stg_message_requests.reason IS 'One readable line: acknowledgement, statement, or rule (lexicon id): "evidence".';
+COMMENT ON COLUMN marts.stg_message_requests.feedback_id IS 'The not_a_request decision in force on this message (meta.feedback.id): it asks nothing, whatever ask_rule says; NULL without one.';
+COMMENT ON COLUMN marts.stg_message_requests.reason IS 'One readable line: acknowledgement, statement, rule (lexicon id): "evidence", or feedback: not a request (note) when a user overruled a rule that read a request.';

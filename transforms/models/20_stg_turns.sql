@@ -53,6 +53,7 @@ grouped AS (
         min(sent_at) FILTER (WHERE asks) AS asked_at,
         max(sent_at) FILTER (WHERE asks) AS last_asked_at,
         arg_min(reason, seq) FILTER (WHERE asks) AS asking_reason,
+        arg_min(reason, seq) FILTER (WHERE starts_with(reason, 'feedback:')) AS overruled_reason,
         arg_max(is_acknowledgement, seq) AS ends_with_acknowledgement,
         bool_and(reason = 'acknowledgement') AS only_acknowledgements
     FROM numbered
@@ -61,14 +62,15 @@ grouped AS (
 
 turns AS (
     SELECT
-        * EXCLUDE (asks, asking_message_key, asked_at, last_asked_at, asking_reason, ends_with_acknowledgement,
-                   only_acknowledgements, closed_by_author),
+        * EXCLUDE (asks, asking_message_key, asked_at, last_asked_at, asking_reason, overruled_reason,
+                   ends_with_acknowledgement, only_acknowledgements, closed_by_author),
         asks AND NOT closed_by_author AS needs_reply,
         coalesce(asking_message_key, first_message_key) AS needs_reply_message_key,
         coalesce(asked_at, first_sent_at) AS needs_reply_at,
         CASE
             WHEN closed_by_author THEN 'closed: acknowledged by its author after ' || asking_reason
             WHEN asks THEN asking_reason
+            WHEN overruled_reason IS NOT NULL THEN overruled_reason
             WHEN only_acknowledgements THEN 'acknowledgement'
             ELSE 'statement'
         END AS needs_reply_reason
@@ -113,4 +115,4 @@ COMMENT ON COLUMN marts.stg_turns.is_last_turn IS 'True for the last turn of the
 COMMENT ON COLUMN marts.stg_turns.needs_reply IS 'True when a message of the turn asks the other side for something (stg_message_requests.asks) and the turn does not end with its author''s acknowledgement sent 30 minutes or more after the last asking message: only such turns open a response clock (marts.responses) or wait (marts.awaiting).';
 COMMENT ON COLUMN marts.stg_turns.needs_reply_message_key IS 'The first message of the turn that asks something (the first message when none does): a response clock starts here.';
 COMMENT ON COLUMN marts.stg_turns.needs_reply_at IS 'sent_at of needs_reply_message_key.';
-COMMENT ON COLUMN marts.stg_turns.needs_reply_reason IS 'Why: the reason of the first asking message (rule (lexicon id): "evidence"); closed: … when the author acknowledged later in the same turn; else acknowledgement (every message only thanks or confirms) or statement.';
+COMMENT ON COLUMN marts.stg_turns.needs_reply_reason IS 'Why: the reason of the first asking message (rule (lexicon id): "evidence"); closed: … when the author acknowledged later in the same turn; feedback: not a request (note) when the only asks were overruled by a user (meta.feedback); else acknowledgement (every message only thanks or confirms) or statement.';

@@ -1,0 +1,60 @@
+-- silence: the vendor goes quiet, per report day. Its answers dry up against the pace of its baseline while
+-- requests wait, or several requests wait far longer than its usual (twice its baseline p90 and past the SLA).
+CREATE OR REPLACE TABLE marts.stg_alert_silence AS
+WITH
+checked AS (
+    SELECT
+        *,
+        expected_window_answers >= getvariable('alert_silence_min_expected')
+            AND window_answers <= getvariable('alert_silence_share') * expected_window_answers
+            AND poisson_lower_tail(window_answers, expected_window_answers) < getvariable('alert_significance')
+            AND open_requests >= 2 AS answers_dried_up,
+        long_open_requests >= getvariable('alert_silence_min_items') AS requests_pile_up
+    FROM marts.stg_alert_windows
+    WHERE responder = 'vendor'
+),
+
+final AS (
+    SELECT
+        day,
+        vendor_id,
+        'silence' AS rule,
+        'vendor' AS subject,
+        'warning' AS severity,
+        'answers_in_window' AS metric,
+        window_answers::DOUBLE AS value,
+        getvariable('alert_silence_share') * expected_window_answers AS threshold,
+        expected_window_answers AS baseline,
+        poisson_lower_tail(window_answers, expected_window_answers) AS p_value,
+        CASE
+            WHEN answers_dried_up THEN printf(
+                '%d answers in the last %d report days where its usual pace gives %.1f; %d requests are waiting',
+                window_answers,
+                getvariable('alert_window_days'),
+                expected_window_answers,
+                open_requests
+            )
+            ELSE printf(
+                '%d requests have waited longer than twice its usual (p90 %.1f business hours) and past the SLA',
+                long_open_requests,
+                coalesce(baseline_p90, 0) / 60.0
+            )
+        END AS summary
+    FROM checked
+    WHERE answers_dried_up OR requests_pile_up
+)
+
+SELECT * FROM final;
+
+COMMENT ON TABLE marts.stg_alert_silence IS 'Staging: silence per report day where it fires: the vendor''s answers in the detection window <= [alerts] silence_share x what its baseline pace gives (at least silence_min_expected; that few answers unlikely at its pace: Poisson lower tail < significance) while at least 2 requests wait, or at least silence_min_items requests wait longer than twice its baseline p90 and its SLA. Grain: (day, vendor_id, rule).';
+COMMENT ON COLUMN marts.stg_alert_silence.value IS 'Answers given in the detection window.';
+COMMENT ON COLUMN marts.stg_alert_silence.threshold IS 'silence_share x expected answers.';
+COMMENT ON COLUMN marts.stg_alert_silence.p_value IS 'How likely so few answers are at the vendor''s pace: P(Poisson(expected) <= answers).';
+COMMENT ON COLUMN marts.stg_alert_silence.baseline IS 'Answers the window would hold at the baseline''s pace.';
+COMMENT ON COLUMN marts.stg_alert_silence.day IS 'The report day.';
+COMMENT ON COLUMN marts.stg_alert_silence.metric IS 'What value measures: answers_in_window.';
+COMMENT ON COLUMN marts.stg_alert_silence.rule IS 'The rule: silence.';
+COMMENT ON COLUMN marts.stg_alert_silence.severity IS 'warning or critical.';
+COMMENT ON COLUMN marts.stg_alert_silence.subject IS 'vendor (the vendor is the problem) or company (waiting on us).';
+COMMENT ON COLUMN marts.stg_alert_silence.summary IS 'One English sentence built from the numbers only.';
+COMMENT ON COLUMN marts.stg_alert_silence.vendor_id IS 'The configured vendor.';
