@@ -2,9 +2,10 @@
 
 -- ---------------------------------------------------------------- text: what the lexicon rules read
 
--- Lower case, accents removed, typographic apostrophes straight ("préciser" matches "preciser").
+-- Lower case, accents removed, typographic apostrophes (and an acute accent typed for one: "didn´t") straight
+-- ("préciser" matches "preciser").
 CREATE OR REPLACE TEMP MACRO lowered_text(body) AS
-    replace(replace(replace(lower(strip_accents(coalesce(body, ''))), '’', ''''), '‘', ''''), 'ʼ', '''');
+    regexp_replace(lower(strip_accents(coalesce(body, ''))), '[’‘ʼ´]', '''', 'g');
 
 -- Without code blocks, inline code, quoted lines, links and @mentions: a '?' or a phrase there is not the author's.
 CREATE OR REPLACE TEMP MACRO without_borrowed_text(lowered) AS

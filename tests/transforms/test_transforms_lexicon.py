@@ -121,6 +121,8 @@ POSITIVE = {
         "Voir mon précédent message.",
         "Comme nous l'avions précisé, la charte est imposée.",
         "Nous vous rappelons que le contrat prévoit des pénalités.",
+        "Je réitère ma demande du 3 novembre.",
+        "Comme indiqué, la date est fixe.",
     ],
     ("rework", "en"): [
         "This is not what we asked for.",
@@ -376,20 +378,25 @@ def test_negative(built, signal: str, lang: str, text: str) -> None:
     assert not built["signals"][text], f"{text!r} should raise nothing, got {built['signals'][text]}"
 
 
-def test_rework_only_in_a_reply() -> None:
-    """'Still not working' opening a conversation is a first report; after the other side's fix it is rework."""
+@pytest.mark.parametrize(
+    ("signal", "text"),
+    [("rework", "The export is still not working."), ("clarification", "Could you clarify what you mean?")],
+)
+def test_only_in_a_reply(signal: str, text: str) -> None:
+    """Opening a conversation, 'still not working' is a first report and 'could you clarify' a plain question;
+    after the other side's message they reject its fix or question its meaning."""
     sent = dt.datetime(2026, 11, 4, 9, tzinfo=dt.UTC)
     rows = [
         {
-            "message_key": "first-report",
+            "message_key": "opening",
             "conversation_key": "c1",
             "sent_at": sent,
             "side": "company",
             "recipient_vendor_ids": ["kappa"],
-            "body_text": "The export is still not working.",
+            "body_text": text,
         },
         {
-            "message_key": "fix",
+            "message_key": "vendor",
             "conversation_key": "c2",
             "sent_at": sent,
             "side": "vendor",
@@ -397,24 +404,21 @@ def test_rework_only_in_a_reply() -> None:
             "body_text": "We deployed a fix this morning.",
         },
         {
-            "message_key": "after-fix",
+            "message_key": "reply",
             "conversation_key": "c2",
             "sent_at": sent + dt.timedelta(hours=1),
             "side": "company",
             "recipient_vendor_ids": ["kappa"],
-            "body_text": "The export is still not working.",
+            "body_text": text,
         },
     ]
     with open_writer(":memory:", threads=2) as con:
         insert_messages(con, rows)
         build_marts(con, make_config(), AS_OF)
-        rework = {
-            key
-            for (key,) in con.execute(
-                "SELECT message_key FROM marts.message_signals WHERE signal = 'rework'"
-            ).fetchall()
-        }
-    assert rework == {"after-fix"}
+        found = con.execute(
+            "SELECT message_key FROM marts.message_signals WHERE signal = ?", [signal]
+        ).fetchall()
+    assert found == [("reply",)]
 
 
 @pytest.mark.parametrize("index", range(len(ACKNOWLEDGEMENTS)), ids=ACKNOWLEDGEMENTS)

@@ -58,8 +58,9 @@ matches AS (
     WHERE regexp_matches(normalised_text, getvariable('signal_pattern_escalation'))
 ),
 
--- Rework rejects what the other side delivered or advised: only in a message that follows one of theirs in the
--- conversation ("this does not work" opening a thread is a first report, not a rejection).
+-- Rework rejects what the other side delivered or advised, and clarification is about what the other side said:
+-- both only in a message that follows one of theirs in the conversation ("this does not work" opening a thread is
+-- a first report, "could you clarify this point" there is a plain question).
 replies AS (
     SELECT DISTINCT c.message_key
     FROM counted AS c
@@ -104,7 +105,7 @@ final AS (
     LEFT JOIN replies AS r ON r.message_key = m.message_key
     LEFT JOIN phrase_entries AS pe ON pe.signal = m.signal AND pe.evidence = m.evidence
     LEFT JOIN marts.signal_lexicon AS l ON l.id = coalesce(pe.exact_id, pe.partial_id)
-    WHERE m.signal <> 'rework' OR r.message_key IS NOT NULL
+    WHERE m.signal NOT IN ('rework', 'clarification') OR r.message_key IS NOT NULL
 )
 
 SELECT * FROM final;
@@ -116,7 +117,7 @@ DELETE FROM marts.message_signals
 WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
 INSERT INTO marts.message_signals BY NAME FROM fresh_message_signals;
 
-COMMENT ON TABLE marts.message_signals IS 'Misunderstanding signals (clarification, info_request, nudge, repetition, rework, escalation) found by the phrase lexicon in body_text (new text only: quoted history, signature and disclaimer excluded) of counted messages, as spoken_text() gives it; rework only in a message that follows one of the other side in its conversation (transforms/macros.sql: lower case, accents removed, typographic apostrophes straight, without code, quoted lines, links and @mentions, chat spellings written out, whitespace folded). Grain: (message_key, vendor_id, signal); a company message to two vendors gives a row per vendor.';
+COMMENT ON TABLE marts.message_signals IS 'Misunderstanding signals (clarification, info_request, nudge, repetition, rework, escalation) found by the phrase lexicon in body_text (new text only: quoted history, signature and disclaimer excluded) of counted messages, as spoken_text() gives it; rework and clarification only in a message that follows one of the other side in its conversation (transforms/macros.sql: lower case, accents removed, typographic apostrophes straight, without code, quoted lines, links and @mentions, chat spellings written out, whitespace folded). Grain: (message_key, vendor_id, signal); a company message to two vendors gives a row per vendor.';
 COMMENT ON COLUMN marts.message_signals.message_key IS 'core.messages.message_key.';
 COMMENT ON COLUMN marts.message_signals.vendor_id IS 'The vendor the message is attributed to.';
 COMMENT ON COLUMN marts.message_signals.channel IS 'email or slack.';
