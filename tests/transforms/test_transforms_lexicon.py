@@ -203,6 +203,7 @@ NEGATIVE = {
         "The logs are attached.",
         "Could you confirm the delivery date?",
         "We upgraded to version 3.2 yesterday.",
+        "Please give me an example of a dashboard you like.",
     ],
     ("info_request", "fr"): [
         "Je peux vous envoyer les logs si besoin.",
@@ -242,6 +243,7 @@ NEGATIVE = {
         "This is exactly what we asked for.",
         "We will redo the planning meeting next week if needed... no, keep it.",
         "The delivery meets all requirements.",
+        "If you run the probe now, it will probably give the same error as before, with more detail.",
         "Great work, approved.",
     ],
     ("rework", "fr"): [
