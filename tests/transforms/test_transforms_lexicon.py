@@ -31,6 +31,7 @@ POSITIVE = {
         "It's not clear to us which version you want.",
         "We need some clarification on the acceptance criteria.",
         "Did you mean the staging or the production server?",
+        "Could you elaborate a bit?",
     ],
     ("clarification", "fr"): [
         "Pourriez-vous préciser le format attendu ?",
