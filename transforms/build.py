@@ -277,6 +277,7 @@ def _set_variables(
         "SET VARIABLE awaiting_lookback_days = CAST(? AS INTEGER)", [config.metrics.awaiting_lookback_days]
     )
     con.execute("SET VARIABLE signal_pattern_clarification = CAST(? AS VARCHAR)", [patterns["clarification"]])
+    con.execute("SET VARIABLE signal_pattern_info_request = CAST(? AS VARCHAR)", [patterns["info_request"]])
     con.execute("SET VARIABLE signal_pattern_nudge = CAST(? AS VARCHAR)", [patterns["nudge"]])
     con.execute("SET VARIABLE signal_pattern_repetition = CAST(? AS VARCHAR)", [patterns["repetition"]])
     con.execute("SET VARIABLE signal_pattern_rework = CAST(? AS VARCHAR)", [patterns["rework"]])

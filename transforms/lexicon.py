@@ -22,7 +22,7 @@ import yaml
 from commhealth.config import Config
 from transforms.seeding import replace_seed
 
-SIGNALS = ("clarification", "nudge", "repetition", "rework", "escalation")
+SIGNALS = ("clarification", "info_request", "nudge", "repetition", "rework", "escalation")
 ACKNOWLEDGEMENT = "acknowledgement"
 REQUEST = "request"
 COURTESY = "courtesy"

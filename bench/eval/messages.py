@@ -43,6 +43,7 @@ class Labelled:
     lang: str
     channel: str
     text: str
+    previous_text: str | None  # the message before it in its conversation (what it may answer or reject)
     needs_reply: bool
     ack: bool
     signals: frozenset[str]
@@ -132,6 +133,7 @@ def load_labelled(data_dir: Path, labels_dir: Path = LABELS_DIR) -> tuple[list[L
                             lang=item["lang"],
                             channel=item["channel"],
                             text=item["text"],
+                            previous_text=item.get("prev_text") if item.get("position") else None,
                             needs_reply=bool(label["needs_reply"]),
                             ack=bool(label["ack"]),
                             signals=frozenset(label.get("signals") or ()),
@@ -150,25 +152,31 @@ def new_text(item: Labelled) -> str:
 def classify(items: Iterable[Labelled]) -> dict[str, dict[str, Any]]:
     """Verdicts of one real build, by message id: asks, is_acknowledgement, reason, signals."""
     items = list(items)
-    rows = [
-        [
-            f"m{i}",
-            "email" if item.channel == "email" else "slack",
-            f"c{i}",
-            dt.datetime(2029, 12, 3, 10, tzinfo=dt.UTC),
-            "company",
-            ["vendor"],
-            new_text(item),
-        ]
-        for i, item in enumerate(items)
-    ]
+    asked_at = dt.datetime(2029, 12, 3, 10, tzinfo=dt.UTC)
+    rows = []
+    for i, item in enumerate(items):
+        # The message before it, as the other side's, so that rules reading the exchange (rework answers
+        # something the other side said) see what the labeller saw.
+        if item.previous_text:
+            rows.append(
+                [
+                    f"p{i}",
+                    f"c{i}",
+                    asked_at - dt.timedelta(hours=1),
+                    "vendor",
+                    "vendor",
+                    [],
+                    item.previous_text,
+                ]
+            )
+        rows.append([f"m{i}", f"c{i}", asked_at, "company", None, ["vendor"], new_text(item)])
     config = Config.model_validate(_CONFIG)
     with open_writer(":memory:") as con:
-        con.executemany(
-            "INSERT INTO core.messages (message_key, channel, source, conversation_key, sent_at, side, "
+        con.executemany(  # every message is email, so that it is counted for the vendor
+            "INSERT INTO core.messages (message_key, channel, source, conversation_key, sent_at, side, vendor_id, "
             "recipient_vendor_ids, body_text, is_automated, is_internal, content_hash, raw_ref, ingested_at) "
-            "VALUES (?, ?, 'eval', ?, ?, ?, ?, ?, false, false, '', 'eval', now())",
-            [[r[0], r[1], r[2], r[3], r[4], r[5], r[6]] for r in rows],
+            "VALUES (?, 'email', 'eval', ?, ?, ?, ?, ?, ?, false, false, '', 'eval', now())",
+            rows,
         )
         build_marts(con, config, AS_OF)
         asks = {

@@ -26,11 +26,12 @@ POSITIVE = {
         "We are not sure what you are asking for here.",
         "Sorry, I don't understand what the deadline refers to.",
         "Could you elaborate on the second point?",
-        "I am a bit confused about the billing model.",
+        "I am a bit confused by your last answer.",
         "Would you mind helping me understand the flow? Could you be more specific?",
         "It's not clear to us which version you want.",
         "We need some clarification on the acceptance criteria.",
         "Did you mean the staging or the production server?",
+        "Could you elaborate a bit?",
     ],
     ("clarification", "fr"): [
         "Pourriez-vous préciser le format attendu ?",
@@ -41,10 +42,30 @@ POSITIVE = {
         "Que voulez-vous dire exactement ?",
         "Ce n'est pas très clair pour nous.",
         "Nous aurions besoin de quelques précisions sur le périmètre.",
-        "Merci de bien vouloir nous préciser la date.",
+        "Si je comprends bien, la migration est reportée ?",
         "Je n'ai pas bien compris ce que vous attendez.",
         "Peux-tu clarifier ce point ?",
         "Qu'attendez-vous exactement de notre part ?",
+    ],
+    ("info_request", "en"): [
+        "Can you share the logs from last night's run?",
+        "Could u also share datatypes of the null column ?",
+        "Please send a screenshot of the error.",
+        "Which version are you using?",
+        "Could you give us access to the repository?",
+        "What does the log say?",
+        "Can you run the export again and send the output?",
+        "We need the configuration file to reproduce it.",
+    ],
+    ("info_request", "fr"): [
+        "Pouvez-vous nous transmettre les logs ?",
+        "Merci de nous envoyer une capture d'écran.",
+        "Quelle version utilisez-vous ?",
+        "Pourriez-vous nous donner un accès au serveur ?",
+        "Pouvez-vous partager le fichier de configuration ?",
+        "Nous aurions besoin des logs du 3 novembre.",
+        "Peux-tu m'envoyer le message d'erreur ?",
+        "Quel message d'erreur obtenez-vous ?",
     ],
     ("nudge", "en"): [
         "Any update on this?",
@@ -85,7 +106,7 @@ POSITIVE = {
         "For the third time, please use the new template.",
         "Please refer to my previous email.",
         "Like I said, the logo must be blue.",
-        "As we discussed... as we stated in our contract, it is fixed.",
+        "As we discussed... as I said before, it is fixed.",
         "I have already answered this question.",
     ],
     ("repetition", "fr"): [
@@ -93,7 +114,7 @@ POSITIVE = {
         "Je vous rappelle que la livraison est due lundi.",
         "Comme je vous l'ai déjà dit, le format est PDF.",
         "Comme mentionné précédemment, le budget est fixe.",
-        "Pour rappel, la recette commence demain.",
+        "Je me permets de vous rappeler que la recette commence demain.",
         "Nous l'avons déjà signalé la semaine dernière... nous vous l'avons déjà indiqué.",
         "Je me répète, mais il faut la version 2.",
         "Pour la troisième fois, merci d'utiliser le modèle.",
@@ -101,6 +122,8 @@ POSITIVE = {
         "Voir mon précédent message.",
         "Comme nous l'avions précisé, la charte est imposée.",
         "Nous vous rappelons que le contrat prévoit des pénalités.",
+        "Je réitère ma demande du 3 novembre.",
+        "Comme indiqué, la date est fixe.",
     ],
     ("rework", "en"): [
         "This is not what we asked for.",
@@ -125,7 +148,7 @@ POSITIVE = {
         "Nous devons refuser cette livraison.",
         "Merci de refaire la traduction.",
         "Ce n'est pas du tout ce qu'on avait demandé.",
-        "Mauvaise version du fichier.",
+        "Vous avez livré la mauvaise version du fichier.",
         "Il faudra reprendre toute la mise en page.",
         "Nous ne pouvons pas valider cette version.",
         "La livraison est non conforme.",
@@ -174,6 +197,20 @@ NEGATIVE = {
         "Je comprends parfaitement.",
         "L'explication est dans le document joint.",
         "C'est très clair, merci.",
+        "Merci de bien vouloir nous préciser la date.",
+    ],
+    ("info_request", "en"): [
+        "I can send the logs if useful.",
+        "The logs are attached.",
+        "Could you confirm the delivery date?",
+        "We upgraded to version 3.2 yesterday.",
+        "Please give me an example of a dashboard you like.",
+    ],
+    ("info_request", "fr"): [
+        "Je peux vous envoyer les logs si besoin.",
+        "Vous trouverez les logs en pièce jointe.",
+        "Pouvez-vous confirmer la date de livraison ?",
+        "Nous sommes passés en version 3.2 hier.",
     ],
     ("nudge", "en"): [
         "We will follow up with the results tomorrow.",
@@ -199,6 +236,7 @@ NEGATIVE = {
         "Comme indiqué ci-dessous, le total est correct.",
         "Rappelez-moi demain si besoin.",
         "Comme prévu, la livraison arrive lundi.",
+        "Pour rappel, la recette commence demain.",
         "Je vous ai envoyé le fichier ce matin.",
     ],
     ("rework", "en"): [
@@ -206,6 +244,7 @@ NEGATIVE = {
         "This is exactly what we asked for.",
         "We will redo the planning meeting next week if needed... no, keep it.",
         "The delivery meets all requirements.",
+        "If you run the probe now, it will probably give the same error as before, with more detail.",
         "Great work, approved.",
     ],
     ("rework", "fr"): [
@@ -272,6 +311,17 @@ def built() -> dict[str, object]:
     texts = [text for _, _, text in CASES] + [text for _, _, text in NEGATIVES]
     rows = []
     for i, text in enumerate(texts):
+        # Each one answers a delivery, since rework is only counted in a reply to the other side.
+        rows.append(
+            {
+                "message_key": f"d{i}",
+                "conversation_key": f"s{i}",
+                "sent_at": dt.datetime(2026, 11, 3, 9, tzinfo=dt.UTC) + dt.timedelta(seconds=i),
+                "side": "vendor",
+                "vendor_id": "kappa",
+                "body_text": "Here is the delivery.",
+            }
+        )
         rows.append(
             {
                 "message_key": f"s{i}",
@@ -329,6 +379,49 @@ def test_positive(built, signal: str, lang: str, text: str) -> None:
 @pytest.mark.parametrize(("signal", "lang", "text"), NEGATIVES)
 def test_negative(built, signal: str, lang: str, text: str) -> None:
     assert not built["signals"][text], f"{text!r} should raise nothing, got {built['signals'][text]}"
+
+
+@pytest.mark.parametrize(
+    ("signal", "text"),
+    [("rework", "The export is still not working."), ("clarification", "Could you clarify what you mean?")],
+)
+def test_only_in_a_reply(signal: str, text: str) -> None:
+    """Opening a conversation, 'still not working' is a first report and 'could you clarify' a plain question;
+    after the other side's message they reject its fix or question its meaning."""
+    sent = dt.datetime(2026, 11, 4, 9, tzinfo=dt.UTC)
+    rows = [
+        {
+            "message_key": "opening",
+            "conversation_key": "c1",
+            "sent_at": sent,
+            "side": "company",
+            "recipient_vendor_ids": ["kappa"],
+            "body_text": text,
+        },
+        {
+            "message_key": "vendor",
+            "conversation_key": "c2",
+            "sent_at": sent,
+            "side": "vendor",
+            "vendor_id": "kappa",
+            "body_text": "We deployed a fix this morning.",
+        },
+        {
+            "message_key": "reply",
+            "conversation_key": "c2",
+            "sent_at": sent + dt.timedelta(hours=1),
+            "side": "company",
+            "recipient_vendor_ids": ["kappa"],
+            "body_text": text,
+        },
+    ]
+    with open_writer(":memory:", threads=2) as con:
+        insert_messages(con, rows)
+        build_marts(con, make_config(), AS_OF)
+        found = con.execute(
+            "SELECT message_key FROM marts.message_signals WHERE signal = ?", [signal]
+        ).fetchall()
+    assert found == [("reply",)]
 
 
 @pytest.mark.parametrize("index", range(len(ACKNOWLEDGEMENTS)), ids=ACKNOWLEDGEMENTS)

@@ -1,5 +1,5 @@
--- Does a message of the company or a vendor ask the other side for something? Read from its new text (body_text), English and
--- French, with the lexicon's request, courtesy and acknowledgement entries and the nudge, escalation and rework
+-- Does a message of the company or a vendor ask the other side for something? Read from its new text (body_text,
+-- as spoken_text() in transforms/macros.sql gives it), English and French, with the lexicon's request, courtesy and acknowledgement entries and the nudge, escalation and rework
 -- signals. A message asks when, once code, quoted lines, links and courtesy phrases ("let me know if you have any
 -- questions", "n'hésitez pas", "please find attached", "why not?") are cut out, it holds a request phrase or a
 -- question mark, or when it chases (nudge), escalates or rejects a delivery (rework). An acknowledgement (a short
@@ -15,34 +15,14 @@ texts AS (
         conversation_key AS core_conversation_key,
         body_text IS NOT NULL AS has_text,
         coalesce(body_text, '') AS body_text,
-        replace(replace(replace(lower(strip_accents(coalesce(body_text, ''))), '’', ''''), '‘', ''''), 'ʼ', '''')
-            AS lowered
+        lowered_text(body_text) AS lowered,
+        spoken_text(body_text) AS spoken_text
     FROM core.messages
     WHERE NOT is_automated
       AND NOT is_internal
       AND side IN ('company', 'vendor')
       AND sent_at <= getvariable('as_of')
       AND (getvariable('full_build') OR conversation_key IN (SELECT conversation_key FROM meta.build_scope))
-),
-
-spoken AS (
-    SELECT
-        *,
-        -- What the author says: no code block, inline code, quoted line, link or @mention (a '?' there asks nothing).
-        trim(regexp_replace(
-            regexp_replace(
-                regexp_replace(
-                    regexp_replace(
-                        regexp_replace(lowered, '```[\s\S]*?```', ' ', 'g'),
-                        '`[^`\n]*`', ' ', 'g'
-                    ),
-                    '(?m)^[ \t]*(>|&gt;).*$', ' ', 'g'
-                ),
-                '<?(https?|ftp)://[^\s>|]+(\|[^>]*)?>?|\bwww\.[^\s]+|<mailto:[^>]*>|(^|\s)@[\w.-]+', ' ', 'g'
-            ),
-            '[\s\x{00A0}\x{2007}\x{2009}\x{202F}]+', ' ', 'g'
-        )) AS spoken_text
-    FROM texts
 ),
 
 asking AS (
@@ -57,7 +37,7 @@ asking AS (
         body_text <> ''
             AND NOT regexp_matches(regexp_replace(lowered, ':[a-z0-9_+''-]+:', '', 'g'), '[\p{L}\p{N}?]')
             AS is_emoji_only
-    FROM spoken
+    FROM texts
 ),
 
 matched AS (

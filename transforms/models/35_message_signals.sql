@@ -16,10 +16,7 @@ counted_keys AS (
 bodies AS (
     SELECT
         m.message_key,
-        trim(regexp_replace(
-            replace(replace(replace(lower(strip_accents(m.body_text)), '’', ''''), '‘', ''''), 'ʼ', ''''),
-            '[\s\x{00A0}\x{2007}\x{2009}\x{202F}]+', ' ', 'g'
-        )) AS normalised_text
+        spoken_text(m.body_text) AS normalised_text
     FROM core.messages AS m
     SEMI JOIN counted_keys AS k ON k.message_key = m.message_key
     WHERE m.body_text IS NOT NULL
@@ -34,6 +31,11 @@ matches AS (
            regexp_extract(normalised_text, getvariable('signal_pattern_clarification')) AS evidence
     FROM candidates
     WHERE regexp_matches(normalised_text, getvariable('signal_pattern_clarification'))
+    UNION ALL
+    SELECT message_key, 'info_request' AS signal,
+           regexp_extract(normalised_text, getvariable('signal_pattern_info_request')) AS evidence
+    FROM candidates
+    WHERE regexp_matches(normalised_text, getvariable('signal_pattern_info_request'))
     UNION ALL
     SELECT message_key, 'nudge' AS signal,
            regexp_extract(normalised_text, getvariable('signal_pattern_nudge')) AS evidence
@@ -54,6 +56,19 @@ matches AS (
            regexp_extract(normalised_text, getvariable('signal_pattern_escalation')) AS evidence
     FROM candidates
     WHERE regexp_matches(normalised_text, getvariable('signal_pattern_escalation'))
+),
+
+-- Rework rejects what the other side delivered or advised, and clarification is about what the other side said:
+-- both only in a message that follows one of theirs in the conversation ("this does not work" opening a thread is
+-- a first report, "could you clarify this point" there is a plain question).
+replies AS (
+    SELECT DISTINCT c.message_key
+    FROM counted AS c
+    INNER JOIN counted AS o
+        ON o.conversation_key = c.conversation_key
+       AND o.vendor_id = c.vendor_id
+       AND o.side <> c.side
+       AND o.sent_at < c.sent_at
 ),
 
 phrases AS (
@@ -87,8 +102,10 @@ final AS (
         timezone(getvariable('company_timezone'), c.sent_at)::DATE AS day
     FROM matches AS m
     INNER JOIN counted AS c ON c.message_key = m.message_key
+    LEFT JOIN replies AS r ON r.message_key = m.message_key
     LEFT JOIN phrase_entries AS pe ON pe.signal = m.signal AND pe.evidence = m.evidence
     LEFT JOIN marts.signal_lexicon AS l ON l.id = coalesce(pe.exact_id, pe.partial_id)
+    WHERE m.signal NOT IN ('rework', 'clarification') OR r.message_key IS NOT NULL
 )
 
 SELECT * FROM final;
@@ -100,13 +117,13 @@ DELETE FROM marts.message_signals
 WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
 INSERT INTO marts.message_signals BY NAME FROM fresh_message_signals;
 
-COMMENT ON TABLE marts.message_signals IS 'Misunderstanding signals (clarification, nudge, repetition, rework, escalation) found by the phrase lexicon in body_text (new text only: quoted history, signature and disclaimer excluded) of counted messages, normalised (lower case, accents removed, typographic apostrophes straight, whitespace folded). Grain: (message_key, vendor_id, signal); a company message to two vendors gives a row per vendor.';
+COMMENT ON TABLE marts.message_signals IS 'Misunderstanding signals (clarification, info_request, nudge, repetition, rework, escalation) found by the phrase lexicon in body_text (new text only: quoted history, signature and disclaimer excluded) of counted messages, as spoken_text() gives it; rework and clarification only in a message that follows one of the other side in its conversation (transforms/macros.sql: lower case, accents removed, typographic apostrophes straight, without code, quoted lines, links and @mentions, chat spellings written out, whitespace folded). Grain: (message_key, vendor_id, signal); a company message to two vendors gives a row per vendor.';
 COMMENT ON COLUMN marts.message_signals.message_key IS 'core.messages.message_key.';
 COMMENT ON COLUMN marts.message_signals.vendor_id IS 'The vendor the message is attributed to.';
 COMMENT ON COLUMN marts.message_signals.channel IS 'email or slack.';
 COMMENT ON COLUMN marts.message_signals.sent_at IS 'When the message was sent (UTC).';
 COMMENT ON COLUMN marts.message_signals.side IS 'company or vendor: who wrote it.';
-COMMENT ON COLUMN marts.message_signals.signal IS 'clarification, nudge, repetition, rework or escalation.';
+COMMENT ON COLUMN marts.message_signals.signal IS 'clarification, info_request, nudge, repetition, rework or escalation.';
 COMMENT ON COLUMN marts.message_signals.lexicon_id IS 'The lexicon entry that matched the evidence (the first in lexicon order when several match it).';
 COMMENT ON COLUMN marts.message_signals.evidence IS 'The matched words, as normalised text: the leftmost match of the signal''s patterns.';
 COMMENT ON COLUMN marts.message_signals.lang IS 'Language of the matching lexicon entry (en or fr).';

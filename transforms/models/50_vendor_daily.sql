@@ -43,6 +43,7 @@ signal_counts AS (
         s.channel,
         d.direction,
         count(*) FILTER (WHERE s.signal = 'clarification') AS clarification,
+        count(*) FILTER (WHERE s.signal = 'info_request') AS info_request,
         count(*) FILTER (WHERE s.signal = 'nudge') AS nudge,
         count(*) FILTER (WHERE s.signal = 'repetition') AS repetition,
         count(*) FILTER (WHERE s.signal = 'rework') AS rework,
@@ -89,6 +90,7 @@ final AS (
         coalesce(r.sla_breaches, 0) AS sla_breaches,
         coalesce(m.messages, 0) AS messages,
         coalesce(s.clarification, 0) AS clarification,
+        coalesce(s.info_request, 0) AS info_request,
         coalesce(s.nudge, 0) AS nudge,
         coalesce(s.repetition, 0) AS repetition,
         coalesce(s.rework, 0) AS rework,
@@ -119,6 +121,7 @@ COMMENT ON COLUMN marts.vendor_daily.median_wall_minutes IS 'Median wall_minutes
 COMMENT ON COLUMN marts.vendor_daily.sla_breaches IS 'Those responses with sla_breached.';
 COMMENT ON COLUMN marts.vendor_daily.messages IS 'Counted messages sent that day by the responding side of this direction (vendor messages on vendor_response rows, company messages on company_response rows).';
 COMMENT ON COLUMN marts.vendor_daily.clarification IS 'clarification signals in those messages.';
+COMMENT ON COLUMN marts.vendor_daily.info_request IS 'info_request signals in those messages (asks for logs, screenshots, versions, access...).';
 COMMENT ON COLUMN marts.vendor_daily.nudge IS 'nudge signals in those messages.';
 COMMENT ON COLUMN marts.vendor_daily.repetition IS 'repetition signals in those messages.';
 COMMENT ON COLUMN marts.vendor_daily.rework IS 'rework signals in those messages.';
