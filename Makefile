@@ -46,12 +46,12 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint --processes 2 transforms warehouse/sql
+	$(BIN)/sqlfluff lint transforms warehouse/sql
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
-	$(BIN)/sqlfluff fix --processes 2 transforms warehouse/sql
+	$(BIN)/sqlfluff fix transforms warehouse/sql
 
 clean:
 	rm -rf $(VENV) .uv .prefect demo .pytest_cache .ruff_cache
