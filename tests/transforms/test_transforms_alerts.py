@@ -61,4 +61,4 @@ def test_alert_and_digest_columns(warehouse: duckdb.DuckDBPyConnection) -> None:
     assert types["day"] == "DATE" and types["value"] == types["threshold"] == types["baseline"] == "DOUBLE"
     assert types["evidence"].replace('"', "") == EVIDENCE_TYPE
     days = warehouse.execute("SELECT DISTINCT day, status FROM marts.digest_vendors").fetchall()
-    assert days == [(dt.date(2026, 11, 20), "ok")]
+    assert days == [(dt.date(2026, 11, 20), "no_data")]  # no message at all: nothing to judge
