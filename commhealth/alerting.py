@@ -33,8 +33,6 @@ from warehouse.db import sql
 
 DIGEST_VENDOR = "*"  # meta.alert_deliveries.vendor_id of the digest message itself and its parts
 LOOK_BACK_FOR_WORKDAY = 14
-# Dates in the digest's own lines, as the marts write them (strftime '%-d %b'), whatever the machine's locale
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def default_as_of(config: Config, now: dt.datetime | None = None) -> dt.datetime:
@@ -137,24 +135,18 @@ def load_digest(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) ->
         vendors=vendors,
         recent_days=config.alerts.recent_days,
         previous_day=previous_day,
-        data_problems=data_problems(con, config, day),
+        data_problems=data_problems(con, day),
     )
 
 
-def data_problems(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> list[str]:
+def data_problems(con: duckdb.DuckDBPyConnection, day: dt.date) -> list[str]:
     """What the digest says of the data before any vendor, one line each (marts.source_freshness): first, when
     the report day is past the end of the data, that the figures stop at its newest message."""
-    ended, newest, lines = con.execute(sql("digest_data_problems.sql"), [day]).fetchone()
+    ended, newest_day, lines = con.execute(sql("digest_data_problems.sql"), [day]).fetchone()
     first = []
-    if ended and newest is not None:
-        newest_day = _day_text(newest.astimezone(config.company.zone).date(), day)
+    if ended and newest_day is not None:
         first = [f"The newest message is from {newest_day}: nothing since; the figures below stop there."]
     return first + list(lines)
-
-
-def _day_text(day: dt.date, report_day: dt.date) -> str:
-    text = f"{day.day} {_MONTHS[day.month - 1]}"
-    return text if day.year == report_day.year else f"{text} {day.year}"
 
 
 def latency_series(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, list[tuple[dt.date, float]]]:

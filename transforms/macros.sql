@@ -75,3 +75,10 @@ CREATE OR REPLACE TEMP MACRO binomial_upper_tail(x, n, p) AS
             FOR k IN range(x::BIGINT, n::BIGINT + 1)
         ]))
     END;
+
+-- ---------------------------------------------------------------- business time
+
+-- A party's business microseconds up to an instant, read from the marts.stg_business_clock row ASOF-joined at it
+-- (the last interval starting at or before the instant; none before the first: 0).
+CREATE OR REPLACE TEMP MACRO business_us_at(worked_before_us, start_us, end_us, at_instant) AS
+    coalesce(worked_before_us + least(epoch_us(at_instant), end_us) - start_us, 0);

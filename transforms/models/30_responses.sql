@@ -42,9 +42,9 @@ requests AS (
 clocked AS (
     SELECT
         r.*,
-        coalesce(s.worked_before_us + least(epoch_us(r.requested_at), s.end_us) - s.start_us, 0)
+        business_us_at(s.worked_before_us, s.start_us, s.end_us, r.requested_at)
             AS worked_at_request_us,
-        coalesce(e.worked_before_us + least(epoch_us(r.responded_at), e.end_us) - e.start_us, 0)
+        business_us_at(e.worked_before_us, e.start_us, e.end_us, r.responded_at)
             AS worked_at_response_us
     FROM requests AS r
     ASOF LEFT JOIN marts.stg_business_clock AS s

@@ -22,9 +22,9 @@ open_items AS (
 clocked AS (
     SELECT
         o.*,
-        coalesce(s.worked_before_us + least(epoch_us(o.needs_reply_at), s.end_us) - s.start_us, 0)
+        business_us_at(s.worked_before_us, s.start_us, s.end_us, o.needs_reply_at)
             AS worked_at_request_us,
-        coalesce(e.worked_before_us + least(epoch_us(o.as_of), e.end_us) - e.start_us, 0) AS worked_at_as_of_us
+        business_us_at(e.worked_before_us, e.start_us, e.end_us, o.as_of) AS worked_at_as_of_us
     FROM open_items AS o
     ASOF LEFT JOIN marts.stg_business_clock AS s
         ON s.party_kind = o.waiting_on

@@ -443,6 +443,7 @@ final AS (
         s.failed_error,
         s.vendor_ids,
         s.data_newest_at,
+        freshness_day_text(s.data_newest_at) AS data_newest_day_text,
         s.data_ended
     FROM states AS s
 )
@@ -468,4 +469,5 @@ COMMENT ON COLUMN marts.source_freshness.failed_at IS 'When failed: the start of
 COMMENT ON COLUMN marts.source_freshness.failed_error IS 'When failed: why, one line.';
 COMMENT ON COLUMN marts.source_freshness.vendor_ids IS 'The vendors it feeds. Mail: those whose mail (from or to them) it gave in the history window. Slack: the vendor the conversation is measured for, when it had a message in the window or is one of the vendor''s slack_channels (of a conversation read by several sources, only the one with the newest message).';
 COMMENT ON COLUMN marts.source_freshness.data_newest_at IS 'The newest message anywhere sent by as_of (the same on every row).';
+COMMENT ON COLUMN marts.source_freshness.data_newest_day_text IS 'The company-local day of data_newest_at as the reasons and the digest write it: ''13 Nov'', with the year when it is not the report day''s.';
 COMMENT ON COLUMN marts.source_freshness.data_ended IS 'True when data_newest_at is more than [alerts] data_ended_business_days company business days before D: as_of is past the end of the data (the same on every row).';

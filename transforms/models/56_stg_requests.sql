@@ -33,7 +33,7 @@ with_sla AS (
     SELECT
         q.*,
         p.sla_hours * 60.0 AS sla_minutes,
-        coalesce(c.worked_before_us + least(epoch_us(q.requested_at), c.end_us) - c.start_us, 0)
+        business_us_at(c.worked_before_us, c.start_us, c.end_us, q.requested_at)
             AS worked_at_request_us
     FROM requests AS q
     LEFT JOIN marts.parties AS p ON p.kind = q.waiting_on AND p.party_id = q.waiting_party

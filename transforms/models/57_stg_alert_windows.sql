@@ -25,7 +25,7 @@ clock_points AS (
         g.vendor_id,
         g.responder,
         p.point,
-        coalesce(c.worked_before_us + least(epoch_us(p.point_at), c.end_us) - c.start_us, 0) AS worked_us
+        business_us_at(c.worked_before_us, c.start_us, c.end_us, p.point_at) AS worked_us
     FROM grid AS g
     CROSS JOIN LATERAL (
         VALUES ('baseline_start', g.baseline_starts_at), ('window_start', g.window_starts_at), ('end', g.ends_at)
@@ -104,7 +104,7 @@ open_waits AS (
         o.vendor_id,
         o.responder,
         o.sla_minutes,
-        (coalesce(c.worked_before_us + least(epoch_us(o.ends_at), c.end_us) - c.start_us, 0)
+        (business_us_at(c.worked_before_us, c.start_us, c.end_us, o.ends_at)
             - o.worked_at_request_us) / 60e6 AS minutes
     FROM open_requests AS o
     ASOF LEFT JOIN marts.stg_business_clock AS c

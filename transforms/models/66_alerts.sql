@@ -107,7 +107,7 @@ latency_evidence AS (
         q.request_message_key AS message_key,
         coalesce(
             q.answered_business_minutes,
-            (coalesce(c.worked_before_us + least(epoch_us(report.ends_at), c.end_us) - c.start_us, 0)
+            (business_us_at(c.worked_before_us, c.start_us, c.end_us, report.ends_at)
                 - q.worked_at_request_us) / 60e6
         ) AS waited_business_minutes,
         NULL::VARCHAR AS phrases,

@@ -30,6 +30,6 @@ lines AS (
 
 SELECT
     (SELECT coalesce(bool_or(data_ended), FALSE) FROM freshness) AS data_ended,
-    (SELECT any_value(data_newest_at) FROM freshness) AS data_newest_at,
+    (SELECT any_value(data_newest_day_text) FROM freshness) AS data_newest_day_text,
     coalesce(list(line ORDER BY rank, label), []) AS lines
 FROM lines;
