@@ -49,6 +49,11 @@ POSITIVE = {
         "So the worker just retries forever?",
         "The retry happens after the lock is released, right?",
         "Is that correct?",
+        "wdym by stale?",
+        "As in, the cache is per user?",
+        "You're asking whether the job can run twice?",
+        "Are you trying to call the API from the browser?",
+        "What's the end goal?",
     ],
     ("clarification", "fr"): [
         "Pourriez-vous préciser le format attendu ?",
@@ -96,6 +101,7 @@ POSITIVE = {
         "Do you see anything in the logs?",
         "Did you get any errors when starting it?",
         "What is the output of the health check?",
+        "Are you seeing an error message?",
     ],
     ("info_request", "fr"): [
         "Pouvez-vous nous transmettre les logs ?",
@@ -199,6 +205,11 @@ POSITIVE = {
         "We applied the workaround but it still fails on startup.",
         "I restarted the service and it still crashes.",
         "still failing with the same error",
+        "I already tried that, same thing.",
+        "None of those steps worked.",
+        "nope, still the same",
+        "Your answer doesn't address my question.",
+        "I tried the command you gave and it still errors out.",
     ],
     ("rework", "fr"): [
         "Ce n'est pas ce que nous avions demandé.",
@@ -222,6 +233,9 @@ POSITIVE = {
         "Les chiffres sont toujours faux.",
         "C'est une régression.",
         "Ça plante encore.",
+        "Cette solution ne résout pas mon problème.",
+        "Ce n'est pas la bonne méthode.",
+        "Je viens d'essayer avec l'autre outil : erreur au chargement.",
     ],
     ("escalation", "en"): [
         "I'm escalating this to our director.",
@@ -265,6 +279,8 @@ NEGATIVE = {
         "We are not following the old naming scheme anymore.",
         "Right, we will ship on Monday.",
         "Are you available on Tuesday?",
+        "As in previous years, the audit is in May.",
+        "We are trying to reach the team.",
     ],
     ("clarification", "fr"): [
         "Merci pour la précision.",
