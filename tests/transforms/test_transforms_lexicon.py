@@ -102,6 +102,8 @@ POSITIVE = {
         "Did you get any errors when starting it?",
         "What is the output of the health check?",
         "Are you seeing an error message?",
+        "Did you enable the cache?",
+        "What do you see when you open the page?",
     ],
     ("info_request", "fr"): [
         "Pouvez-vous nous transmettre les logs ?",
@@ -304,6 +306,7 @@ NEGATIVE = {
         "What is the plan for next week?",
         "How are you doing?",
         "We need more time.",
+        "Did you enjoy the workshop?",
     ],
     ("info_request", "fr"): [
         "Je peux vous envoyer les logs si besoin.",
