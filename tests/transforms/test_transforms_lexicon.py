@@ -104,6 +104,10 @@ POSITIVE = {
         "Are you seeing an error message?",
         "Did you enable the cache?",
         "What do you see when you open the page?",
+        "What value is returned by the health endpoint?",
+        "Which browser/OS?",
+        "Which queues are listed in your worker config?",
+        "Could you provide some information about the errors?",
     ],
     ("info_request", "fr"): [
         "Pouvez-vous nous transmettre les logs ?",
@@ -212,6 +216,7 @@ POSITIVE = {
         "nope, still the same",
         "Your answer doesn't address my question.",
         "I tried the command you gave and it still errors out.",
+        "It crashed when we tried the new build.",
     ],
     ("rework", "fr"): [
         "Ce n'est pas ce que nous avions demandé.",
@@ -238,6 +243,7 @@ POSITIVE = {
         "Cette solution ne résout pas mon problème.",
         "Ce n'est pas la bonne méthode.",
         "Je viens d'essayer avec l'autre outil : erreur au chargement.",
+        "La méthode que vous proposez n'est pas adaptée à nos fichiers.",
     ],
     ("escalation", "en"): [
         "I'm escalating this to our director.",
@@ -307,6 +313,7 @@ NEGATIVE = {
         "How are you doing?",
         "We need more time.",
         "Did you enjoy the workshop?",
+        "Which option do you prefer?",
     ],
     ("info_request", "fr"): [
         "Je peux vous envoyer les logs si besoin.",
