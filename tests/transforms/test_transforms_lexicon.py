@@ -323,6 +323,7 @@ NEGATIVE = {
         "Merci de nous indiquer la date de livraison.",
         "Avez-vous des questions ?",
         "Je vous envoie les journaux demain.",
+        "Auriez-vous un exemple de rapport qui vous plaît ?",
     ],
     ("nudge", "en"): [
         "We will follow up with the results tomorrow.",
