@@ -90,6 +90,8 @@ ALERT_VARIABLES = {
     "silence_share": "DOUBLE",
     "silence_min_expected": "DOUBLE",
     "silence_min_items": "INTEGER",
+    "silence_late_quantile": "DOUBLE",
+    "silence_min_late": "INTEGER",
     "spike_factor": "DOUBLE",
     "spike_critical_factor": "DOUBLE",
     "spike_min_signals": "INTEGER",

@@ -36,17 +36,26 @@ clock_points AS (
        AND p.point_at >= c.start_utc
 ),
 
+clock_by_day AS (
+    SELECT
+        day,
+        vendor_id,
+        responder,
+        max(worked_us) FILTER (WHERE point = 'baseline_start') AS baseline_start_us,
+        max(worked_us) FILTER (WHERE point = 'window_start') AS window_start_us,
+        max(worked_us) FILTER (WHERE point = 'end') AS end_us
+    FROM clock_points
+    GROUP BY ALL
+),
+
 business_time AS (
     SELECT
         day,
         vendor_id,
         responder,
-        max(worked_us) FILTER (WHERE point = 'window_start') - max(worked_us) FILTER (WHERE point = 'baseline_start')
-            AS baseline_us,
-        max(worked_us) FILTER (WHERE point = 'end') - max(worked_us) FILTER (WHERE point = 'window_start')
-            AS window_us
-    FROM clock_points
-    GROUP BY ALL
+        window_start_us - baseline_start_us AS baseline_us,
+        end_us - window_start_us AS window_us
+    FROM clock_by_day
 ),
 
 answers AS (
@@ -121,6 +130,8 @@ baselines AS (
         count(*) FILTER (WHERE NOT in_window) AS baseline_answers,
         quantile_cont(minutes, 0.5) FILTER (WHERE NOT in_window) AS baseline_median,
         quantile_cont(minutes, 0.9) FILTER (WHERE NOT in_window) AS baseline_p90,
+        quantile_cont(minutes, getvariable('alert_silence_late_quantile')) FILTER (WHERE NOT in_window)
+            AS late_minutes,
         count(*) FILTER (WHERE in_window) AS window_answers
     FROM answers
     GROUP BY ALL
@@ -171,6 +182,45 @@ open_counts AS (
     GROUP BY ALL
 ),
 
+-- Each request comes due at late_minutes of the responder's business time after it was asked; it is late when it
+-- was not answered by then. At the responder's normal a request is late with the baseline's share of late
+-- requests, so several late ones in the window are a binomial tail (stg_alert_silence tests it): a vendor that
+-- leaves requests unanswered shows within a day of its usual answer time, not when its answers have dried up.
+due_requests AS (
+    SELECT
+        g.day,
+        g.vendor_id,
+        g.responder,
+        q.worked_at_request_us + (b.late_minutes * 60e6)::BIGINT > k.window_start_us AS in_window,
+        q.responded_at IS NULL
+            OR q.responded_at > g.ends_at
+            OR q.answered_business_minutes > b.late_minutes AS late,
+        q.responded_at IS NULL OR q.responded_at > g.ends_at AS still_open
+    FROM grid AS g
+    INNER JOIN baselines AS b ON b.day = g.day AND b.vendor_id = g.vendor_id AND b.responder = g.responder
+    INNER JOIN clock_by_day AS k ON k.day = g.day AND k.vendor_id = g.vendor_id AND k.responder = g.responder
+    INNER JOIN marts.stg_requests AS q
+        ON q.vendor_id = g.vendor_id
+       AND q.waiting_on = g.responder
+       AND q.requested_at <= g.ends_at
+       AND q.worked_at_request_us + (b.late_minutes * 60e6)::BIGINT > k.baseline_start_us
+       AND q.worked_at_request_us + (b.late_minutes * 60e6)::BIGINT <= k.end_us
+),
+
+lateness AS (
+    SELECT
+        day,
+        vendor_id,
+        responder,
+        count(*) FILTER (WHERE in_window) AS window_due_requests,
+        count(*) FILTER (WHERE in_window AND late) AS window_late_requests,
+        count(*) FILTER (WHERE in_window AND late AND still_open) AS window_late_open_requests,
+        count(*) FILTER (WHERE NOT in_window) AS baseline_due_requests,
+        count(*) FILTER (WHERE NOT in_window AND late) AS baseline_late_requests
+    FROM due_requests
+    GROUP BY ALL
+),
+
 final AS (
     SELECT
         g.day,
@@ -186,6 +236,12 @@ final AS (
         coalesce(x.answers_above_window_median, 0) AS baseline_answers_above,
         b.baseline_median,
         b.baseline_p90,
+        b.late_minutes,
+        coalesce(n.window_due_requests, 0) AS window_due_requests,
+        coalesce(n.window_late_requests, 0) AS window_late_requests,
+        coalesce(n.window_late_open_requests, 0) AS window_late_open_requests,
+        coalesce(n.baseline_due_requests, 0) AS baseline_due_requests,
+        coalesce(n.baseline_late_requests, 0) AS baseline_late_requests,
         coalesce(a.baseline_requests, 0) AS baseline_requests,
         -- answers the window's business time brings at the baseline's pace
         CASE
@@ -199,6 +255,7 @@ final AS (
     LEFT JOIN open_counts AS o ON o.day = g.day AND o.vendor_id = g.vendor_id AND o.responder = g.responder
     LEFT JOIN asked AS a ON a.day = g.day AND a.vendor_id = g.vendor_id AND a.responder = g.responder
     LEFT JOIN baseline_above AS x ON x.day = g.day AND x.vendor_id = g.vendor_id AND x.responder = g.responder
+    LEFT JOIN lateness AS n ON n.day = g.day AND n.vendor_id = g.vendor_id AND n.responder = g.responder
 )
 
 SELECT * FROM final;
@@ -217,5 +274,11 @@ COMMENT ON COLUMN marts.stg_alert_windows.baseline_answers IS 'Answers given in 
 COMMENT ON COLUMN marts.stg_alert_windows.baseline_answers_above IS 'Baseline answers slower than window_median.';
 COMMENT ON COLUMN marts.stg_alert_windows.baseline_median IS 'Median business minutes of the answers given in the baseline.';
 COMMENT ON COLUMN marts.stg_alert_windows.baseline_p90 IS '90th percentile of business minutes of the answers given in the baseline.';
+COMMENT ON COLUMN marts.stg_alert_windows.late_minutes IS 'The [alerts] silence_late_quantile of the business minutes of the answers given in the baseline: a request not answered within this is late.';
+COMMENT ON COLUMN marts.stg_alert_windows.window_due_requests IS 'Requests to the responder whose wait reached late_minutes (of the responder''s business time) in the detection window.';
+COMMENT ON COLUMN marts.stg_alert_windows.window_late_requests IS 'Of those, the ones not answered by then.';
+COMMENT ON COLUMN marts.stg_alert_windows.window_late_open_requests IS 'Of the late ones, those still unanswered at the end of the day.';
+COMMENT ON COLUMN marts.stg_alert_windows.baseline_due_requests IS 'Requests to the responder whose wait reached late_minutes in the baseline.';
+COMMENT ON COLUMN marts.stg_alert_windows.baseline_late_requests IS 'Of those, the ones not answered by then.';
 COMMENT ON COLUMN marts.stg_alert_windows.baseline_requests IS 'Requests to the responder asked in the baseline.';
 COMMENT ON COLUMN marts.stg_alert_windows.expected_window_answers IS 'Answers the window would bring at the baseline''s pace, in the responder''s business time: baseline_answers x business time in the window / business time in the baseline (0 without business time in the baseline).';

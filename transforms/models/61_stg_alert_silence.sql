@@ -1,5 +1,7 @@
 -- silence: the vendor goes quiet, per report day. Its answers dry up against the pace of its baseline while
--- requests wait, or several requests wait far longer than its usual (twice its baseline p90 and past the SLA).
+-- requests wait; or more of its requests go unanswered past its usual answer time than its baseline leaves (a
+-- binomial tail), some of them still waiting (this shows within a day of that time, before the answers have visibly
+-- dried up); or several requests wait far longer than its usual (twice its baseline p90 and past the SLA).
 CREATE OR REPLACE TABLE marts.stg_alert_silence AS
 WITH
 checked AS (
@@ -9,7 +11,14 @@ checked AS (
             AND window_answers <= getvariable('alert_silence_share') * expected_window_answers
             AND poisson_lower_tail(window_answers, expected_window_answers) < getvariable('alert_significance')
             AND open_requests >= 2 AS answers_dried_up,
-        long_open_requests >= getvariable('alert_silence_min_items') AS requests_pile_up
+        long_open_requests >= getvariable('alert_silence_min_items') AS requests_pile_up,
+        -- still unanswered: answers that come, only slower, are latency_drift's
+        window_late_open_requests >= getvariable('alert_silence_min_late')
+            AND binomial_upper_tail(
+                window_late_requests,
+                window_due_requests,
+                (baseline_late_requests + 0.5) / (baseline_due_requests + 1.0)
+            ) < getvariable('alert_significance') AS requests_late
     FROM marts.stg_alert_windows
     WHERE responder = 'vendor'
 ),
@@ -34,6 +43,17 @@ final AS (
                 expected_window_answers,
                 open_requests
             )
+            WHEN requests_late THEN printf(
+                '%d of the %d requests that reached %.1f business hours in the last %d report days were not '
+                || 'answered by then (%d still wait), where usually %d of %d are',
+                window_late_requests,
+                window_due_requests,
+                late_minutes / 60.0,
+                getvariable('alert_window_days'),
+                window_late_open_requests,
+                baseline_late_requests,
+                baseline_due_requests
+            )
             ELSE printf(
                 '%d requests have waited longer than twice its usual (p90 %.1f business hours) and past the SLA',
                 long_open_requests,
@@ -41,12 +61,12 @@ final AS (
             )
         END AS summary
     FROM checked
-    WHERE answers_dried_up OR requests_pile_up
+    WHERE answers_dried_up OR requests_pile_up OR requests_late
 )
 
 SELECT * FROM final;
 
-COMMENT ON TABLE marts.stg_alert_silence IS 'Staging: silence per report day where it fires: the vendor''s answers in the detection window <= [alerts] silence_share x what its baseline pace gives (at least silence_min_expected; that few answers unlikely at its pace: Poisson lower tail < significance) while at least 2 requests wait, or at least silence_min_items requests wait longer than twice its baseline p90 and its SLA. Grain: (day, vendor_id, rule).';
+COMMENT ON TABLE marts.stg_alert_silence IS 'Staging: silence per report day where it fires: the vendor''s answers in the detection window <= [alerts] silence_share x what its baseline pace gives (at least silence_min_expected; that few answers unlikely at its pace: Poisson lower tail < significance) while at least 2 requests wait; or of the requests whose wait reached stg_alert_windows.late_minutes in the window, more were not answered by then than is likely at the baseline''s share of late requests (binomial upper tail < significance), at least silence_min_late of them still unanswered at the end of the day; or at least silence_min_items requests wait longer than twice its baseline p90 and its SLA. Grain: (day, vendor_id, rule).';
 COMMENT ON COLUMN marts.stg_alert_silence.value IS 'Answers given in the detection window.';
 COMMENT ON COLUMN marts.stg_alert_silence.threshold IS 'silence_share x expected answers.';
 COMMENT ON COLUMN marts.stg_alert_silence.p_value IS 'How likely so few answers are at the vendor''s pace: P(Poisson(expected) <= answers).';
