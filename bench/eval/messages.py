@@ -15,8 +15,10 @@ Sides: the archives are support forums, lists and care accounts where one person
 author of the conversation's first message (the opener) is the company and every other author the vendor, which
 answers it (users answering users on a mailing list play the vendor's part); an author whose `author_role` is
 `vendor` or `staff` is always the vendor, and in a conversation the vendor opened (an announcement) the authors
-whose role is `customer` or `user` are the company. A message without a date (some tweets) is
-placed an hour after the one before it.
+whose role is `customer` or `user` are the company. A message without a date (some tweets), or dated no later than
+the one before it (data.gouv.fr gives every message its discussion's date and author), is placed a minute after
+the one before it. On data.gouv.fr every message thus has the opener's side, the producer's answers too: rules
+that read who wrote last cannot be judged there.
 """
 
 from __future__ import annotations
@@ -196,11 +198,10 @@ def _placed(conversation: list[dict[str, Any]]) -> list[Context]:
             side = "company"
         else:
             side = "vendor"
-        if message.get("sent_at"):
-            sent_at = dt.datetime.fromisoformat(message["sent_at"])
-        elif found:
-            sent_at = found[-1].sent_at + dt.timedelta(hours=1)
-        else:
+        sent_at = dt.datetime.fromisoformat(message["sent_at"]) if message.get("sent_at") else None
+        if found and (sent_at is None or sent_at <= found[-1].sent_at):
+            sent_at = found[-1].sent_at + dt.timedelta(minutes=1)
+        elif sent_at is None:
             sent_at = AS_OF - dt.timedelta(days=30)
         found.append(Context(channel=message["channel"], text=message["text"], side=side, sent_at=sent_at))
     return found
