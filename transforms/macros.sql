@@ -44,27 +44,6 @@ CREATE OR REPLACE TEMP MACRO spoken_text(body) AS
         '[\s\x{00A0}\x{2007}\x{2009}\x{202F}]+', ' ', 'g'
     ));
 
--- The words that carry a sentence's meaning (spoken text in, distinct words out): three letters or more, without
--- the English and French function words and the wording of asking ("could you", "pouvez-vous"), so that two
--- questions about the same thing share them however they are put.
-CREATE OR REPLACE TEMP MACRO content_words(sentence) AS
-    list_distinct([
-        w FOR w IN regexp_extract_all(sentence, '[a-z0-9][a-z0-9_-]{2,}') IF NOT list_contains([
-            'the', 'and', 'you', 'your', 'for', 'are', 'this', 'that', 'with', 'have', 'has', 'had', 'can',
-            'could', 'would', 'should', 'will', 'what', 'how', 'why', 'when', 'where', 'which', 'who', 'there',
-            'any', 'does', 'did', 'not', 'our', 'was', 'were', 'from', 'but', 'all', 'some', 'them', 'they',
-            'their', 'then', 'than', 'been', 'being', 'its', 'into', 'about', 'also', 'just', 'please', 'know',
-            'let', 'get', 'got', 'one', 'way', 'here', 'may', 'might', 'still', 'yet', 'now', 'thanks',
-            'hello', 'anyone', 'someone', 'possible', 'able', 'need', 'want', 'like', 'use', 'using',
-            'les', 'des', 'est', 'une', 'que', 'qui', 'quoi', 'pour', 'dans', 'vous', 'nous', 'pas', 'sur',
-            'avec', 'ces', 'cette', 'cet', 'quel', 'quelle', 'quels', 'quelles', 'quand', 'comment', 'pourquoi',
-            'est-ce', 'avez', 'avez-vous', 'pouvez', 'pouvez-vous', 'pourriez', 'pourriez-vous', 'serait',
-            'elle', 'sont', 'ont', 'aux', 'par', 'mais', 'donc', 'car', 'leur', 'leurs', 'votre', 'vos',
-            'notre', 'nos', 'mon', 'mes', 'son', 'ses', 'tout', 'tous', 'toutes', 'toute', 'peut', 'faut',
-            'bonjour', 'merci', 'svp', 'est-il', 'y-a-t-il', 'a-t-il', 'existe', 'encore', 'deja'
-        ], w)
-    ]);
-
 -- ---------------------------------------------------------------- statistics of the alert rules
 -- Each rule asks how likely the detection window's count or median would be if the vendor were at its own normal
 -- (its baseline): a small probability (< [alerts] significance) is a change, not noise.

@@ -85,52 +85,6 @@ follows_own AS (
     QUALIFY lag(side) OVER (PARTITION BY conversation_key, vendor_id ORDER BY sent_at, message_key) = side
 ),
 
--- A question asked again: a question sentence of the message whose content words mostly cover those of a
--- question its side asked earlier in the conversation, with no message of the other side in between (it was
--- left unanswered). Most of the smaller question's words (repetition_containment), and at least
--- repetition_min_shared of them, must be shared.
-questions AS (
-    SELECT
-        c.message_key,
-        c.vendor_id,
-        c.conversation_key,
-        c.side,
-        c.sent_at,
-        q.sentence,
-        content_words(q.sentence) AS words
-    FROM counted AS c
-    INNER JOIN bodies AS b ON b.message_key = c.message_key
-    CROSS JOIN unnest(regexp_extract_all(b.normalised_text, '([^.!?]+\?)(?:\s|$)', 1)) AS q (sentence)
-),
-
-answers AS (
-    SELECT conversation_key, vendor_id, side, sent_at FROM counted
-),
-
-asked_again AS (
-    SELECT
-        q.message_key,
-        q.vendor_id,
-        arg_max(trim(q.sentence), len(list_intersect(q.words, e.words))) AS evidence
-    FROM questions AS q
-    INNER JOIN questions AS e
-        ON e.conversation_key = q.conversation_key
-       AND e.vendor_id = q.vendor_id
-       AND e.side = q.side
-       AND e.sent_at < q.sent_at
-    WHERE len(list_intersect(q.words, e.words)) >= 4
-      AND len(list_intersect(q.words, e.words)) >= 0.8 * least(len(q.words), len(e.words))
-      AND NOT EXISTS (
-          SELECT 1 FROM answers AS a
-          WHERE a.conversation_key = q.conversation_key
-            AND a.vendor_id = q.vendor_id
-            AND a.side <> q.side
-            AND a.sent_at > e.sent_at
-            AND a.sent_at < q.sent_at
-      )
-    GROUP BY q.message_key, q.vendor_id
-),
-
 phrases AS (
     SELECT DISTINCT signal, evidence FROM matches
 ),
@@ -168,24 +122,6 @@ final AS (
     LEFT JOIN marts.signal_lexicon AS l ON l.id = coalesce(pe.exact_id, pe.partial_id)
     WHERE (m.signal NOT IN ('rework', 'clarification') OR r.message_key IS NOT NULL)
       AND (m.signal <> 'follow_up' OR f.message_key IS NOT NULL)
-    UNION ALL
-    SELECT
-        c.message_key,
-        c.vendor_id,
-        c.channel,
-        c.sent_at,
-        c.side,
-        'repetition' AS signal,
-        'asked_again' AS lexicon_id,
-        a.evidence,
-        NULL AS lang,
-        c.conversation_key,
-        c.core_conversation_key,
-        timezone(getvariable('company_timezone'), c.sent_at)::DATE AS day
-    FROM asked_again AS a
-    INNER JOIN counted AS c ON c.message_key = a.message_key AND c.vendor_id = a.vendor_id
-    -- one signal per message: a lexicon repetition says it already, a chaser restating its question is a nudge
-    ANTI JOIN matches AS m ON m.message_key = a.message_key AND m.signal IN ('repetition', 'nudge', 'follow_up')
 )
 
 SELECT * FROM final;
@@ -197,16 +133,16 @@ DELETE FROM marts.message_signals
 WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
 INSERT INTO marts.message_signals BY NAME FROM fresh_message_signals;
 
-COMMENT ON TABLE marts.message_signals IS 'Misunderstanding signals (clarification, info_request, nudge, repetition, rework, escalation) found by the phrase lexicon in body_text (new text only: quoted history, signature and disclaimer excluded) of counted messages, as spoken_text() gives it; rework and clarification only in a message that follows one of the other side in its conversation; the weaker follow_up wordings (lexicon_id follow_*) are a nudge only in a message whose side also wrote the message before it; a question that its side already asked in the conversation, unanswered since, is a repetition (lexicon_id asked_again: at least 4 content words shared, 80 % of the smaller question''s; not when the message is a nudge) (transforms/macros.sql: lower case, accents removed, typographic apostrophes straight, without code, quoted lines, links and @mentions, chat spellings written out, whitespace folded). Grain: (message_key, vendor_id, signal); a company message to two vendors gives a row per vendor.';
+COMMENT ON TABLE marts.message_signals IS 'Misunderstanding signals (clarification, info_request, nudge, repetition, rework, escalation) found by the phrase lexicon in body_text (new text only: quoted history, signature and disclaimer excluded) of counted messages, as spoken_text() gives it; rework and clarification only in a message that follows one of the other side in its conversation; the weaker follow_up wordings (lexicon_id follow_*) are a nudge only in a message whose side also wrote the message before it (transforms/macros.sql: lower case, accents removed, typographic apostrophes straight, without code, quoted lines, links and @mentions, chat spellings written out, whitespace folded). Grain: (message_key, vendor_id, signal); a company message to two vendors gives a row per vendor.';
 COMMENT ON COLUMN marts.message_signals.message_key IS 'core.messages.message_key.';
 COMMENT ON COLUMN marts.message_signals.vendor_id IS 'The vendor the message is attributed to.';
 COMMENT ON COLUMN marts.message_signals.channel IS 'email or slack.';
 COMMENT ON COLUMN marts.message_signals.sent_at IS 'When the message was sent (UTC).';
 COMMENT ON COLUMN marts.message_signals.side IS 'company or vendor: who wrote it.';
 COMMENT ON COLUMN marts.message_signals.signal IS 'clarification, info_request, nudge, repetition, rework or escalation.';
-COMMENT ON COLUMN marts.message_signals.lexicon_id IS 'The lexicon entry that matched the evidence (the first in lexicon order when several match it); asked_again for a question asked again.';
-COMMENT ON COLUMN marts.message_signals.evidence IS 'The matched words, as normalised text: the leftmost match of the signal''s patterns; for asked_again the question asked again.';
-COMMENT ON COLUMN marts.message_signals.lang IS 'Language of the matching lexicon entry (en or fr); NULL for asked_again.';
+COMMENT ON COLUMN marts.message_signals.lexicon_id IS 'The lexicon entry that matched the evidence (the first in lexicon order when several match it).';
+COMMENT ON COLUMN marts.message_signals.evidence IS 'The matched words, as normalised text: the leftmost match of the signal''s patterns.';
+COMMENT ON COLUMN marts.message_signals.lang IS 'Language of the matching lexicon entry (en or fr).';
 COMMENT ON COLUMN marts.message_signals.conversation_key IS 'The measured conversation (a Slack segment for unthreaded messages; see marts.responses).';
 COMMENT ON COLUMN marts.message_signals.core_conversation_key IS 'core.messages.conversation_key.';
 COMMENT ON COLUMN marts.message_signals.day IS 'Date of sent_at in the company''s time zone.';
