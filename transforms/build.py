@@ -284,6 +284,7 @@ def _set_variables(
     con.execute("SET VARIABLE signal_pattern_repetition = CAST(? AS VARCHAR)", [patterns["repetition"]])
     con.execute("SET VARIABLE signal_pattern_rework = CAST(? AS VARCHAR)", [patterns["rework"]])
     con.execute("SET VARIABLE signal_pattern_escalation = CAST(? AS VARCHAR)", [patterns["escalation"]])
+    con.execute("SET VARIABLE follow_up_pattern = CAST(? AS VARCHAR)", [patterns[lexicon.FOLLOW_UP]])
     con.execute(
         "SET VARIABLE acknowledgement_pattern = CAST(? AS VARCHAR)", [patterns[lexicon.ACKNOWLEDGEMENT]]
     )

@@ -23,12 +23,15 @@ from commhealth.config import Config
 from transforms.seeding import replace_seed
 
 SIGNALS = ("clarification", "info_request", "nudge", "repetition", "rework", "escalation")
+# Weaker chaser wordings ("any news?", "je reviens vers vous"): a nudge only when the author's side wrote the
+# message before it in the conversation, i.e. nothing came back since (transforms/models/35_message_signals.sql).
+FOLLOW_UP = "follow_up"
 ACKNOWLEDGEMENT = "acknowledgement"
 REQUEST = "request"
 COURTESY = "courtesy"
 # What the needs-reply rule reads besides the signals: requests, courtesy phrases removed first, acknowledgements.
 NEEDS_REPLY_KINDS = (REQUEST, COURTESY, ACKNOWLEDGEMENT)
-KINDS = (*SIGNALS, *NEEDS_REPLY_KINDS)
+KINDS = (*SIGNALS, FOLLOW_UP, *NEEDS_REPLY_KINDS)
 BUILTIN = "builtin"
 NEVER_MATCHES = r"[^\s\S]"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -129,7 +132,7 @@ def load_entries(config: Config | None = None, con: duckdb.DuckDBPyConnection | 
 
 
 def combined_patterns(entries: list[Entry]) -> dict[str, str]:
-    """One RE2 alternation per kind (each signal, request, courtesy, acknowledgement), in lexicon order.
+    """One RE2 alternation per kind (each signal, follow_up, request, courtesy, acknowledgement), in lexicon order.
 
     The signal models receive them as DuckDB variables: a constant pattern is compiled once per query,
     whereas a pattern read from a table column would be recompiled for every row.

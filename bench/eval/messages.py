@@ -6,8 +6,19 @@ keeps only the labels (`bench/eval/labels/*.jsonl`: id, text_sha1, labels; see L
 are the development split, the only messages whose errors a developer reads while tuning the rules; the other
 files are held out, and their figures are the ones to quote. Each labelled message
 goes through what production runs: email bodies through the new-text extractor, then one real build of the marts,
-where it is a counted message of its own conversation; the verdicts are read back from marts.stg_message_requests
-and marts.message_signals.
+where it is the last counted message of its real conversation: every message of that conversation up to it (the
+unlabelled ones too), in their order, at their time, each on its side, so that rules reading the exchange (a
+chaser after one's own unanswered message, a question asked again) see what the labeller saw. The verdicts are
+read back from marts.stg_message_requests and marts.message_signals.
+
+Sides: the archives are support forums, lists and care accounts where one person asks and others answer, so the
+author of the conversation's first message (the opener) is the company and every other author the vendor, which
+answers it (users answering users on a mailing list play the vendor's part); an author whose `author_role` is
+`vendor` or `staff` is always the vendor, and in a conversation the vendor opened (an announcement) the authors
+whose role is `customer` or `user` are the company. A message without a date (some tweets), or dated no later than
+the one before it (data.gouv.fr gives every message its discussion's date and author), is placed a minute after
+the one before it. On data.gouv.fr every message thus has the opener's side, the producer's answers too: rules
+that read who wrote last cannot be judged there.
 """
 
 from __future__ import annotations
@@ -29,10 +40,21 @@ from warehouse.db import open_writer
 LABELS_DIR = Path(__file__).with_name("labels")
 SIGNALS = ("clarification", "info_request", "nudge", "repetition", "rework", "escalation")
 AS_OF = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+_VENDOR_ROLES = ("vendor", "staff")
 _CONFIG = {
     "company": {"name": "Customer", "timezone": "UTC"},
     "vendors": [{"id": "vendor", "name": "Vendor", "timezone": "UTC"}],
 }
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """A message of the conversation before a labelled one, labelled or not."""
+
+    channel: str
+    text: str
+    side: str  # company or vendor
+    sent_at: dt.datetime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +65,9 @@ class Labelled:
     lang: str
     channel: str
     text: str
-    previous_text: str | None  # the message before it in its conversation (what it may answer or reject)
+    context: tuple[Context, ...]  # the messages before it in its conversation, oldest first
+    side: str  # company or vendor
+    sent_at: dt.datetime
     needs_reply: bool
     ack: bool
     signals: frozenset[str]
@@ -101,10 +125,19 @@ def load_labelled(data_dir: Path, labels_dir: Path = LABELS_DIR) -> tuple[list[L
     """Labels joined with the corpus texts; counts of what could not be used (missing text, changed text,
     marked unusable)."""
     corpus: dict[str, dict[str, Any]] = {}
+    conversations: dict[str, list[dict[str, Any]]] = {}
     with (data_dir / "messages.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
             item = json.loads(line)
             corpus[item["id"]] = item
+            conversations.setdefault(item["conversation_id"], []).append(item)
+    placed = {
+        item["id"]: message
+        for conversation in conversations.values()
+        for item, message in zip(
+            sorted(conversation, key=lambda m: m["position"]), _placed(conversation), strict=True
+        )
+    }
     found: list[Labelled] = []
     skipped: Counter[str] = Counter()
     seen: set[str] = set()
@@ -133,7 +166,15 @@ def load_labelled(data_dir: Path, labels_dir: Path = LABELS_DIR) -> tuple[list[L
                             lang=item["lang"],
                             channel=item["channel"],
                             text=item["text"],
-                            previous_text=item.get("prev_text") if item.get("position") else None,
+                            context=tuple(
+                                placed[m["id"]]
+                                for m in sorted(
+                                    conversations[item["conversation_id"]], key=lambda m: m["position"]
+                                )
+                                if m["position"] < item["position"]
+                            ),
+                            side=placed[item["id"]].side,
+                            sent_at=placed[item["id"]].sent_at,
                             needs_reply=bool(label["needs_reply"]),
                             ack=bool(label["ack"]),
                             signals=frozenset(label.get("signals") or ()),
@@ -144,7 +185,29 @@ def load_labelled(data_dir: Path, labels_dir: Path = LABELS_DIR) -> tuple[list[L
     return found, dict(skipped)
 
 
-def new_text(item: Labelled) -> str:
+def _placed(conversation: list[dict[str, Any]]) -> list[Context]:
+    """The messages of one conversation in order, each with its side and time (see the module docstring)."""
+    ordered = sorted(conversation, key=lambda m: m["position"])
+    opener = ordered[0]
+    vendor_opened = opener.get("author_role") in _VENDOR_ROLES
+    found: list[Context] = []
+    for message in ordered:
+        if message.get("author_role") in _VENDOR_ROLES:
+            side = "vendor"
+        elif vendor_opened or message["author_key"] == opener["author_key"]:
+            side = "company"
+        else:
+            side = "vendor"
+        sent_at = dt.datetime.fromisoformat(message["sent_at"]) if message.get("sent_at") else None
+        if found and (sent_at is None or sent_at <= found[-1].sent_at):
+            sent_at = found[-1].sent_at + dt.timedelta(minutes=1)
+        elif sent_at is None:
+            sent_at = AS_OF - dt.timedelta(days=30)
+        found.append(Context(channel=message["channel"], text=message["text"], side=side, sent_at=sent_at))
+    return found
+
+
+def new_text(item: Labelled | Context) -> str:
     """What production reads: the new text of an email (quotes, signature removed), a chat message as written."""
     return extract_new_text(item.text) if item.channel == "email" else item.text
 
@@ -152,24 +215,13 @@ def new_text(item: Labelled) -> str:
 def classify(items: Iterable[Labelled]) -> dict[str, dict[str, Any]]:
     """Verdicts of one real build, by message id: asks, is_acknowledgement, reason, signals."""
     items = list(items)
-    asked_at = dt.datetime(2029, 12, 3, 10, tzinfo=dt.UTC)
     rows = []
     for i, item in enumerate(items):
-        # The message before it, as the other side's, so that rules reading the exchange (rework answers
-        # something the other side said) see what the labeller saw.
-        if item.previous_text:
-            rows.append(
-                [
-                    f"p{i}",
-                    f"c{i}",
-                    asked_at - dt.timedelta(hours=1),
-                    "vendor",
-                    "vendor",
-                    [],
-                    item.previous_text,
-                ]
-            )
-        rows.append([f"m{i}", f"c{i}", asked_at, "company", None, ["vendor"], new_text(item)])
+        # Each labelled message ends a conversation of its own (c{i}) holding what came before it in its real one,
+        # so that two labelled messages of one conversation are each judged on what preceded them only.
+        for j, earlier in enumerate(item.context):
+            rows.append(_row(f"p{i}_{j}", f"c{i}", earlier.sent_at, earlier.side, new_text(earlier)))
+        rows.append(_row(f"m{i}", f"c{i}", item.sent_at, item.side, new_text(item)))
     config = Config.model_validate(_CONFIG)
     with open_writer(":memory:") as con:
         con.executemany(  # every message is email, so that it is counted for the vendor
@@ -194,6 +246,13 @@ def classify(items: Iterable[Labelled]) -> dict[str, dict[str, Any]]:
         ask, ack, reason = asks[key]
         verdicts[item.id] = {"asks": ask, "ack": ack, "reason": reason, "signals": signals.get(key, set())}
     return verdicts
+
+
+def _row(key: str, conversation: str, sent_at: dt.datetime, side: str, text: str) -> list[Any]:
+    """A core.messages row: the vendor's message, or the company's addressed to the vendor."""
+    if side == "vendor":
+        return [key, conversation, sent_at, "vendor", "vendor", [], text]
+    return [key, conversation, sent_at, "company", None, ["vendor"], text]
 
 
 def score(items: list[Labelled], verdicts: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -153,6 +153,12 @@ POSITIVE = {
         "Avez-vous pu regarder notre proposition ?",
         "Sauf erreur de ma part, je n'ai pas reçu le fichier.",
         "Je reviens vers vous concernant ma demande du 3 novembre.",
+        "Des news ?",
+        "Pas de nouvelles ?",
+        "Y a-t-il du nouveau sur la migration ?",
+        "Aucune réponse à ce jour.",
+        "Pouvez-vous nous donner des nouvelles du correctif ?",
+        "Bonjour, up svp",
     ],
     ("repetition", "en"): [
         "As I mentioned, the deadline is Friday.",
@@ -331,6 +337,7 @@ NEGATIVE = {
         "Let us know if there are any updates to the plan.",
         "Looking forward to your reply.",
         "The follow-up meeting is on Tuesday.",
+        "Up to date, nothing to change on our side.",
     ],
     ("nudge", "fr"): [
         "Nous attendons votre retour avec impatience.",
@@ -338,6 +345,7 @@ NEGATIVE = {
         "La relance marketing démarre lundi.",
         "Bonne nouvelle : le serveur est réparé.",
         "Je reviens vers vous demain avec le devis.",
+        "Aucun retour depuis la mise en production, tout va bien.",
     ],
     ("repetition", "en"): [
         "As mentioned in the spec, the field is optional.",

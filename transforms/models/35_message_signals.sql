@@ -56,6 +56,12 @@ matches AS (
            regexp_extract(normalised_text, getvariable('signal_pattern_escalation')) AS evidence
     FROM candidates
     WHERE regexp_matches(normalised_text, getvariable('signal_pattern_escalation'))
+    UNION ALL
+    SELECT message_key, 'follow_up' AS signal,
+           regexp_extract(normalised_text, getvariable('follow_up_pattern')) AS evidence
+    FROM candidates
+    WHERE regexp_matches(normalised_text, getvariable('follow_up_pattern'))
+      AND NOT regexp_matches(normalised_text, getvariable('signal_pattern_nudge'))
 ),
 
 -- Rework rejects what the other side delivered or advised, and clarification is about what the other side said:
@@ -69,6 +75,14 @@ replies AS (
        AND o.vendor_id = c.vendor_id
        AND o.side <> c.side
        AND o.sent_at < c.sent_at
+),
+
+-- A follow-up wording ("any news?", "same issue here") chases only when the author's side wrote the message before
+-- it in the conversation: nothing came back since.
+follows_own AS (
+    SELECT message_key, vendor_id
+    FROM counted
+    QUALIFY lag(side) OVER (PARTITION BY conversation_key, vendor_id ORDER BY sent_at, message_key) = side
 ),
 
 phrases AS (
@@ -93,7 +107,7 @@ final AS (
         c.channel,
         c.sent_at,
         c.side,
-        m.signal,
+        if(m.signal = 'follow_up', 'nudge', m.signal) AS signal,
         coalesce(pe.exact_id, pe.partial_id) AS lexicon_id,
         m.evidence,
         l.lang,
@@ -103,9 +117,11 @@ final AS (
     FROM matches AS m
     INNER JOIN counted AS c ON c.message_key = m.message_key
     LEFT JOIN replies AS r ON r.message_key = m.message_key
+    LEFT JOIN follows_own AS f ON f.message_key = c.message_key AND f.vendor_id = c.vendor_id
     LEFT JOIN phrase_entries AS pe ON pe.signal = m.signal AND pe.evidence = m.evidence
     LEFT JOIN marts.signal_lexicon AS l ON l.id = coalesce(pe.exact_id, pe.partial_id)
-    WHERE m.signal NOT IN ('rework', 'clarification') OR r.message_key IS NOT NULL
+    WHERE (m.signal NOT IN ('rework', 'clarification') OR r.message_key IS NOT NULL)
+      AND (m.signal <> 'follow_up' OR f.message_key IS NOT NULL)
 )
 
 SELECT * FROM final;
@@ -117,7 +133,7 @@ DELETE FROM marts.message_signals
 WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
 INSERT INTO marts.message_signals BY NAME FROM fresh_message_signals;
 
-COMMENT ON TABLE marts.message_signals IS 'Misunderstanding signals (clarification, info_request, nudge, repetition, rework, escalation) found by the phrase lexicon in body_text (new text only: quoted history, signature and disclaimer excluded) of counted messages, as spoken_text() gives it; rework and clarification only in a message that follows one of the other side in its conversation (transforms/macros.sql: lower case, accents removed, typographic apostrophes straight, without code, quoted lines, links and @mentions, chat spellings written out, whitespace folded). Grain: (message_key, vendor_id, signal); a company message to two vendors gives a row per vendor.';
+COMMENT ON TABLE marts.message_signals IS 'Misunderstanding signals (clarification, info_request, nudge, repetition, rework, escalation) found by the phrase lexicon in body_text (new text only: quoted history, signature and disclaimer excluded) of counted messages, as spoken_text() gives it; rework and clarification only in a message that follows one of the other side in its conversation; the weaker follow_up wordings (lexicon_id follow_*) are a nudge only in a message whose side also wrote the message before it (transforms/macros.sql: lower case, accents removed, typographic apostrophes straight, without code, quoted lines, links and @mentions, chat spellings written out, whitespace folded). Grain: (message_key, vendor_id, signal); a company message to two vendors gives a row per vendor.';
 COMMENT ON COLUMN marts.message_signals.message_key IS 'core.messages.message_key.';
 COMMENT ON COLUMN marts.message_signals.vendor_id IS 'The vendor the message is attributed to.';
 COMMENT ON COLUMN marts.message_signals.channel IS 'email or slack.';
