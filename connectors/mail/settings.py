@@ -109,10 +109,10 @@ FORWARD_SEPARATOR = (
 # Quote-header names in the languages vendors write in (EN, FR, DE, IT, NL, DA/NO, SV, ES/PT, PL). Case-sensitive:
 # header names are capitalised in real blocks, and "Da"/"A"/"Do" are only header names in that position. A block
 # may start with its date ("Date: ...\nTo: ...").
-_HEADER_FROM = r"From|De|Von|Da|Van|Fra|Fr[åa]n|Od|Date|发件人"
+_HEADER_FROM = r"From|De|Von|Da|Van|Fra|Fr[åa]n|Od|Date|Message du|От|发件人"
 _HEADER_NEXT = (
     r"Sent|Date|To|Subject|Cc|Envoy[ée](?: le)?|[ÀA]|Objet|Gesendet|Datum|An|Betreff|Inviato|Data|Oggetto"
-    r"|Verzonden|Aan|Onderwerp|Sendt|Dato|Til|Emne|Skickat|Till|[ÄA]mne|发送时间|收件人|主题|Enviado|Enviada|Fecha|Para|Asunto|Assunto|Wys[łl]ano|Do|Temat"
+    r"|Verzonden|Aan|Onderwerp|Sendt|Dato|Til|Emne|Skickat|Till|[ÄA]mne|发送时间|收件人|主题|Enviado|Enviada|Fecha|Para|Asunto|Assunto|Wys[łl]ano|Do|Temat|Отправлено|Дата|Кому|Тема"
 )
 HEADER_BLOCK = (
     rf"[ \t]*\*{{0,2}}(?:{_HEADER_FROM})[ \t]*\*{{0,2}}[ \t]*:.*\n(?:.*\n){{0,3}}?"
@@ -120,7 +120,8 @@ HEADER_BLOCK = (
     # The same block run into one line (an HTML <hr><b>From:</b> ... <b>Date:</b> ... rendered).
     rf"|[ \t]*\*{{0,2}}(?:{_HEADER_FROM})[ \t]*\*{{0,2}}[ \t]*:[^\n]{{1,300}}?[ \t]\*{{0,2}}"
     r"(?:Sent|Date|Subject|Envoy[ée](?: le)?|Objet|Gesendet|Datum|Betreff|Inviato|Data|Oggetto|Verzonden"
-    r"|Onderwerp|Sendt|Dato|Emne|Skickat|[ÄA]mne|Enviado|Enviada|Fecha|Asunto|Assunto|Wys[łl]ano|Temat)\*{0,2}[ \t]*:"
+    r"|Onderwerp|Sendt|Dato|Emne|Skickat|[ÄA]mne|Enviado|Enviada|Fecha|Asunto|Assunto|Wys[łl]ano|Temat|Отправлено"
+    r"|Тема)\*{0,2}[ \t]*:"
 )
 _ADDRESS = r"<[^\s<>@]+@[^\s<>]+>"
 WROTE_EN = (
@@ -128,7 +129,24 @@ WROTE_EN = (
     # Without a colon only when an address or a dashed frame shows it is one (Zoho: "---- On ... wrote ----").
     rf"|[ \t]*On\b[^\n]{{0,300}}?{_ADDRESS}[ \t]*wrote[ \t]*$"
     r"|[ \t]*-{2,}[ \t]*[^\n]{1,300}?\bwrote[ \t]*:?[ \t]*-{2,}[ \t]*$"
+    # Polymail: the address on lines of its own under the date and name, "> wrote:" last.
+    r"|[ \t]*On\b[^\n]{0,300}\n(?:[ \t]*\n)?[ \t]*<[ \t]*\nmailto:[^\n]{0,300}\n[ \t]*>[ \t]*wrote[ \t]*:[ \t]*$"
+    # Eudora and others: "At 09:14 AM 3/3/2026, Dana wrote:"; a time required ("At the meeting Dana wrote:" stays).
+    r"|[ \t]*At[ \t][^\n]{0,40}?\d[:.]\d\d[^\n]{0,200}?\bwrote[ \t]*:[ \t]*$"
 )
+# Gmail without a verb: "2026-03-03 09:14 GMT+01:00 Dana Reyes" (the address may have been cut off), or an older
+# "2026/3/3 Dana Reyes <dana@vendor.example>" over a quote (">" or "|").
+WROTE_DATE_LED = (
+    r"[ \t]*\d{4}-\d\d-\d\d \d\d?:\d\d GMT[+-]\d\d?:\d\d[ \t][^\n]{1,200}$"
+    rf"|[ \t]*\d{{4}}[/.-]\d\d?[/.-]\d\d?[ \t][^\n]{{0,200}}{_ADDRESS}[ \t]*(?=\n(?:[ \t]*\n)*[ \t]*[>|])"
+)
+# Attribution verbs of other languages, wherever the line starts (a date, a weekday, the name): newtext looks for
+# them on lines ending with ":" (or the line above: "... skrev Name <a@b\n>:"), with an address, a time or a year.
+OTHER_ATTRIBUTION_VERB = (
+    r"\b(?:schrieb|schreef|geschreven|ha scritto|escribi[óo]|escreveu|napisa[łl]|skrev"
+    r"|kirjoitti|написал|đã viết)"
+)
+ATTRIBUTION_YEAR = r"\b(?:19|20)\d\d\b"
 # Attributions found anywhere in a line, searched without a line start (scanning every line from its start for
 # them costs a quarter of the extraction time); newtext checks the rest of the line:
 # - after the reply on the same line: "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@x wrote:". A capitalised "On",
@@ -148,13 +166,18 @@ WROTE_OTHER = (
     r"[ \t]*(?:Am|Op|Il|In data|El|Em|W dniu|Den|Dne|P[åa]|Vào)\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}"
     r"\b(?:schrieb|schreef|geschreven|ha scritto|escribi[óo]|escreveu|napisa[łl]a?|skrev|đã viết)\b[^\n]{0,100}:[ \t]*$"
 )
-QUOTED_LINE = r"^[ \t]*>.*(?:\n|$)"
+# ">>> https://vendor.example <<<" is a banner, not a quote.
+QUOTED_LINE = r"^[ \t]*>(?![^\n]*<<<[ \t]*$).*(?:\n|$)"
 SIG_DELIMITER = r"^--[ \t]?$"
 # The device named, nothing more: "Sent from my desk, is much easier..." is a sentence (no clause after a comma,
 # semicolon or colon; a link such as "Get Outlook for iOS<https://aka.ms/...>" is part of the device line).
 DEVICE_LINE = (
     r"^[ \t]*(?:sent from (?:my|mail for|outlook|yahoo)|get outlook for|envoy[ée] (?:de|depuis|à partir de) "
-    r"(?:mon|ma|courrier|outlook|yahoo)|obtenir outlook pour|t[ée]l[ée]charger outlook)\b"
+    r"(?:mon|ma|courrier|outlook|yahoo)|obtenir outlook pour|t[ée]l[ée]charger outlook"
+    r"|sent (?:from|with) (?:typeapp|sparrow|bluemail|spark|airmail)|gesendet von (?:meinem|outlook|yahoo|mail f[üu]r)"
+    r"|von meinem \S+ gesendet|(?:sendt|skickat) fr[åa]n? (?:min|mitt|outlook)|enviado (?:desde|do|de) (?:mi|meu|o meu"
+    r"|outlook|yahoo)|inviato da(?:l mio)? (?:iphone|ipad|android|outlook|samsung)"
+    r"|(?:verzonden|verstuurd) (?:vanaf|met) (?:mijn|outlook))\b"
     r"(?:(?![,;:!?][ \t])[^\n]){0,80}$"
 )
 # A mailing list's footer: a line ending "<list> mailing list" over the list's address or listinfo page, or
@@ -194,13 +217,14 @@ DISCLAIMER_START = (
 # Anything that could make the heavy path change the text; without a match the text is returned as is.
 NEWTEXT_LINE_MARKERS = (
     r"[ \t]*(?:>|\*{0,2}(?:from|sent|to|subject|date|cc|de|objet|envoy[ée]|[àa]|von|gesendet|da|inviato|van"
-    r"|verzonden|fra|fr[åa]n|skickat|sendt|enviado|od|wys[łl]ano|发件人)[ \t]*\*{0,2}[ \t]*:|[-_]{2}"
+    r"|verzonden|fra|fr[åa]n|skickat|sendt|enviado|od|wys[łl]ano|发件人|от|message du)[ \t]*\*{0,2}[ \t]*:|[-_]{2}|\|"
     r"|best|kind|warm|regards|cheers|thank|many|thx|sincerely|yours|all the best|respectfully"
     r"|cordialement|bien|tr[èe]s|bonne|bon week|salutations|meilleures|sinc[èe]res|cdlt|respectueusement"
     r"|amicalement|merci|mille)"
 )
 NEWTEXT_MARKERS = (  # anywhere in the text; lower case, matched in a case-folded copy
     r"wrote|>[ \t]*(?:\w+[ \t]*)?:|> sent|schrieb|schreef|geschreven|đã viết|ha scritto|escribi|escreveu|napisa|skrev|mailing list"
+    r"|kirjoitti|напи|gmt[+-]|sent with|gesendet|von meinem|sendt fra|skickat fr|enviado d|inviato da|verzonden|verstuurd"
     r"|[ée]crit|original message|message d['’]origine|forward|transf[ée]r|r[ée]exp[ée]di"
     r"|sent from|outlook|envoy[ée] (?:de|depuis|[àa])"
     r"|confidenti|disclaimer|intended|in error|destin|caution|warning|avertissement|notice|information"

@@ -28,6 +28,20 @@ ATTRIBUTIONS = {
     "date_led_wrapped_address": "2026-03-03 09:14 GMT+01:00 Dana Reyes <\ndana@vendor.example>:\n\n"
     + HISTORY,
     "time_led_quoted_name": '9:14 AM, March 3, 2026, "Dana - Vendor Co" <dana@vendor.example>:\n\n' + HISTORY,
+    "polymail_address_lines": "On Tue, Mar 3, 2026 at 9:14 AM Dana Reyes\n\n<\nmailto:Dana Reyes "
+    "<dana@vendor.example>\n> wrote:\n" + HISTORY,
+    "gmail_date_led_address_removed": "2026-03-03 09:14 GMT+01:00 Dana Reyes\n\n" + HISTORY,
+    "date_led_address_over_quote": "2026/3/3 Dana Reyes <dana@vendor.example>\n\n> " + HISTORY,
+    "date_led_address_over_bar_quote": "2026/3/3 Dana Reyes <dana@vendor.example>\n\n| " + HISTORY,
+    "eudora_at_time": "At 09:14 AM 3/3/2026, you wrote:\n>" + HISTORY,
+    "quote_wrapped_by_client": "On Tue, Mar 3, 2026 at 9:14 AM, Dana <dana@vendor.example> wrote:\n"
+    "> Can you confirm the pallet count for the Lyon shipment and the delivery window\nfor Thursday\n> Thanks",
+    "quoted_link_broken": "On Tue, Mar 3, 2026 at 9:14 AM, Dana <dana@vendor.example> wrote:\n> "
+    + HISTORY
+    + "\n> View the order (https://orders.vendor.example/view?id=12&\n_token=3dd518)\n>",
+    "quote_then_signature": "On Tue, Mar 3, 2026 at 9:14 AM, Dana <dana@vendor.example> wrote:\n> "
+    + HISTORY
+    + "\n\n-- \nVendor Co, 3 rue des Palettes, Lyon",
 }
 
 QUOTE_HEADERS = {
@@ -55,6 +69,18 @@ QUOTE_HEADERS = {
     + HISTORY,
     "weekday_time_address_other_verb": "Tue, 3 Mar 2026 09:14:00 +0100 от Dana <dana@vendor.example>:\n\n"
     + HISTORY,
+    "russian_header": "От: Dana Reyes\nОтправлено: вторник, 3 марта 2026 г. 9:14\nКому: Sam\nТема: Паллеты\n\n"
+    + HISTORY,
+    "french_webmail_header": '====\n\nMessage du : 03/03/2026 09:14\nDe : "Dana Reyes" <dana@vendor.example>\n'
+    "A : sam@us.example\nSujet : Palettes\n\n" + HISTORY,
+    "polish_dnia": "Dnia 3 marca 2026 09:14 Dana Reyes <dana@vendor.example> napisał(a):\n> " + HISTORY,
+    "russian_attribution": "вторник, 3 марта 2026 г. пользователь Dana Reyes написал:\n\n> " + HISTORY,
+    "finnish_wrapped_address": "ti 3. maaliskuuta 2026 klo 9.14 Dana Reyes\n<dana@vendor.example> kirjoitti:\n"
+    + HISTORY,
+    "norwegian_gmail_wrapped": "tir. 3. mar. 2026 kl. 09:14 skrev Dana Reyes <dana@vendor.example\n>:\n> "
+    + HISTORY,
+    "german_gmail_wrapped": "Dana Reyes <dana@vendor.example> schrieb am Di., 3.\nMärz 2026 um 09:14 Uhr:\n\n> "
+    + HISTORY,
 }
 
 
@@ -76,6 +102,42 @@ def test_sent_from_my_desk_is_a_sentence() -> None:
     assert extract_new_text(body) == f"Sent from my desk, which is quicker than the phone.\n{REPLY}"
     assert extract_new_text(f"{REPLY}\n\nSent from my iPhone\n") == REPLY
     assert extract_new_text(f"{REPLY}\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n") == REPLY
+
+
+@pytest.mark.parametrize(
+    "device",
+    ["Von meinem iPhone gesendet", "Gesendet von Outlook für Android<https://aka.ms/ghei36>", "Sendt fra min iPad",
+     "Skickat från min iPhone", "Enviado desde mi iPhone", "Inviato da iPhone", "Verzonden vanaf mijn iPhone",
+     "Sent from TypeApp<http://www.typeapp.example/r?b=1>", "Sent with Sparrow"],
+)  # fmt: skip
+def test_device_lines_of_other_languages_and_apps_are_cut(device: str) -> None:
+    assert extract_new_text(f"{REPLY}\n{device}\n") == REPLY
+
+
+def test_inline_answers_under_a_question_stay() -> None:
+    body = (
+        "On Tue, Mar 3, 2026 at 9:14 AM, Dana <dana@vendor.example> wrote:\n"
+        "> Can you confirm the pallet count for the Lyon shipment before Thursday?\nyes, twelve pallets\n"
+        "> And the delivery window?\nMorning, before ten.\n"
+    )
+    assert extract_new_text(body) == "yes, twelve pallets\nMorning, before ten."
+
+
+def test_short_note_over_a_forward_keeps_the_forwarded_message() -> None:
+    forward = (
+        "---------- Forwarded message ----------\nFrom: Dana Reyes <dana@vendor.example>\n"
+        f"Date: Tue, Mar 3, 2026 at 9:14 AM\nSubject: Pallets\nTo: Sam <sam@us.example>\n\n{HISTORY}"
+    )
+    assert extract_new_text(f"FYI\n\n{forward}\n") == f"FYI\n\n{forward}"
+    # A question above the forward is what this message asks: the forwarded one is history.
+    assert extract_new_text(f"Can you handle this?\n\n{forward}\n") == "Can you handle this?"
+    assert extract_new_text(f"{REPLY}\nPlease check the count.\n\n{forward}\n") == (
+        f"{REPLY}\nPlease check the count."
+    )
+
+
+def test_tracker_mark_is_not_text() -> None:
+    assert extract_new_text(f"{REPLY}\n\n\u1427\n") == REPLY
 
 
 def test_mailing_list_footer_is_removed() -> None:
@@ -147,6 +209,11 @@ GUARD = {
     "de_word": "Da Vinci is the name of the project.\nDate: to be fixed next week.",
     "address_in_text": "Write to dana@vendor.example or to <sam@us.example> for the labels.",
     "time_and_address": "At 9:14 we mailed <dana@vendor.example> and she answered at 9:30.",
+    "banner_line": "Visit the portal:\n>>> https://portal.vendor.example <<<\nThe labels are there.",
+    "at_meeting_wrote": "At the meeting Dana wrote:\nthe price is final, the date is not.",
+    "german_schrieb_sentence": "Wie Dana schrieb:\ndie Paletten kommen am Donnerstag.",
+    "date_led_sentence": "2026/3/3 is the date we agreed with <dana@vendor.example>\n\nThe labels are ready.",
+    "gesendet_sentence": "Gesendet von meinem Kollegen, die Preise sind fix.\nBitte bestätigen.",
 }
 
 
