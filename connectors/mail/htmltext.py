@@ -15,22 +15,30 @@ except ImportError:  # older bs4
 
 from .settings import HTML_BLOCK_TAGS, HTML_DROP_TAGS, HTML_HISTORY_IDS, HTML_QUOTE_CLASSES, HTML_QUOTE_TAGS
 
-_WS = re.compile(r"[ \t\r\n\f\v\u200b\x00]+")  # \xa0 kept: Outlook's <p>&nbsp;</p> is a blank line
+_WS = re.compile(r"[ \t\r\n\f\v\u200b\x00-\x02]+")  # \xa0 kept: Outlook's <p>&nbsp;</p> is a blank line
 _SOFT = "\x00"  # a block boundary: a line break unless one is already there
 _SOFT_RUN = re.compile(r" *\x00[ \x00]*")
 _SOFT_AFTER_HARD = re.compile(r"(^|\n)\x00")
 _BLANKS = re.compile(r"\n{3,}")
 _SKIP_STRINGS = (Comment, Doctype, Declaration, ProcessingInstruction)  # markup, not text
 _QUOTE_CLASSES = frozenset(HTML_QUOTE_CLASSES)
+_QUOTE_OPEN, _QUOTE_CLOSE = "\x01", "\x02"  # around a quoting <blockquote> while rendering
+_END_QUOTE = object()  # on the walk's stack: the end of a quoting blockquote
+_UNQUOTED_LINE = re.compile(r"^[ \t]*[^\s>]", re.MULTILINE)
 
 
 def html_to_text(html: str) -> str:
-    """Visible text of an HTML body, line breaks kept for <br> and block elements, quoted history dropped.
+    """Visible text of an HTML body, line breaks kept for <br> and block elements, quoted history dropped or quoted.
 
-    When dropping the history leaves nothing (a Gmail forward sits entirely in its "gmail_quote" block, some
-    clients wrap the whole reply in a <blockquote>), the history is kept: it is what the message says.
+    A <blockquote> comes out as "> " lines, as a plain-text client quotes: the new-text rules then tell a quoted
+    history from answers written between quotes. One that only indents (border: none) is the sender's own text.
+    When dropping the history leaves nothing but quotes (a Gmail forward sits entirely in its "gmail_quote" block,
+    some clients wrap the whole reply in a <blockquote>), the history is kept: it is what the message says.
     """
-    return _to_text(html, drop_history=True) or _to_text(html, drop_history=False)
+    text = _to_text(html, drop_history=True)
+    if _UNQUOTED_LINE.search(text):
+        return text
+    return _to_text(html, drop_history=False) or text
 
 
 def _to_text(html: str, drop_history: bool) -> str:
@@ -43,10 +51,7 @@ def _to_text(html: str, drop_history: bool) -> str:
     markers: list[tuple[str, Tag]] = []
     for tag in soup.find_all(True):
         if tag.name in HTML_DROP_TAGS or (
-            drop_history
-            and (
-                tag.name in HTML_QUOTE_TAGS or not _QUOTE_CLASSES.isdisjoint(tag.get_attribute_list("class"))
-            )
+            drop_history and not _QUOTE_CLASSES.isdisjoint(tag.get_attribute_list("class"))
         ):
             dropped.append(tag)
         tag_id = tag.get("id")
@@ -59,7 +64,7 @@ def _to_text(html: str, drop_history: bool) -> str:
         marker = next((tag for tag_id, tag in markers if tag_id == history_id and _in_tree(tag, soup)), None)
         if marker is not None:
             _drop_from(marker)
-    return _render(soup)
+    return _render(soup, quote=drop_history)
 
 
 def _in_tree(tag: Tag, soup: BeautifulSoup) -> bool:
@@ -84,7 +89,15 @@ def _drop_from(marker: Tag) -> None:
         node = parent
 
 
-def _render(soup: BeautifulSoup) -> str:
+def _is_quote(tag: Tag) -> bool:
+    """A <blockquote> that quotes; Gmail's and Apple Mail's "indent" button make ones without a border."""
+    return (
+        tag.name in HTML_QUOTE_TAGS
+        and "border:none" not in str(tag.get("style", "")).replace(" ", "").lower()
+    )
+
+
+def _render(soup: BeautifulSoup, quote: bool) -> str:
     out: list[str] = []
     # Iterative walk: deeply nested HTML must not hit the recursion limit.
     stack: list[object] = [soup]
@@ -92,6 +105,9 @@ def _render(soup: BeautifulSoup) -> str:
         node = stack.pop()
         if node is None:  # end of a block element
             out.append(_SOFT)
+            continue
+        if node is _END_QUOTE:
+            out.append(_QUOTE_CLOSE + _SOFT)
             continue
         if isinstance(node, NavigableString):
             if not isinstance(node, _SKIP_STRINGS):
@@ -103,12 +119,28 @@ def _render(soup: BeautifulSoup) -> str:
         if name == "br":
             out.append("\n")
             continue
-        block = name in HTML_BLOCK_TAGS
-        if block:
+        if quote and _is_quote(node):
+            out.append(_SOFT + _QUOTE_OPEN)
+            stack.append(_END_QUOTE)
+        elif name in HTML_BLOCK_TAGS:
             out.append(_SOFT)
             stack.append(None)
         stack.extend(reversed(node.contents))
     text = _SOFT_AFTER_HARD.sub(r"\1", _SOFT_RUN.sub(_SOFT, "".join(out))).replace(_SOFT, "\n")
     lines = [line.replace("\xa0", " ").strip() for line in text.split("\n")]
+    if _QUOTE_OPEN in text:
+        lines = _quote_lines(lines)
     # Block boundaries produce runs of empty lines; keep at most one blank line between paragraphs.
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _quote_lines(lines: list[str]) -> list[str]:
+    """Lines inside quoting blockquotes prefixed with one ">" per level; the markers removed."""
+    out: list[str] = []
+    depth = 0
+    for line in lines:
+        depth += line.count(_QUOTE_OPEN)
+        text = line.replace(_QUOTE_OPEN, "").replace(_QUOTE_CLOSE, "").strip()
+        out.append(f"{'>' * depth} {text}".rstrip() if depth and text else text)
+        depth -= line.count(_QUOTE_CLOSE)
+    return out

@@ -74,6 +74,7 @@ _MAX_FORWARD_NOTE = 40
 _FORWARD = re.compile(FORWARD_SEPARATOR, re.IGNORECASE)
 _LIST_FOOTER = re.compile(LIST_FOOTER, _FLAGS)
 _QUOTED = re.compile(QUOTED_LINE, re.MULTILINE)
+_UNQUOTE = re.compile(r"^[ \t]*> ?", re.MULTILINE)
 _SIG_DELIMITER = re.compile(SIG_DELIMITER, re.MULTILINE)
 _DEVICE = re.compile(DEVICE_LINE, _FLAGS)
 # Phrases match in any case, but a name must be capitalised: "Thanks, Priya" signs off, "Thanks, that works." does not.
@@ -141,8 +142,9 @@ def _cut_history(text: str) -> str:
             cut = found.start()
     first_line = text[cut:].partition("\n")[0]
     if _FORWARD.search(first_line) and _is_forward_note(text[:cut].strip()):
-        # A forward with nothing above it but "FYI": the forwarded message is what this one says.
-        return text
+        # A forward with nothing above it but "FYI": the forwarded message is what this one says (Apple Mail
+        # quotes it: one level of quoting goes).
+        return text[:cut] + _UNQUOTE.sub("", text[cut:])
     for start, end in _attributions(lines, cut + 1):
         if _is_inline_reply(text[end:cut]):
             # Interleaved answers: the attribution line goes, quoted lines go later, the answers stay.

@@ -179,6 +179,36 @@ def test_html_reply_wholly_in_a_blockquote_is_not_lost() -> None:
     assert extract_new_text(html_to_text(html)) == REPLY
 
 
+def test_html_answers_between_quotes_stay() -> None:
+    html = (
+        "<div>On Tue, Mar 3, 2026 at 9:14 AM, Dana &lt;dana@vendor.example&gt; wrote:</div>"
+        f'<blockquote type="cite">{HISTORY}</blockquote><div>{REPLY}</div>'
+        '<blockquote type="cite">And the delivery window?</blockquote><div>Morning, before ten.</div>'
+    )
+    assert extract_new_text(html_to_text(html)) == f"{REPLY}\nMorning, before ten."
+
+
+def test_html_indented_text_is_the_senders() -> None:
+    html = (
+        f'<div>Here is the plan:</div><blockquote style="margin: 0 0 0 40px; border: none; padding: 0px;">'
+        f"<div>{REPLY}</div></blockquote><div>Tell me if it suits you.</div>"
+    )
+    assert extract_new_text(html_to_text(html)) == f"Here is the plan:\n{REPLY}\nTell me if it suits you."
+
+
+def test_quoted_forward_under_a_note_is_the_message() -> None:
+    quoted = (
+        "> From: Dana Reyes <dana@vendor.example>\n> Subject: Pallets\n> Date: Tue, 3 Mar 2026 09:14\n>\n> "
+    )
+    body = f"FYI\n\nBegin forwarded message:\n\n{quoted}{HISTORY}\n"
+    assert extract_new_text(body).endswith(f"Subject: Pallets\nDate: Tue, 3 Mar 2026 09:14\n\n{HISTORY}")
+    html = (
+        '<div>FYI</div><div>Begin forwarded message:</div><blockquote type="cite"><div><b>From:</b> Dana Reyes'
+        f"</div><div><b>Subject:</b> Pallets</div><div>{HISTORY}</div></blockquote>"
+    )
+    assert extract_new_text(html_to_text(html)).endswith(f"Subject: Pallets\n{HISTORY}")
+
+
 GMAIL_FORWARD = (
     '<div dir="ltr"><br><div class="gmail_quote">---------- Forwarded message ---------<br>'
     "From: <b>Dana Reyes</b> &lt;dana@vendor.example&gt;<br>Date: Tue, Mar 3, 2026 at 9:14 AM<br>"
