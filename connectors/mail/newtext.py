@@ -146,8 +146,9 @@ def _cut_history(text: str) -> str:
         # quotes it: one level of quoting goes).
         return text[:cut] + _UNQUOTE.sub("", text[cut:])
     for start, end in _attributions(lines, cut + 1):
-        if _is_inline_reply(text[end:cut]):
-            # Interleaved answers: the attribution line goes, quoted lines go later, the answers stay.
+        if _is_inline_reply(text[end:cut]) or not text[:start].strip():
+            # Interleaved answers: the attribution line goes, quoted lines go later, the answers stay. Nothing
+            # written above it: what it introduces (a forward, a bottom post) is the message.
             text = text[:start] + " " * (end - start) + text[end:]
             continue
         cut = start

@@ -136,6 +136,13 @@ def test_short_note_over_a_forward_keeps_the_forwarded_message() -> None:
     )
 
 
+def test_attribution_with_nothing_above_keeps_what_it_introduces() -> None:
+    attribution = 'On 3 Mar 2026 09:14, "Dana Reyes" <dana@vendor.example> wrote:'
+    assert extract_new_text(f"{attribution}\n\n{HISTORY}\n\n{REPLY}\n") == f"{HISTORY}\n\n{REPLY}"
+    # Only a quote under it: nothing was written.
+    assert extract_new_text(f"{attribution}\n> {HISTORY}\n") == ""
+
+
 def test_tracker_mark_is_not_text() -> None:
     assert extract_new_text(f"{REPLY}\n\n\u1427\n") == REPLY
 
