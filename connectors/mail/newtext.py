@@ -66,7 +66,7 @@ _WROTE_INLINE = re.compile(WROTE_INLINE, _FLAGS)
 _ATTRIBUTION_TIME = re.compile(ATTRIBUTION_TIME)
 _ATTRIBUTION_YEAR = re.compile(ATTRIBUTION_YEAR)
 _OTHER_VERB = re.compile(OTHER_ATTRIBUTION_VERB)
-_COLON_END = re.compile(r":[ \t]*(?=\n|\Z)")  # a literal first: the engine jumps from colon to colon
+_COLON_END = re.compile(r"[:：][ \t]*(?=\n|\Z)")  # a set first: the engine jumps from colon to colon
 _MAX_VERB_TO_COLON = 120
 _MAX_WRAPPED_TAIL = 60  # "Apr. 2017 um 11:53 Uhr:" under "... schrieb am Fr., 28."
 _MAX_ATTRIBUTION_LINE = 400

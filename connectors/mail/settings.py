@@ -98,13 +98,13 @@ SEPARATOR_LINE = (
     r"|messaggio originale|messaggio inoltrato|oorspronkelijk bericht|doorgestuurd bericht"
     r"|oprindelig (?:besked|meddelelse)|opprinnelig melding|videresendt (?:besked|melding)"
     r"|mensaje original|mensaje reenviado|mensagem original|mensagem encaminhada|oryginalna wiadomo[śs][ćc]"
-    r"|wiadomo[śs][ćc] (?:oryginalna|przekazana))[ \t]*[-_=*]{2,}[ \t]*$"
+    r"|wiadomo[śs][ćc] (?:oryginalna|przekazana)|исходное сообщение|пересылаемое сообщение)[ \t]*[-_=*]{2,}[ \t]*$"
     r"|(?:begin forwarded message|d[ée]but du message (?:r[ée]exp[ée]di[ée]|transf[ée]r[ée]))[ \t]*:)"
 )
 # Forwarded (not replied-to) history: when nothing is written above it, the forwarded text is the message.
 FORWARD_SEPARATOR = (
     r"forward|transf[ée]r|transmis|r[ée]exp[ée]di|weitergeleitet|inoltrato|doorgestuurd|videresendt|reenviado"
-    r"|encaminhada|przekazana"
+    r"|encaminhada|przekazana|пересылаемое"
 )
 # Quote-header names in the languages vendors write in (EN, FR, DE, IT, NL, DA/NO, SV, ES/PT, PL). Case-sensitive:
 # header names are capitalised in real blocks, and "Da"/"A"/"Do" are only header names in that position. A block
@@ -144,7 +144,7 @@ WROTE_DATE_LED = (
 # them on lines ending with ":" (or the line above: "... skrev Name <a@b\n>:"), with an address, a time or a year.
 OTHER_ATTRIBUTION_VERB = (
     r"\b(?:schrieb|schreef|geschreven|ha scritto|escribi[óo]|escreveu|napisa[łl]|skrev"
-    r"|kirjoitti|написал|đã viết)"
+    r"|kirjoitti|написал|đã viết|napsal|yazd[ıi])|写道"
 )
 ATTRIBUTION_YEAR = r"\b(?:19|20)\d\d\b"
 # Attributions found anywhere in a line, searched without a line start (scanning every line from its start for
@@ -224,7 +224,7 @@ NEWTEXT_LINE_MARKERS = (
 )
 NEWTEXT_MARKERS = (  # anywhere in the text; lower case, matched in a case-folded copy
     r"wrote|>[ \t]*(?:\w+[ \t]*)?:|> sent|schrieb|schreef|geschreven|đã viết|ha scritto|escribi|escreveu|napisa|skrev|mailing list"
-    r"|kirjoitti|напи|gmt[+-]|sent with|gesendet|von meinem|sendt fra|skickat fr|enviado d|inviato da|verzonden|verstuurd"
+    r"|kirjoitti|напи|napsal|yazd|写道|gmt[+-]|sent with|gesendet|von meinem|sendt fra|skickat fr|enviado d|inviato da|verzonden|verstuurd"
     r"|[ée]crit|original message|message d['’]origine|forward|transf[ée]r|r[ée]exp[ée]di"
     r"|sent from|outlook|envoy[ée] (?:de|depuis|[àa])"
     r"|confidenti|disclaimer|intended|in error|destin|caution|warning|avertissement|notice|information"

@@ -79,6 +79,12 @@ QUOTE_HEADERS = {
     + HISTORY,
     "norwegian_gmail_wrapped": "tir. 3. mar. 2026 kl. 09:14 skrev Dana Reyes <dana@vendor.example\n>:\n> "
     + HISTORY,
+    "russian_separator": "-----Исходное сообщение-----\nОт: Dana Reyes\nОтправлено: 3 марта 2026 г. 9:14\n\n"
+    + HISTORY,
+    "chinese_gmail": "Dana Reyes <dana@vendor.example> 于2026年3月3日周二 09:14写道：\n\n> " + HISTORY,
+    "turkish_gmail": "Dana Reyes <dana@vendor.example>, 3 Mar 2026 Sal, 09:14 tarihinde şunu yazdı:\n\n> "
+    + HISTORY,
+    "czech": "út 3. 3. 2026 v 9:14 odesílatel Dana Reyes <dana@vendor.example> napsal:\n\n> " + HISTORY,
     "german_gmail_wrapped": "Dana Reyes <dana@vendor.example> schrieb am Di., 3.\nMärz 2026 um 09:14 Uhr:\n\n> "
     + HISTORY,
 }
