@@ -4,7 +4,7 @@
 
 Reads the test cases of public reply parsers from git mirrors at pinned commits (`<mirrors>/<owner>+<name>/repo`, a
 bare clone or a clone with a work tree, as the `fetch` tool leaves them), runs commhealth's extractor on each body
-(plain text: `extract_new_text`; HTML: `html_to_text` then `extract_new_text`, as ingestion does) and scores it the
+(plain text: `extract_new_text`; HTML: `html_to_texts` then `extract_new_text`, as ingestion does) and scores it the
 way each suite scores its own parser. The suites' texts are not copied into this repository: cases are read from the
 mirrors each time, and where a suite asserts on its parser's fragments rather than on a text, the expected text is
 written here as line numbers of the pinned fixture. Sources, licences and attribution: bench/eval/SOURCES.md.
@@ -38,7 +38,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 
 from bench.eval.corpus import DEFAULT_MIRRORS, CorpusError, Git, open_mirror
-from connectors.mail.htmltext import html_to_text
+from connectors.mail.htmltext import html_to_texts
 from connectors.mail.newtext import extract_new_text
 
 
@@ -121,7 +121,7 @@ def passes(case: Case, got: str) -> bool:
 
 def new_text(case: Case) -> str:
     """What ingestion stores as body_text for this body."""
-    return extract_new_text(html_to_text(case.body) if case.html else case.body)
+    return extract_new_text(html_to_texts(case.body)[1] if case.html else case.body)
 
 
 # --- mailgun/talon: its Python tests, read with `ast` (never run) ------------------------------------------------

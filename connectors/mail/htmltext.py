@@ -24,24 +24,37 @@ _SKIP_STRINGS = (Comment, Doctype, Declaration, ProcessingInstruction)  # markup
 _QUOTE_CLASSES = frozenset(HTML_QUOTE_CLASSES)
 _QUOTE_OPEN, _QUOTE_CLOSE = "\x01", "\x02"  # around a quoting <blockquote> while rendering
 _END_QUOTE = object()  # on the walk's stack: the end of a quoting blockquote
-_UNQUOTED_LINE = re.compile(r"^[ \t]*[^\s>]", re.MULTILINE)
 
 
 def html_to_text(html: str) -> str:
-    """Visible text of an HTML body, line breaks kept for <br> and block elements, quoted history dropped or quoted.
+    """The stored text of an HTML body (body_full): visible text, line breaks kept for <br> and block elements,
+    quoted history (blockquotes, Gmail/Yahoo/Thunderbird quotes, Outlook's history) dropped.
 
-    A <blockquote> comes out as "> " lines, as a plain-text client quotes: the new-text rules then tell a quoted
-    history from answers written between quotes. One that only indents (border: none) is the sender's own text.
-    When dropping the history leaves nothing but quotes (a Gmail forward sits entirely in its "gmail_quote" block,
-    some clients wrap the whole reply in a <blockquote>), the history is kept: it is what the message says.
+    When dropping the history leaves nothing (a Gmail forward sits entirely in its "gmail_quote" block, some
+    clients wrap the whole reply in a <blockquote>), the history is kept: it is what the message says.
     """
-    text = _to_text(html, drop_history=True)
-    if _UNQUOTED_LINE.search(text):
-        return text
-    return _to_text(html, drop_history=False) or text
+    return html_to_texts(html)[0]
 
 
-def _to_text(html: str, drop_history: bool) -> str:
+def html_to_texts(html: str) -> tuple[str, str]:
+    """(html_to_text's text, the text to extract the new text from), from one parse.
+
+    In the second, a <blockquote> comes out as "> " lines, as a plain-text client quotes, so the new-text rules
+    tell a quoted history from answers written between quotes; one that only indents (border: none) is the
+    sender's own text. The first is left as it always was: it is part of a stored message's content hash.
+    """
+    soup = _soup(html, drop_history=True)
+    full = _render(soup, quotes=_DROP)
+    if not full:
+        full = _render(_soup(html, drop_history=False), quotes=_KEEP)
+        return full, full
+    return full, _render(soup, quotes=_MARK)
+
+
+_DROP, _MARK, _KEEP = "drop", "mark", "keep"  # what _render does with blockquotes
+
+
+def _soup(html: str, drop_history: bool) -> BeautifulSoup:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
@@ -55,7 +68,8 @@ def _to_text(html: str, drop_history: bool) -> str:
         ):
             dropped.append(tag)
         tag_id = tag.get("id")
-        if drop_history and tag_id in HTML_HISTORY_IDS:
+        # Inside a blockquote, html_to_text dropped it with the blockquote before looking (its text must not change).
+        if drop_history and tag_id in HTML_HISTORY_IDS and tag.find_parent(HTML_QUOTE_TAGS) is None:
             markers.append((str(tag_id), tag))
     for tag in dropped:
         if not tag.decomposed:  # not inside a tag dropped before it
@@ -64,7 +78,7 @@ def _to_text(html: str, drop_history: bool) -> str:
         marker = next((tag for tag_id, tag in markers if tag_id == history_id and _in_tree(tag, soup)), None)
         if marker is not None:
             _drop_from(marker)
-    return _render(soup, quote=drop_history)
+    return soup
 
 
 def _in_tree(tag: Tag, soup: BeautifulSoup) -> bool:
@@ -90,14 +104,11 @@ def _drop_from(marker: Tag) -> None:
 
 
 def _is_quote(tag: Tag) -> bool:
-    """A <blockquote> that quotes; Gmail's and Apple Mail's "indent" button make ones without a border."""
-    return (
-        tag.name in HTML_QUOTE_TAGS
-        and "border:none" not in str(tag.get("style", "")).replace(" ", "").lower()
-    )
+    """A blockquote that quotes; Gmail's and Apple Mail's "indent" button make ones without a border."""
+    return "border:none" not in str(tag.get("style", "")).replace(" ", "").lower()
 
 
-def _render(soup: BeautifulSoup, quote: bool) -> str:
+def _render(soup: BeautifulSoup, quotes: str) -> str:
     out: list[str] = []
     # Iterative walk: deeply nested HTML must not hit the recursion limit.
     stack: list[object] = [soup]
@@ -119,9 +130,15 @@ def _render(soup: BeautifulSoup, quote: bool) -> str:
         if name == "br":
             out.append("\n")
             continue
-        if quote and _is_quote(node):
-            out.append(_SOFT + _QUOTE_OPEN)
-            stack.append(_END_QUOTE)
+        if quotes != _KEEP and name in HTML_QUOTE_TAGS:
+            if quotes == _DROP:
+                continue
+            if _is_quote(node):
+                out.append(_SOFT + _QUOTE_OPEN)
+                stack.append(_END_QUOTE)
+            else:
+                out.append(_SOFT)
+                stack.append(None)
         elif name in HTML_BLOCK_TAGS:
             out.append(_SOFT)
             stack.append(None)

@@ -13,10 +13,16 @@ from mail_samples import message
 
 from commhealth.records import MessageRecord
 from connectors.mail import extract_new_text, parse_email
-from connectors.mail.htmltext import html_to_text
+from connectors.mail.htmltext import html_to_text, html_to_texts
 
 REPLY = "The pallets leave the warehouse on Thursday."
 HISTORY = "Can you confirm the pallet count for the Lyon shipment?"
+
+
+def html_new_text(html: str) -> str:
+    """body_text of an HTML-only message, as ingestion computes it."""
+    return extract_new_text(html_to_texts(html)[1])
+
 
 # The quoted part under REPLY, one per defect: every one must be cut, leaving REPLY alone.
 ATTRIBUTIONS = {
@@ -183,13 +189,13 @@ def test_html_rule_then_bold_headers_on_one_line_is_cut() -> None:
         f"<html><body><div>{REPLY}</div><hr><b>From:</b> dana@vendor.example <b>Date:</b> Tue, 3 Mar 2026"
         f" 09:14:00 +0100<br><div>{HISTORY}</div></body></html>"
     )
-    assert extract_new_text(html_to_text(html)) == REPLY
+    assert html_new_text(html) == REPLY
 
 
 def test_html_reply_wholly_in_a_blockquote_is_not_lost() -> None:
     html = f"<blockquote>{REPLY}<div>On 3-Mar-2026, at 9:14 AM, Dana &lt;dana@vendor.example&gt; wrote:</div>"
     html += f"<div>{HISTORY}</div></blockquote>"
-    assert extract_new_text(html_to_text(html)) == REPLY
+    assert html_new_text(html) == REPLY
 
 
 def test_html_answers_between_quotes_stay() -> None:
@@ -198,7 +204,19 @@ def test_html_answers_between_quotes_stay() -> None:
         f'<blockquote type="cite">{HISTORY}</blockquote><div>{REPLY}</div>'
         '<blockquote type="cite">And the delivery window?</blockquote><div>Morning, before ten.</div>'
     )
-    assert extract_new_text(html_to_text(html)) == f"{REPLY}\nMorning, before ten."
+    assert html_new_text(html) == f"{REPLY}\nMorning, before ten."
+
+
+def test_html_stored_text_still_drops_blockquotes() -> None:
+    """body_full is part of a message's content hash: re-reading a stored HTML message must give the same text."""
+    html = (
+        "<div>On Tue, Mar 3, 2026 at 9:14 AM, Dana &lt;dana@vendor.example&gt; wrote:</div>"
+        f'<blockquote type="cite">{HISTORY}</blockquote><div>{REPLY}</div>'
+    )
+    record = parse_email(message(html, content_type="text/html; charset=utf-8"), "x.eml")
+    assert isinstance(record, MessageRecord)
+    assert HISTORY not in record.body_full
+    assert record.body_text == REPLY
 
 
 def test_html_indented_text_is_the_senders() -> None:
@@ -206,7 +224,7 @@ def test_html_indented_text_is_the_senders() -> None:
         f'<div>Here is the plan:</div><blockquote style="margin: 0 0 0 40px; border: none; padding: 0px;">'
         f"<div>{REPLY}</div></blockquote><div>Tell me if it suits you.</div>"
     )
-    assert extract_new_text(html_to_text(html)) == f"Here is the plan:\n{REPLY}\nTell me if it suits you."
+    assert html_new_text(html) == f"Here is the plan:\n{REPLY}\nTell me if it suits you."
 
 
 def test_quoted_forward_under_a_note_is_the_message() -> None:
@@ -219,7 +237,7 @@ def test_quoted_forward_under_a_note_is_the_message() -> None:
         '<div>FYI</div><div>Begin forwarded message:</div><blockquote type="cite"><div><b>From:</b> Dana Reyes'
         f"</div><div><b>Subject:</b> Pallets</div><div>{HISTORY}</div></blockquote>"
     )
-    assert extract_new_text(html_to_text(html)).endswith(f"Subject: Pallets\n{HISTORY}")
+    assert html_new_text(html).endswith(f"Subject: Pallets\n{HISTORY}")
 
 
 GMAIL_FORWARD = (
