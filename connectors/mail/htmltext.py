@@ -15,7 +15,7 @@ except ImportError:  # older bs4
 
 from .settings import HTML_BLOCK_TAGS, HTML_DROP_TAGS, HTML_HISTORY_IDS, HTML_QUOTE_CLASSES, HTML_QUOTE_TAGS
 
-_WS = re.compile(r"[ \t\r\n\f\v\u200b\x00-\x02]+")  # \xa0 kept: Outlook's <p>&nbsp;</p> is a blank line
+_WS = re.compile(r"[ \t\r\n\f\v\u200b\x00]+")  # \xa0 kept: Outlook's <p>&nbsp;</p> is a blank line
 _SOFT = "\x00"  # a block boundary: a line break unless one is already there
 _SOFT_RUN = re.compile(r" *\x00[ \x00]*")
 _SOFT_AFTER_HARD = re.compile(r"(^|\n)\x00")
@@ -122,7 +122,12 @@ def _render(soup: BeautifulSoup, quotes: str) -> str:
             continue
         if isinstance(node, NavigableString):
             if not isinstance(node, _SKIP_STRINGS):
-                out.append(_WS.sub(" ", str(node)))
+                piece = _WS.sub(" ", str(node))
+                if quotes == _MARK and (
+                    "\x01" in piece or "\x02" in piece
+                ):  # not to be taken for the markers
+                    piece = piece.replace(_QUOTE_OPEN, " ").replace(_QUOTE_CLOSE, " ")
+                out.append(piece)
             continue
         if not isinstance(node, Tag):
             continue
@@ -145,7 +150,7 @@ def _render(soup: BeautifulSoup, quotes: str) -> str:
         stack.extend(reversed(node.contents))
     text = _SOFT_AFTER_HARD.sub(r"\1", _SOFT_RUN.sub(_SOFT, "".join(out))).replace(_SOFT, "\n")
     lines = [line.replace("\xa0", " ").strip() for line in text.split("\n")]
-    if _QUOTE_OPEN in text:
+    if quotes == _MARK and _QUOTE_OPEN in text:
         lines = _quote_lines(lines)
     # Block boundaries produce runs of empty lines; keep at most one blank line between paragraphs.
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()

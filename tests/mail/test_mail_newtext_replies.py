@@ -219,6 +219,16 @@ def test_html_stored_text_still_drops_blockquotes() -> None:
     assert record.body_text == REPLY
 
 
+def test_html_stored_text_is_unchanged_by_quote_marking() -> None:
+    # Outlook's history marker inside a blockquote went with the blockquote: what follows stays.
+    html = (
+        f'<div>{REPLY}</div><blockquote><div id="divRplyFwdMsg">{HISTORY}</div></blockquote><div>Thanks</div>'
+    )
+    assert html_to_text(html) == f"{REPLY}\nThanks"
+    # Control characters in the text are not taken for quote marks.
+    assert html_to_text(f"<p>{REPLY}\x01</p><blockquote>{HISTORY}</blockquote>") == f"{REPLY}\x01"
+
+
 def test_html_indented_text_is_the_senders() -> None:
     html = (
         f'<div>Here is the plan:</div><blockquote style="margin: 0 0 0 40px; border: none; padding: 0px;">'
