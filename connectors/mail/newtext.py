@@ -196,17 +196,22 @@ def _verb_attributions(lines: str, stop: int) -> Iterator[tuple[int, int]]:
                 continue
             # A wrapped address starts the line: the attribution starts on the line above.
             start = previous_start if line.lstrip().startswith("<") and previous.strip() else line_start
+            verb_ends_line = not line[verb.end() :].strip()
         elif previous.strip() and len(line) <= _MAX_WRAPPED_TAIL and len(previous) <= _MAX_ATTRIBUTION_LINE:
             verb = _OTHER_VERB.search(previous)
             if not verb or len(previous) - verb.end() > _MAX_VERB_TO_COLON:
                 continue
-            start = previous_start
+            start, verb_ends_line = previous_start, False
         else:
             continue
         span = lines[start + 1 : colon.start()]
         if span.lstrip().startswith(">"):
             continue
-        if "@" in span or _ATTRIBUTION_TIME.search(span) or _ATTRIBUTION_YEAR.search(span):
+        if "@" in span or _ATTRIBUTION_TIME.search(span):
+            yield start, colon.end() - 1
+        elif _ATTRIBUTION_YEAR.search(span) and verb_ends_line:
+            # Only a year: the verb must end the line ("... 2014 г. пользователь lidel написал:"); "Jeg skrev til
+            # dem i 2025 om det:" is a sentence.
             yield start, colon.end() - 1
 
 

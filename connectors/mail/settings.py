@@ -143,8 +143,8 @@ WROTE_DATE_LED = (
 # Attribution verbs of other languages, wherever the line starts (a date, a weekday, the name): newtext looks for
 # them on lines ending with ":" (or the line above: "... skrev Name <a@b\n>:"), with an address, a time or a year.
 OTHER_ATTRIBUTION_VERB = (
-    r"\b(?:schrieb|schreef|geschreven|ha scritto|escribi[óo]|escreveu|napisa[łl]|skrev"
-    r"|kirjoitti|написал|đã viết|napsal|yazd[ıi])|写道"
+    r"(?:\b(?:schrieb|schreef|geschreven|ha scritto|escribi[óo]|escreveu|napisa[łl](?:a|\(a\))?|skrev"
+    r"|kirjoitti|написал[аи]?|đã viết|napsal[ai]?|yazd[ıi])|写道)(?!\w)"
 )
 ATTRIBUTION_YEAR = r"\b(?:19|20)\d\d\b"
 # Attributions found anywhere in a line, searched without a line start (scanning every line from its start for

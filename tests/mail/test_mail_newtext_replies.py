@@ -283,6 +283,8 @@ GUARD = {
     "banner_line": "Visit the portal:\n>>> https://portal.vendor.example <<<\nThe labels are there.",
     "at_meeting_wrote": "At the meeting Dana wrote:\nthe price is final, the date is not.",
     "german_schrieb_sentence": "Wie Dana schrieb:\ndie Paletten kommen am Donnerstag.",
+    "norwegian_skrev_year_sentence": "Jeg skrev til dem i 2025 om det:\npallene kommer torsdag.",
+    "german_schrieben_time_sentence": "Wir schrieben den Preis 9.50 EUR pro Palette:\nbitte bestätigen.",
     "date_led_sentence": "2026/3/3 is the date we agreed with <dana@vendor.example>\n\nThe labels are ready.",
     "gesendet_sentence": "Gesendet von meinem Kollegen, die Preise sind fix.\nBitte bestätigen.",
 }
