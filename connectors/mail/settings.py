@@ -220,11 +220,12 @@ NEWTEXT_LINE_MARKERS = (
     r"|verzonden|fra|fr[åa]n|skickat|sendt|enviado|od|wys[łl]ano|发件人|от|message du)[ \t]*\*{0,2}[ \t]*:|[-_]{2}|\|"
     r"|best|kind|warm|regards|cheers|thank|many|thx|sincerely|yours|all the best|respectfully"
     r"|cordialement|bien|tr[èe]s|bonne|bon week|salutations|meilleures|sinc[èe]res|cdlt|respectueusement"
-    r"|amicalement|merci|mille)"
+    r"|amicalement|merci|mille"
+    r"|sent with|gesendet von|von meinem|sendt fra|skickat fr|enviado d|inviato da|verzonden|verstuurd)"  # devices
 )
 NEWTEXT_MARKERS = (  # anywhere in the text; lower case, matched in a case-folded copy
     r"wrote|>[ \t]*(?:\w+[ \t]*)?:|> sent|schrieb|schreef|geschreven|đã viết|ha scritto|escribi|escreveu|napisa|skrev|mailing list"
-    r"|kirjoitti|напи|napsal|yazd|写道|gmt[+-]|sent with|gesendet|von meinem|sendt fra|skickat fr|enviado d|inviato da|verzonden|verstuurd"
+    r"|напи|şunu yazd|写道|gmt[+-]"  # Finnish and Czech attributions name an address: "<a@b> kirjoitti:" above
     r"|[ée]crit|original message|message d['’]origine|forward|transf[ée]r|r[ée]exp[ée]di"
     r"|sent from|outlook|envoy[ée] (?:de|depuis|[àa])"
     r"|confidenti|disclaimer|intended|in error|destin|caution|warning|avertissement|notice|information"
