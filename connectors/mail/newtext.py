@@ -23,6 +23,7 @@ from .settings import (
     NEWTEXT_LINE_MARKERS,
     NEWTEXT_MARKERS,
     NEWTEXT_MAX_CHARS,
+    OTHER_ATTRIBUTION_STEMS,
     OTHER_ATTRIBUTION_VERB,
     QUOTED_LINE,
     SEPARATOR_LINE,
@@ -61,7 +62,7 @@ _LINE_MARKERS = _line_start(NEWTEXT_LINE_MARKERS)
 _MARKERS = re.compile(NEWTEXT_MARKERS)  # in _folded(text)
 _SEPARATOR = _line_start(SEPARATOR_LINE)
 _HEADER_BLOCK = _line_start(HEADER_BLOCK, re.MULTILINE)  # header names are capitalised in real blocks
-_WROTE = _line_start(f"(?:{WROTE_EN})|(?:{WROTE_FR})|(?:{WROTE_OTHER})|(?:{WROTE_DATE_LED})")
+_WROTE = _line_start(f"[ \t]*(?:(?:{WROTE_EN})|(?:{WROTE_FR})|(?:{WROTE_OTHER})|(?:{WROTE_DATE_LED}))")
 _WROTE_INLINE = re.compile(WROTE_INLINE, _FLAGS)
 _ATTRIBUTION_TIME = re.compile(ATTRIBUTION_TIME)
 _ATTRIBUTION_YEAR = re.compile(ATTRIBUTION_YEAR)
@@ -184,6 +185,8 @@ def _inline_attributions(lines: str, stop: int) -> Iterator[tuple[int, int]]:
 def _verb_attributions(lines: str, stop: int) -> Iterator[tuple[int, int]]:
     """Attributions ending with a verb of another language and ":" ("Dnia 3 marca 2026 09:14 Dana <a@b> napisał(a):",
     "пн, 3 мар. 2026 г. пользователь Dana написал:"), the verb on the line or the one above."""
+    if not any(stem in lines for stem in OTHER_ATTRIBUTION_STEMS):
+        return
     for colon, line_end in _line_end_colons(lines, stop):
         line_start = lines.rfind("\n", 0, colon)  # in text: the index of the line's first character
         line = lines[line_start + 1 : colon]
