@@ -16,6 +16,13 @@ def test_text_comparison_ignores_white_space_rules_and_our_signature_cut() -> No
     assert passes(case, "The pallets are ready.\n\nWe ship Thursday.")
     assert passes(case, "The pallets are ready.\n\nWe ship Thursday.\n\nThanks,")
     assert not passes(case, "The pallets are ready.")
+    spaced = Case("x", "body", "The pallets are ready.\n\nBest regards,\n\nDana")
+    assert passes(spaced, "The pallets are ready.")
+    delimited = Case("x", "body", "The pallets are ready.\n\n-- \nDana Reyes\nSent with a mail app")
+    assert passes(delimited, "The pallets are ready.")
+    assert not passes(
+        Case("x", "body", "The pallets are ready.\n\n-- \n" + "line\n" * 6), "The pallets are ready."
+    )
 
 
 def test_lines_nospace_and_contains_comparisons() -> None:

@@ -172,7 +172,7 @@ def read_usrp(git: Git) -> list[Conversation]:
         reason = automated_reason({name: str(value) for name, value in msg.items()}, subject)
         address, name, _ = parse_sender(msg.get("from"))
         when, _ = parse_date(msg.get("date"))
-        body, _, _ = extract_body(msg)
+        body, _, _, _ = extract_body(msg)
         own = clean_message_id(msg.get("message-id")) or commit
         links = parse_id_list(msg.get("references"))[0] + parse_id_list(msg.get("in-reply-to"))[0]
         domain = "." + (address or "").rpartition("@")[2]

@@ -4,7 +4,7 @@
 
 Reads the test cases of public reply parsers from git mirrors at pinned commits (`<mirrors>/<owner>+<name>/repo`, a
 bare clone or a clone with a work tree, as the `fetch` tool leaves them), runs commhealth's extractor on each body
-(plain text: `extract_new_text`; HTML: `html_to_text` then `extract_new_text`, as ingestion does) and scores it the
+(plain text: `extract_new_text`; HTML: `html_to_texts` then `extract_new_text`, as ingestion does) and scores it the
 way each suite scores its own parser. The suites' texts are not copied into this repository: cases are read from the
 mirrors each time, and where a suite asserts on its parser's fragments rather than on a text, the expected text is
 written here as line numbers of the pinned fixture. Sources, licences and attribution: bench/eval/SOURCES.md.
@@ -15,10 +15,11 @@ What counts as a pass (`passes`):
   (github, crisp) join fragments with line breaks of their own: there only the non-blank lines are compared
   (`lines`). Suites that compare HTML with all white space removed (talon's HTML tests) are compared the same way,
   on the visible text of the expected HTML (`nospace`);
-- commhealth removes sign-offs, signatures and device lines by design ("Thanks,\\nAlex", "-Abhishek Kona",
-  "Sent from my iPhone"), where talon leaves them to a separate signature extractor and other parsers mark them as
-  hidden fragments: an expected text that ends with one also passes without it, and our text is compared with
-  and without its own last sign-off ("Thanks," left where the name under it went) (`_without_signature`);
+- commhealth removes sign-offs, signatures and device lines by design ("Thanks,\\nAlex", "Best regards,\\n\\nAlex",
+  "-Abhishek Kona", "Sent from my iPhone", up to four lines under a "-- " delimiter), where talon leaves them to a
+  separate signature extractor and other parsers mark them as hidden fragments: an expected text that ends with
+  one also passes without it, and our text is compared with and without its own last sign-off ("Thanks," left
+  where the name under it went) (`_without_signature`);
 - a suite's check that the first fragment contains a phrase ("must keep 'with regards to the payment'") passes when
   the new text contains it (`contains`).
 """
@@ -37,7 +38,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 
 from bench.eval.corpus import DEFAULT_MIRRORS, CorpusError, Git, open_mirror
-from connectors.mail.htmltext import html_to_text
+from connectors.mail.htmltext import html_to_texts
 from connectors.mail.newtext import extract_new_text
 
 
@@ -80,9 +81,10 @@ _SPACE = re.compile(r"\s")
 _SIGNATURE_TAIL = re.compile(
     r"\n\s*(?:"
     r"(?:thanks|thank you|many thanks|cheers|regards|best regards|kind regards|best|sincerely|cordialement"
-    r"|merci)[ \t]*[,.!]?[ \t]*(?:\n?[ \t]*[^\n]{1,40})?"
+    r"|merci)[ \t]*[,.!]?[ \t]*(?:(?:\n[ \t]*){0,2}[^\n]{1,40})?"
     r"|-[ \t]*[A-Z][\w.'-]*(?:[ \t]+[A-Z][\w.'-]*){0,2}"
     r"|sent from my [^\n]{1,60}"
+    r"|--[ \t]?\n[^\n]{0,80}(?:\n[^\n]{0,80}){0,3}"  # a signature block under the "-- " delimiter
     r")\s*\Z",
     re.IGNORECASE,
 )
@@ -119,7 +121,7 @@ def passes(case: Case, got: str) -> bool:
 
 def new_text(case: Case) -> str:
     """What ingestion stores as body_text for this body."""
-    return extract_new_text(html_to_text(case.body) if case.html else case.body)
+    return extract_new_text(html_to_texts(case.body)[1] if case.html else case.body)
 
 
 # --- mailgun/talon: its Python tests, read with `ast` (never run) ------------------------------------------------

@@ -7,7 +7,7 @@ import re
 from email.message import Message
 
 from .headers import decode_bytes
-from .htmltext import html_to_text
+from .htmltext import html_to_texts
 from .settings import MAX_BODY_CHARS, MAX_PART_BYTES
 
 _CHARSET = re.compile(r'\bcharset\s*=\s*"?([^";\s]+)', re.IGNORECASE)
@@ -94,13 +94,14 @@ def _decode_part(part: Message) -> tuple[str, bool]:
 
 def extract_body(
     msg: Message | None, raw_body: bytes | None = None, content_type: str = "", transfer_encoding: str = ""
-) -> tuple[str, bool, bool]:
-    """(full text body with LF line ends, charset repaired, taken from HTML).
+) -> tuple[str, bool, bool, str]:
+    """(full text body with LF line ends, charset repaired, taken from HTML, the text to extract the new text from:
+    the full text, or for HTML its rendering with blockquotes as "> " lines).
 
     `raw_body` is the undecoded body of a single-part message whose body the caller did not parse (`msg` is
     then not used and may be None); `content_type` and `transfer_encoding` are then its raw headers.
     """
-    text, repaired, from_html, markup = "", False, False, None
+    text, repaired, markup = "", False, None
     if raw_body is not None:
         ctype = content_type.split(";", 1)[0].strip().lower()
         if ctype == "text/html":
@@ -114,7 +115,8 @@ def extract_body(
         if not text.strip() and html is not None:
             markup, repaired = _decode_part(html)
     if markup is not None and not text.strip():
-        text, from_html = html_to_text(markup[: MAX_BODY_CHARS * 4]), True
+        text, reply_source = html_to_texts(markup[: MAX_BODY_CHARS * 4])
+        return text[:MAX_BODY_CHARS], repaired, True, reply_source[:MAX_BODY_CHARS]
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text[:MAX_BODY_CHARS], repaired, from_html
+    return text[:MAX_BODY_CHARS], repaired, False, text[:MAX_BODY_CHARS]

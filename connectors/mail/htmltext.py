@@ -22,18 +22,39 @@ _SOFT_AFTER_HARD = re.compile(r"(^|\n)\x00")
 _BLANKS = re.compile(r"\n{3,}")
 _SKIP_STRINGS = (Comment, Doctype, Declaration, ProcessingInstruction)  # markup, not text
 _QUOTE_CLASSES = frozenset(HTML_QUOTE_CLASSES)
+_QUOTE_OPEN, _QUOTE_CLOSE = "\x01", "\x02"  # around a quoting <blockquote> while rendering
+_END_QUOTE = object()  # on the walk's stack: the end of a quoting blockquote
 
 
 def html_to_text(html: str) -> str:
-    """Visible text of an HTML body, line breaks kept for <br> and block elements, quoted history dropped.
+    """The stored text of an HTML body (body_full): visible text, line breaks kept for <br> and block elements,
+    quoted history (blockquotes, Gmail/Yahoo/Thunderbird quotes, Outlook's history) dropped.
 
     When dropping the history leaves nothing (a Gmail forward sits entirely in its "gmail_quote" block, some
     clients wrap the whole reply in a <blockquote>), the history is kept: it is what the message says.
     """
-    return _to_text(html, drop_history=True) or _to_text(html, drop_history=False)
+    return html_to_texts(html)[0]
 
 
-def _to_text(html: str, drop_history: bool) -> str:
+def html_to_texts(html: str) -> tuple[str, str]:
+    """(html_to_text's text, the text to extract the new text from), from one parse.
+
+    In the second, a <blockquote> comes out as "> " lines, as a plain-text client quotes, so the new-text rules
+    tell a quoted history from answers written between quotes; one that only indents (border: none) is the
+    sender's own text. The first is left as it always was: it is part of a stored message's content hash.
+    """
+    soup = _soup(html, drop_history=True)
+    full = _render(soup, quotes=_DROP)
+    if not full:
+        full = _render(_soup(html, drop_history=False), quotes=_KEEP)
+        return full, full
+    return full, _render(soup, quotes=_MARK)
+
+
+_DROP, _MARK, _KEEP = "drop", "mark", "keep"  # what _render does with blockquotes
+
+
+def _soup(html: str, drop_history: bool) -> BeautifulSoup:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
@@ -43,14 +64,12 @@ def _to_text(html: str, drop_history: bool) -> str:
     markers: list[tuple[str, Tag]] = []
     for tag in soup.find_all(True):
         if tag.name in HTML_DROP_TAGS or (
-            drop_history
-            and (
-                tag.name in HTML_QUOTE_TAGS or not _QUOTE_CLASSES.isdisjoint(tag.get_attribute_list("class"))
-            )
+            drop_history and not _QUOTE_CLASSES.isdisjoint(tag.get_attribute_list("class"))
         ):
             dropped.append(tag)
         tag_id = tag.get("id")
-        if drop_history and tag_id in HTML_HISTORY_IDS:
+        # Inside a blockquote, html_to_text dropped it with the blockquote before looking (its text must not change).
+        if drop_history and tag_id in HTML_HISTORY_IDS and tag.find_parent(HTML_QUOTE_TAGS) is None:
             markers.append((str(tag_id), tag))
     for tag in dropped:
         if not tag.decomposed:  # not inside a tag dropped before it
@@ -59,7 +78,7 @@ def _to_text(html: str, drop_history: bool) -> str:
         marker = next((tag for tag_id, tag in markers if tag_id == history_id and _in_tree(tag, soup)), None)
         if marker is not None:
             _drop_from(marker)
-    return _render(soup)
+    return soup
 
 
 def _in_tree(tag: Tag, soup: BeautifulSoup) -> bool:
@@ -84,7 +103,12 @@ def _drop_from(marker: Tag) -> None:
         node = parent
 
 
-def _render(soup: BeautifulSoup) -> str:
+def _is_quote(tag: Tag) -> bool:
+    """A blockquote that quotes; Gmail's and Apple Mail's "indent" button make ones without a border."""
+    return "border:none" not in str(tag.get("style", "")).replace(" ", "").lower()
+
+
+def _render(soup: BeautifulSoup, quotes: str) -> str:
     out: list[str] = []
     # Iterative walk: deeply nested HTML must not hit the recursion limit.
     stack: list[object] = [soup]
@@ -93,9 +117,17 @@ def _render(soup: BeautifulSoup) -> str:
         if node is None:  # end of a block element
             out.append(_SOFT)
             continue
+        if node is _END_QUOTE:
+            out.append(_QUOTE_CLOSE + _SOFT)
+            continue
         if isinstance(node, NavigableString):
             if not isinstance(node, _SKIP_STRINGS):
-                out.append(_WS.sub(" ", str(node)))
+                piece = _WS.sub(" ", str(node))
+                if quotes == _MARK and (
+                    "\x01" in piece or "\x02" in piece
+                ):  # not to be taken for the markers
+                    piece = piece.replace(_QUOTE_OPEN, " ").replace(_QUOTE_CLOSE, " ")
+                out.append(piece)
             continue
         if not isinstance(node, Tag):
             continue
@@ -103,12 +135,34 @@ def _render(soup: BeautifulSoup) -> str:
         if name == "br":
             out.append("\n")
             continue
-        block = name in HTML_BLOCK_TAGS
-        if block:
+        if quotes != _KEEP and name in HTML_QUOTE_TAGS:
+            if quotes == _DROP:
+                continue
+            if _is_quote(node):
+                out.append(_SOFT + _QUOTE_OPEN)
+                stack.append(_END_QUOTE)
+            else:
+                out.append(_SOFT)
+                stack.append(None)
+        elif name in HTML_BLOCK_TAGS:
             out.append(_SOFT)
             stack.append(None)
         stack.extend(reversed(node.contents))
     text = _SOFT_AFTER_HARD.sub(r"\1", _SOFT_RUN.sub(_SOFT, "".join(out))).replace(_SOFT, "\n")
     lines = [line.replace("\xa0", " ").strip() for line in text.split("\n")]
+    if quotes == _MARK and _QUOTE_OPEN in text:
+        lines = _quote_lines(lines)
     # Block boundaries produce runs of empty lines; keep at most one blank line between paragraphs.
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _quote_lines(lines: list[str]) -> list[str]:
+    """Lines inside quoting blockquotes prefixed with one ">" per level; the markers removed."""
+    out: list[str] = []
+    depth = 0
+    for line in lines:
+        depth += line.count(_QUOTE_OPEN)
+        text = line.replace(_QUOTE_OPEN, "").replace(_QUOTE_CLOSE, "").strip()
+        out.append(f"{'>' * depth} {text}".rstrip() if depth and text else text)
+        depth -= line.count(_QUOTE_CLOSE)
+    return out

@@ -11,6 +11,7 @@ from mailparser_reply.parser import EmailMessage
 from .settings import (
     ATTRIBUTION_TIME,
     ATTRIBUTION_VERBS,
+    ATTRIBUTION_YEAR,
     DEVICE_LINE,
     DISCLAIMER_START,
     FORWARD_SEPARATOR,
@@ -22,11 +23,14 @@ from .settings import (
     NEWTEXT_LINE_MARKERS,
     NEWTEXT_MARKERS,
     NEWTEXT_MAX_CHARS,
+    OTHER_ATTRIBUTION_STEMS,
+    OTHER_ATTRIBUTION_VERB,
     QUOTED_LINE,
     SEPARATOR_LINE,
     SIG_DELIMITER,
     SIGNOFF_PHRASES,
     THANKS_PHRASES,
+    WROTE_DATE_LED,
     WROTE_EN,
     WROTE_FR,
     WROTE_INLINE,
@@ -58,13 +62,19 @@ _LINE_MARKERS = _line_start(NEWTEXT_LINE_MARKERS)
 _MARKERS = re.compile(NEWTEXT_MARKERS)  # in _folded(text)
 _SEPARATOR = _line_start(SEPARATOR_LINE)
 _HEADER_BLOCK = _line_start(HEADER_BLOCK, re.MULTILINE)  # header names are capitalised in real blocks
-_WROTE = _line_start(f"(?:{WROTE_EN})|(?:{WROTE_FR})|(?:{WROTE_OTHER})")
+_WROTE = _line_start(f"[ \t]*(?:(?:{WROTE_EN})|(?:{WROTE_FR})|(?:{WROTE_OTHER})|(?:{WROTE_DATE_LED}))")
 _WROTE_INLINE = re.compile(WROTE_INLINE, _FLAGS)
 _ATTRIBUTION_TIME = re.compile(ATTRIBUTION_TIME)
+_ATTRIBUTION_YEAR = re.compile(ATTRIBUTION_YEAR)
+_OTHER_VERB = re.compile(OTHER_ATTRIBUTION_VERB)
+_MAX_VERB_TO_COLON = 120
+_MAX_WRAPPED_TAIL = 60  # "Apr. 2017 um 11:53 Uhr:" under "... schrieb am Fr., 28."
 _MAX_ATTRIBUTION_LINE = 400
+_MAX_FORWARD_NOTE = 40
 _FORWARD = re.compile(FORWARD_SEPARATOR, re.IGNORECASE)
 _LIST_FOOTER = re.compile(LIST_FOOTER, _FLAGS)
 _QUOTED = re.compile(QUOTED_LINE, re.MULTILINE)
+_UNQUOTE = re.compile(r"^[ \t]*> ?", re.MULTILINE)
 _SIG_DELIMITER = re.compile(SIG_DELIMITER, re.MULTILINE)
 _DEVICE = re.compile(DEVICE_LINE, _FLAGS)
 # Phrases match in any case, but a name must be capitalised: "Thanks, Priya" signs off, "Thanks, that works." does not.
@@ -82,10 +92,13 @@ _DISCLAIMER = re.compile(DISCLAIMER_START, _FLAGS)
 _NAME_LINE = re.compile(r"^[ \t]*[A-ZÀ-Ý][\w'’.-]*(?:[ \t]+[A-ZÀ-Ý][\w'’.-]*){0,2}[ \t]*$")
 _LIBRARY_LINE_MARKERS = _line_start(LIBRARY_LINE_MARKERS)
 _LIBRARY_MARKERS = re.compile(LIBRARY_MARKERS)  # in _folded(text)
+_TRACKER_MARK = "\u1427"  # "ᐧ"
 _TRAILING_RULE = re.compile(r"(?:\n[ \t]*[-_=*]{3,}[ \t]*)+\Z")
 _BLANK_RUN = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _SPACES = str.maketrans({"\xa0": " ", "\u202f": " ", "\u2007": " ", "\u200b": None, "\ufeff": None})
 _ODD_SPACES = re.compile("[\xa0\u202f\u2007\u200b\ufeff]")
+_WRAP_WIDTH = 60  # a quoted line at least this long may have been wrapped by the replying client
+_PLAIN_WORD = re.compile(r"(?:^|\s)[^\W\d_]{2,}[.,;:!?)\"']*(?=\s|$)")
 _MAX_SIGNATURE_LINE = 50  # a library "signature" starting with a longer line is a sentence, not a sign-off
 
 
@@ -128,12 +141,14 @@ def _cut_history(text: str) -> str:
         if found and found.start() < cut:
             cut = found.start()
     first_line = text[cut:].partition("\n")[0]
-    if not text[:cut].strip() and _FORWARD.search(first_line):
-        # A forward with nothing written above it: the forwarded message is what this one says.
-        return text
+    if _FORWARD.search(first_line) and _is_forward_note(text[:cut].strip()):
+        # A forward with nothing above it but "FYI": the forwarded message is what this one says (Apple Mail
+        # quotes it: one level of quoting goes).
+        return text[:cut] + _UNQUOTE.sub("", text[cut:])
     for start, end in _attributions(lines, cut + 1):
-        if _is_inline_reply(text[end:cut]):
-            # Interleaved answers: the attribution line goes, quoted lines go later, the answers stay.
+        if _is_inline_reply(text[end:cut]) or not text[:start].strip():
+            # Interleaved answers: the attribution line goes, quoted lines go later, the answers stay. Nothing
+            # written above it: what it introduces (a forward, a bottom post) is the message.
             text = text[:start] + " " * (end - start) + text[end:]
             continue
         cut = start
@@ -141,11 +156,16 @@ def _cut_history(text: str) -> str:
     return text[:cut]
 
 
+def _is_forward_note(above: str) -> bool:
+    """Nothing, or one short line that asks nothing ("FYI", "See below."), written above a forward."""
+    return not above or (len(above) <= _MAX_FORWARD_NOTE and "\n" not in above and "?" not in above)
+
+
 def _attributions(lines: str, stop: int) -> Iterator[tuple[int, int]]:
     """(start, end) in text of each attribution in `lines` ("\n" + text) before `stop`, in order, found lazily:
     the caller usually stops at the first one."""
     line_led = ((match.start(), match.end() - 1) for match in _WROTE.finditer(lines, 0, stop))
-    return heapq.merge(line_led, _inline_attributions(lines, stop))
+    return heapq.merge(line_led, _inline_attributions(lines, stop), _verb_attributions(lines, stop))
 
 
 def _inline_attributions(lines: str, stop: int) -> Iterator[tuple[int, int]]:
@@ -162,12 +182,91 @@ def _inline_attributions(lines: str, stop: int) -> Iterator[tuple[int, int]]:
             yield line_start + len(before.rstrip(" \t-")), match.end() - 1
 
 
+def _verb_attributions(lines: str, stop: int) -> Iterator[tuple[int, int]]:
+    """Attributions ending with a verb of another language and ":" ("Dnia 3 marca 2026 09:14 Dana <a@b> napisał(a):",
+    "пн, 3 мар. 2026 г. пользователь Dana написал:"), the verb on the line or the one above."""
+    if not any(stem in lines for stem in OTHER_ATTRIBUTION_STEMS):
+        return
+    for colon, line_end in _line_end_colons(lines, stop):
+        line_start = lines.rfind("\n", 0, colon)  # in text: the index of the line's first character
+        line = lines[line_start + 1 : colon]
+        previous_start = lines.rfind("\n", 0, line_start) if line_start > 0 else -1
+        previous = lines[previous_start + 1 : line_start] if previous_start >= 0 else ""
+        verb = _OTHER_VERB.search(line)
+        if verb:
+            if len(line) - verb.end() > _MAX_VERB_TO_COLON or len(line) > _MAX_ATTRIBUTION_LINE:
+                continue
+            # A wrapped address starts the line: the attribution starts on the line above.
+            start = previous_start if line.lstrip().startswith("<") and previous.strip() else line_start
+            verb_ends_line = not line[verb.end() :].strip()
+        elif previous.strip() and len(line) <= _MAX_WRAPPED_TAIL and len(previous) <= _MAX_ATTRIBUTION_LINE:
+            verb = _OTHER_VERB.search(previous)
+            if not verb or len(previous) - verb.end() > _MAX_VERB_TO_COLON:
+                continue
+            start, verb_ends_line = previous_start, False
+        else:
+            continue
+        span = lines[start + 1 : colon]
+        if span.lstrip().startswith(">"):
+            continue
+        if "@" in span or _ATTRIBUTION_TIME.search(span):
+            yield start, line_end - 1
+        elif _ATTRIBUTION_YEAR.search(span) and verb_ends_line:
+            # Only a year: the verb must end the line ("... 2014 г. пользователь lidel написал:"); "Jeg skrev til
+            # dem i 2025 om det:" is a sentence.
+            yield start, line_end - 1
+
+
+def _line_end_colons(lines: str, stop: int) -> Iterator[tuple[int, int]]:
+    """(index of the colon, end of its line) of each line of `lines` before `stop` that ends with ":" or "：".
+
+    str.find from colon to colon: a regex scanning for them costs as much as the rest of the attribution search."""
+    for colon_char in ":：":
+        if colon_char == "：" and colon_char not in lines:
+            return
+        at = lines.find(colon_char, 0, stop)
+        while at >= 0:
+            line_end = lines.find("\n", at)
+            if line_end < 0:
+                line_end = len(lines)
+            at = lines.rfind(colon_char, at, line_end)  # the line's last colon ("... 17:48 schrieb ...:")
+            if not lines[at + 1 : line_end].strip(" \t"):
+                yield at, line_end
+            at = lines.find(colon_char, line_end, stop)
+
+
 def _is_inline_reply(after: str) -> bool:
-    """True when quoted lines after an attribution are followed by unquoted text (bottom/inline posting)."""
-    lines = [line.strip() for line in after.split("\n") if line.strip()]
-    if not lines or not lines[0].startswith(">"):
+    """True when quoted lines after an attribution are followed by unquoted text (bottom/inline posting).
+
+    Unquoted lines that only continue a quoted line (a client wrapped it, or a link broke it) are no answer, and
+    nothing under a signature delimiter is."""
+    lines = after.split("\n")
+    first = next((line.strip() for line in lines if line.strip()), "")
+    if not first.startswith(">"):
         return False
-    return any(not line.startswith(">") and not _DEVICE.match(line) for line in lines)
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if _SIG_DELIMITER.match(line):
+            return False
+        if not stripped or stripped.startswith(">") or _DEVICE.match(stripped):
+            continue
+        if not _continues_quote(lines, index):
+            return True
+    return False
+
+
+def _continues_quote(lines: list[str], index: int) -> bool:
+    """The unquoted line at `index`, between two quoted lines, is the end of the quoted line above: it starts in
+    lower case or with a sign, the line above asks nothing, and either that line is as long as clients wrap or this
+    one holds no word (the end of a broken link)."""
+    line = lines[index].strip()
+    above = lines[index - 1].strip() if index > 0 else ""
+    below = lines[index + 1].strip() if index + 1 < len(lines) else ""
+    if not (above.startswith(">") and below.startswith(">")) or line[0].isupper() or line[0].isdigit():
+        return False
+    if above.endswith("?"):  # "> Can you ...?\nyes" is an answer
+        return False
+    return len(above) >= _WRAP_WIDTH or not _PLAIN_WORD.search(line)
 
 
 def _library_pass(text: str) -> str:
@@ -251,6 +350,8 @@ def _is_name_line(lines: list[str], index: int) -> bool:
 
 def _tidy(text: str) -> str:
     text = "\n".join(line.rstrip() for line in text.split("\n")).strip()
+    if text.endswith(_TRACKER_MARK):  # the mark a mail tracker (Streak, Mixmax) appends to what was written
+        text = text[: -len(_TRACKER_MARK)].rstrip()
     if text.endswith(("-", "_", "=", "*")):  # the text is stripped: a trailing rule ends it with one of these
         text = _TRAILING_RULE.sub("", text)
     return _BLANK_RUN.sub("\n\n", text).strip()

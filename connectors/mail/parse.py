@@ -106,7 +106,7 @@ def _parse(raw: bytes, raw_ref: str, source: str) -> MessageRecord | QuarantineR
     reply_ids, dropped_reply = parse_id_list(headers.get("in-reply-to"))
     in_reply_to = reply_ids[0] if reply_ids else None
 
-    body_full, fixed, from_html = extract_body(
+    body_full, fixed, from_html, reply_source = extract_body(
         msg, raw_body, headers.get("content-type", ""), headers.get("content-transfer-encoding", "")
     )
     repaired |= fixed
@@ -136,7 +136,7 @@ def _parse(raw: bytes, raw_ref: str, source: str) -> MessageRecord | QuarantineR
         sender_email=sender,
         recipients=recipients,
         subject=subject,
-        body_text=extract_new_text(body_full),
+        body_text=extract_new_text(reply_source),
         body_full=body_full,
         in_reply_to=in_reply_to,
         references=references,

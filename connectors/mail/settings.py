@@ -98,21 +98,21 @@ SEPARATOR_LINE = (
     r"|messaggio originale|messaggio inoltrato|oorspronkelijk bericht|doorgestuurd bericht"
     r"|oprindelig (?:besked|meddelelse)|opprinnelig melding|videresendt (?:besked|melding)"
     r"|mensaje original|mensaje reenviado|mensagem original|mensagem encaminhada|oryginalna wiadomo[śs][ćc]"
-    r"|wiadomo[śs][ćc] (?:oryginalna|przekazana))[ \t]*[-_=*]{2,}[ \t]*$"
+    r"|wiadomo[śs][ćc] (?:oryginalna|przekazana)|исходное сообщение|пересылаемое сообщение)[ \t]*[-_=*]{2,}[ \t]*$"
     r"|(?:begin forwarded message|d[ée]but du message (?:r[ée]exp[ée]di[ée]|transf[ée]r[ée]))[ \t]*:)"
 )
 # Forwarded (not replied-to) history: when nothing is written above it, the forwarded text is the message.
 FORWARD_SEPARATOR = (
     r"forward|transf[ée]r|transmis|r[ée]exp[ée]di|weitergeleitet|inoltrato|doorgestuurd|videresendt|reenviado"
-    r"|encaminhada|przekazana"
+    r"|encaminhada|przekazana|пересылаемое"
 )
 # Quote-header names in the languages vendors write in (EN, FR, DE, IT, NL, DA/NO, SV, ES/PT, PL). Case-sensitive:
 # header names are capitalised in real blocks, and "Da"/"A"/"Do" are only header names in that position. A block
 # may start with its date ("Date: ...\nTo: ...").
-_HEADER_FROM = r"From|De|Von|Da|Van|Fra|Fr[åa]n|Od|Date|发件人"
+_HEADER_FROM = r"From|De|Von|Da|Van|Fra|Fr[åa]n|Od|Date|Message du|От|发件人"
 _HEADER_NEXT = (
     r"Sent|Date|To|Subject|Cc|Envoy[ée](?: le)?|[ÀA]|Objet|Gesendet|Datum|An|Betreff|Inviato|Data|Oggetto"
-    r"|Verzonden|Aan|Onderwerp|Sendt|Dato|Til|Emne|Skickat|Till|[ÄA]mne|发送时间|收件人|主题|Enviado|Enviada|Fecha|Para|Asunto|Assunto|Wys[łl]ano|Do|Temat"
+    r"|Verzonden|Aan|Onderwerp|Sendt|Dato|Til|Emne|Skickat|Till|[ÄA]mne|发送时间|收件人|主题|Enviado|Enviada|Fecha|Para|Asunto|Assunto|Wys[łl]ano|Do|Temat|Отправлено|Дата|Кому|Тема"
 )
 HEADER_BLOCK = (
     rf"[ \t]*\*{{0,2}}(?:{_HEADER_FROM})[ \t]*\*{{0,2}}[ \t]*:.*\n(?:.*\n){{0,3}}?"
@@ -120,15 +120,39 @@ HEADER_BLOCK = (
     # The same block run into one line (an HTML <hr><b>From:</b> ... <b>Date:</b> ... rendered).
     rf"|[ \t]*\*{{0,2}}(?:{_HEADER_FROM})[ \t]*\*{{0,2}}[ \t]*:[^\n]{{1,300}}?[ \t]\*{{0,2}}"
     r"(?:Sent|Date|Subject|Envoy[ée](?: le)?|Objet|Gesendet|Datum|Betreff|Inviato|Data|Oggetto|Verzonden"
-    r"|Onderwerp|Sendt|Dato|Emne|Skickat|[ÄA]mne|Enviado|Enviada|Fecha|Asunto|Assunto|Wys[łl]ano|Temat)\*{0,2}[ \t]*:"
+    r"|Onderwerp|Sendt|Dato|Emne|Skickat|[ÄA]mne|Enviado|Enviada|Fecha|Asunto|Assunto|Wys[łl]ano|Temat|Отправлено"
+    r"|Тема)\*{0,2}[ \t]*:"
 )
 _ADDRESS = r"<[^\s<>@]+@[^\s<>]+>"
+# The WROTE_* alternatives start after a line's leading blanks: newtext matches those once for all of them.
 WROTE_EN = (
-    r"[ \t]*-*[ \t]*On\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\b(?:wrote|sent)[ \t]*:[ \t]*$"
+    r"-*[ \t]*On\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\b(?:wrote|sent)[ \t]*:[ \t]*$"
     # Without a colon only when an address or a dashed frame shows it is one (Zoho: "---- On ... wrote ----").
-    rf"|[ \t]*On\b[^\n]{{0,300}}?{_ADDRESS}[ \t]*wrote[ \t]*$"
-    r"|[ \t]*-{2,}[ \t]*[^\n]{1,300}?\bwrote[ \t]*:?[ \t]*-{2,}[ \t]*$"
+    rf"|On\b[^\n]{{0,300}}?{_ADDRESS}[ \t]*wrote[ \t]*$"
+    r"|-{2,}[ \t]*[^\n]{1,300}?\bwrote[ \t]*:?[ \t]*-{2,}[ \t]*$"
+    # Polymail: the address on lines of its own under the date and name, "> wrote:" last.
+    r"|On\b[^\n]{0,300}\n(?:[ \t]*\n)?[ \t]*<[ \t]*\nmailto:[^\n]{0,300}\n[ \t]*>[ \t]*wrote[ \t]*:[ \t]*$"
+    # Eudora and others: "At 09:14 AM 3/3/2026, Dana wrote:"; a time required ("At the meeting Dana wrote:" stays).
+    r"|At[ \t][^\n]{0,40}?\d[:.]\d\d[^\n]{0,200}?\bwrote[ \t]*:[ \t]*$"
 )
+# Gmail without a verb: "2026-03-03 09:14 GMT+01:00 Dana Reyes" (the address may have been cut off), or an older
+# "2026/3/3 Dana Reyes <dana@vendor.example>" over a quote (">" or "|").
+WROTE_DATE_LED = (
+    r"\d{4}-\d\d-\d\d \d\d?:\d\d GMT[+-]\d\d?:\d\d[ \t][^\n]{1,200}$"
+    rf"|\d{{4}}[/.-]\d\d?[/.-]\d\d?[ \t][^\n]{{0,200}}{_ADDRESS}[ \t]*(?=\n(?:[ \t]*\n)*[ \t]*[>|])"
+)
+# Attribution verbs of other languages, wherever the line starts (a date, a weekday, the name): newtext looks for
+# them on lines ending with ":" (or the line above: "... skrev Name <a@b\n>:"), with an address, a time or a year.
+OTHER_ATTRIBUTION_VERB = (
+    r"(?:\b(?:schrieb|schreef|geschreven|ha scritto|escribi[óo]|escreveu|napisa[łl](?:a|\(a\))?|skrev"
+    r"|kirjoitti|написал[аи]?|đã viết|napsal[ai]?|yazd[ıi])|写道)(?!\w)"
+)
+# A stem of each verb above: without one in the text, no line is looked at (str "in" is far cheaper than a regex).
+OTHER_ATTRIBUTION_STEMS = (
+    "schrieb", "schreef", "geschreven", "ha scritto", "escribi", "escreveu", "napisa", "skrev", "kirjoitti",
+    "написал", "đã viết", "napsal", "yazd", "写道",
+)  # fmt: skip
+ATTRIBUTION_YEAR = r"\b(?:19|20)\d\d\b"
 # Attributions found anywhere in a line, searched without a line start (scanning every line from its start for
 # them costs a quarter of the extraction time); newtext checks the rest of the line:
 # - after the reply on the same line: "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@x wrote:". A capitalised "On",
@@ -142,19 +166,24 @@ WROTE_INLINE = (
 )
 ATTRIBUTION_VERBS = frozenset({"wrote", "sent", "writes"})
 ATTRIBUTION_TIME = r"\d[:.]\d\d"
-WROTE_FR = r"[ \t]*Le\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\ba[ \t\n]+[ée]crit[ \t]*:[ \t]*$"
+WROTE_FR = r"Le\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}\ba[ \t\n]+[ée]crit[ \t]*:[ \t]*$"
 # German, Dutch, Italian, Spanish, Portuguese, Polish, Danish/Norwegian attribution verbs ending a line with ":".
 WROTE_OTHER = (
-    r"[ \t]*(?:Am|Op|Il|In data|El|Em|W dniu|Den|Dne|P[åa]|Vào)\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}"
+    r"(?:Am|Op|Il|In data|El|Em|W dniu|Den|Dne|P[åa]|Vào)\b[^\n]{0,300}?(?:\n[^\n]{0,300}?){0,2}"
     r"\b(?:schrieb|schreef|geschreven|ha scritto|escribi[óo]|escreveu|napisa[łl]a?|skrev|đã viết)\b[^\n]{0,100}:[ \t]*$"
 )
-QUOTED_LINE = r"^[ \t]*>.*(?:\n|$)"
+# ">>> https://vendor.example <<<" is a banner, not a quote.
+QUOTED_LINE = r"^[ \t]*>(?![^\n]*<<<[ \t]*$).*(?:\n|$)"
 SIG_DELIMITER = r"^--[ \t]?$"
 # The device named, nothing more: "Sent from my desk, is much easier..." is a sentence (no clause after a comma,
 # semicolon or colon; a link such as "Get Outlook for iOS<https://aka.ms/...>" is part of the device line).
 DEVICE_LINE = (
     r"^[ \t]*(?:sent from (?:my|mail for|outlook|yahoo)|get outlook for|envoy[ée] (?:de|depuis|à partir de) "
-    r"(?:mon|ma|courrier|outlook|yahoo)|obtenir outlook pour|t[ée]l[ée]charger outlook)\b"
+    r"(?:mon|ma|courrier|outlook|yahoo)|obtenir outlook pour|t[ée]l[ée]charger outlook"
+    r"|sent (?:from|with) (?:typeapp|sparrow|bluemail|spark|airmail)|gesendet von (?:meinem|outlook|yahoo|mail f[üu]r)"
+    r"|von meinem \S+ gesendet|(?:sendt|skickat) fr[åa]n? (?:min|mitt|outlook)|enviado (?:desde|do|de) (?:mi|meu|o meu"
+    r"|outlook|yahoo)|inviato da(?:l mio)? (?:iphone|ipad|android|outlook|samsung)"
+    r"|(?:verzonden|verstuurd) (?:vanaf|met) (?:mijn|outlook))\b"
     r"(?:(?![,;:!?][ \t])[^\n]){0,80}$"
 )
 # A mailing list's footer: a line ending "<list> mailing list" over the list's address or listinfo page, or
@@ -194,13 +223,15 @@ DISCLAIMER_START = (
 # Anything that could make the heavy path change the text; without a match the text is returned as is.
 NEWTEXT_LINE_MARKERS = (
     r"[ \t]*(?:>|\*{0,2}(?:from|sent|to|subject|date|cc|de|objet|envoy[ée]|[àa]|von|gesendet|da|inviato|van"
-    r"|verzonden|fra|fr[åa]n|skickat|sendt|enviado|od|wys[łl]ano|发件人)[ \t]*\*{0,2}[ \t]*:|[-_]{2}"
+    r"|verzonden|fra|fr[åa]n|skickat|sendt|enviado|od|wys[łl]ano|发件人|от|message du)[ \t]*\*{0,2}[ \t]*:|[-_]{2}|\|"
     r"|best|kind|warm|regards|cheers|thank|many|thx|sincerely|yours|all the best|respectfully"
     r"|cordialement|bien|tr[èe]s|bonne|bon week|salutations|meilleures|sinc[èe]res|cdlt|respectueusement"
-    r"|amicalement|merci|mille)"
+    r"|amicalement|merci|mille"
+    r"|sent with|gesendet von|von meinem|sendt fra|skickat fr|enviado d|inviato da|verzonden|verstuurd)"  # devices
 )
 NEWTEXT_MARKERS = (  # anywhere in the text; lower case, matched in a case-folded copy
     r"wrote|>[ \t]*(?:\w+[ \t]*)?:|> sent|schrieb|schreef|geschreven|đã viết|ha scritto|escribi|escreveu|napisa|skrev|mailing list"
+    r"|напи|şunu yazd|写道|gmt[+-]"  # Finnish and Czech attributions name an address: "<a@b> kirjoitti:" above
     r"|[ée]crit|original message|message d['’]origine|forward|transf[ée]r|r[ée]exp[ée]di"
     r"|sent from|outlook|envoy[ée] (?:de|depuis|[àa])"
     r"|confidenti|disclaimer|intended|in error|destin|caution|warning|avertissement|notice|information"

@@ -13,10 +13,16 @@ from mail_samples import message
 
 from commhealth.records import MessageRecord
 from connectors.mail import extract_new_text, parse_email
-from connectors.mail.htmltext import html_to_text
+from connectors.mail.htmltext import html_to_text, html_to_texts
 
 REPLY = "The pallets leave the warehouse on Thursday."
 HISTORY = "Can you confirm the pallet count for the Lyon shipment?"
+
+
+def html_new_text(html: str) -> str:
+    """body_text of an HTML-only message, as ingestion computes it."""
+    return extract_new_text(html_to_texts(html)[1])
+
 
 # The quoted part under REPLY, one per defect: every one must be cut, leaving REPLY alone.
 ATTRIBUTIONS = {
@@ -28,6 +34,20 @@ ATTRIBUTIONS = {
     "date_led_wrapped_address": "2026-03-03 09:14 GMT+01:00 Dana Reyes <\ndana@vendor.example>:\n\n"
     + HISTORY,
     "time_led_quoted_name": '9:14 AM, March 3, 2026, "Dana - Vendor Co" <dana@vendor.example>:\n\n' + HISTORY,
+    "polymail_address_lines": "On Tue, Mar 3, 2026 at 9:14 AM Dana Reyes\n\n<\nmailto:Dana Reyes "
+    "<dana@vendor.example>\n> wrote:\n" + HISTORY,
+    "gmail_date_led_address_removed": "2026-03-03 09:14 GMT+01:00 Dana Reyes\n\n" + HISTORY,
+    "date_led_address_over_quote": "2026/3/3 Dana Reyes <dana@vendor.example>\n\n> " + HISTORY,
+    "date_led_address_over_bar_quote": "2026/3/3 Dana Reyes <dana@vendor.example>\n\n| " + HISTORY,
+    "eudora_at_time": "At 09:14 AM 3/3/2026, you wrote:\n>" + HISTORY,
+    "quote_wrapped_by_client": "On Tue, Mar 3, 2026 at 9:14 AM, Dana <dana@vendor.example> wrote:\n"
+    "> Can you confirm the pallet count for the Lyon shipment and the delivery window\nfor Thursday\n> Thanks",
+    "quoted_link_broken": "On Tue, Mar 3, 2026 at 9:14 AM, Dana <dana@vendor.example> wrote:\n> "
+    + HISTORY
+    + "\n> View the order (https://orders.vendor.example/view?id=12&\n_token=3dd518)\n>",
+    "quote_then_signature": "On Tue, Mar 3, 2026 at 9:14 AM, Dana <dana@vendor.example> wrote:\n> "
+    + HISTORY
+    + "\n\n-- \nVendor Co, 3 rue des Palettes, Lyon",
 }
 
 QUOTE_HEADERS = {
@@ -55,6 +75,24 @@ QUOTE_HEADERS = {
     + HISTORY,
     "weekday_time_address_other_verb": "Tue, 3 Mar 2026 09:14:00 +0100 от Dana <dana@vendor.example>:\n\n"
     + HISTORY,
+    "russian_header": "От: Dana Reyes\nОтправлено: вторник, 3 марта 2026 г. 9:14\nКому: Sam\nТема: Паллеты\n\n"
+    + HISTORY,
+    "french_webmail_header": '====\n\nMessage du : 03/03/2026 09:14\nDe : "Dana Reyes" <dana@vendor.example>\n'
+    "A : sam@us.example\nSujet : Palettes\n\n" + HISTORY,
+    "polish_dnia": "Dnia 3 marca 2026 09:14 Dana Reyes <dana@vendor.example> napisał(a):\n> " + HISTORY,
+    "russian_attribution": "вторник, 3 марта 2026 г. пользователь Dana Reyes написал:\n\n> " + HISTORY,
+    "finnish_wrapped_address": "ti 3. maaliskuuta 2026 klo 9.14 Dana Reyes\n<dana@vendor.example> kirjoitti:\n"
+    + HISTORY,
+    "norwegian_gmail_wrapped": "tir. 3. mar. 2026 kl. 09:14 skrev Dana Reyes <dana@vendor.example\n>:\n> "
+    + HISTORY,
+    "russian_separator": "-----Исходное сообщение-----\nОт: Dana Reyes\nОтправлено: 3 марта 2026 г. 9:14\n\n"
+    + HISTORY,
+    "chinese_gmail": "Dana Reyes <dana@vendor.example> 于2026年3月3日周二 09:14写道：\n\n> " + HISTORY,
+    "turkish_gmail": "Dana Reyes <dana@vendor.example>, 3 Mar 2026 Sal, 09:14 tarihinde şunu yazdı:\n\n> "
+    + HISTORY,
+    "czech": "út 3. 3. 2026 v 9:14 odesílatel Dana Reyes <dana@vendor.example> napsal:\n\n> " + HISTORY,
+    "german_gmail_wrapped": "Dana Reyes <dana@vendor.example> schrieb am Di., 3.\nMärz 2026 um 09:14 Uhr:\n\n> "
+    + HISTORY,
 }
 
 
@@ -76,6 +114,49 @@ def test_sent_from_my_desk_is_a_sentence() -> None:
     assert extract_new_text(body) == f"Sent from my desk, which is quicker than the phone.\n{REPLY}"
     assert extract_new_text(f"{REPLY}\n\nSent from my iPhone\n") == REPLY
     assert extract_new_text(f"{REPLY}\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n") == REPLY
+
+
+@pytest.mark.parametrize(
+    "device",
+    ["Von meinem iPhone gesendet", "Gesendet von Outlook für Android<https://aka.ms/ghei36>", "Sendt fra min iPad",
+     "Skickat från min iPhone", "Enviado desde mi iPhone", "Inviato da iPhone", "Verzonden vanaf mijn iPhone",
+     "Sent from TypeApp<http://www.typeapp.example/r?b=1>", "Sent with Sparrow"],
+)  # fmt: skip
+def test_device_lines_of_other_languages_and_apps_are_cut(device: str) -> None:
+    assert extract_new_text(f"{REPLY}\n{device}\n") == REPLY
+
+
+def test_inline_answers_under_a_question_stay() -> None:
+    body = (
+        "On Tue, Mar 3, 2026 at 9:14 AM, Dana <dana@vendor.example> wrote:\n"
+        "> Can you confirm the pallet count for the Lyon shipment before Thursday?\nyes, twelve pallets\n"
+        "> And the delivery window?\nMorning, before ten.\n"
+    )
+    assert extract_new_text(body) == "yes, twelve pallets\nMorning, before ten."
+
+
+def test_short_note_over_a_forward_keeps_the_forwarded_message() -> None:
+    forward = (
+        "---------- Forwarded message ----------\nFrom: Dana Reyes <dana@vendor.example>\n"
+        f"Date: Tue, Mar 3, 2026 at 9:14 AM\nSubject: Pallets\nTo: Sam <sam@us.example>\n\n{HISTORY}"
+    )
+    assert extract_new_text(f"FYI\n\n{forward}\n") == f"FYI\n\n{forward}"
+    # A question above the forward is what this message asks: the forwarded one is history.
+    assert extract_new_text(f"Can you handle this?\n\n{forward}\n") == "Can you handle this?"
+    assert extract_new_text(f"{REPLY}\nPlease check the count.\n\n{forward}\n") == (
+        f"{REPLY}\nPlease check the count."
+    )
+
+
+def test_attribution_with_nothing_above_keeps_what_it_introduces() -> None:
+    attribution = 'On 3 Mar 2026 09:14, "Dana Reyes" <dana@vendor.example> wrote:'
+    assert extract_new_text(f"{attribution}\n\n{HISTORY}\n\n{REPLY}\n") == f"{HISTORY}\n\n{REPLY}"
+    # Only a quote under it: nothing was written.
+    assert extract_new_text(f"{attribution}\n> {HISTORY}\n") == ""
+
+
+def test_tracker_mark_is_not_text() -> None:
+    assert extract_new_text(f"{REPLY}\n\n\u1427\n") == REPLY
 
 
 def test_mailing_list_footer_is_removed() -> None:
@@ -108,13 +189,65 @@ def test_html_rule_then_bold_headers_on_one_line_is_cut() -> None:
         f"<html><body><div>{REPLY}</div><hr><b>From:</b> dana@vendor.example <b>Date:</b> Tue, 3 Mar 2026"
         f" 09:14:00 +0100<br><div>{HISTORY}</div></body></html>"
     )
-    assert extract_new_text(html_to_text(html)) == REPLY
+    assert html_new_text(html) == REPLY
 
 
 def test_html_reply_wholly_in_a_blockquote_is_not_lost() -> None:
     html = f"<blockquote>{REPLY}<div>On 3-Mar-2026, at 9:14 AM, Dana &lt;dana@vendor.example&gt; wrote:</div>"
     html += f"<div>{HISTORY}</div></blockquote>"
-    assert extract_new_text(html_to_text(html)) == REPLY
+    assert html_new_text(html) == REPLY
+
+
+def test_html_answers_between_quotes_stay() -> None:
+    html = (
+        "<div>On Tue, Mar 3, 2026 at 9:14 AM, Dana &lt;dana@vendor.example&gt; wrote:</div>"
+        f'<blockquote type="cite">{HISTORY}</blockquote><div>{REPLY}</div>'
+        '<blockquote type="cite">And the delivery window?</blockquote><div>Morning, before ten.</div>'
+    )
+    assert html_new_text(html) == f"{REPLY}\nMorning, before ten."
+
+
+def test_html_stored_text_still_drops_blockquotes() -> None:
+    """body_full is part of a message's content hash: re-reading a stored HTML message must give the same text."""
+    html = (
+        "<div>On Tue, Mar 3, 2026 at 9:14 AM, Dana &lt;dana@vendor.example&gt; wrote:</div>"
+        f'<blockquote type="cite">{HISTORY}</blockquote><div>{REPLY}</div>'
+    )
+    record = parse_email(message(html, content_type="text/html; charset=utf-8"), "x.eml")
+    assert isinstance(record, MessageRecord)
+    assert HISTORY not in record.body_full
+    assert record.body_text == REPLY
+
+
+def test_html_stored_text_is_unchanged_by_quote_marking() -> None:
+    # Outlook's history marker inside a blockquote went with the blockquote: what follows stays.
+    html = (
+        f'<div>{REPLY}</div><blockquote><div id="divRplyFwdMsg">{HISTORY}</div></blockquote><div>Thanks</div>'
+    )
+    assert html_to_text(html) == f"{REPLY}\nThanks"
+    # Control characters in the text are not taken for quote marks.
+    assert html_to_text(f"<p>{REPLY}\x01</p><blockquote>{HISTORY}</blockquote>") == f"{REPLY}\x01"
+
+
+def test_html_indented_text_is_the_senders() -> None:
+    html = (
+        f'<div>Here is the plan:</div><blockquote style="margin: 0 0 0 40px; border: none; padding: 0px;">'
+        f"<div>{REPLY}</div></blockquote><div>Tell me if it suits you.</div>"
+    )
+    assert html_new_text(html) == f"Here is the plan:\n{REPLY}\nTell me if it suits you."
+
+
+def test_quoted_forward_under_a_note_is_the_message() -> None:
+    quoted = (
+        "> From: Dana Reyes <dana@vendor.example>\n> Subject: Pallets\n> Date: Tue, 3 Mar 2026 09:14\n>\n> "
+    )
+    body = f"FYI\n\nBegin forwarded message:\n\n{quoted}{HISTORY}\n"
+    assert extract_new_text(body).endswith(f"Subject: Pallets\nDate: Tue, 3 Mar 2026 09:14\n\n{HISTORY}")
+    html = (
+        '<div>FYI</div><div>Begin forwarded message:</div><blockquote type="cite"><div><b>From:</b> Dana Reyes'
+        f"</div><div><b>Subject:</b> Pallets</div><div>{HISTORY}</div></blockquote>"
+    )
+    assert html_new_text(html).endswith(f"Subject: Pallets\n{HISTORY}")
 
 
 GMAIL_FORWARD = (
@@ -147,6 +280,13 @@ GUARD = {
     "de_word": "Da Vinci is the name of the project.\nDate: to be fixed next week.",
     "address_in_text": "Write to dana@vendor.example or to <sam@us.example> for the labels.",
     "time_and_address": "At 9:14 we mailed <dana@vendor.example> and she answered at 9:30.",
+    "banner_line": "Visit the portal:\n>>> https://portal.vendor.example <<<\nThe labels are there.",
+    "at_meeting_wrote": "At the meeting Dana wrote:\nthe price is final, the date is not.",
+    "german_schrieb_sentence": "Wie Dana schrieb:\ndie Paletten kommen am Donnerstag.",
+    "norwegian_skrev_year_sentence": "Jeg skrev til dem i 2025 om det:\npallene kommer torsdag.",
+    "german_schrieben_time_sentence": "Wir schrieben den Preis 9.50 EUR pro Palette:\nbitte bestätigen.",
+    "date_led_sentence": "2026/3/3 is the date we agreed with <dana@vendor.example>\n\nThe labels are ready.",
+    "gesendet_sentence": "Gesendet von meinem Kollegen, die Preise sind fix.\nBitte bestätigen.",
 }
 
 
