@@ -123,9 +123,8 @@ def _render(soup: BeautifulSoup, quotes: str) -> str:
         if isinstance(node, NavigableString):
             if not isinstance(node, _SKIP_STRINGS):
                 piece = _WS.sub(" ", str(node))
-                if quotes == _MARK and (
-                    "\x01" in piece or "\x02" in piece
-                ):  # not to be taken for the markers
+                # A text holding the marker characters must not be taken for a quote's bounds.
+                if quotes == _MARK and (_QUOTE_OPEN in piece or _QUOTE_CLOSE in piece):
                     piece = piece.replace(_QUOTE_OPEN, " ").replace(_QUOTE_CLOSE, " ")
                 out.append(piece)
             continue
