@@ -186,16 +186,19 @@ open_counts AS (
 -- was not answered by then. At the responder's normal a request is late with the baseline's share of late
 -- requests, so several late ones in the window are a binomial tail (stg_alert_silence tests it): a vendor that
 -- leaves requests unanswered shows within a day of its usual answer time, not when its answers have dried up.
-due_requests AS (
+request_due_times AS (
     SELECT
         g.day,
+        g.ends_at,
         g.vendor_id,
         g.responder,
-        q.worked_at_request_us + (b.late_minutes * 60e6)::BIGINT > k.window_start_us AS in_window,
-        q.responded_at IS NULL
-            OR q.responded_at > g.ends_at
-            OR q.answered_business_minutes > b.late_minutes AS late,
-        q.responded_at IS NULL OR q.responded_at > g.ends_at AS still_open
+        k.window_start_us,
+        k.baseline_start_us,
+        k.end_us,
+        b.late_minutes,
+        q.responded_at,
+        q.answered_business_minutes,
+        q.worked_at_request_us + (b.late_minutes * 60e6)::BIGINT AS due_us
     FROM grid AS g
     INNER JOIN baselines AS b ON b.day = g.day AND b.vendor_id = g.vendor_id AND b.responder = g.responder
     INNER JOIN clock_by_day AS k ON k.day = g.day AND k.vendor_id = g.vendor_id AND k.responder = g.responder
@@ -203,8 +206,20 @@ due_requests AS (
         ON q.vendor_id = g.vendor_id
        AND q.waiting_on = g.responder
        AND q.requested_at <= g.ends_at
-       AND q.worked_at_request_us + (b.late_minutes * 60e6)::BIGINT > k.baseline_start_us
-       AND q.worked_at_request_us + (b.late_minutes * 60e6)::BIGINT <= k.end_us
+),
+
+due_requests AS (
+    SELECT
+        day,
+        vendor_id,
+        responder,
+        due_us > window_start_us AS in_window,
+        responded_at IS NULL
+            OR responded_at > ends_at
+            OR answered_business_minutes > late_minutes AS late,
+        responded_at IS NULL OR responded_at > ends_at AS still_open
+    FROM request_due_times
+    WHERE due_us > baseline_start_us AND due_us <= end_us
 ),
 
 lateness AS (
