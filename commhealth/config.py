@@ -466,6 +466,9 @@ class Alerts(_Strict):
     # A request not answered within this quantile of the vendor's baseline answer times is late (see README).
     silence_late_quantile: float = Field(default=0.95, gt=0, lt=1)
     silence_min_late: int = Field(default=2, ge=1)
+    # The late-requests test's own level: its silence_min_late still-waiting requests already make it a material
+    # change, and a vendor leaving requests unanswered is what a manager must hear of first (README, Alerts).
+    silence_late_significance: float = Field(default=0.05, gt=0, lt=0.5)
     spike_factor: float = Field(default=2, gt=1)
     spike_critical_factor: float = Field(default=4, gt=1)
     spike_min_signals: int = Field(default=3, ge=1)

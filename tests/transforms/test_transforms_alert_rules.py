@@ -216,6 +216,20 @@ def test_requests_left_unanswered_past_the_usual_answer_time_are_silence_the_nex
     assert "latency_drift" not in seen[days[1]]
 
 
+@pytest.mark.parametrize("level", [0.05, 0.001])
+def test_the_late_requests_level_comes_from_config(level: float) -> None:
+    """The same two late requests as above (about 0.2 % likely at zeta's normal): silence at the default 5 % level,
+    not at 0.1 %, where only answers drying up or requests piling up would show it."""
+    traffic = Traffic()
+    for day in working_days(FIRST_DAY, ONSET + dt.timedelta(days=2)):
+        traffic.exchange("zeta", paris(day, 9), 60)
+        traffic.exchange("zeta", paris(day, 13), None if day >= ONSET else 60)
+
+    override = {"alerts": {"silence_late_significance": level}}
+    for _, con in status_by_day(traffic, [ONSET + dt.timedelta(days=1)], override):
+        assert ("silence" in alerts(con, "zeta")) == (level == 0.05)
+
+
 def test_confusion_spike_turns_critical_when_it_keeps_growing() -> None:
     traffic = Traffic()
     steady_traffic(traffic, "zeta", working_days(FIRST_DAY, ONSET - dt.timedelta(days=1)), 60)
