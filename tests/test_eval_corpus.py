@@ -71,10 +71,12 @@ Content-Type: text/plain
 
 I am out of the office until Monday.
 """
+# The list rewrites From for senders whose domain publishes DMARC and keeps the author in Reply-To.
 USRP_CHASER = """\
 Message-ID: <chaser@example.org>
 Date: Tue, 04 Mar 2025 09:00:00 +0100
-From: Ann User <ann@gmail.com>
+From: Ann User via USRP-users <usrp-users@lists.ettus.com>
+Reply-To: Ann User <ann@gmail.com>
 Subject: [USRP-users] Re: B210 drops samples
 In-Reply-To: <answer@ettus.com>
 Precedence: list
@@ -263,6 +265,8 @@ def test_every_archive_format_gives_messages_with_their_context(mirrors: tuple[P
     assert answer["text"].startswith("Which UHD version") and "> Hello, my B210" in answer["text"]
     assert "mailing list" not in answer["text"]
     assert (answer["author_role"], usrp[0]["author_role"]) == ("vendor", "customer")
+    # a mail the list re-sent under its own address (on the vendor's domain) is still its author's
+    assert (usrp[2]["author_role"], usrp[2]["author_key"]) == ("customer", usrp[0]["author_key"])
     assert answer["prev_text"] == usrp[0]["text"]
     assert answer["channel"] == "email" and answer["sent_at"] == "2025-03-03T10:00:00+00:00"
     assert not any("out of the office" in r["text"] for r in records)

@@ -30,6 +30,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 
 from bs4 import BeautifulSoup, Tag
@@ -158,6 +159,21 @@ class Git:
 
 # Ettus Research, NI (its owner since 2010), Emerson (NI's owner since 2023).
 USRP_VENDOR_DOMAINS = (".ettus.com", ".ni.com", ".emerson.com")
+USRP_LIST_ADDRESS = "usrp-users@lists.ettus.com"
+_VIA_LIST = re.compile(r"\s+via\s+USRP-users$", re.IGNORECASE)
+
+
+def _usrp_author(msg: Message) -> tuple[str | None, str | None]:
+    """(address, name) of a list mail's author. For senders whose domain publishes DMARC, the list rewrites From
+    as "Name via USRP-users <usrp-users@lists.ettus.com>" and keeps the author in Reply-To: without this, every
+    such mail would come from one author, on the vendor's domain."""
+    address, name, _ = parse_sender(msg.get("from"))
+    if address != USRP_LIST_ADDRESS:
+        return address, name
+    reply_address, reply_name, _ = parse_sender(msg.get("reply-to"))
+    if reply_address == USRP_LIST_ADDRESS:
+        reply_address = None
+    return reply_address, reply_name or _VIA_LIST.sub("", name or "") or None
 
 
 def read_usrp(git: Git) -> list[Conversation]:
@@ -170,7 +186,7 @@ def read_usrp(git: Git) -> list[Conversation]:
         msg = email.message_from_bytes(data)
         subject, _ = decode_text_header(msg.get("subject"))
         reason = automated_reason({name: str(value) for name, value in msg.items()}, subject)
-        address, name, _ = parse_sender(msg.get("from"))
+        address, name = _usrp_author(msg)
         when, _ = parse_date(msg.get("date"))
         body, _, _, _ = extract_body(msg)
         own = clean_message_id(msg.get("message-id")) or commit
