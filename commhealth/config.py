@@ -466,8 +466,10 @@ class Alerts(_Strict):
     # A request not answered within this quantile of the vendor's baseline answer times is late (see README).
     silence_late_quantile: float = Field(default=0.95, gt=0, lt=1)
     silence_min_late: int = Field(default=2, ge=1)
-    # The late-requests test's own level: its silence_min_late still-waiting requests already make it a material
-    # change, and a vendor leaving requests unanswered is what a manager must hear of first (README, Alerts).
+    # The silence tests' own levels: both are gated by a material size already (answers down to silence_share of
+    # the pace, silence_min_late requests still waiting), and a vendor going quiet is what a manager must hear of
+    # first. Measured on generated scenarios (README, Alerts).
+    silence_dried_up_significance: float = Field(default=0.02, gt=0, lt=0.5)
     silence_late_significance: float = Field(default=0.05, gt=0, lt=0.5)
     spike_factor: float = Field(default=2, gt=1)
     spike_critical_factor: float = Field(default=4, gt=1)

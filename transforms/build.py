@@ -92,6 +92,7 @@ ALERT_VARIABLES = {
     "silence_min_items": "INTEGER",
     "silence_late_quantile": "DOUBLE",
     "silence_min_late": "INTEGER",
+    "silence_dried_up_significance": "DOUBLE",
     "silence_late_significance": "DOUBLE",
     "spike_factor": "DOUBLE",
     "spike_critical_factor": "DOUBLE",

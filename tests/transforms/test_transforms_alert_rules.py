@@ -230,6 +230,23 @@ def test_the_late_requests_level_comes_from_config(level: float) -> None:
         assert ("silence" in alerts(con, "zeta")) == (level == 0.05)
 
 
+@pytest.mark.parametrize("level", [0.02, 0.001])
+def test_the_answers_dried_up_level_comes_from_config(level: float) -> None:
+    """zeta stops answering at the onset: by Wednesday no answer in 3 report days where its pace gives 6 (about
+    0.25 % likely): silence at the default 2 % level, not at 0.1 %. The late and piled-up tests are switched off
+    here so that only answers drying up can fire."""
+    traffic = Traffic()
+    for day in working_days(FIRST_DAY, ONSET + dt.timedelta(days=2)):
+        for hour in (9, 13):
+            traffic.exchange("zeta", paris(day, hour), None if day >= ONSET else 60)
+
+    override = {
+        "alerts": {"silence_dried_up_significance": level, "silence_min_late": 100, "silence_min_items": 100}
+    }
+    for _, con in status_by_day(traffic, [ONSET + dt.timedelta(days=2)], override):
+        assert ("silence" in alerts(con, "zeta")) == (level == 0.02)
+
+
 def test_confusion_spike_turns_critical_when_it_keeps_growing() -> None:
     traffic = Traffic()
     steady_traffic(traffic, "zeta", working_days(FIRST_DAY, ONSET - dt.timedelta(days=1)), 60)

@@ -9,7 +9,8 @@ checked AS (
         *,
         expected_window_answers >= getvariable('alert_silence_min_expected')
             AND window_answers <= getvariable('alert_silence_share') * expected_window_answers
-            AND poisson_lower_tail(window_answers, expected_window_answers) < getvariable('alert_significance')
+            AND poisson_lower_tail(window_answers, expected_window_answers)
+            < getvariable('alert_silence_dried_up_significance')
             AND open_requests >= 2 AS answers_dried_up,
         long_open_requests >= getvariable('alert_silence_min_items') AS requests_pile_up,
         -- still unanswered: answers that come, only slower, are latency_drift's
@@ -66,7 +67,7 @@ final AS (
 
 SELECT * FROM final;
 
-COMMENT ON TABLE marts.stg_alert_silence IS 'Staging: silence per report day where it fires: the vendor''s answers in the detection window <= [alerts] silence_share x what its baseline pace gives (at least silence_min_expected; that few answers unlikely at its pace: Poisson lower tail < significance) while at least 2 requests wait; or of the requests whose wait reached stg_alert_windows.late_minutes in the window, more were not answered by then than is likely at the baseline''s share of late requests (binomial upper tail < silence_late_significance), at least silence_min_late of them still unanswered at the end of the day; or at least silence_min_items requests wait longer than twice its baseline p90 and its SLA. Grain: (day, vendor_id, rule).';
+COMMENT ON TABLE marts.stg_alert_silence IS 'Staging: silence per report day where it fires: the vendor''s answers in the detection window <= [alerts] silence_share x what its baseline pace gives (at least silence_min_expected; that few answers unlikely at its pace: Poisson lower tail < silence_dried_up_significance) while at least 2 requests wait; or of the requests whose wait reached stg_alert_windows.late_minutes in the window, more were not answered by then than is likely at the baseline''s share of late requests (binomial upper tail < silence_late_significance), at least silence_min_late of them still unanswered at the end of the day; or at least silence_min_items requests wait longer than twice its baseline p90 and its SLA. Grain: (day, vendor_id, rule).';
 COMMENT ON COLUMN marts.stg_alert_silence.value IS 'Answers given in the detection window.';
 COMMENT ON COLUMN marts.stg_alert_silence.threshold IS 'silence_share x expected answers.';
 COMMENT ON COLUMN marts.stg_alert_silence.p_value IS 'How likely so few answers are at the vendor''s pace: P(Poisson(expected) <= answers).';
