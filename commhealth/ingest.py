@@ -6,9 +6,11 @@ import contextlib
 import dataclasses
 import datetime as dt
 import importlib
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 from rich.console import Console
 from rich.progress import (
@@ -26,6 +28,8 @@ from commhealth.records import MessageRecord, QuarantineRecord
 from commhealth.secrets import mask_secrets, require_secret
 from connectors.mail import read_mail, total_bytes
 from connectors.slack_export import SlackExport, SlackExportError, is_slack_export
+from connectors.slack_export.parse import SlackChannelRecord, SlackUserRecord
+from warehouse.db import open_reader
 from warehouse.load import BackgroundMerge, LoadStats, merge_staged
 from warehouse.session import writing
 from warehouse.staging import (
@@ -48,6 +52,7 @@ OnPart = Callable[[Part], None] | None
 # (Slack's channels): its failure stands for every partition it did not read.
 WHOLE_SOURCE = "*"
 _ERROR_CHARS = 300
+log = logging.getLogger(__name__)
 
 
 def _progress(console: Console, *, bytes_total: bool) -> Progress:
@@ -88,6 +93,7 @@ class StagingSink:
             on_part=on_part,
         )
         self.cursors = CursorStore(self.writer, config.warehouse.published_path)
+        self._published = config.warehouse.published_path
 
     def add(self, record: Record) -> None:
         if isinstance(record, MessageRecord):
@@ -100,8 +106,47 @@ class StagingSink:
         for record in records:
             self.add(record)
 
-    def add_table(self, kind: str, table: pa.Table) -> None:
-        self.writer.add_table(kind, table)
+    def add_slack_users(self, users: Iterable[SlackUserRecord], source: str) -> None:
+        rows = [{**_fields(user, SLACK_USER_SCHEMA), "source": source} for user in users]
+        if rows:
+            self.writer.add_table(SLACK_USERS, rows_table(rows, SLACK_USER_SCHEMA))
+
+    def add_slack_channels(
+        self, channels: Iterable[SlackChannelRecord], source: str, raw_ref: str | None = None
+    ) -> None:
+        """Channel rows; `raw_ref` (where they were read) replaces each record's own when given."""
+        rows = [
+            {**_fields(channel, SLACK_CHANNEL_SCHEMA), "source": source}
+            | ({"raw_ref": raw_ref} if raw_ref else {})
+            for channel in channels
+        ]
+        if rows:
+            self.writer.add_table(SLACK_CHANNELS, rows_table(rows, SLACK_CHANNEL_SCHEMA))
+
+    def known_slack_users(self) -> dict[str, SlackUserRecord]:
+        """The Slack users already in the warehouse (its read-only published copy), by user id, so that a
+        connector asks Slack only for the others; none when that copy cannot be read."""
+        if not self._published.is_file():
+            return {}
+        try:
+            con = open_reader(self._published)
+        except duckdb.Error:
+            log.warning(
+                "cannot open %s to read known Slack users; asking Slack for everyone", self._published
+            )
+            return {}
+        try:
+            rows = con.execute(
+                "SELECT user_id, team_id, name, real_name, email, is_bot, raw_ref FROM raw.slack_users"
+            ).fetchall()
+        except duckdb.Error:
+            return {}
+        finally:
+            con.close()
+        return {
+            user_id: SlackUserRecord(user_id, team_id, name, real_name, email, bool(is_bot), raw_ref)
+            for user_id, team_id, name, real_name, email, is_bot, raw_ref in rows
+        }
 
     def cursor(self, source: str, partition: str) -> str | None:
         return self.cursors.get(source, partition)
@@ -218,10 +263,8 @@ def stage_slack_export(
     channels is recorded as read, with its newest message."""
     sink = StagingSink(config, f"slack_export-{path.name}", on_part)
     with SlackExport(path) as export:
-        users = [{**_fields(u, SLACK_USER_SCHEMA), "source": "slack_export"} for u in export.users]
-        channels = [{**_fields(c, SLACK_CHANNEL_SCHEMA), "source": "slack_export"} for c in export.channels]
-        sink.add_table(SLACK_USERS, rows_table(users, SLACK_USER_SCHEMA))
-        sink.add_table(SLACK_CHANNELS, rows_table(channels, SLACK_CHANNEL_SCHEMA))
+        sink.add_slack_users(export.users, "slack_export")
+        sink.add_slack_channels(export.channels, "slack_export")
         names = {c.channel_id: c.name for c in export.channels}
         newest: dict[str, Newest] = {channel_id: Newest() for channel_id in names}
         with _progress(console, bytes_total=False) as progress:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from typing import Protocol
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Protocol
 
 from commhealth.records import MessageRecord, QuarantineRecord
+
+if TYPE_CHECKING:
+    from connectors.slack_export.parse import SlackChannelRecord, SlackUserRecord
 
 
 class SourceError(RuntimeError):
@@ -29,7 +31,13 @@ class Sink(Protocol):
 
     def add(self, record: MessageRecord | QuarantineRecord) -> None: ...
 
-    def add_table(self, kind: str, table: pa.Table) -> None: ...
+    def add_slack_users(self, users: Iterable[SlackUserRecord], source: str) -> None: ...
+
+    def add_slack_channels(
+        self, channels: Iterable[SlackChannelRecord], source: str, raw_ref: str | None = None
+    ) -> None: ...
+
+    def known_slack_users(self) -> dict[str, SlackUserRecord]: ...
 
     def cursor(self, source: str, partition: str) -> str | None: ...
 

@@ -27,10 +27,8 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from http.client import HTTPException
-from pathlib import Path
 from typing import Any
 
-import duckdb
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.handler import default_interval_calculator
@@ -52,8 +50,6 @@ from connectors.slack_export.parse import (
     safe_excerpt,
     skip_reason,
 )
-from warehouse.db import open_reader
-from warehouse.staging import SLACK_CHANNEL_SCHEMA, SLACK_CHANNELS, SLACK_USER_SCHEMA, SLACK_USERS, rows_table
 
 from .client import make_client, publish_error
 from .history_state import ChannelState, newer, ts_key, ts_of
@@ -72,7 +68,6 @@ INACCESSIBLE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_arch
 MISSING_USER_ERRORS = frozenset({"user_not_found", "user_not_visible"})
 Q_CHANNEL_NOT_ACCESSIBLE = "channel_not_accessible"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
-_KNOWN_USERS_SQL = "SELECT user_id, team_id, name, real_name, email, is_bot, raw_ref FROM raw.slack_users"
 
 
 class _ApiError(Exception):
@@ -177,27 +172,6 @@ def _conversation(channel: dict[str, Any], origin: str) -> SlackChannelRecord:
     return records[0]  # the callers only pass objects with an id
 
 
-def _known_users(published: Path) -> dict[str, SlackUserRecord]:
-    """Users already in the warehouse (the read-only published copy), so users.info is asked only once."""
-    if not published.is_file():
-        return {}
-    try:
-        con = open_reader(published)
-    except duckdb.Error:
-        log.warning("cannot open %s to read known Slack users; asking users.info for everyone", published)
-        return {}
-    try:
-        rows = con.execute(_KNOWN_USERS_SQL).fetchall()
-    except duckdb.Error:
-        return {}
-    finally:
-        con.close()
-    return {
-        user_id: SlackUserRecord(user_id, team_id, name, real_name, email, bool(is_bot), raw_ref)
-        for user_id, team_id, name, real_name, email, is_bot, raw_ref in rows
-    }
-
-
 def _mentioned_users(text: object) -> Iterator[str]:
     if isinstance(text, str):
         for match in export_settings.TOKEN_RE.finditer(text):
@@ -227,7 +201,7 @@ class _Extractor:
         self.sink = sink
         self.resolver: PartyResolver = getattr(sink, "resolver", None) or PartyResolver(config)
         self.since = ts_of(now - dt.timedelta(days=source.thread_lookback_days))
-        self.users = _known_users(config.warehouse.published_path)
+        self.users = sink.known_slack_users()
         self.missing_users: set[str] = set()
         self.own_user_id: str | None = None  # the token's user (the bot user for a bot token), from auth.test
         self.channel_names: dict[str, str] = {}
@@ -348,10 +322,7 @@ class _Extractor:
         self.sink.add(QuarantineRecord(SOURCE, f"channel {ref}", Q_CHANNEL_NOT_ACCESSIBLE, why))
 
     def _stage_channel(self, channel: dict[str, Any], origin: str) -> None:
-        record = _conversation(channel, origin)
-        row = {name: getattr(record, name, None) for name in SLACK_CHANNEL_SCHEMA.names}
-        row |= {"source": SOURCE, "raw_ref": origin}
-        self.sink.add_table(SLACK_CHANNELS, rows_table([row], SLACK_CHANNEL_SCHEMA))
+        self.sink.add_slack_channels([_conversation(channel, origin)], SOURCE, raw_ref=origin)
 
     def _read_channel(self, channel: dict[str, Any], origin: str) -> None:
         channel_id = channel["id"]
@@ -397,11 +368,7 @@ class _Extractor:
             fetched.append(records[0])
         if fetched:
             self.counts["users_fetched"] += len(fetched)
-            rows = [
-                {name: getattr(user, name, None) for name in SLACK_USER_SCHEMA.names} | {"source": SOURCE}
-                for user in fetched
-            ]
-            self.sink.add_table(SLACK_USERS, rows_table(rows, SLACK_USER_SCHEMA))
+            self.sink.add_slack_users(fetched, SOURCE)
 
     def parse(self, item: Any, conversation: Conversation) -> MessageRecord | QuarantineRecord | None:
         """One API message through the export parser (skipped events counted and None)."""

@@ -205,7 +205,13 @@ class _NoSink:
     def add(self, record: object) -> None:
         raise AssertionError("nothing should be read")
 
-    def add_table(self, kind: str, table: object) -> None:
+    def add_slack_users(self, users: object, source: str) -> None:
+        raise AssertionError("nothing should be read")
+
+    def add_slack_channels(self, channels: object, source: str, raw_ref: str | None = None) -> None:
+        raise AssertionError("nothing should be read")
+
+    def known_slack_users(self) -> dict[str, object]:
         raise AssertionError("nothing should be read")
 
     def cursor(self, source: str, partition: str) -> str | None:
