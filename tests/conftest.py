@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import duckdb
 import pytest
+
+from commhealth.records import MessageRecord, QuarantineRecord
+from warehouse.load import LoadStats, merge_staged
+from warehouse.staging import StagingWriter
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -69,3 +74,18 @@ def write_config(folder: Path, text: str = EXAMPLE_CONFIG, name: str = "commheal
 @pytest.fixture
 def config_path(tmp_path: Path) -> Path:
     return write_config(tmp_path)
+
+
+def load_records(
+    con: duckdb.DuckDBPyConnection,
+    records: list[MessageRecord | QuarantineRecord],
+    staging_dir: Path,
+    *,
+    store_bodies: bool = True,
+    batch_size: int = 5000,
+) -> LoadStats:
+    """Stage then merge in one go, as an ingest run does in two steps."""
+    writer = StagingWriter(staging_dir, "direct", store_bodies=store_bodies, batch_size=batch_size)
+    writer.add_all(records)
+    writer.close()
+    return merge_staged(con, staging_dir)

@@ -14,8 +14,7 @@ import pytest
 
 from commhealth.config import Config, load_config
 from commhealth.records import MessageRecord
-from tests.conftest import write_config
-from warehouse.load import load_records
+from tests.conftest import load_records, write_config
 from warehouse.session import writing
 
 ROOT = Path(__file__).resolve().parent.parent

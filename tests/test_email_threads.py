@@ -17,10 +17,10 @@ from commhealth.config import Config
 from commhealth.parties import PartyResolver
 from commhealth.records import MessageRecord
 from connectors.mail import read_mail
+from tests.conftest import load_records
 from tests.test_warehouse import rows
 from warehouse.db import open_writer
 from warehouse.email_threads import resolve_email_conversations
-from warehouse.load import load_records
 
 T0 = dt.datetime(2026, 8, 3, 9, tzinfo=dt.UTC)  # with the 30 days of the random test, well before today
 

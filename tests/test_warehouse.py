@@ -15,9 +15,9 @@ import pytest
 
 from commhealth.config import load_config
 from commhealth.records import MessageRecord, QuarantineRecord
-from tests.conftest import EXAMPLE_CONFIG, write_config
+from tests.conftest import EXAMPLE_CONFIG, load_records, write_config
 from warehouse.db import WarehouseBusyError, migration_files, open_writer, transaction
-from warehouse.load import load_records, merge_staged
+from warehouse.load import merge_staged
 from warehouse.session import WarehouseOutOfMemoryError, publish_snapshot, writing
 from warehouse.staging import CursorStore, StagingWriter, staged_parts
 

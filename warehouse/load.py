@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from commhealth.records import CHANNEL_EMAIL, MessageRecord, QuarantineRecord
+from commhealth.records import CHANNEL_EMAIL, QuarantineRecord
 from warehouse.db import sql, transaction
 from warehouse.email_threads import resolve_email_conversations, resolve_under_current_rule
 from warehouse.staging import (
@@ -34,7 +34,6 @@ from warehouse.staging import (
     SYNC_STATE,
     Part,
     StagingLocation,
-    StagingWriter,
     delete_part,
     directory_table,
     part_kind,
@@ -307,18 +306,3 @@ def _upsert_directory(con: duckdb.DuckDBPyConnection, kind: str, table: pa.Table
         con.execute(sql(f"upsert_{kind}.sql"), [now])
     finally:
         con.unregister("incoming_directory")
-
-
-def load_records(
-    con: duckdb.DuckDBPyConnection,
-    records: Iterable[MessageRecord | QuarantineRecord],
-    staging_dir: StagingLocation,
-    *,
-    store_bodies: bool = True,
-    batch_size: int = 5000,
-) -> LoadStats:
-    """Stage then merge in one go, for callers that extract and write in the same process."""
-    writer = StagingWriter(staging_dir, "direct", store_bodies=store_bodies, batch_size=batch_size)
-    writer.add_all(records)
-    writer.close()
-    return merge_staged(con, staging_dir)
