@@ -30,6 +30,8 @@ from commhealth.secrets import mask_secrets
 
 DEFAULT_API_URL = "https://slack.com/api/"
 _ERROR_CODE = re.compile(r"^[a-z0-9_.]{1,80}$")  # Slack error codes; anything else is not passed on
+# A conversation id (public or private channel, DM): what a configured channel is when it is not a name.
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 # Answers Slack documents as its own passing trouble (HTTP 200 with ok: false): worth the same retry as a 5xx.
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 # A connection dropped or stalled: refused or reset (URLError), closed before or while answering, timed out.

@@ -24,7 +24,6 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable, Iterator
 from http.client import HTTPException
 from typing import Any
@@ -51,7 +50,7 @@ from connectors.slack_export.parse import (
     skip_reason,
 )
 
-from .client import make_client, publish_error
+from .client import CHANNEL_ID, make_client, publish_error
 from .history_state import ChannelState, newer, ts_key, ts_of
 
 __all__ = ["SOURCE", "extract_slack"]
@@ -67,7 +66,6 @@ AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "toke
 INACCESSIBLE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived_and_not_member"})
 MISSING_USER_ERRORS = frozenset({"user_not_found", "user_not_visible"})
 Q_CHANNEL_NOT_ACCESSIBLE = "channel_not_accessible"
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 
 
 class _ApiError(Exception):
@@ -248,14 +246,14 @@ class _Extractor:
         for items, _ in self.slack.pages("conversations.list", "channels", **params):
             listed += [c for c in items if isinstance(c, dict) and isinstance(c.get("id"), str)]
         by_id = {c["id"]: c for c in listed}
-        by_name = {c["name"].lower(): c for c in listed if isinstance(c.get("name"), str)}
+        by_name = {channel_key(c["name"]): c for c in listed if isinstance(c.get("name"), str)}
         self.channel_names.update({c["id"]: c["name"] for c in listed if isinstance(c.get("name"), str)})
         # channel id -> (how it is named in reports, the conversation object, the method it came from)
         targets: dict[str, tuple[str, dict[str, Any], str]] = {}
         for ref in wanted:
-            key = ref.lstrip("#")
-            channel = by_id.get(key) or by_name.get(key.lower())
-            if channel is None and _CHANNEL_ID.match(key):
+            key = ref.strip().lstrip("#")  # an id keeps its case; a name is compared as channel_key gives it
+            channel = by_id.get(key) or by_name.get(channel_key(ref))
+            if channel is None and CHANNEL_ID.match(key):
                 # not listed (e.g. a DM or another type): the history call decides
                 targets.setdefault(key, (ref, {"id": key}, "conversations.history"))
             elif channel is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,10 +10,10 @@ from typing import NamedTuple
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from .client import SlackPublishError, publish_error
-from .digest import RenderedMessage
+from commhealth.config import channel_key
 
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+from .client import CHANNEL_ID, SlackPublishError, publish_error
+from .digest import RenderedMessage
 
 
 class PostedMessage(NamedTuple):
@@ -48,9 +47,9 @@ def post_message(
 
 def resolve_channel_id(client: WebClient, channel: str) -> str:
     """A channel ID for ``channel`` (an ID is returned as is; ``#name`` or ``name`` is looked up)."""
-    if _CHANNEL_ID.match(channel):
+    if CHANNEL_ID.match(channel):
         return channel
-    name = channel.lstrip("#")
+    name = channel_key(channel)
     cursor = None
     with _calling(client, "conversations.list"):
         while True:
@@ -58,7 +57,7 @@ def resolve_channel_id(client: WebClient, channel: str) -> str:
                 types="public_channel,private_channel", exclude_archived=True, limit=200, cursor=cursor
             )
             for conversation in response.get("channels") or []:
-                if conversation.get("name") == name:
+                if channel_key(conversation.get("name") or "") == name:
                     return str(conversation["id"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:

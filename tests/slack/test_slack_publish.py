@@ -131,6 +131,8 @@ def test_upload_resolves_channel_name_through_paged_conversations_list(
     assert complete.params["channel_id"] == "G0LATE0001"
     assert complete.params["thread_ts"] == parent["ts"]
     assert resolve_channel_id(client, "C0HEALTH01") == "C0HEALTH01"
+    # a name is compared as the config compares channels: no #, any case, no surrounding spaces
+    assert resolve_channel_id(client, " #Late-Private ") == "G0LATE0001"
     with pytest.raises(SlackPublishError, match="channel_not_found"):
         resolve_channel_id(client, "#archived")
 
