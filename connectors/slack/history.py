@@ -393,7 +393,7 @@ class _ChannelReader:
     """One channel's run: its cursor state, and the ts added this run (a message is added once)."""
 
     def __init__(self, extractor: _Extractor, channel_id: str, conversation: Conversation) -> None:
-        self.x = extractor
+        self.extractor = extractor
         self.slack = extractor.slack
         self.channel_id = channel_id
         self.conversation = conversation
@@ -413,20 +413,20 @@ class _ChannelReader:
         self.saved = self.state.to_json() if stored else None
 
     def add(self, item: Any) -> None:
-        record = self.x.parse(item, self.conversation)
+        record = self.extractor.parse(item, self.conversation)
         if record is not None:
             self.pending.append(record)
 
     def checkpoint(self) -> None:
         """Stage the page's records, then the cursor that follows them."""
         for record in self.pending:
-            self.x.counts["messages" if isinstance(record, MessageRecord) else "quarantined"] += 1
-            self.x.sink.add(record)
+            self.extractor.counts["messages" if isinstance(record, MessageRecord) else "quarantined"] += 1
+            self.extractor.sink.add(record)
         self.pending.clear()
-        self.state.prune_threads(self.x.since)
+        self.state.prune_threads(self.extractor.since)
         text = self.state.to_json()
         if text != self.saved:
-            self.x.sink.checkpoint(SOURCE, self.channel_id, text)
+            self.extractor.sink.checkpoint(SOURCE, self.channel_id, text)
             self.saved = text
 
     def read_history(self, on_first_page: Callable[[], None]) -> None:
@@ -440,7 +440,7 @@ class _ChannelReader:
 
     def _history_pass(self, on_first_page: Callable[[], None]) -> None:
         """One pass from the watermark (up to the backlog's lower end when resuming), newest first."""
-        params: dict[str, Any] = {"channel": self.channel_id, "limit": self.x.source.page_size}
+        params: dict[str, Any] = {"channel": self.channel_id, "limit": self.extractor.source.page_size}
         if self.state.watermark:
             params.update(oldest=self.state.watermark, inclusive=False)
         if self.state.backlog:
@@ -450,8 +450,8 @@ class _ChannelReader:
             if first:
                 on_first_page()
                 first = False
-            self.x.counts["history_pages"] += 1
-            self.x.learn_users(items)
+            self.extractor.counts["history_pages"] += 1
+            self.extractor.learn_users(items)
             for item in items:
                 ts = item.get("ts") if isinstance(item, dict) else None
                 if isinstance(ts, str):
@@ -471,19 +471,19 @@ class _ChannelReader:
 
     def rescan_threads(self) -> None:
         """Parents read by earlier runs within the lookback window whose latest_reply moved: new replies."""
-        if self.read_before is None or self.x.source.thread_lookback_days == 0:
+        if self.read_before is None or self.extractor.source.thread_lookback_days == 0:
             return
-        if newer(self.x.since, self.read_before):
+        if newer(self.extractor.since, self.read_before):
             return  # everything read before is older than the window
         params = {
             "channel": self.channel_id,
-            "oldest": self.x.since,
+            "oldest": self.extractor.since,
             "latest": self.read_before,
             "inclusive": True,
-            "limit": self.x.source.page_size,
+            "limit": self.extractor.source.page_size,
         }
         for items, _ in self.slack.pages("conversations.history", "messages", **params):
-            self.x.counts["rescan_pages"] += 1
+            self.extractor.counts["rescan_pages"] += 1
             for item in items:
                 if (
                     not isinstance(item, dict)
@@ -492,7 +492,7 @@ class _ChannelReader:
                 ):
                     continue
                 if newer(item["latest_reply"], self.state.threads.get(item["ts"])):
-                    self.x.counts["thread_rescans"] += 1
+                    self.extractor.counts["thread_rescans"] += 1
                     self.fetch_thread(item)
             self.checkpoint()
 
@@ -508,17 +508,17 @@ class _ChannelReader:
         known = self.state.threads.get(parent_ts)
         if not newer(latest, known):
             return
-        self.x.counts["threads_fetched"] += 1
-        params = {"channel": self.channel_id, "ts": parent_ts, "limit": self.x.source.page_size}
+        self.extractor.counts["threads_fetched"] += 1
+        params = {"channel": self.channel_id, "ts": parent_ts, "limit": self.extractor.source.page_size}
         for items, _ in self.slack.pages("conversations.replies", "messages", **params):
-            self.x.counts["reply_pages"] += 1
+            self.extractor.counts["reply_pages"] += 1
             replies = [i for i in items if self._is_new_reply(i, parent_ts, known)]
-            self.x.learn_users(replies)
+            self.extractor.learn_users(replies)
             for reply in replies:
                 if isinstance(reply, dict) and isinstance(reply.get("ts"), str):
                     self.seen.add(reply["ts"])
                     if newer(reply["ts"], latest):
                         latest = reply["ts"]  # posted between the history and the replies calls
                 self.add(reply)
-        if not newer(self.x.since, parent_ts):
+        if not newer(self.extractor.since, parent_ts):
             self.state.threads[parent_ts] = latest
