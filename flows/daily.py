@@ -1,4 +1,4 @@
-"""The daily pipeline, as Prefect flows: ingest → load → build → evaluate alerts → post → artifacts.
+"""The daily pipeline, as Prefect flows: ingest → load → build → render the digest → post → artifacts.
 
 Extraction fans out in threads and only writes staged Parquet parts; one task merges them into DuckDB, so the
 warehouse never sees two writers. The `extract` flow runs extraction alone, on workers elsewhere. Tasks receive
@@ -120,7 +120,7 @@ def build(config_file: str, as_of: dt.datetime) -> dict[str, int]:
 
 
 @task(cache_policy=NO_CACHE)
-def evaluate_alerts(config_file: str, as_of: dt.datetime) -> tuple[Digest, alerting.DigestFiles]:
+def render_digest(config_file: str, as_of: dt.datetime) -> tuple[Digest, alerting.DigestFiles]:
     """Read the day's digest from the marts, render it, and save its JSON and chart next to the warehouse."""
     config = _config(config_file)
     with writing(config, "digest", publish=False) as (con, _run):
@@ -210,13 +210,13 @@ def extract(
 @flow(name="daily", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=EXTRACT_THREADS))
 def daily(
     as_of: str | None = None,
-    publish: bool = True,
+    post: bool = True,
     dry_run: bool = False,
     force: bool = False,
     config: str | None = None,
     sources: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Ingest every configured source, build the marts, evaluate alerts, post the digest, keep artifacts.
+    """Ingest every source, build the marts (alerts included), render and post the digest, keep artifacts.
 
     `as_of` defaults to the end of the company's last completed working day, so a 07:00 run reports yesterday
     (Friday on Mondays) and a re-run reports the same day. `sources` limits what this run extracts itself
@@ -230,8 +230,8 @@ def daily(
     try:
         loaded, failed_sources = _extract_and_load(config_file, sources)
         built = build(config_file, instant)
-        digest, files = evaluate_alerts(config_file, instant)
-        delivery = post_to_slack(config_file, digest, files, dry_run, forced_since) if publish else None
+        digest, files = render_digest(config_file, instant)
+        delivery = post_to_slack(config_file, digest, files, dry_run, forced_since) if post else None
     finally:
         publish_warehouse(config_file)
     write_artifacts(digest, files)
@@ -252,9 +252,7 @@ def daily(
 
 
 @flow(name="backfill", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=EXTRACT_THREADS))
-def backfill(
-    since: str, until: str, publish: bool = False, config: str | None = None
-) -> list[dict[str, Any]]:
+def backfill(since: str, until: str, post: bool = False, config: str | None = None) -> list[dict[str, Any]]:
     """Ingest everything configured once, then compute each day from `since` to `until` (company-local dates)
     with the same tasks as the daily flow; posting is off unless asked for."""
     config_file = _resolve(config)
@@ -271,8 +269,8 @@ def backfill(
         while day <= last:
             instant = parse_as_of(day.isoformat(), cfg)
             build(config_file, instant)
-            digest, files = evaluate_alerts(config_file, instant)
-            if publish:
+            digest, files = render_digest(config_file, instant)
+            if post:
                 post_to_slack(config_file, digest, files, False, None)
             write_artifacts(digest, files)
             days.append(

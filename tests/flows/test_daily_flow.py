@@ -141,7 +141,7 @@ def test_extract_stages_without_the_warehouse_and_daily_merges_what_it_staged(
     staged = staged_parts(config.warehouse.staging_path)
     # the mail, and what was read
     assert staged and {part_kind(p) for p in staged} == {"messages", "source_reads"}
-    result = daily(config=str(dataset.config_path), sources=[], publish=False)
+    result = daily(config=str(dataset.config_path), sources=[], post=False)
     assert staged_parts(config.warehouse.staging_path) == []
     con = duckdb.connect(str(config.warehouse.published_path), read_only=True)
     channels = con.execute("SELECT DISTINCT channel FROM core.messages").fetchall()

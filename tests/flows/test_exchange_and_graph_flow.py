@@ -42,7 +42,7 @@ def test_daily_stores_the_mail_of_both_mailboxes(tmp_path: Path, ews: FakeEWS, g
     graph_ids = seed_graph(graph, 2)
     config = write_live_config(tmp_path / "project", exchange_section(ews), graph_section(graph))
 
-    result = daily(config=str(config), as_of="2026-11-20", publish=False)
+    result = daily(config=str(config), as_of="2026-11-20", post=False)
 
     assert result["loaded"]["new"] == 5
     con = duckdb.connect(str(config.parent / "warehouse.published.duckdb"), read_only=True)
