@@ -157,9 +157,9 @@ def ingest(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def build(params: dict[str, Any]) -> dict[str, Any]:
-    """`commhealth.metrics.build` as of the dataset's end."""
+    """`commhealth.marts.build` as of the dataset's end."""
     from commhealth.config import load_config
-    from commhealth.metrics import build as build_marts
+    from commhealth.marts import build as build_marts
 
     config = load_config(params["config_path"])
     started = time.perf_counter()

@@ -256,7 +256,7 @@ def build(
     ] = False,
 ) -> None:
     """Rebuild the metric marts from core.messages; messages after --as-of are ignored."""
-    from commhealth.metrics import build
+    from commhealth.marts import build
     from transforms.build import parse_as_of
 
     cfg = config_with_lexicon()

@@ -21,7 +21,7 @@ from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 from rich.console import Console
 
-from commhealth import alerting, ingest, metrics
+from commhealth import alerting, ingest, marts
 from commhealth.config import Config, ConfigError, find_config_path, load_config
 from commhealth.secrets import SecretUnavailableError
 from connectors.base import SourceAuthError
@@ -111,7 +111,7 @@ def load(config_file: str, notes: list[dict[str, object]]) -> dict[str, int]:
 @task(cache_policy=NO_CACHE)
 def build(config_file: str, as_of: dt.datetime) -> dict[str, int]:
     """Rebuild the marts (alerts included) as of `as_of`."""
-    counts = metrics.build(_config(config_file), as_of, publish=False)
+    counts = marts.build(_config(config_file), as_of, publish=False)
     get_run_logger().info("Built marts as of %s: %s", as_of.isoformat(), counts)
     return counts
 

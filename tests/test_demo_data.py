@@ -21,7 +21,7 @@ from commhealth.alerting import load_digest
 from commhealth.config import load_config
 from commhealth.demo_data import DemoDataset, DemoTargetError, write_demo_dataset, write_synthetic_archive
 from commhealth.ingest import configured_paths, ingest
-from commhealth.metrics import build
+from commhealth.marts import build
 from commhealth.scenario import demo_scenario
 from connectors.slack.digest import render_digest, render_terminal
 

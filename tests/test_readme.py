@@ -12,7 +12,7 @@ from rich.console import Console
 from commhealth.config import load_config
 from commhealth.demo_data import write_demo_dataset
 from commhealth.ingest import configured_paths, ingest
-from commhealth.metrics import build
+from commhealth.marts import build
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -21,7 +21,7 @@ from rich.console import Console
 from commhealth.config import load_config
 from commhealth.demo_data import DemoDataset, write_scenario_dataset
 from commhealth.ingest import configured_paths, ingest
-from commhealth.metrics import build
+from commhealth.marts import build
 from commhealth.scenario import ATLAS, KAPPA, LUMEN, VINH, Degradation, Scenario, VendorSpec
 
 ROOT = Path(__file__).resolve().parents[1]
