@@ -12,10 +12,7 @@ from typing import Any
 
 import duckdb
 
-# Vendor rules a user can dismiss as a whole (marts.alert_history episodes with an empty item_key); overdue items
-# are dismissed one by one.
-DISMISSABLE_RULES = ("latency_drift", "silence", "misunderstanding_spike", "chasing", "company_latency_drift")
-ITEM_RULES = ("vendor_overdue", "company_overdue")
+from commhealth.rules import ITEM_RULES, VENDOR_RULES
 
 
 class FeedbackError(ValueError):
@@ -63,8 +60,8 @@ def dismiss_alert(
         raise FeedbackError(
             f"{rule} is about overdue items: dismiss each with `commhealth dismiss item MESSAGE_KEY`"
         )
-    if rule not in DISMISSABLE_RULES:
-        raise FeedbackError(f"unknown rule {rule!r}; rules: {', '.join(DISMISSABLE_RULES)}")
+    if rule not in VENDOR_RULES:
+        raise FeedbackError(f"unknown rule {rule!r}; rules: {', '.join(VENDOR_RULES)}")
     extra: dict[str, Any] = {"kind": "dismiss", "until": until}
     if until is None:
         alert = _one(

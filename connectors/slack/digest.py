@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from commhealth.rules import ITEM_RULES
+
 STATUSES = ("ok", "warning", "critical", "no_data")
 SEVERITIES = ("warning", "critical")
 STATES = ("new", "worse", "ongoing", "resolved")
-ITEM_RULES = ("vendor_overdue", "company_overdue")
 _RANK = {"critical": 0, "warning": 1, "no_data": 2, "ok": 3}
 STATUS_EMOJI = {
     "critical": ":red_circle:",
