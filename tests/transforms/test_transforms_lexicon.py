@@ -135,6 +135,8 @@ POSITIVE = {
         "We haven't heard back from you yet.",
         "Did you get a chance to look at the file?",
         "Bumping this up.",
+        "Hi team, bumping this, since we still have the error.",
+        "Just bumping this thread.",
         "Following up on this request, please.",
         "Resending this in case it got lost.",
         "Sorry to chase, but the client is asking.",
@@ -338,6 +340,7 @@ NEGATIVE = {
         "Looking forward to your reply.",
         "The follow-up meeting is on Tuesday.",
         "Up to date, nothing to change on our side.",
+        "Thank you for bumping this. I will give it another try today.",
     ],
     ("nudge", "fr"): [
         "Nous attendons votre retour avec impatience.",
