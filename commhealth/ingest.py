@@ -27,7 +27,9 @@ from commhealth.parties import PartyResolver
 from commhealth.records import MessageRecord, QuarantineRecord
 from commhealth.secrets import mask_secrets, require_secret
 from connectors.mail import read_mail, total_bytes
+from connectors.mail import settings as mail_settings
 from connectors.slack_export import SlackExport, SlackExportError, is_slack_export
+from connectors.slack_export import settings as slack_export_settings
 from connectors.slack_export.parse import SlackChannelRecord, SlackUserRecord
 from warehouse.db import open_reader
 from warehouse.load import BackgroundMerge, LoadStats, merge_staged
@@ -51,6 +53,7 @@ OnPart = Callable[[Part], None] | None
 # meta.source_reads.partition_key of a whole live source, for one whose partitions are only known once it is read
 # (Slack's channels): its failure stands for every partition it did not read.
 WHOLE_SOURCE = "*"
+SLACK_EXPORT_SOURCE = slack_export_settings.DEFAULT_SOURCE
 _ERROR_CHARS = 300
 log = logging.getLogger(__name__)
 
@@ -235,18 +238,43 @@ def stage_mail(
     paths in which no message was found (a Slack export or an empty folder, say), if any."""
     sink = StagingSink(config, source, on_part)
     without_mail = []
-    with _progress(console, bytes_total=True) as progress:
-        task = progress.add_task("Reading mail", total=total_bytes(paths))
-        for path in paths:
-            found = 0
-            with sink.reading(source, str(path)):  # re-read whole each time: a read to its end
-                for record in read_mail([path], source=source, on_bytes=lambda n: progress.advance(task, n)):
-                    sink.add(record)
-                    found += isinstance(record, MessageRecord)
-            if not found:
-                without_mail.append(str(path))
-    sink.close()
+    try:
+        with _progress(console, bytes_total=True) as progress:
+            task = progress.add_task("Reading mail", total=total_bytes(paths))
+            for path in paths:
+                found = 0
+                try:
+                    with sink.reading(source, str(path)):  # re-read whole each time: a read to its end
+                        for record in read_mail(
+                            [path], source=source, on_bytes=lambda n: progress.advance(task, n)
+                        ):
+                            sink.add(record)
+                            found += isinstance(record, MessageRecord)
+                            if _unreadable(record, path):
+                                raise _UnreadablePath(f"cannot read {path}: {record.excerpt}")
+                except _UnreadablePath:
+                    pass  # a failed read of the path (its quarantine row says why); the other paths go on
+                if not found:
+                    without_mail.append(str(path))
+    except Exception as exc:
+        sink.finish_reads(source, [str(path) for path in paths], exc)
+        raise
+    finally:
+        sink.close()  # what was read before a failure stays staged, with the failure
     return {PATHS_WITHOUT_MAIL: without_mail} if without_mail else {}
+
+
+class _UnreadablePath(Exception):
+    """A configured mail path that could not be opened (a share unmounted, a file removed)."""
+
+
+def _unreadable(record: Record, path: Path) -> bool:
+    """Whether `record` says the path itself could not be opened (not a file inside a folder)."""
+    return (
+        isinstance(record, QuarantineRecord)
+        and record.reason == mail_settings.REASON_UNREADABLE_FILE
+        and record.raw_ref == str(path)
+    )
 
 
 def no_mail_problem(path: Path) -> str:
@@ -262,22 +290,31 @@ def stage_slack_export(
     """Read one Slack export (folder or .zip): its users, channels and messages, into staged parts; each of its
     channels is recorded as read, with its newest message."""
     sink = StagingSink(config, f"slack_export-{path.name}", on_part)
-    with SlackExport(path) as export:
-        sink.add_slack_users(export.users, "slack_export")
-        sink.add_slack_channels(export.channels, "slack_export")
-        names = {c.channel_id: c.name for c in export.channels}
-        newest: dict[str, Newest] = {channel_id: Newest() for channel_id in names}
-        with _progress(console, bytes_total=False) as progress:
-            task = progress.add_task("Reading Slack export", total=export.total_files())
-            for record in export.messages(on_file=lambda: progress.advance(task)):
-                if isinstance(record, MessageRecord) and record.slack_channel_id:
-                    newest.setdefault(record.slack_channel_id, Newest()).see(record.sent_at)
-                    names.setdefault(record.slack_channel_id, record.slack_channel_name)
-                sink.add(record)
-        for channel_id, seen in newest.items():
-            sink.record_read(export.source, channel_id, name=names.get(channel_id), newest=seen.at)
-        sink.close()
-        return dict(export.stats)
+    names: dict[str, str | None] = {}
+    try:
+        with SlackExport(path) as export:
+            sink.add_slack_users(export.users, export.source)
+            sink.add_slack_channels(export.channels, export.source)
+            names.update({c.channel_id: c.name for c in export.channels})
+            newest: dict[str, Newest] = {channel_id: Newest() for channel_id in names}
+            with _progress(console, bytes_total=False) as progress:
+                task = progress.add_task("Reading Slack export", total=export.total_files())
+                for record in export.messages(on_file=lambda: progress.advance(task)):
+                    if isinstance(record, MessageRecord) and record.slack_channel_id:
+                        newest.setdefault(record.slack_channel_id, Newest()).see(record.sent_at)
+                        names.setdefault(record.slack_channel_id, record.slack_channel_name)
+                    sink.add(record)
+            for channel_id, seen in newest.items():
+                sink.record_read(export.source, channel_id, name=names.get(channel_id), newest=seen.at)
+            return dict(export.stats)
+    except Exception as exc:
+        # An export read part way is a failed read of each of its channels: the digest says so instead of judging
+        # on part of it. One that is no export at all is the caller's problem line, not a failed source.
+        if names:
+            sink.finish_reads(SLACK_EXPORT_SOURCE, list(names), exc)
+        raise
+    finally:
+        sink.close()  # what was read before a failure stays staged, with the failure
 
 
 def _fields(obj: object, schema: pa.Schema) -> dict[str, object]:

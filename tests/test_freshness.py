@@ -85,6 +85,28 @@ def test_an_mbox_read_and_re_read_is_recorded_once_with_its_newest_message(
     assert read_at > first[0][3]  # the re-read moved the last successful read
 
 
+def test_a_mail_folder_that_vanished_is_a_failed_read_and_keeps_the_last_success(
+    config: Config, tmp_path: Path
+) -> None:
+    """A configured mail path that cannot be read this run (an unmounted share, say): the read fails, the
+    failure is staged with its error, and the path's last successful read and newest message stay."""
+    mbox = kappa_mbox(tmp_path)
+    ingest(config, QUIET, mail=[mbox])
+    mbox.unlink()
+    stage_mail(config, [mbox], QUIET)
+    merge(config, command="test merge")
+
+    rows = read_rows(
+        config,
+        "SELECT partition_key, last_failed_at IS NOT NULL, last_error, newest_sent_at FROM meta.source_reads",
+    )
+    assert len(rows) == 1
+    partition, failed, error, newest = rows[0]
+    assert (partition, failed) == (str(mbox), True)
+    assert error.startswith(f"cannot read {mbox}: FileNotFoundError")
+    assert newest == dt.datetime(2026, 11, 13, 9, tzinfo=dt.UTC)
+
+
 def test_reads_staged_on_another_machine_are_recorded_when_merged(tmp_path: Path) -> None:
     shared_staging = tmp_path / "staging"
     extractor = load_config(
