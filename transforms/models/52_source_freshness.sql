@@ -136,18 +136,27 @@ usual_gaps AS (
     GROUP BY ALL
 ),
 
+-- One row per partition: a source reads one channel, but mail loaded by other means falls back to one partition
+-- per source whatever its messages' channels.
 partitions AS (
     SELECT
         source,
         partition_key,
-        channel
-    FROM recorded
-    UNION
-    SELECT DISTINCT
-        source,
-        partition_key,
-        channel
-    FROM message_partitions
+        min(channel) AS channel
+    FROM (
+        SELECT
+            source,
+            partition_key,
+            channel
+        FROM recorded
+        UNION ALL
+        SELECT
+            source,
+            partition_key,
+            channel
+        FROM message_partitions
+    ) AS seen
+    GROUP BY source, partition_key
 ),
 
 -- The newest message of each partition by as_of: in the history window, else the newest its reads recorded
