@@ -62,6 +62,43 @@ INCREMENTAL_TABLES = (
 )
 _DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 _MODEL = re.compile(r"^(\d+)_([a-z][a-z0-9_]*)\.sql$")
+# The grain a model declares in its table comment: "... Grain: (column, column) ...".
+_GRAIN = re.compile(r"COMMENT ON TABLE marts\.([a-z0-9_]+) IS '(?:[^']|'')*?Grain: \(([^)]*)\)")
+
+
+class GrainError(RuntimeError):
+    """A model's rows break the grain it declares: a bug in the model, reported instead of built on."""
+
+
+def declared_grain(table: str, sql: str) -> tuple[str, ...] | None:
+    """The columns of the grain the model of `table` declares in its table comment, if any."""
+    for name, columns in _GRAIN.findall(sql):
+        if name == table:
+            return tuple(column.strip() for column in columns.split(","))
+    return None
+
+
+def check_grain(
+    con: duckdb.DuckDBPyConnection, table: str, grain: tuple[str, ...], *, scope_only: bool
+) -> None:
+    """Raise GrainError when two rows of marts.`table` share their grain columns. `scope_only`: only the rows of
+    the conversations an incremental build recomputed (the others were checked when they were built)."""
+    columns = ", ".join(grain)
+    where = (
+        " WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope)"
+        if scope_only
+        else ""
+    )
+    duplicate = con.execute(
+        f"SELECT {columns}, count(*) FROM marts.{table}{where} GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+    ).fetchone()
+    if duplicate is not None:
+        key = ", ".join(f"{column}={value!r}" for column, value in zip(grain, duplicate, strict=False))
+        raise GrainError(
+            f"marts.{table} breaks its declared grain ({columns}): {key} is on {duplicate[-1]} rows"
+        )
+
+
 # Party keys the marts do not depend on: who is who acts through the messages, alert_channel only on delivery.
 # Every other key is fingerprinted, so that a new calendar setting forces a full build without a change here.
 PARTY_IDENTITY_KEYS = frozenset(
@@ -362,6 +399,9 @@ def build_marts(
         for table, sql in models:
             con.execute(sql)
             counts[table] = _count(con, table)
+            grain = declared_grain(table, sql)
+            if grain is not None:
+                check_grain(con, table, grain, scope_only=incremental and table in INCREMENTAL_TABLES)
         counts["messages"] = message_count
         # Read after the models: stg_slack_conversations adds the conversations of Slack channels whose scope moved.
         (scope,) = con.execute("SELECT count(*) FROM meta.build_scope").fetchall()[0]

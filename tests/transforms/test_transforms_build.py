@@ -82,6 +82,48 @@ def test_failure_keeps_previous_marts(warehouse: duckdb.DuckDBPyConnection, monk
     assert counts["responses"] == 0
 
 
+def test_every_model_declares_its_grain() -> None:
+    missing = [table for table, sql in build.model_files() if build.declared_grain(table, sql) is None]
+    assert missing == []
+
+
+def test_a_model_that_breaks_its_grain_fails_the_build_and_keeps_the_previous_marts(
+    warehouse: duckdb.DuckDBPyConnection, monkeypatch
+) -> None:
+    insert_messages(warehouse, MESSAGES)
+    config = make_config()
+    build_marts(warehouse, config, dt.datetime(2026, 11, 5, tzinfo=dt.UTC))
+    good = warehouse.execute("SELECT * FROM marts.responses").fetchall()
+    doubled_sql = (
+        "CREATE OR REPLACE TABLE marts.doubled AS SELECT * FROM (VALUES ('v', 1), ('v', 2)) AS t(vendor_id, n);\n"
+        "COMMENT ON TABLE marts.doubled IS 'Two rows per vendor. Grain: (vendor_id).';"
+    )
+    doubled = ("doubled", doubled_sql)
+    models = build.model_files()
+    monkeypatch.setattr(build, "model_files", lambda: [*models, doubled])
+    with pytest.raises(
+        build.GrainError,
+        match=r"marts\.doubled breaks its declared grain \(vendor_id\): "
+        r"vendor_id='v' is on 2 rows",
+    ):
+        build_marts(warehouse, config, dt.datetime(2026, 11, 5, tzinfo=dt.UTC), full=True)
+    assert warehouse.execute("SELECT * FROM marts.responses").fetchall() == good
+
+
+def test_an_incremental_grain_check_reads_only_the_conversations_in_scope(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    warehouse.execute(
+        "CREATE TABLE marts.twice AS SELECT * FROM (VALUES ('c1', 'k'), ('c1', 'k'), ('c2', 'j')) "
+        "AS t(core_conversation_key, message_key)"
+    )
+    warehouse.execute("DELETE FROM meta.build_scope")
+    warehouse.execute("INSERT INTO meta.build_scope (conversation_key) VALUES ('c2')")
+    build.check_grain(warehouse, "twice", ("message_key",), scope_only=True)  # c1 was not rebuilt
+    with pytest.raises(build.GrainError, match="message_key='k' is on 2 rows"):
+        build.check_grain(warehouse, "twice", ("message_key",), scope_only=False)
+
+
 def test_messages_after_as_of_are_ignored(warehouse: duckdb.DuckDBPyConnection) -> None:
     insert_messages(warehouse, MESSAGES)
     counts = build_marts(warehouse, make_config(), dt.datetime(2026, 11, 4, 9, 30, tzinfo=dt.UTC))

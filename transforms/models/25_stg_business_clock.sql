@@ -29,7 +29,7 @@ final AS (
 
 SELECT * FROM final;
 
-COMMENT ON TABLE marts.stg_business_clock IS 'Staging: calendar_intervals with the business time each party worked before each interval. Business time up to an instant t = worked_before_us + (least(t, end) - start) of the last interval starting at or before t (0 before the first interval).';
+COMMENT ON TABLE marts.stg_business_clock IS 'Staging: calendar_intervals with the business time each party worked before each interval. Business time up to an instant t = worked_before_us + (least(t, end) - start) of the last interval starting at or before t (0 before the first interval). Grain: (party_kind, party_id, start_utc).';
 COMMENT ON COLUMN marts.stg_business_clock.party_kind IS 'company or vendor.';
 COMMENT ON COLUMN marts.stg_business_clock.party_id IS 'company, or the vendor id.';
 COMMENT ON COLUMN marts.stg_business_clock.day_local IS 'Working day in the party''s time zone.';
