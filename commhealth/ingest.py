@@ -1,4 +1,4 @@
-"""Ingestion: connectors' records, classified by party, staged as Parquet parts, merged by the single writer."""
+"""Ingestion: connectors' records staged as Parquet parts, merged by the single writer."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from rich.progress import (
 )
 
 from commhealth.config import Config, ExchangeSource, GraphSource, SlackSource
-from commhealth.parties import PartyResolver
 from commhealth.records import MessageRecord, QuarantineRecord
 from commhealth.secrets import mask_secrets, require_secret
 from connectors.mail import read_mail, total_bytes
@@ -72,8 +71,7 @@ def _progress(console: Console, *, bytes_total: bool) -> Progress:
 
 
 class StagingSink:
-    """What a live connector writes to: records (classified by party), directory tables, cursors, and which
-    partitions it read.
+    """What a live connector writes to: records, directory tables, cursors, and which partitions it read.
 
     Records and cursors are staged in order, so a cursor is stored only with the records before it; the single
     writer merges them later (or meanwhile: `on_part` hands each written part to a merge). No warehouse
@@ -82,7 +80,6 @@ class StagingSink:
     """
 
     def __init__(self, config: Config, partition: str, on_part: OnPart = None) -> None:
-        self.resolver = PartyResolver(config)
         self.read_at = dt.datetime.now(dt.UTC)
         self._reads: dict[tuple[str, str], dict[str, object]] = {}
         self._current: Newest | None = None  # the read in progress, whose newest message add() follows
@@ -99,10 +96,8 @@ class StagingSink:
         self._published = config.warehouse.published_path
 
     def add(self, record: Record) -> None:
-        if isinstance(record, MessageRecord):
-            self.resolver.classify(record)
-            if self._current is not None:
-                self._current.see(record.sent_at)
+        if isinstance(record, MessageRecord) and self._current is not None:
+            self._current.see(record.sent_at)
         self.writer.add(record)
 
     def add_all(self, records: Iterable[Record]) -> None:

@@ -1,9 +1,9 @@
-"""Who is who: decide a message's side (company, vendor, other) from the configuration."""
+"""Who is who at extraction time: whether a Slack user is a vendor's, which decides the DMs a live Slack read
+covers. A message's side is decided at build time, in SQL, by the same rules (03_stg_message_parties.sql)."""
 
 from __future__ import annotations
 
 from commhealth.config import Config
-from commhealth.records import CHANNEL_EMAIL, MessageRecord
 
 COMPANY = "company"
 VENDOR = "vendor"
@@ -21,8 +21,7 @@ def email_domain(address: str | None) -> str | None:
 
 
 class PartyResolver:
-    """Resolves senders and recipients to parties, in the documented order. Which Slack conversations are a
-    vendor's is not decided here but at build time (transforms/models/05_stg_slack_conversations.sql)."""
+    """Resolves a sender to its party, in the documented order (the order of 03_stg_message_parties.sql)."""
 
     def __init__(self, config: Config) -> None:
         self._user_ids: dict[str, Party] = {}
@@ -72,25 +71,6 @@ class PartyResolver:
         if party is _UNKNOWN:
             return OTHER, None
         return _side(party)  # type: ignore[arg-type]
-
-    def classify(self, record: MessageRecord) -> MessageRecord:
-        """Fill side, vendor_id, recipient_vendor_ids and is_internal on a record, in place."""
-        if record.channel == CHANNEL_EMAIL:
-            record.side, record.vendor_id = self.resolve(address=record.sender)
-            vendors: list[str] = []
-            for address in record.recipients:
-                side, vendor_id = self.resolve(address=address)
-                if side == VENDOR and vendor_id not in vendors:
-                    vendors.append(vendor_id)  # type: ignore[arg-type]
-            record.recipient_vendor_ids = vendors
-            record.is_internal = record.side == COMPANY and not vendors
-        else:
-            record.side, record.vendor_id = self.resolve(
-                slack_user_id=record.sender, address=record.sender_email, team_id=record.sender_team_id
-            )
-            record.recipient_vendor_ids = []  # Slack has no recipients
-            record.is_internal = False
-        return record
 
 
 def _side(party: Party) -> tuple[str, str | None]:

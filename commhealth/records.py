@@ -24,11 +24,8 @@ FLAG_TEXT_REPAIRED = "text_repaired"
 
 @dataclasses.dataclass(slots=True)
 class MessageRecord:
-    """One message as it will stand in core.messages.
-
-    Connectors fill what the input says; `commhealth.parties.classify` fills side, vendor_id, is_internal and
-    recipient_vendor_ids from the configuration.
-    """
+    """One message as it will stand in core.messages: what the input says. Who is who (side, vendor) is decided
+    at build time from the configuration (transforms/models/03_stg_message_parties.sql)."""
 
     message_key: str
     channel: str
@@ -52,11 +49,6 @@ class MessageRecord:
     slack_channel_name: str | None = None
     slack_thread_ts: str | None = None
     flags: list[str] = dataclasses.field(default_factory=list)
-    # Filled by classify():
-    side: str = "other"
-    vendor_id: str | None = None
-    is_internal: bool = False
-    recipient_vendor_ids: list[str] = dataclasses.field(default_factory=list)
 
     def content_hash(self) -> str:
         """Identity of the content, to tell a re-read of the same message from a different one reusing its key."""

@@ -342,7 +342,7 @@ def test_the_digest_says_how_many_alerts_users_dismissed(tmp_path: Path) -> None
     as_of = parse_as_of("2026-11-20", config)
     asked = {"message_key": "ask", "conversation_key": "ask", "sent_at": "2026-11-19T05:00:00+00:00"}
     with open_writer(tmp_path / "warehouse.duckdb") as con:
-        insert_messages(con, [{**asked, "side": "company", "recipient_vendor_ids": ["kappa"]}])
+        insert_messages(con, [{**asked, "side": "company", "recipient_vendor_ids": ["kappa"]}], config)
         build_marts(con, config, as_of)
         digest = alerting.load_digest(con, config, report_day(config, as_of))
         assert digest.dismissed_note is None

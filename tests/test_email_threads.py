@@ -13,9 +13,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from commhealth.config import Config
-from commhealth.parties import PartyResolver
-from commhealth.records import MessageRecord
 from connectors.mail import read_mail
 from tests.conftest import load_records
 from tests.test_warehouse import rows
@@ -46,12 +43,10 @@ def eml(
 
 
 class Mailbox:
-    """Writes emails as .eml files, one folder per delivery, and ingests each delivery in its own merge (with
-    sides from `config`, as an ingest gives them, when one is given)."""
+    """Writes emails as .eml files, one folder per delivery, and ingests each delivery in its own merge."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, root: Path, config: Config | None = None) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, root: Path) -> None:
         self.con, self.root, self.deliveries = con, root, 0
-        self.resolver = PartyResolver(config) if config else None
 
     def deliver(self, *emails: str) -> None:
         self.deliveries += 1
@@ -60,10 +55,6 @@ class Mailbox:
         for i, text in enumerate(emails):
             (folder / f"{i:05d}.eml").write_text(text, encoding="utf-8")
         records = list(read_mail([folder]))
-        if self.resolver:
-            for record in records:
-                if isinstance(record, MessageRecord):
-                    self.resolver.classify(record)
         stats = load_records(self.con, records, self.root / "staging")
         assert (stats.new, stats.quarantined_total) == (len(emails), 0)
 

@@ -30,8 +30,10 @@ def test_ingest_all_twice_stores_nothing_twice(tmp_path: Path) -> None:
     con = published(dataset.config_path.parent)
     stored = con.execute("SELECT count(*), count(DISTINCT message_key) FROM core.messages").fetchone()
     assert stored[0] == stored[1] > 100
-    sides = dict(con.execute("SELECT side, count(*) FROM core.messages GROUP BY side").fetchall())
-    assert set(sides) >= {"company", "vendor"}
+    domains = {
+        d for (d,) in con.execute("SELECT DISTINCT split_part(sender, '@', 2) FROM core.messages").fetchall()
+    }
+    assert {"norelec.fr", "kappa-offshore.in"} <= domains  # both sides' mail, told apart at build time
     con.close()
 
     second = commhealth("--config", str(dataset.config_path), "ingest", "all", cwd=tmp_path)
@@ -73,9 +75,11 @@ def test_bad_files_are_quarantined_and_the_rest_is_loaded(tmp_path: Path, config
         result = commhealth("--config", str(config_path), "ingest", "slack-export", str(export), cwd=tmp_path)
         assert result.returncode == 0, result.stderr
     con = published(config_path.parent)
-    assert sorted(con.execute("SELECT message_key, side, vendor_id FROM core.messages").fetchall()) == [
-        ("C1:1763370000.000100", "vendor", "kappa"),
-        ("ok@kappa-offshore.in", "vendor", "kappa"),
+    assert sorted(
+        con.execute("SELECT message_key, sender, sender_team_id FROM core.messages").fetchall()
+    ) == [
+        ("C1:1763370000.000100", "U1", "T0KAPPA"),
+        ("ok@kappa-offshore.in", "priya@kappa-offshore.in", None),
     ]
     reasons = sorted(r for (r,) in con.execute("SELECT reason FROM core.quarantine").fetchall())
     assert reasons == [

@@ -431,3 +431,28 @@ def test_slack_channels_staged_by_an_earlier_version_merge_and_a_poorer_read_kee
             ("D1", None, "im", None, ["U1", "U2"], "slack_api"),
         ]
     assert staged_parts(staging) == []
+
+
+def test_messages_staged_by_a_release_that_classified_them_still_merge(tmp_path: Path) -> None:
+    """Parts a killed run of an older release left behind carry who is who as it was read (side, vendor_id,
+    recipient_vendor_ids, is_internal); core.messages no longer has those columns (the build decides)."""
+    import pyarrow.parquet as pq
+
+    staging = tmp_path / "staging"
+    writer = StagingWriter(staging, "old-release", batch_size=10)
+    writer.add_all([mail("a@x"), mail("b@x")])
+    writer.close()
+    [part] = staged_parts(staging)
+    table = pq.read_table(part.path)
+    old = (
+        table.append_column("side", pa.array(["company", "vendor"]))
+        .append_column("vendor_id", pa.array([None, "kappa"], pa.string()))
+        .append_column("recipient_vendor_ids", pa.array([["kappa"], []], pa.list_(pa.string())))
+        .append_column("is_internal", pa.array([False, False]))
+    )
+    pq.write_table(old, part.path)
+    with open_writer(tmp_path / "w.duckdb") as con:
+        stats = merge_staged(con, staging)
+        assert (stats.new, stats.quarantined_total) == (2, 0)
+        assert rows(con, "SELECT message_key FROM core.messages ORDER BY 1") == [("a@x",), ("b@x",)]
+    assert staged_parts(staging) == []

@@ -113,7 +113,8 @@ def test_messages_stored_before_the_key_index_was_dropped_keep_their_rows_and_co
 
 def test_slack_directory_before_the_build_time_scope_keeps_its_rows(tmp_path: Path) -> None:
     """Upgrading: Slack channels keep their rows (the ingest-time vendor_id goes, kind/teams/members are
-    unknown until read again), and Slack messages lose the channel's vendor they carried as a recipient."""
+    unknown until read again), and Slack messages that carried the channel's vendor as a recipient are stamped
+    for the next build."""
     path = tmp_path / "w.duckdb"
     older_release_warehouse(path, 6)
     with duckdb.connect(str(path)) as con:
@@ -136,10 +137,18 @@ def test_slack_directory_before_the_build_time_scope_keeps_its_rows(tmp_path: Pa
         ]
         stamped = rows(
             con,
-            "SELECT message_key, recipient_vendor_ids, changed_at > TIMESTAMPTZ '2026-11-01 00:00:00+00' "
-            "FROM core.messages ORDER BY 1",
+            "SELECT message_key, changed_at > TIMESTAMPTZ '2026-11-01 00:00:00+00' FROM core.messages ORDER BY 1",
         )
-        assert stamped == [("C1:1.0", [], True), ("m@x", ["kappa"], False)]
+        assert stamped == [("C1:1.0", True), ("m@x", False)]
+        # and migration 011 dropped who is who as read: the build decides it (marts.stg_message_parties)
+        assert (
+            rows(
+                con,
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'core' AND table_name = 'messages' "
+                "AND column_name IN ('side', 'vendor_id', 'recipient_vendor_ids', 'is_internal')",
+            )
+            == []
+        )
         assert rows(
             con,
             "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = 'slack_channels' "

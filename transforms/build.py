@@ -54,6 +54,7 @@ UTC = dt.UTC
 CALENDAR_MARGIN_DAYS = 3
 CALENDAR_AHEAD_DAYS = 31  # loaded past the needed end, so that daily builds do not reload the calendar
 INCREMENTAL_TABLES = (
+    "stg_message_parties",
     "stg_counted_messages",
     "stg_message_requests",
     "stg_turns",
@@ -225,7 +226,7 @@ def build_fingerprint(config: Config, entries: list[lexicon.Entry]) -> str:
     ]
     payload = {
         "parties": parties,
-        "slack_ids": sorted(calendar.slack_ids(config)),
+        "identifiers": sorted(calendar.identifiers(config)),
         "holidays": version("holidays"),
         "lexicon": [dataclasses.asdict(e) for e in entries],
         "metrics": config.metrics.model_dump(mode="json"),
@@ -298,8 +299,8 @@ def _calendar_range(
     con: duckdb.DuckDBPyConnection, as_of: dt.datetime, lookback_days: int
 ) -> tuple[dt.date, dt.date]:
     (earliest,) = con.execute(
-        "SELECT min(sent_at) FROM core.messages WHERE sent_at <= CAST(? AS TIMESTAMPTZ) "
-        "AND NOT is_automated AND NOT is_internal AND side IN ('company', 'vendor')",
+        # every human message: who is who is only known once the models run, and a few more days cost little
+        "SELECT min(sent_at) FROM core.messages WHERE sent_at <= CAST(? AS TIMESTAMPTZ) AND NOT is_automated",
         [as_of.isoformat()],
     ).fetchall()[0]
     start = as_of - dt.timedelta(days=lookback_days)
@@ -377,7 +378,7 @@ def build_marts(
         con.execute(_sql("seeds.sql"))
         con.execute(_sql("macros.sql"))
         counts["parties"] = calendar.load_parties(con, config)
-        counts["party_slack_ids"] = calendar.load_slack_ids(con, config)
+        counts["party_identifiers"] = calendar.load_identifiers(con, config)
         if incremental and state is not None and state.calendar_start <= start and end <= state.calendar_end:
             start, end = state.calendar_start, state.calendar_end
             counts["calendar_intervals"] = _count(con, "calendar_intervals")

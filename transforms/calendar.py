@@ -26,7 +26,7 @@ from commhealth.config import Config, Party, channel_key
 from transforms.seeding import replace_seed
 
 UTC = dt.UTC
-_SLACK_ID_COLUMNS = ("party_id", "kind", "slack_id")
+_IDENTIFIER_COLUMNS = ("party_id", "kind", "identifier")
 
 
 @dataclass(frozen=True)
@@ -138,19 +138,24 @@ def parties_table(config: Config) -> pa.Table:
     )
 
 
-def slack_ids(config: Config) -> list[tuple[str, str, str]]:
-    """(party_id, kind, slack_id) of every configured Slack identifier, once each: the parties' team and user
-    ids, and the vendors' channels (by name or id, in the form channel_key gives them)."""
+def identifiers(config: Config) -> list[tuple[str, str, str]]:
+    """(party_id, kind, identifier) of every configured identifier, once each: the parties' email addresses and
+    domains (lower case), Slack team and user ids, and the vendors' Slack channels (by name or id, in the form
+    channel_key gives them)."""
     owners: dict[tuple[str, str], str] = {}
     for ref in parties(config):
-        for team_id in ref.party.slack_team_ids:
-            owners.setdefault(("team", team_id), ref.party_id)
-        for user_id in ref.party.slack_user_ids:
-            owners.setdefault(("user", user_id), ref.party_id)
+        for kind, values in (
+            ("address", ref.party.email_addresses),
+            ("domain", ref.party.email_domains),
+            ("team", ref.party.slack_team_ids),
+            ("user", ref.party.slack_user_ids),
+        ):
+            for value in values:
+                owners.setdefault((kind, value), ref.party_id)
     for vendor in config.vendors:
         for channel in vendor.slack_channels:
             owners.setdefault(("channel", channel_key(channel)), vendor.id)
-    return [(party_id, kind, slack_id) for (kind, slack_id), party_id in owners.items()]
+    return [(party_id, kind, identifier) for (kind, identifier), party_id in owners.items()]
 
 
 def load_parties(con: duckdb.DuckDBPyConnection, config: Config) -> int:
@@ -158,13 +163,13 @@ def load_parties(con: duckdb.DuckDBPyConnection, config: Config) -> int:
     return replace_seed(con, "parties", parties_table(config))
 
 
-def load_slack_ids(con: duckdb.DuckDBPyConnection, config: Config) -> int:
-    """Fill marts.party_slack_ids (created by transforms/seeds.sql) from the config."""
-    rows = slack_ids(config)
+def load_identifiers(con: duckdb.DuckDBPyConnection, config: Config) -> int:
+    """Fill marts.party_identifiers (created by transforms/seeds.sql) from the config."""
+    rows = identifiers(config)
     table = pa.table(
-        {name: pa.array([row[i] for row in rows], pa.string()) for i, name in enumerate(_SLACK_ID_COLUMNS)}
+        {name: pa.array([row[i] for row in rows], pa.string()) for i, name in enumerate(_IDENTIFIER_COLUMNS)}
     )
-    return replace_seed(con, "party_slack_ids", table)
+    return replace_seed(con, "party_identifiers", table)
 
 
 def load_calendar(con: duckdb.DuckDBPyConnection, config: Config, start: dt.date, end: dt.date) -> int:

@@ -1,7 +1,9 @@
 -- A full build starts from scratch: the seeds and the marts kept up to date per conversation are dropped (and
 -- recreated by transforms/seeds.sql and their models), so that a changed definition takes effect.
 DROP TABLE IF EXISTS marts.parties;
-DROP TABLE IF EXISTS marts.party_slack_ids;
+DROP TABLE IF EXISTS marts.party_identifiers;
+DROP TABLE IF EXISTS marts.party_slack_ids; -- retired: now marts.party_identifiers
+DROP TABLE IF EXISTS marts.stg_message_parties;
 DROP TABLE IF EXISTS marts.stg_slack_conversations;
 DROP TABLE IF EXISTS marts.calendar_intervals;
 DROP TABLE IF EXISTS marts.signal_lexicon;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-SEEDS = ("parties", "party_slack_ids", "calendar_intervals", "signal_lexicon")
+SEEDS = ("parties", "party_identifiers", "calendar_intervals", "signal_lexicon")
 
 
 def replace_seed(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> int:

@@ -16,16 +16,16 @@ COMMENT ON COLUMN marts.parties.name IS 'Display name from the config.';
 COMMENT ON COLUMN marts.parties.timezone IS 'IANA time zone of the party''s business hours.';
 COMMENT ON COLUMN marts.parties.sla_hours IS 'Business hours the party has to answer a request (its SLA).';
 
-CREATE TABLE IF NOT EXISTS marts.party_slack_ids (
+CREATE TABLE IF NOT EXISTS marts.party_identifiers (
     party_id   VARCHAR NOT NULL,
     kind       VARCHAR NOT NULL,
-    slack_id   VARCHAR NOT NULL,
-    PRIMARY KEY (kind, slack_id)
+    identifier VARCHAR NOT NULL,
+    PRIMARY KEY (kind, identifier)
 );
-COMMENT ON TABLE marts.party_slack_ids IS 'The Slack identifiers of the config at build time, which decide which Slack conversations are measured (marts.stg_slack_conversations). Key: (kind, slack_id).';
-COMMENT ON COLUMN marts.party_slack_ids.party_id IS 'company for the company, else the vendor id.';
-COMMENT ON COLUMN marts.party_slack_ids.kind IS 'channel (a vendor''s slack_channels), team (slack_team_ids) or user (slack_user_ids).';
-COMMENT ON COLUMN marts.party_slack_ids.slack_id IS 'As configured; a channel name or id in lower case without #.';
+COMMENT ON TABLE marts.party_identifiers IS 'Who is who: the identifiers of the config at build time, which decide each message''s side and vendor (marts.stg_message_parties) and which Slack conversations are measured (marts.stg_slack_conversations), for all history. Key: (kind, identifier).';
+COMMENT ON COLUMN marts.party_identifiers.party_id IS 'company for the company, else the vendor id.';
+COMMENT ON COLUMN marts.party_identifiers.kind IS 'address (email_addresses), domain (email_domains), team (slack_team_ids), user (slack_user_ids) or channel (a vendor''s slack_channels).';
+COMMENT ON COLUMN marts.party_identifiers.identifier IS 'As configured; addresses and domains in lower case, a channel name or id in lower case without #.';
 
 CREATE TABLE IF NOT EXISTS marts.calendar_intervals (
     party_kind VARCHAR NOT NULL,

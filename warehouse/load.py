@@ -265,14 +265,13 @@ def _merge_group(
 def _merge_messages(
     con: duckdb.DuckDBPyConnection, batch: pa.Table, now: dt.datetime, stats: LoadStats
 ) -> None:
-    """First copy of a key wins. The same content again is already stored (its parties refreshed from the
-    current config); other content is a conflict, quarantined so that nothing disappears silently."""
+    """First copy of a key wins. The same content again is already stored; other content is a conflict,
+    quarantined so that nothing disappears silently."""
     # On an error the caller's ROLLBACK discards staged_batch, and the next batch's register replaces this one;
     # cleaning up here would fail in the aborted transaction and hide the error.
     con.register("incoming_batch", batch)
     con.execute(sql("stage_batch.sql"))
     new, same, conflicts = (int(c or 0) for c in con.execute(sql("classify_batch.sql")).fetchone())
-    con.execute(sql("refresh_parties.sql"))
     con.execute(sql("insert_new_messages.sql"), [now])
     conflict_rows = con.execute(sql("conflict_rows.sql")).fetchall()
     con.unregister("incoming_batch")

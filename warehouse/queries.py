@@ -5,9 +5,9 @@ from __future__ import annotations
 # Queries shown to newcomers; each runs against the published copy, so the printed numbers are what they will get.
 STATUS_QUERIES: list[tuple[str, str]] = [
     (
-        "Messages by channel, side and vendor",
-        """SELECT channel, side, coalesce(vendor_id, '-') AS vendor_id, count(*) AS messages,
-       count_if(is_automated) AS automated, count_if(is_internal) AS internal
+        "Messages by channel and source",
+        """SELECT channel, source, count(*) AS messages, count_if(is_automated) AS automated,
+       min(sent_at)::DATE AS first_day, max(sent_at)::DATE AS last_day
 FROM core.messages GROUP BY ALL ORDER BY ALL""",
     ),
     (
@@ -17,6 +17,13 @@ FROM core.messages GROUP BY ALL ORDER BY ALL""",
 ]
 
 METRIC_QUERIES: list[tuple[str, str]] = [
+    (
+        "Messages by channel, side and vendor (who is who as of the last build)",
+        """SELECT m.channel, p.side, coalesce(p.vendor_id, '-') AS vendor_id, count(*) AS messages,
+       count_if(m.is_automated) AS automated, count_if(p.is_internal) AS internal
+FROM core.messages AS m JOIN marts.stg_message_parties AS p USING (message_key)
+GROUP BY ALL ORDER BY ALL""",
+    ),
     (
         "Response time per vendor and direction, in business hours",
         """SELECT vendor_id, direction, count(*) AS responses,

@@ -27,6 +27,7 @@ from warehouse.db import sql
 
 PART_SUFFIX = ".parquet"
 MESSAGES, QUARANTINE, SLACK_USERS, SLACK_CHANNELS = "messages", "quarantine", "slack_users", "slack_channels"
+RETIRED_MESSAGE_COLUMNS = ("side", "vendor_id", "recipient_vendor_ids", "is_internal")
 SYNC_STATE = "sync_state"
 SOURCE_READS = "source_reads"
 
@@ -43,12 +44,8 @@ _MESSAGE_SCHEMA = pa.schema(
         ("sender_email", pa.string()),
         ("sender_team_id", pa.string()),
         ("recipients", pa.list_(pa.string())),
-        ("side", pa.string()),
-        ("vendor_id", pa.string()),
-        ("recipient_vendor_ids", pa.list_(pa.string())),
         ("is_automated", pa.bool_()),
         ("automated_reason", pa.string()),
-        ("is_internal", pa.bool_()),
         ("subject", pa.string()),
         ("body_text", pa.string()),
         ("body_full", pa.string()),
@@ -394,8 +391,12 @@ def part_kind(part: Part) -> str:
 
 
 def read_part(part: Part) -> pa.Table:
-    """The records of one staged part."""
-    return pq.read_table(part.path, filesystem=part.fs)
+    """The records of one staged part. A message part staged before who-is-who moved to build time (migration
+    011) loses the columns core.messages no longer has."""
+    table = pq.read_table(part.path, filesystem=part.fs)
+    if part_kind(part) != MESSAGES:
+        return table
+    return table.drop_columns([c for c in RETIRED_MESSAGE_COLUMNS if c in table.column_names])
 
 
 def directory_table(kind: str, table: pa.Table) -> pa.Table:

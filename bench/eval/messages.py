@@ -42,9 +42,11 @@ SIGNALS = ("clarification", "info_request", "nudge", "repetition", "rework", "es
 AS_OF = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 _VENDOR_ROLES = ("vendor", "staff")
 _CONFIG = {
-    "company": {"name": "Customer", "timezone": "UTC"},
-    "vendors": [{"id": "vendor", "name": "Vendor", "timezone": "UTC"}],
+    "company": {"name": "Customer", "timezone": "UTC", "email_domains": ["customer.example"]},
+    "vendors": [{"id": "vendor", "name": "Vendor", "timezone": "UTC", "email_domains": ["vendor.example"]}],
 }
+# Who writes from where: the build tells the sides apart by these addresses, as it does with real mail.
+_ADDRESSES = {"company": "customer@customer.example", "vendor": "staff@vendor.example"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,9 +227,9 @@ def classify(items: Iterable[Labelled]) -> dict[str, dict[str, Any]]:
     config = Config.model_validate(_CONFIG)
     with open_writer(":memory:") as con:
         con.executemany(  # every message is email, so that it is counted for the vendor
-            "INSERT INTO core.messages (message_key, channel, source, conversation_key, sent_at, side, vendor_id, "
-            "recipient_vendor_ids, body_text, is_automated, is_internal, content_hash, raw_ref, ingested_at) "
-            "VALUES (?, 'email', 'eval', ?, ?, ?, ?, ?, ?, false, false, '', 'eval', now())",
+            "INSERT INTO core.messages (message_key, channel, source, conversation_key, sent_at, sender, recipients, "
+            "body_text, is_automated, content_hash, raw_ref, ingested_at) "
+            "VALUES (?, 'email', 'eval', ?, ?, ?, ?, ?, false, '', 'eval', now())",
             rows,
         )
         build_marts(con, config, AS_OF)
@@ -250,9 +252,8 @@ def classify(items: Iterable[Labelled]) -> dict[str, dict[str, Any]]:
 
 def _row(key: str, conversation: str, sent_at: dt.datetime, side: str, text: str) -> list[Any]:
     """A core.messages row: the vendor's message, or the company's addressed to the vendor."""
-    if side == "vendor":
-        return [key, conversation, sent_at, "vendor", "vendor", [], text]
-    return [key, conversation, sent_at, "company", None, ["vendor"], text]
+    other = "company" if side == "vendor" else "vendor"
+    return [key, conversation, sent_at, _ADDRESSES[side], [_ADDRESSES[other]], text]
 
 
 def score(items: list[Labelled], verdicts: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def extract_graph(config: Config, source: GraphSource, client_secret: str, sink:
 
     Raises SourceAuthError at once when the credentials are refused, SourceError when Graph keeps failing
     (what was read before stays in the sink with its cursor, so the next run resumes after it).
-    ``config`` is not needed here (the sink classifies parties); it keeps the live connectors' signature.
+    ``config`` is not needed here (who is who is decided at build time); it keeps the live connectors' signature.
     """
     del config
     notes: dict[str, int] = dict.fromkeys(_NOTE_KEYS, 0)

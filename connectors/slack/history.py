@@ -197,7 +197,7 @@ class _Extractor:
         self.source = source
         self.slack = slack
         self.sink = sink
-        self.resolver: PartyResolver = getattr(sink, "resolver", None) or PartyResolver(config)
+        self.resolver = PartyResolver(config)
         self.since = ts_of(now - dt.timedelta(days=source.thread_lookback_days))
         self.users = sink.known_slack_users()
         self.missing_users: set[str] = set()

@@ -21,8 +21,8 @@ def test_ingest_exchange_through_the_cli(env: Env) -> None:
     assert config.source_file is not None
     ok = run_cli(config.source_file, env.ews.password)
     assert ok.returncode == 0, ok.stderr
-    assert env.rows(config, "SELECT message_key, side, vendor_id FROM core.messages") == [
-        ("k1@kappa-offshore.in", "vendor", "kappa")
+    assert env.rows(config, "SELECT message_key, sender FROM core.messages") == [
+        ("k1@kappa-offshore.in", "priya@kappa-offshore.in")
     ]
     wrong = run_cli(config.source_file, "not-the-password")
     assert wrong.returncode == 2 and "Exchange refused the credentials" in wrong.stderr

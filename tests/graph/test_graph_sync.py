@@ -49,14 +49,13 @@ def test_first_run_follows_every_page_and_stores_the_delta_link(graph: FakeGraph
     assert graph.mime_ids()[:25] == inbox_ids
     row = query(
         config,
-        "SELECT source, raw_ref, side, vendor_id, subject FROM core.messages WHERE message_key = ?",
+        "SELECT source, raw_ref, sender, subject FROM core.messages WHERE message_key = ?",
         ["1.graph-test@kappa-offshore.in"],
     )[0]
     assert row == (
         "graph",
         f"graph:{MAILBOX}/inbox/{inbox_ids[0]}",
-        "vendor",
-        "kappa",
+        "ravi@kappa-offshore.in",
         "Order 1001: delivery schedule",
     )
     stored = cursors(config)

@@ -43,8 +43,8 @@ def test_ingest_slack_twice_through_the_cli(tmp_path: Path) -> None:
         assert second.returncode == 0, second.stderr
         wrong = run_cli(config, "xoxb-wrong-token-value")
     con = duckdb.connect(str(tmp_path / "w.published.duckdb"), read_only=True)
-    sides = con.execute("SELECT side, vendor_id FROM core.messages ORDER BY sent_at").fetchall()
-    assert sides == [("company", None), ("vendor", "kappa"), ("company", None)]
+    senders = con.execute("SELECT sender, sender_team_id FROM core.messages ORDER BY sent_at").fetchall()
+    assert senders == [("U0ALICE", "T0NORELEC"), ("U0VIC", "T0KAPPA"), ("U0ALICE", "T0NORELEC")]
     assert con.execute("SELECT count(*) FROM meta.sync_state WHERE source = 'slack_api'").fetchone()[0] == 1
     assert wrong.returncode == 2 and "Slack refused the token" in wrong.stderr
     assert "xoxb-wrong-token-value" not in wrong.stderr + wrong.stdout and "Traceback" not in wrong.stderr

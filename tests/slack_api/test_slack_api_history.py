@@ -47,13 +47,12 @@ def test_first_run_pages_through_history_and_threads(make_env, fake: FakeSlackAP
     assert notes["history_pages"] == 5 and notes["reply_pages"] == 5 and notes["threads_fetched"] == 2
 
     rows = env.query(
-        "SELECT sender, side, vendor_id, recipient_vendor_ids, is_automated, slack_channel_name, source "
-        "FROM core.messages"
+        "SELECT sender, sender_team_id, sender_email, is_automated, slack_channel_name, source FROM core.messages"
     )
     by_sender = {r[0]: r[1:] for r in rows}
-    assert by_sender["U0ALICE"] == ("company", None, [], False, "ext-kappa", "slack_api")
-    assert by_sender["U0VIC"] == ("vendor", "kappa", [], False, "ext-kappa", "slack_api")
-    assert by_sender["B0CI"][3] is True  # the bot message is automated, as in the export
+    assert by_sender["U0ALICE"] == ("T0NORELEC", "alice@norelec.fr", False, "ext-kappa", "slack_api")
+    assert by_sender["U0VIC"] == ("T0KAPPA", "vic@kappa-offshore.in", False, "ext-kappa", "slack_api")
+    assert by_sender["B0CI"][2] is True  # the bot message is automated, as in the export
 
     thread = env.query(
         "SELECT conversation_key, count(*) FROM core.messages WHERE slack_thread_ts = ? GROUP BY 1",
@@ -167,15 +166,16 @@ def test_mentions_and_senders_named_by_users_info(make_env, fake: FakeSlackAPI) 
         "U0VIC",
     ]
     assert notes["users_fetched"] == 3 and notes["users_not_found"] == 1
-    query = "SELECT message_key, body_text, sender_name, side, vendor_id FROM core.messages"
+    query = "SELECT message_key, body_text, sender_name, sender_email, sender_team_id FROM core.messages"
     rows = {key: rest for key, *rest in env.query(query)}
     assert rows[f"{CHANNEL_ID}:{message['ts']}"] == [
         "@Bob please ask @Vic Rao & team, see #general and the spec (https://x.example)",
         "Alice Martin",
-        "company",
-        None,
+        "alice@norelec.fr",
+        "T0NORELEC",
     ]
-    assert rows[f"{CHANNEL_ID}:{ghost['ts']}"] == ["from a deleted guest", "Gh", "vendor", "kappa"]
+    # a deleted guest: no profile email, but the team the message carries (the build makes it kappa's)
+    assert rows[f"{CHANNEL_ID}:{ghost['ts']}"] == ["from a deleted guest", "Gh", None, "T0KAPPA"]
 
     fake.state.add_message(CHANNEL_ID, "thanks <@U0BOB>", user="U0VIC", team="T0KAPPA")
     calls = len(fake.calls("users.info"))

@@ -1,4 +1,9 @@
-"""Helpers for the transforms tests: a base config, message rows with defaults, a migrated in-memory warehouse."""
+"""Helpers for the transforms tests: a base config, message rows with defaults, a migrated in-memory warehouse.
+
+A message row may say who sent it the short way (side, vendor_id, recipient_vendor_ids, is_internal): the row
+then gets the addresses that the build classifies that way (03_stg_message_parties.sql), the company writing from
+acme.test and each vendor from `{vendor id}.test`, the email domains the test config gives them.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,11 @@ import yaml
 from commhealth.config import Config
 from warehouse.db import open_writer
 
+COMPANY_DOMAIN = "acme.test"
 BASE_CONFIG: dict[str, Any] = {
     "company": {
         "name": "Acme",
+        "email_domains": [COMPANY_DOMAIN],
         "timezone": "Europe/Paris",
         "holidays": "FR",
         "business_hours": ["09:00-18:00"],
@@ -45,13 +52,10 @@ MESSAGE_COLUMNS = (
     "sent_at",
     "sender",
     "sender_name",
+    "sender_email",
     "recipients",
-    "side",
-    "vendor_id",
-    "recipient_vendor_ids",
     "is_automated",
     "automated_reason",
-    "is_internal",
     "subject",
     "body_text",
     "body_full",
@@ -63,6 +67,8 @@ MESSAGE_COLUMNS = (
     "raw_ref",
     "ingested_at",
 )
+# Who sent a message, the short way: turned into addresses by message_row.
+PARTY_SHORTHAND = ("side", "vendor_id", "recipient_vendor_ids", "is_internal")
 INSERT_MESSAGE = f"INSERT INTO core.messages ({', '.join(MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})"
 SLACK_CHANNEL_COLUMNS = ("channel_id", "name", "kind", "is_shared", "team_ids", "member_ids")
 SLACK_USER_COLUMNS = ("user_id", "team_id", "name", "email", "is_bot")
@@ -96,29 +102,88 @@ def merge_config(override: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def make_config(override: dict[str, Any] | None = None) -> Config:
-    return Config.model_validate(merge_config(override))
+    data = merge_config(override)
+    for vendor in data["vendors"]:  # each vendor writes from its own domain unless the test says otherwise
+        vendor.setdefault("email_domains", [vendor_domain(vendor["id"])])
+    return Config.model_validate(data)
+
+
+def vendor_domain(vendor_id: str) -> str:
+    return f"{vendor_id}.test"
+
+
+def _domains(config: Config | None) -> dict[str | None, str]:
+    """The domain each party writes from: its first configured one (the test config's by default)."""
+    if config is None:
+        return {}
+    found: dict[str | None, str] = {}
+    if config.company.email_domains:
+        found[None] = config.company.email_domains[0]
+    found.update({v.id: v.email_domains[0] for v in config.vendors if v.email_domains})
+    return found
+
+
+def with_addresses(rows: list[dict[str, Any]], config: Config | None = None) -> list[dict[str, Any]]:
+    """Rows with the party shorthand turned into sender and recipient addresses, on the domains of `config`
+    (default: the test config's). A company email addressed to no vendor and not internal answers the vendors
+    that wrote in its conversation, as a reply does."""
+    domains = _domains(config)
+
+    def _party_address(side: str, vendor_id: str | None, name: str = "someone") -> str:
+        if side == "company":
+            return f"{name}@{domains.get(None, COMPANY_DOMAIN)}"
+        if side == "vendor":
+            return f"{name}@{domains.get(vendor_id) or vendor_domain(str(vendor_id))}"
+        return f"{name}@elsewhere.example"
+
+    conversation_vendors: dict[str, list[str]] = {}
+    for row in rows:
+        if row.get("side") == "vendor" and not row.get("slack_channel_id"):
+            vendors = conversation_vendors.setdefault(row.get("conversation_key", "c1"), [])
+            if row.get("vendor_id") not in vendors:
+                vendors.append(row.get("vendor_id"))
+    done = []
+    for row in rows:
+        row = dict(row)
+        side = row.pop("side", "company")
+        vendor_id = row.pop("vendor_id", None)
+        addressed = row.pop("recipient_vendor_ids", None) or []
+        internal = row.pop("is_internal", False)
+        if side == "vendor" and vendor_id is None:
+            raise ValueError(f"a vendor message needs its vendor_id: {row}")
+        if row.get("slack_channel_id"):
+            row.setdefault("sender", f"U{side.upper()}{(vendor_id or '').upper()}")
+            row.setdefault("sender_email", _party_address(side, vendor_id))
+        else:
+            row.setdefault("sender", _party_address(side, vendor_id))
+            if "recipients" not in row:
+                if side == "company" and not addressed and not internal:
+                    addressed = conversation_vendors.get(row.get("conversation_key", "c1"), [])
+                recipients = [_party_address("vendor", v, "contact") for v in addressed]
+                if internal or side != "company":
+                    recipients.append(_party_address("company", None, "colleague"))
+                row["recipients"] = recipients
+        done.append(row)
+    return done
 
 
 def message_row(row: dict[str, Any], index: int) -> list[Any]:
+    """A core.messages row with defaults; the party shorthand must have been turned into addresses."""
     unknown = set(row) - set(MESSAGE_COLUMNS)
     if unknown:
         raise ValueError(f"unknown message columns {sorted(unknown)}")
-    side = row.get("side", "company")
     slack_channel = row.get("slack_channel_id")
     values = {
         "message_key": f"m{index}",
         "channel": "slack" if slack_channel else "email",
         "source": "test",
         "conversation_key": f"{slack_channel}:main" if slack_channel else "c1",
-        "sender": f"{side}@example.test",
+        "sender": None,
         "sender_name": None,
+        "sender_email": None,
         "recipients": None,
-        "side": side,
-        "vendor_id": None,
-        "recipient_vendor_ids": [],
         "is_automated": False,
         "automated_reason": None,
-        "is_internal": False,
         "subject": None,
         "body_text": None,
         "body_full": None,
@@ -139,8 +204,13 @@ def message_row(row: dict[str, Any], index: int) -> list[Any]:
     return [values[c] for c in MESSAGE_COLUMNS]
 
 
-def insert_messages(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+def insert_messages(
+    con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], config: Config | None = None
+) -> None:
+    """Insert message rows; the party shorthand is written on the domains of `config` (default: the test
+    config's)."""
     if rows:
+        rows = with_addresses(rows, config)
         con.executemany(INSERT_MESSAGE, [message_row(r, i) for i, r in enumerate(rows, start=1)])
 
 

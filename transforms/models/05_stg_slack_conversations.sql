@@ -1,5 +1,5 @@
 -- Slack conversations (channels, DMs, group DMs) and the vendors each one is measured for, decided here from the
--- configured Slack identifiers (marts.party_slack_ids), so that a config change applies to all history. A Slack
+-- configured Slack identifiers (marts.party_identifiers), so that a config change applies to all history. A Slack
 -- conversation is vendor V's when it is one of V's slack_channels (by id or name), when it is shared (Slack
 -- Connect) with one of V's slack_team_ids, or when it is a DM or group DM with one of V's people: a member with
 -- one of V's slack_user_ids or, failing an explicit id, of one of V's teams (raw.slack_users), or a member who
@@ -12,9 +12,9 @@ vendor_ids AS (
     SELECT
         party_id AS vendor_id,
         kind,
-        slack_id
-    FROM marts.party_slack_ids
-    WHERE party_id <> 'company'
+        identifier AS slack_id
+    FROM marts.party_identifiers
+    WHERE party_id <> 'company' AND kind IN ('channel', 'team', 'user')
 ),
 
 -- The Slack conversations of the messages sent by as_of that the directory does not know as channels (DMs, group
@@ -25,10 +25,11 @@ written AS (
         m.slack_channel_id AS channel_id,
         max(m.slack_channel_name) AS name,
         list(DISTINCT m.sender ORDER BY m.sender) FILTER (WHERE m.sender IS NOT NULL AND NOT m.is_automated) AS senders,
-        list(DISTINCT m.vendor_id ORDER BY m.vendor_id) FILTER (
-            WHERE m.side = 'vendor' AND m.vendor_id IS NOT NULL AND NOT m.is_automated
+        list(DISTINCT p.vendor_id ORDER BY p.vendor_id) FILTER (
+            WHERE p.side = 'vendor' AND NOT m.is_automated
         ) AS sender_vendor_ids
     FROM core.messages AS m
+    INNER JOIN marts.stg_message_parties AS p ON p.message_key = m.message_key
     ANTI JOIN (
         SELECT channel_id FROM raw.slack_channels WHERE kind NOT IN ('im', 'mpim')
     ) AS known_channel ON known_channel.channel_id = m.slack_channel_id
@@ -101,9 +102,9 @@ members AS (
             unnest(member_ids) AS user_id
         FROM direct
     ) AS m
-    LEFT JOIN marts.party_slack_ids AS explicit ON explicit.kind = 'user' AND explicit.slack_id = m.user_id
+    LEFT JOIN marts.party_identifiers AS explicit ON explicit.kind = 'user' AND explicit.identifier = m.user_id
     LEFT JOIN raw.slack_users AS u ON u.user_id = m.user_id
-    LEFT JOIN marts.party_slack_ids AS by_team ON by_team.kind = 'team' AND by_team.slack_id = u.team_id
+    LEFT JOIN marts.party_identifiers AS by_team ON by_team.kind = 'team' AND by_team.identifier = u.team_id
 ),
 
 with_vendor_member AS (

@@ -11,18 +11,19 @@ CREATE OR REPLACE TEMP VIEW fresh_message_requests AS
 WITH
 texts AS (
     SELECT
-        message_key,
-        conversation_key AS core_conversation_key,
-        body_text IS NOT NULL AS has_text,
-        coalesce(body_text, '') AS body_text,
-        lowered_text(body_text) AS lowered,
-        spoken_text(body_text) AS spoken_text
-    FROM core.messages
-    WHERE NOT is_automated
-      AND NOT is_internal
-      AND side IN ('company', 'vendor')
-      AND sent_at <= getvariable('as_of')
-      AND (getvariable('full_build') OR conversation_key IN (SELECT conversation_key FROM meta.build_scope))
+        m.message_key,
+        m.conversation_key AS core_conversation_key,
+        m.body_text IS NOT NULL AS has_text,
+        coalesce(m.body_text, '') AS body_text,
+        lowered_text(m.body_text) AS lowered,
+        spoken_text(m.body_text) AS spoken_text
+    FROM core.messages AS m
+    INNER JOIN marts.stg_message_parties AS p ON p.message_key = m.message_key
+    WHERE NOT m.is_automated
+      AND NOT p.is_internal
+      AND p.side IN ('company', 'vendor')
+      AND m.sent_at <= getvariable('as_of')
+      AND (getvariable('full_build') OR m.conversation_key IN (SELECT conversation_key FROM meta.build_scope))
 ),
 
 asking AS (

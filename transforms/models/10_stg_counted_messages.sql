@@ -22,12 +22,13 @@ unthreaded AS (
         m.message_key,
         m.conversation_key,
         m.sent_at,
-        m.side,
+        p.side,
         coalesce(r.asks, FALSE) AS asks,
         lag(m.sent_at) OVER stream_order AS previous_sent_at,
-        lag(m.side) OVER stream_order AS previous_side,
+        lag(p.side) OVER stream_order AS previous_side,
         lag(coalesce(r.asks, FALSE)) OVER stream_order AS previous_asks
     FROM core.messages AS m
+    INNER JOIN marts.stg_message_parties AS p ON p.message_key = m.message_key
     LEFT JOIN marts.stg_message_requests AS r ON r.message_key = m.message_key
     WHERE m.channel = 'slack'
       AND m.conversation_key LIKE '%:main'
@@ -64,15 +65,16 @@ eligible AS (
         m.conversation_key AS core_conversation_key,
         m.channel,
         m.sent_at,
-        m.side,
-        m.vendor_id,
-        coalesce(m.recipient_vendor_ids, []) AS recipient_vendor_ids,
+        p.side,
+        p.vendor_id,
+        p.recipient_vendor_ids,
         m.slack_channel_id
     FROM core.messages AS m
+    INNER JOIN marts.stg_message_parties AS p ON p.message_key = m.message_key
     LEFT JOIN segments AS s ON s.message_key = m.message_key
     WHERE NOT m.is_automated
-      AND NOT m.is_internal
-      AND m.side IN ('company', 'vendor')
+      AND NOT p.is_internal
+      AND p.side IN ('company', 'vendor')
       AND m.sent_at <= getvariable('as_of')
       AND (getvariable('full_build') OR m.conversation_key IN (SELECT conversation_key FROM meta.build_scope))
 ),
@@ -85,14 +87,6 @@ vendor_side AS (
     FROM eligible AS e
     INNER JOIN configured_vendors AS v ON v.vendor_id = e.vendor_id
     WHERE e.channel = 'email' AND e.side = 'vendor'
-),
-
-conversation_vendors AS (
-    SELECT DISTINCT
-        e.core_conversation_key,
-        vs.vendor_id
-    FROM vendor_side AS vs
-    INNER JOIN eligible AS e ON e.message_key = vs.message_key
 ),
 
 company_recipients AS (
@@ -112,16 +106,6 @@ company_addressed AS (
     INNER JOIN configured_vendors AS v ON v.vendor_id = cr.vendor_id
 ),
 
-company_unaddressed AS (
-    SELECT
-        e.message_key,
-        cv.vendor_id,
-        'conversation' AS attribution
-    FROM eligible AS e
-    INNER JOIN conversation_vendors AS cv ON cv.core_conversation_key = e.core_conversation_key
-    WHERE e.channel = 'email' AND e.side = 'company' AND len(e.recipient_vendor_ids) = 0
-),
-
 slack_scoped AS (
     SELECT
         e.message_key,
@@ -136,8 +120,6 @@ attributed AS (
     SELECT * FROM vendor_side
     UNION ALL
     SELECT * FROM company_addressed
-    UNION ALL
-    SELECT * FROM company_unaddressed
     UNION ALL
     SELECT * FROM slack_scoped
 ),
@@ -173,4 +155,4 @@ COMMENT ON COLUMN marts.stg_counted_messages.core_conversation_key IS 'core.mess
 COMMENT ON COLUMN marts.stg_counted_messages.channel IS 'email or slack.';
 COMMENT ON COLUMN marts.stg_counted_messages.sent_at IS 'When the message was sent (UTC).';
 COMMENT ON COLUMN marts.stg_counted_messages.side IS 'company or vendor.';
-COMMENT ON COLUMN marts.stg_counted_messages.attribution IS 'How vendor_id was found. Email: sender (vendor message), recipient (company message addressed to the vendor), conversation (company message without vendor recipients, in a conversation where the vendor speaks). Slack: why the conversation is measured for the vendor, as marts.stg_slack_conversations.scope_reason (listed_channel, shared_with_vendor_team, dm_with_vendor_member, group_dm_with_vendor_member).';
+COMMENT ON COLUMN marts.stg_counted_messages.attribution IS 'How vendor_id was found. Email: sender (vendor message), recipient (company message addressed to the vendor; one addressed to no vendor is internal and not counted). Slack: why the conversation is measured for the vendor, as marts.stg_slack_conversations.scope_reason (listed_channel, shared_with_vendor_team, dm_with_vendor_member, group_dm_with_vendor_member).';

@@ -60,11 +60,12 @@ window_messages AS (
         m.slack_channel_id,
         m.raw_ref,
         m.sent_at,
-        m.side,
-        m.vendor_id,
-        m.recipient_vendor_ids,
+        p.side,
+        p.vendor_id,
+        p.recipient_vendor_ids,
         timezone(getvariable('company_timezone'), m.sent_at)::DATE AS day
     FROM core.messages AS m
+    INNER JOIN marts.stg_message_parties AS p ON p.message_key = m.message_key
     CROSS JOIN history AS h
     WHERE m.sent_at <= getvariable('as_of')
       AND m.sent_at >= timezone(getvariable('company_timezone'), h.first_day::TIMESTAMP)
@@ -363,7 +364,7 @@ feeds AS (
             r.partition_key,
             i.party_id AS vendor_id
         FROM recorded AS r
-        INNER JOIN marts.party_slack_ids AS i ON i.kind = 'channel' AND i.slack_id = lower(r.partition_key)
+        INNER JOIN marts.party_identifiers AS i ON i.kind = 'channel' AND i.identifier = lower(r.partition_key)
         WHERE r.channel = 'slack'
           AND r.partition_key NOT IN (SELECT channel_id FROM marts.stg_slack_conversations)
     ) AS fed

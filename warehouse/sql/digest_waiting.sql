@@ -28,8 +28,9 @@ SELECT
             (
                 SELECT arg_max(coalesce(c.sender_name, c.sender), c.sent_at)
                 FROM core.messages AS c
+                INNER JOIN marts.stg_message_parties AS p ON p.message_key = c.message_key
                 WHERE c.conversation_key = m.conversation_key
-                  AND c.side = 'company'
+                  AND p.side = 'company'
                   AND c.sent_at <= m.sent_at
             ),
             m.recipients[1]
