@@ -335,27 +335,24 @@ def ingest(
     included) is still merged, then the error is raised: the next run resumes from the stored cursors. An
     interrupt (Ctrl-C) stops after the transaction under way; staged parts wait for the next run.
     """
-    names = (["mbox"] if mail else []) + (["slack-export"] if slack_exports else []) + list(live)
+    extractions = plan(config, mail=mail, slack_exports=slack_exports, live=live)
     notes: list[dict[str, object]] = []
     problems: list[str] = []
     staging = config.warehouse.staging_path
-    command = "ingest " + " ".join(names)
+    command = "ingest " + " ".join(dict.fromkeys(e.source.replace("_", "-") for e in extractions))
     with writing(config, command, publish=publish, memory_setting="merge_memory_limit") as (con, run):
         merger = BackgroundMerge(con, leftovers=staged_parts(staging))
         drain = True
         try:
-            if mail:
-                note = stage_mail(config, list(mail), console, on_part=merger.submit)
+            for extraction in extractions:
+                try:
+                    note = extract(config, extraction, console, on_part=merger.submit)
+                except SlackExportError as exc:  # not an export: a line for the user, the other inputs go on
+                    problems.append(str(exc))
+                    continue
                 if empty_mail_is_a_problem:
                     problems += [no_mail_problem(Path(p)) for p in note.get(PATHS_WITHOUT_MAIL, [])]
                 notes.append(note)
-            for path in slack_exports:
-                try:
-                    notes.append(stage_slack_export(config, path, console, on_part=merger.submit))
-                except SlackExportError as exc:
-                    problems.append(str(exc))
-            for name in live:
-                notes.append(stage_live(config, name, on_part=merger.submit))
         except (KeyboardInterrupt, SystemExit):
             drain = False
             raise
@@ -402,6 +399,100 @@ LIVE_CONNECTORS = {
 LIVE_SOURCES = tuple(LIVE_CONNECTORS)
 FILE_SOURCES = ("mbox", "slack_export")
 MAILBOX_SOURCES = ("exchange", "graph")  # sources whose work splits by mailbox
+
+
+@dataclasses.dataclass(frozen=True)
+class Extraction:
+    """One unit of extraction work, which `extract` runs: a source and what of it to read. Every mail path goes
+    in one (one progress bar), each Slack export in its own, each live source in its own."""
+
+    source: str  # a key of EXTRACTORS
+    paths: tuple[Path, ...] = ()  # file sources: what to read
+    mailboxes: tuple[str, ...] | None = None  # exchange, graph: only these of the configured mailboxes
+
+    @property
+    def label(self) -> str:
+        """How a person names it: "mbox", "slack_export /exports/acme.zip", "graph"."""
+        return (
+            " ".join([self.source, *map(str, self.paths)]) if self.source == "slack_export" else self.source
+        )
+
+    @property
+    def over_network(self) -> bool:
+        """Whether it talks to a server (worth a retry when the network fails)."""
+        return self.source in LIVE_SOURCES
+
+
+def plan(
+    config: Config,
+    *,
+    mail: Iterable[Path] = (),
+    slack_exports: Iterable[Path] = (),
+    live: Iterable[str] = (),
+    mailboxes: Iterable[str] | None = None,
+) -> list[Extraction]:
+    """The extractions that read these inputs: mail paths, Slack exports, live sources (Exchange and Graph limited
+    to `mailboxes` when given, checked against the config)."""
+    found = [Extraction("mbox", tuple(mail))] if mail else []
+    found += [Extraction("slack_export", (Path(path),)) for path in slack_exports]
+    for name in live:
+        if mailboxes is not None and name in MAILBOX_SOURCES:
+            chosen = with_mailboxes(config, name, list(mailboxes)).sources
+            found.append(Extraction(name, mailboxes=tuple(getattr(chosen, name).mailboxes)))
+        else:
+            found.append(Extraction(name))
+    return found
+
+
+def configured_plan(
+    config: Config, names: Iterable[str] | None = None, mailboxes: Iterable[str] | None = None
+) -> list[Extraction]:
+    """The extractions of the configured sources: `names` (checked against the configuration), or every one."""
+    chosen = selected_sources(config, names)
+    return plan(
+        config,
+        mail=configured_paths(config, "mbox") if "mbox" in chosen else (),
+        slack_exports=configured_paths(config, "slack_export") if "slack_export" in chosen else (),
+        live=[name for name in chosen if name in LIVE_SOURCES],
+        mailboxes=mailboxes,
+    )
+
+
+def extract(
+    config: Config, extraction: Extraction, console: Console, on_part: OnPart = None
+) -> dict[str, object]:
+    """Run one extraction into staged parts (no warehouse access); returns the connector's notes."""
+    return EXTRACTORS[extraction.source](config, extraction, console, on_part)
+
+
+def _extract_mail(
+    config: Config, extraction: Extraction, console: Console, on_part: OnPart
+) -> dict[str, object]:
+    return stage_mail(config, list(extraction.paths), console, on_part=on_part)
+
+
+def _extract_slack_export(
+    config: Config, extraction: Extraction, console: Console, on_part: OnPart
+) -> dict[str, object]:
+    (path,) = extraction.paths
+    return stage_slack_export(config, path, console, on_part=on_part)
+
+
+def _extract_live(
+    config: Config, extraction: Extraction, console: Console, on_part: OnPart
+) -> dict[str, object]:
+    del console  # live sources log; they have no progress bar
+    if extraction.mailboxes is not None:
+        config = with_mailboxes(config, extraction.source, list(extraction.mailboxes))
+    return stage_live(config, extraction.source, on_part)
+
+
+# How each source is extracted: the only place that tells them apart.
+EXTRACTORS: dict[str, Callable[[Config, Extraction, Console, OnPart], dict[str, object]]] = {
+    "mbox": _extract_mail,
+    "slack_export": _extract_slack_export,
+    **dict.fromkeys(LIVE_SOURCES, _extract_live),
+}
 
 
 def configured_live_sources(config: Config) -> list[str]:

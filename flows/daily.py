@@ -9,7 +9,6 @@ when it fails), not after each writing task.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -49,48 +48,30 @@ def _worth_retrying(_task: object, _task_run: object, state: State) -> bool:
 
 
 @task(cache_policy=NO_CACHE)
-def stage_mail(config_file: str, paths: list[str]) -> dict[str, object]:
-    """Read mail files into staged parts (no warehouse access)."""
-    return ingest.stage_mail(_config(config_file), [Path(p) for p in paths], _QUIET)
-
-
-@task(cache_policy=NO_CACHE)
-def stage_slack_export(config_file: str, path: str) -> dict[str, object]:
-    """Read one Slack export into staged parts (no warehouse access)."""
-    return ingest.stage_slack_export(_config(config_file), Path(path), _QUIET)
+def stage_files(config_file: str, extraction: ingest.Extraction) -> dict[str, object]:
+    """Read mail files or one Slack export into staged parts (no warehouse access)."""
+    return ingest.extract(_config(config_file), extraction, _QUIET)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120], retry_condition_fn=_worth_retrying)
-def stage_live_source(config_file: str, name: str, mailboxes: list[str] | None = None) -> dict[str, object]:
+def stage_live_source(config_file: str, extraction: ingest.Extraction) -> dict[str, object]:
     """Pull what is new from one live source (Slack, Exchange, Graph) into staged parts; network, so retried
-    (not when credentials are refused or missing). A retry resumes from the cursors the failed attempt staged.
-    `mailboxes` limits Exchange or Graph to some of its configured mailboxes."""
-    config = _config(config_file)
-    if mailboxes is not None:
-        config = ingest.with_mailboxes(config, name, mailboxes)
-    return ingest.stage_live(config, name)
+    (not when credentials are refused or missing). A retry resumes from the cursors the failed attempt staged."""
+    return ingest.extract(_config(config_file), extraction, _QUIET)
 
 
 def _stage(
     config_file: str, sources: list[str] | None, mailboxes: list[str] | None = None
 ) -> tuple[list[dict[str, object]], list[str]]:
-    """Extract the chosen sources (None: every configured one) in parallel threads; returns the notes of those
-    that worked and a line per failed one: a failed source does not stop the others."""
-    cfg = _config(config_file)
-    names = ingest.selected_sources(cfg, sources)
-    ingest.import_connectors(names)  # here, not in each thread: concurrent imports of one library can fail
-    futures = {}
-    for name in names:
-        if name == "mbox":
-            futures[name] = stage_mail.submit(
-                config_file, [str(p) for p in ingest.configured_paths(cfg, name)]
-            )
-        elif name == "slack_export":
-            for path in ingest.configured_paths(cfg, name):
-                futures[f"slack export {path}"] = stage_slack_export.submit(config_file, str(path))
-        else:
-            limit = mailboxes if mailboxes is not None and name in ingest.MAILBOX_SOURCES else None
-            futures[name] = stage_live_source.submit(config_file, name, limit)
+    """Extract the chosen sources (None: every configured one; `mailboxes` limits Exchange and Graph) in parallel
+    threads; returns the notes of those that worked and a line per failed one: a failed source does not stop
+    the others."""
+    extractions = ingest.configured_plan(_config(config_file), sources, mailboxes)
+    ingest.import_connectors(e.source for e in extractions)  # here, not in each thread: see import_connectors
+    futures = {
+        e.label: (stage_live_source if e.over_network else stage_files).submit(config_file, e)
+        for e in extractions
+    }
     wait(list(futures.values()))
     outcomes = {label: f.result(raise_on_failure=False) for label, f in futures.items()}
     failed = [f"{label}: {o}" for label, o in outcomes.items() if isinstance(o, BaseException)]
@@ -189,6 +170,8 @@ def _resolve(config: str | None) -> str:
 def _extract_and_load(config_file: str, sources: list[str] | None) -> tuple[dict[str, int], list[str]]:
     """The chosen sources in parallel threads, then the one writer merges every staged part (also those that
     `extract` runs on other machines staged)."""
+    if sources == []:
+        get_run_logger().info("sources=[]: extracting nothing here, merging what `extract` runs staged")
     notes, failed = _stage(config_file, sources)
     return load(config_file, notes), failed
 

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from commhealth.config import load_config
 from commhealth.demo_data import write_demo_dataset
-from commhealth.ingest import ingest, selected_sources, with_mailboxes
+from commhealth.ingest import Extraction, configured_plan, ingest, plan, selected_sources, with_mailboxes
 from commhealth.secrets import SecretUnavailableError
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.test_cli import commhealth
@@ -157,3 +157,22 @@ def test_extraction_is_split_by_source_and_mailbox_only_as_configured(tmp_path: 
         with_mailboxes(config, "exchange", ["boss@norelec.fr"])
     with pytest.raises(ValueError, match="only exchange and graph split by mailbox, not slack"):
         with_mailboxes(config, "slack", ["achats@norelec.fr"])
+
+    # What the flow and the CLI run: one extraction per source, per Slack export, mail paths together.
+    assert configured_plan(config) == [Extraction("exchange")]
+    assert configured_plan(config, []) == []
+    assert configured_plan(config, None, ["Support@norelec.fr"]) == [
+        Extraction("exchange", mailboxes=("support@norelec.fr",))
+    ]
+    with pytest.raises(ValueError, match=r"mailbox\(es\) boss@norelec\.fr not in"):
+        configured_plan(config, None, ["boss@norelec.fr"])
+    a, b, x, y = (tmp_path / name for name in ("a.mbox", "b", "x.zip", "y"))
+    mixed = plan(config, mail=[a, b], slack_exports=[x, y], live=["exchange"])
+    assert mixed == [
+        Extraction("mbox", (a, b)),
+        Extraction("slack_export", (x,)),
+        Extraction("slack_export", (y,)),
+        Extraction("exchange"),
+    ]
+    assert [e.label for e in mixed] == ["mbox", f"slack_export {x}", f"slack_export {y}", "exchange"]
+    assert [e.over_network for e in mixed] == [False, False, False, True]
