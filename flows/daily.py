@@ -20,11 +20,20 @@ from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 from rich.console import Console
 
-from commhealth import alerting, ingest, marts
+from commhealth import ingest, marts
 from commhealth.config import Config, ConfigError, find_config_path, load_config
+from commhealth.digest import queries, render
+from commhealth.digest.delivery import (
+    Delivery,
+    DigestFiles,
+    deliver,
+    digest_markdown,
+    resolve_token,
+    write_digest_files,
+)
+from commhealth.digest.model import Digest
 from commhealth.secrets import SecretUnavailableError
 from connectors.base import SourceAuthError
-from connectors.slack.digest import Digest
 from transforms.build import parse_as_of, report_day
 from warehouse.session import publish_snapshot, writing
 
@@ -101,12 +110,12 @@ def build(config_file: str, as_of: dt.datetime) -> dict[str, int]:
 
 
 @task(cache_policy=NO_CACHE)
-def render_digest(config_file: str, as_of: dt.datetime) -> tuple[Digest, alerting.DigestFiles]:
+def render_digest(config_file: str, as_of: dt.datetime) -> tuple[Digest, DigestFiles]:
     """Read the day's digest from the marts, render it, and save its JSON and chart next to the warehouse."""
     config = _config(config_file)
     with writing(config, "digest", publish=False) as (con, _run):
-        digest = alerting.load_digest(con, config, report_day(config, as_of))
-        files = alerting.write_digest_files(con, config, digest)
+        digest = queries.load_digest(con, config, report_day(config, as_of))
+        files = write_digest_files(con, config, digest)
     return digest, files
 
 
@@ -114,22 +123,22 @@ def render_digest(config_file: str, as_of: dt.datetime) -> tuple[Digest, alertin
 def post_to_slack(
     config_file: str,
     digest: Digest,
-    files: alerting.DigestFiles,
+    files: DigestFiles,
     dry_run: bool,
     forced_since: dt.datetime | None,
-) -> alerting.Delivery:
+) -> Delivery:
     """Post what this day has not posted yet (forced: what was posted before `forced_since`, the start of the
     run); a failed post fails the task, and a retry posts only the rest."""
     config = _config(config_file)
     logger = get_run_logger()
-    token = None if dry_run else alerting.resolve_token(config)
+    token = None if dry_run else resolve_token(config)
     if token is None:
         logger.info(
             "Dry run (%s): digest written to %s", "asked" if dry_run else "no Slack token", files.json_path
         )
-        return alerting.Delivery(dry_run=True)
+        return Delivery(dry_run=True)
     with writing(config, "post", publish=False) as (con, _run):
-        delivery = alerting.deliver(con, config, digest, files, token=token, forced_since=forced_since)
+        delivery = deliver(con, config, digest, files, token=token, forced_since=forced_since)
     for line in delivery.posted:
         logger.info("Posted %s", line)
     for line in delivery.already_posted:
@@ -146,16 +155,16 @@ def publish_warehouse(config_file: str) -> None:
 
 
 @task(cache_policy=NO_CACHE)
-def write_artifacts(digest: Digest, files: alerting.DigestFiles) -> None:
+def write_artifacts(digest: Digest, files: DigestFiles) -> None:
     """A markdown digest and a table of the day's vendor metrics, kept by Prefect for every run."""
     create_markdown_artifact(
         key="vendor-health-digest",
-        markdown=alerting.digest_markdown(digest, files),
+        markdown=digest_markdown(digest, files),
         description=f"Vendor communication health, {digest.day}",
     )
     create_table_artifact(
         key="vendor-health-metrics",
-        table=alerting.digest_table(digest),
+        table=render.digest_table(digest),
         description=f"Vendor metrics for {digest.day} (business hours, over {digest.window})",
     )
 
@@ -209,7 +218,7 @@ def daily(
     forced_since = dt.datetime.now(dt.UTC) if force else None
     config_file = _resolve(config)
     cfg = _config(config_file)
-    instant = parse_as_of(as_of, cfg) if as_of else alerting.default_as_of(cfg)
+    instant = parse_as_of(as_of, cfg) if as_of else queries.default_as_of(cfg)
     try:
         loaded, failed_sources = _extract_and_load(config_file, sources)
         built = build(config_file, instant)

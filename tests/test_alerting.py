@@ -11,19 +11,20 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from commhealth import alerting
 from commhealth.config import Config, load_config
+from commhealth.digest import queries
+from commhealth.digest.delivery import (
+    Delivery,
+    DigestFiles,
+    deliver,
+    digest_markdown,
+    resolve_token,
+    write_digest_files,
+)
+from commhealth.digest.model import AlertLine, Digest, VendorDigest, WaitingItem
+from commhealth.digest.render import render_digest, render_terminal, render_vendor_alert
 from commhealth.ingest import ingest
 from commhealth.secrets import SecretUnavailableError
-from connectors.slack.digest import (
-    AlertLine,
-    Digest,
-    VendorDigest,
-    WaitingItem,
-    render_digest,
-    render_terminal,
-    render_vendor_alert,
-)
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.transforms.transforms_testlib import insert_feedback, insert_messages
@@ -78,16 +79,16 @@ def vendor(vendor_id: str, *alerts: AlertLine, channel: str | None = None) -> Ve
     )
 
 
-def files_for(tmp_path: Path, digest: Digest) -> alerting.DigestFiles:
+def files_for(tmp_path: Path, digest: Digest) -> DigestFiles:
     chart = tmp_path / "chart.png"
     chart.write_bytes(b"\x89PNG\r\n\x1a\nfake")
-    return alerting.DigestFiles(render_digest(digest), tmp_path / "d.json", chart, "text")
+    return DigestFiles(render_digest(digest), tmp_path / "d.json", chart, "text")
 
 
 def run(
     con: duckdb.DuckDBPyConnection, config: Config, digest: Digest, tmp_path: Path, **kw: object
-) -> alerting.Delivery:
-    return alerting.deliver(con, config, digest, files_for(tmp_path, digest), token=TOKEN, **kw)
+) -> Delivery:
+    return deliver(con, config, digest, files_for(tmp_path, digest), token=TOKEN, **kw)
 
 
 def test_posts_once_then_nothing_then_only_new_alerts(
@@ -205,12 +206,12 @@ def test_the_vendor_channel_gets_a_critical_alert_once_not_while_it_is_ongoing(
 
 def test_no_token_is_a_dry_run(config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-    assert alerting.resolve_token(config) is None
+    assert resolve_token(config) is None
     monkeypatch.setenv("SLACK_BOT_TOKEN", " xoxb-from-env ")
-    assert alerting.resolve_token(config) == "xoxb-from-env"
+    assert resolve_token(config) == "xoxb-from-env"
     with open_writer(":memory:") as con:
         digest = Digest(DAY, [vendor("kappa")])
-        assert alerting.deliver(con, config, digest, files_for(tmp_path, digest), token=None).dry_run
+        assert deliver(con, config, digest, files_for(tmp_path, digest), token=None).dry_run
 
 
 def test_missing_secret_block_is_a_clear_error_without_the_secret(
@@ -222,7 +223,7 @@ def test_missing_secret_block_is_a_clear_error_without_the_secret(
         write_config(tmp_path, EXAMPLE_CONFIG + '\n[alerts]\ntoken_secret_block = "slack-bot"\n')
     )
     with pytest.raises(SecretUnavailableError, match="'slack-bot'"):
-        alerting.resolve_token(cfg)
+        resolve_token(cfg)
 
 
 def test_every_label_names_the_configured_window(tmp_path: Path) -> None:
@@ -240,11 +241,11 @@ def test_every_label_names_the_configured_window(tmp_path: Path) -> None:
     ingest(config, Console(quiet=True), mail=[mbox])
     with open_writer(tmp_path / "warehouse.duckdb") as con:
         build_marts(con, config, as_of)
-        digest = alerting.load_digest(con, config, report_day(config, as_of))
-        files = alerting.write_digest_files(con, config, digest)
+        digest = queries.load_digest(con, config, report_day(config, as_of))
+        files = write_digest_files(con, config, digest)
     alert = render_vendor_alert(digest, digest.vendors[0])
     slack_texts = [json.dumps(files.rendered.to_json(), ensure_ascii=False), json.dumps(alert.blocks)]
-    for text in [*slack_texts, files.terminal_text, alert.plain, alerting.digest_markdown(digest, files)]:
+    for text in [*slack_texts, files.terminal_text, alert.plain, digest_markdown(digest, files)]:
         assert "over the last 3 days" in text
         assert "7 days" not in text and "7d" not in text
     for text in [json.dumps(alert.blocks), alert.plain]:  # the figures of a vendor's section
@@ -262,7 +263,7 @@ def test_every_label_names_the_configured_window(tmp_path: Path) -> None:
 def test_default_as_of_reports_the_last_company_workday(
     config: Config, now: str, expected_day: dt.date
 ) -> None:
-    as_of = alerting.default_as_of(config, dt.datetime.fromisoformat(now))
+    as_of = queries.default_as_of(config, dt.datetime.fromisoformat(now))
     assert report_day(config, as_of) == expected_day
     assert as_of.astimezone(config.company.zone).time() == dt.time(0)
 
@@ -321,7 +322,7 @@ def test_waiting_lists_say_who_waits_on_whom_and_who_owns_what_waits_on_us(tmp_p
         insert_messages(con, rows)
         as_of = parse_as_of("2026-11-20", config)
         build_marts(con, config, as_of)
-        digest = alerting.load_digest(con, config, report_day(config, as_of))
+        digest = queries.load_digest(con, config, report_day(config, as_of))
     zeta = next(v for v in digest.vendors if v.vendor_id == "zeta")
     waiting = {(w.label, w.waiter, w.waited_on, w.since.isoformat(), w.on_us) for w in zeta.waiting}
     assert waiting == {
@@ -344,16 +345,16 @@ def test_the_digest_says_how_many_alerts_users_dismissed(tmp_path: Path) -> None
     with open_writer(tmp_path / "warehouse.duckdb") as con:
         insert_messages(con, [{**asked, "side": "company", "recipient_vendor_ids": ["kappa"]}], config)
         build_marts(con, config, as_of)
-        digest = alerting.load_digest(con, config, report_day(config, as_of))
+        digest = queries.load_digest(con, config, report_day(config, as_of))
         assert digest.dismissed_note is None
         assert [v.overdue_on_vendor for v in digest.vendors if v.vendor_id == "kappa"] == [1]
 
         insert_feedback(con, [{"kind": "dismiss", "conversation_key": "ask", "request_message_key": "ask"}])
         build_marts(con, config, as_of)
-        digest = alerting.load_digest(con, config, report_day(config, as_of))
-        files = alerting.write_digest_files(con, config, digest)
+        digest = queries.load_digest(con, config, report_day(config, as_of))
+        files = write_digest_files(con, config, digest)
     kappa = next(v for v in digest.vendors if v.vendor_id == "kappa")
     assert (kappa.dismissed, kappa.overdue_on_vendor, kappa.alerts, kappa.status) == (1, 0, [], "ok")
     slack_text = json.dumps(files.rendered.to_json(), ensure_ascii=False)
-    for text in [slack_text, files.terminal_text, alerting.digest_markdown(digest, files)]:
+    for text in [slack_text, files.terminal_text, digest_markdown(digest, files)]:
         assert "1 alert dismissed (left out of the statuses); `commhealth dismiss list` shows them." in text

@@ -17,13 +17,13 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from commhealth.alerting import load_digest
 from commhealth.config import load_config
 from commhealth.demo_data import DemoDataset, DemoTargetError, write_demo_dataset, write_synthetic_archive
+from commhealth.digest.queries import load_digest
+from commhealth.digest.render import render_digest, render_terminal
 from commhealth.ingest import configured_paths, ingest
 from commhealth.marts import build
 from commhealth.scenario import demo_scenario
-from connectors.slack.digest import render_digest, render_terminal
 
 END = dt.date(2026, 11, 20)
 DEMO_IDS = {spec.id for spec in demo_scenario().vendors}

@@ -11,8 +11,9 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from commhealth import alerting
 from commhealth.config import Config, load_config
+from commhealth.digest import queries
+from commhealth.digest.delivery import digest_markdown, write_digest_files
 from commhealth.ingest import ingest, merge, stage_mail
 from connectors.base import SourceError
 from tests.conftest import EXAMPLE_CONFIG, write_config
@@ -142,12 +143,12 @@ def test_a_run_12_days_after_the_last_message_says_so_first_and_judges_no_vendor
 ) -> None:
     ingest(config, QUIET, mail=[kappa_mbox(tmp_path)])
     # the scheduled run of Thu 26 Nov: its default as_of reports Wed 25 Nov, 8 business days after the data ends
-    as_of = alerting.default_as_of(config, dt.datetime(2026, 11, 26, 6, tzinfo=dt.UTC))
+    as_of = queries.default_as_of(config, dt.datetime(2026, 11, 26, 6, tzinfo=dt.UTC))
     with open_writer(config.warehouse.path) as con:
         build_marts(con, config, as_of)
         states = con.execute("SELECT DISTINCT state FROM marts.source_freshness").fetchall()
-        digest = alerting.load_digest(con, config, report_day(config, as_of))
-        files = alerting.write_digest_files(con, config, digest)
+        digest = queries.load_digest(con, config, report_day(config, as_of))
+        files = write_digest_files(con, config, digest)
 
     first_line = "The newest message is from 13 Nov: nothing since; the figures below stop there."
     assert states == [("ended",)]
@@ -165,7 +166,7 @@ def test_a_run_12_days_after_the_last_message_says_so_first_and_judges_no_vendor
     terminal = files.terminal_text
     assert terminal.index(first_line) < terminal.index("Kappa Offshore")
     assert "0 responses" not in terminal and "no data" in terminal
-    markdown = alerting.digest_markdown(digest, files)
+    markdown = digest_markdown(digest, files)
     assert markdown.index(first_line) < markdown.index("Kappa Offshore")
 
 
@@ -214,7 +215,7 @@ def test_a_failed_slack_source_leaves_its_vendor_without_data_and_the_others_jud
         status = con.execute(
             "SELECT vendor_id, status, has_data, data_reason FROM marts.digest_vendors ORDER BY vendor_id"
         ).fetchall()
-        digest = alerting.load_digest(con, config, report_day(config, as_of))
+        digest = queries.load_digest(con, config, report_day(config, as_of))
 
     assert freshness == [
         ("mbox", str(mbox), "ok", ["lumen"]),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
@@ -13,7 +14,19 @@ from slack_sdk.errors import SlackClientError
 from commhealth.config import channel_key
 
 from .client import CHANNEL_ID, SlackPublishError, publish_error
-from .digest import RenderedMessage
+
+
+@dataclass
+class RenderedMessage:
+    """One Slack message: ``text`` is the notification fallback, ``plain`` the same content without markup."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+    plain: str = ""
+
+    def payload(self) -> dict[str, Any]:
+        """The ``chat.postMessage`` arguments (without channel and thread)."""
+        return {"text": self.text, "blocks": self.blocks}
 
 
 class PostedMessage(NamedTuple):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from matplotlib.colors import to_rgba
 
-from commhealth.chart import (
+from commhealth.digest.chart import (
     HEIGHT_PX,
     MUTED_ALPHA,
     WIDTH_PX,

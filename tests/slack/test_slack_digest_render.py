@@ -8,11 +8,9 @@ import re
 import pytest
 from slack_samples import DAY, sample_digest, vendor
 
-from connectors.slack.digest import (
+from commhealth.digest.model import AlertLine, Digest, EvidenceItem
+from commhealth.digest.render import (
     MAX_BLOCKS,
-    AlertLine,
-    Digest,
-    EvidenceItem,
     RenderedDigest,
     escape_text,
     render_digest,

@@ -1,6 +1,6 @@
 """Publishing through the real slack_sdk WebClient against the fake Slack Web API on 127.0.0.1.
 
-Whole digests go out the way the product sends them, through ``commhealth.alerting.deliver`` (part by part,
+Whole digests go out the way the product sends them, through ``commhealth.deliver`` (part by part,
 each recorded in ``meta.alert_deliveries``); single calls are exercised with ``post_message``/``upload_file``.
 """
 
@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from slack_samples import DAY, sample_digest, vendor
 
-from commhealth import alerting
-from commhealth.chart import render_latency_chart
 from commhealth.config import Config
+from commhealth.digest.chart import render_latency_chart
+from commhealth.digest.delivery import DIGEST_VENDOR, deliver
+from commhealth.digest.model import AlertLine, Digest, EvidenceItem
+from commhealth.digest.render import render_digest, render_vendor_alert
 from connectors.slack.client import SlackPublishError, make_client
-from connectors.slack.digest import AlertLine, Digest, EvidenceItem, render_digest, render_vendor_alert
 from connectors.slack.publish import post_message, resolve_channel_id, upload_file
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.test_alerting import files_for
@@ -52,11 +53,11 @@ def test_deliver_posts_main_replies_and_chart_in_thread_and_records_each_part(
     assert rendered.thread_replies
 
     with open_writer(":memory:") as con:
-        delivery = alerting.deliver(con, config, digest, files, token=TOKEN)
+        delivery = deliver(con, config, digest, files, token=TOKEN)
         ledger = dict(
             con.execute(
                 "SELECT rule, message_ts FROM meta.alert_deliveries WHERE channel = ? AND vendor_id = ?",
-                ["#vendor-health", alerting.DIGEST_VENDOR],
+                ["#vendor-health", DIGEST_VENDOR],
             ).fetchall()
         )
 
@@ -212,7 +213,7 @@ def test_delivered_json_never_carries_vendor_markup(
         ],
     )
     with open_writer(":memory:") as con:
-        delivery = alerting.deliver(con, config, digest, files_for(tmp_path, digest), token=TOKEN)
+        delivery = deliver(con, config, digest, files_for(tmp_path, digest), token=TOKEN)
 
     assert delivery.failed == []
     assert "critical alerts of evil in #vendor-kappa" in delivery.posted

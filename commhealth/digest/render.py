@@ -1,4 +1,5 @@
-"""The daily vendor digest: what it shows, and how it renders to Slack Block Kit and to plain text.
+"""The daily vendor digest rendered: Slack Block Kit (with a plain-text twin for the terminal), markdown for the
+Prefect artifact, and the artifact's table. What it shows is commhealth.digest.model.
 
 Everything a vendor can influence (vendor names, subjects, Slack snippets, alert summaries built from them)
 goes through :func:`escape_text` before it reaches mrkdwn, so it can never produce a broadcast
@@ -13,41 +14,27 @@ with "…and N more vendors in the thread".
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from commhealth.rules import ITEM_RULES
-
-STATUSES = ("ok", "warning", "critical", "no_data")
-SEVERITIES = ("warning", "critical")
-STATES = ("new", "worse", "ongoing", "resolved")
-_RANK = {"critical": 0, "warning": 1, "no_data": 2, "ok": 3}
-STATUS_EMOJI = {
-    "critical": ":red_circle:",
-    "warning": ":large_yellow_circle:",
-    "no_data": ":white_circle:",
-    "ok": ":large_green_circle:",
-}
-_STATUS_TAG = {"critical": "[CRITICAL]", "warning": "[WARNING]", "no_data": "[NO DATA]", "ok": "[OK]"}
-RULE_NAMES = {
-    "latency_drift": "slower than usual",
-    "silence": "unusually silent",
-    "misunderstanding_spike": "misunderstandings up",
-    "chasing": "we chase them more",
-    "company_latency_drift": "we answer slower than usual",
-    "vendor_overdue": "overdue, waiting on the vendor",
-    "company_overdue": "overdue, waiting on us",
-}
-# What `commhealth sql` lists for the "Still open" counts.
-STILL_OPEN_SQL = (
-    "SELECT vendor_id, rule, item_key, first_seen, last_severity FROM marts.alert_history "
-    "WHERE state = 'ongoing' ORDER BY vendor_id, rule, first_seen"
+from commhealth.digest.model import (
+    RANK,
+    RULE_NAMES,
+    STATUS_EMOJI,
+    STATUS_TAG,
+    STILL_OPEN_SQL,
+    AlertLine,
+    Digest,
+    EvidenceItem,
+    VendorDigest,
+    WaitingItem,
+    plural,
 )
+from connectors.slack.publish import RenderedMessage
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
@@ -67,163 +54,6 @@ _URL_CHARS = 500
 _ZWJ = "\u2060"  # WORD JOINER: invisible, breaks "@here" so Slack does not see a broadcast
 _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 _BROADCAST = re.compile(r"@(here|channel|everyone)", re.IGNORECASE)
-
-
-# --------------------------------------------------------------------------------------------------- data
-
-
-@dataclass
-class EvidenceItem:
-    """A message behind an alert: ``label`` is an email subject or a Slack text snippet, ``link`` a permalink.
-
-    ``kind`` says what it shows ('answered late', 'waiting', 'signal'), printed before it so an answered breach is
-    never read as something still waiting.
-    """
-
-    label: str
-    link: str | None = None
-    waited_business_minutes: float | None = None
-    detail: str | None = None
-    kind: str | None = None
-
-
-@dataclass
-class WaitingItem:
-    """An overdue request still waiting at the end of the day: ``waiter`` waits on ``waited_on`` since ``since``."""
-
-    label: str
-    waiter: str
-    waited_on: str
-    since: dt.date
-    link: str | None = None
-    on_us: bool = False  # waits on the company (shown under "Waiting on us")
-
-
-@dataclass
-class AlertLine:
-    """One row of marts.alerts: a vendor rule, or the overdue items of one side with their counts by state."""
-
-    rule: str
-    severity: str  # 'warning' | 'critical'
-    summary: str
-    state: str = "new"  # new | worse | ongoing | resolved on the report day
-    subject: str = "vendor"  # vendor | company (waiting on us: never colours the vendor)
-    first_seen: dt.date | None = None
-    new_items: int = 0
-    worse_items: int = 0
-    ongoing_items: int = 0
-    resolved_items: int = 0
-    evidence: list[EvidenceItem] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if self.severity not in SEVERITIES:
-            raise ValueError(f"alert severity must be one of {SEVERITIES}, not {self.severity!r}")
-        if self.state not in STATES:
-            raise ValueError(f"alert state must be one of {STATES}, not {self.state!r}")
-
-    @property
-    def is_items(self) -> bool:
-        return self.rule in ITEM_RULES
-
-    @property
-    def is_new_or_worse(self) -> bool:
-        """Announced today: a rule that started or turned critical, or items that crossed their SLA or 3x it."""
-        if self.is_items:
-            return self.new_items + self.worse_items > 0
-        return self.state in ("new", "worse")
-
-    @property
-    def is_critical_today(self) -> bool:
-        """Act today about the vendor: a rule newly critical, or items newly past the critical factor of the SLA."""
-        if self.subject != "vendor":
-            return False
-        if self.is_items:
-            return self.worse_items > 0
-        return self.severity == "critical" and self.state in ("new", "worse")
-
-    @property
-    def identity(self) -> str:
-        """The episode this alert belongs to (marts.alert_history): one announcement per episode and state."""
-        return f"{self.rule}:{self.first_seen}:{self.state}"
-
-
-@dataclass
-class VendorDigest:
-    vendor_id: str
-    vendor_name: str
-    status: str  # 'ok' | 'warning' | 'critical'
-    vendor_median_minutes: float | None  # business minutes, vendor responses, over the digest's recent window
-    vendor_p90_minutes: float | None
-    company_median_minutes: float | None
-    company_p90_minutes: float | None
-    vendor_responses: int
-    company_responses: int
-    sla_breaches: int  # vendor responses over SLA answered on the day
-    overdue_on_vendor: int
-    overdue_on_company: int
-    signals_recent: int
-    signals_per_100_recent: float | None
-    signals_per_100_baseline: float | None
-    alerts: list[AlertLine] = field(default_factory=list)
-    waiting: list[WaitingItem] = field(default_factory=list)  # overdue items still waiting, both sides
-    alert_channel: str | None = None
-    data_reason: str | None = None  # why status is no_data (sources failed, silent, data ended)
-    dismissed: int = 0  # alerts and overdue items users dismissed (marts.digest_vendors.dismissed)
-
-    def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise ValueError(f"vendor status must be one of {STATUSES}, not {self.status!r}")
-
-    def alerts_about(self, subject: str) -> list[AlertLine]:
-        return [a for a in self.alerts if a.subject == subject]
-
-
-@dataclass
-class Digest:
-    day: dt.date
-    vendors: list[VendorDigest]
-    title: str = "Vendor communication health"
-    recent_days: int = 7  # [alerts] recent_days: the window the response times and signals cover
-    previous_day: dt.date | None = None  # the report day before: "new or worse since" it
-    data_problems: list[str] = field(default_factory=list)  # shown first (sources failed, silent, ended)
-
-    @property
-    def since(self) -> str:
-        return f"since {self.previous_day.isoformat()}" if self.previous_day else "today"
-
-    @property
-    def window(self) -> str:
-        """The recent window in words, as every label names it."""
-        return "the last day" if self.recent_days == 1 else f"the last {self.recent_days} days"
-
-    @property
-    def status(self) -> str:
-        """The worst vendor status ('ok' when there are no vendors)."""
-        return min((v.status for v in self.vendors), key=_RANK.__getitem__, default="ok")
-
-    @property
-    def dismissed_note(self) -> str | None:
-        """One line saying how many alerts and items users dismissed, and where to see them; None without any."""
-        count = sum(v.dismissed for v in self.vendors)
-        if not count:
-            return None
-        return (
-            f"{_plural(count, 'alert')} dismissed (left out of the statuses); "
-            "`commhealth dismiss list` shows them."
-        )
-
-
-@dataclass
-class RenderedMessage:
-    """One Slack message: ``text`` is the notification fallback, ``plain`` the same content without markup."""
-
-    text: str
-    blocks: list[dict[str, Any]]
-    plain: str = ""
-
-    def payload(self) -> dict[str, Any]:
-        """The ``chat.postMessage`` arguments (without channel and thread)."""
-        return {"text": self.text, "blocks": self.blocks}
 
 
 @dataclass
@@ -351,7 +181,7 @@ def _text(segments: Iterable[_Seg]) -> str:
             url = seg.url.replace("&amp;", "&")
             out.append(_text(seg.inner) + " (" + url + ")")
         elif seg.kind in ("status", "code"):
-            out.append(_STATUS_TAG[seg.value] if seg.kind == "status" else seg.value)
+            out.append(STATUS_TAG[seg.value] if seg.kind == "status" else seg.value)
     return "".join(out)
 
 
@@ -372,7 +202,7 @@ def _markdown(segments: Iterable[_Seg]) -> str:
         elif seg.kind == "link":
             out.append("[" + _markdown(seg.inner) + "](" + seg.url.replace("&amp;", "&") + ")")
         elif seg.kind == "status":
-            out.append("**" + _STATUS_TAG[seg.value] + "**")
+            out.append("**" + STATUS_TAG[seg.value] + "**")
         elif seg.kind == "code":
             out.append("`" + seg.value + "`")
     return "".join(out)
@@ -461,14 +291,10 @@ def _rate(value: float | None) -> str:
     return f"{value:.1f}"
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
-
-
 def sort_vendors(vendors: Iterable[VendorDigest]) -> list[VendorDigest]:
     """Critical first, then warning, then ok; within a status by number of alerts, then by name."""
     return sorted(
-        vendors, key=lambda v: (_RANK[v.status], -len(v.alerts), v.vendor_name.casefold(), v.vendor_id)
+        vendors, key=lambda v: (RANK[v.status], -len(v.alerts), v.vendor_name.casefold(), v.vendor_id)
     )
 
 
@@ -507,9 +333,9 @@ def _summary_lines(vendor: VendorDigest, recent_days: int) -> list[Line]:
         status_line,
         [
             _bold(_ours("Vendor → us")),
-            _ours(f" {latency_vendor} ({_plural(vendor.vendor_responses, 'response')})   "),
+            _ours(f" {latency_vendor} ({plural(vendor.vendor_responses, 'response')})   "),
             _bold(_ours("Us → vendor")),
-            _ours(f" {latency_company} ({_plural(vendor.company_responses, 'response')})"),
+            _ours(f" {latency_company} ({plural(vendor.company_responses, 'response')})"),
         ],
         [
             _bold(_ours("SLA breaches today")),
@@ -558,7 +384,7 @@ def _at_most(lines: list[Line], limit: int, noun: str) -> list[Line]:
 
 
 def _by_severity(alerts: Iterable[AlertLine]) -> list[AlertLine]:
-    return sorted(alerts, key=lambda a: _RANK[a.severity])
+    return sorted(alerts, key=lambda a: RANK[a.severity])
 
 
 def _alert_line(alert: AlertLine, vendor: VendorDigest | None = None) -> Line:
@@ -668,7 +494,7 @@ def digest_sections(digest: Digest) -> list[DigestSection]:
             [
                 [
                     _ours(
-                        f"{_plural(len(open_rules), 'vendor rule')} still firing, {_plural(open_vendor, 'item')} "
+                        f"{plural(len(open_rules), 'vendor rule')} still firing, {plural(open_vendor, 'item')} "
                         f"waiting on vendors, {open_us} on us (announced before, not repeated)."
                     )
                 ],
@@ -683,7 +509,7 @@ def digest_sections(digest: Digest) -> list[DigestSection]:
             if alert.is_items:
                 side = "the vendor" if alert.rule == "vendor_overdue" else "us"
                 line.append(
-                    _ours(f"{_plural(alert.resolved_items, 'overdue item')} waiting on {side} answered")
+                    _ours(f"{plural(alert.resolved_items, 'overdue item')} waiting on {side} answered")
                 )
             else:
                 line += [
@@ -703,14 +529,14 @@ def digest_sections(digest: Digest) -> list[DigestSection]:
             ]
             waiting = [w for w in vendor.waiting if w.on_us]
             if waiting:
-                lines.append([_ours(f"{_plural(len(waiting), 'item')} past our SLA:")])
+                lines.append([_ours(f"{plural(len(waiting), 'item')} past our SLA:")])
                 lines += _at_most([_waiting_line(w) for w in waiting], MAX_EVIDENCE, "")
         sections.append(DigestSection("us", "Waiting on us", lines))
     ok = sorted(
         (v for v in vendors if v.status == "ok"), key=lambda v: (v.vendor_name.casefold(), v.vendor_id)
     )
     if ok:
-        line = [_ours(f"{_plural(len(ok), 'vendor')} ok: ")]
+        line = [_ours(f"{plural(len(ok), 'vendor')} ok: ")]
         for index, vendor in enumerate(ok):
             line += [_ours(", ")] * bool(index) + [_vendor(vendor.vendor_name, _NAME_CHARS)]
         sections.append(DigestSection("ok", None, [line]))
@@ -882,7 +708,36 @@ def _blocks_to_plain(blocks: Sequence[dict[str, Any]]) -> str:
         for text in texts:
             text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
             for status, emoji in STATUS_EMOJI.items():
-                text = text.replace(emoji, _STATUS_TAG[status])
+                text = text.replace(emoji, STATUS_TAG[status])
             text = text.replace("*", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
             lines.append(text)
     return "\n".join(lines)
+
+
+def _hours_value(minutes: float | None) -> float | None:
+    return None if minutes is None else round(minutes / 60, 2)
+
+
+def digest_table(digest: Digest) -> list[dict[str, object]]:
+    """The day's vendor metrics as rows, for the Prefect table artifact."""
+    return [
+        {
+            "vendor": v.vendor_id,
+            "status": v.status,
+            "vendor_median_h": _hours_value(v.vendor_median_minutes),
+            "vendor_p90_h": _hours_value(v.vendor_p90_minutes),
+            "company_median_h": _hours_value(v.company_median_minutes),
+            "company_p90_h": _hours_value(v.company_p90_minutes),
+            "sla_breaches": v.sla_breaches,
+            "overdue_on_vendor": v.overdue_on_vendor,
+            "overdue_on_company": v.overdue_on_company,
+            "signals": v.signals_recent,
+            "signals_per_100": v.signals_per_100_recent,
+            "signals_per_100_baseline": v.signals_per_100_baseline,
+            "alerts": len(v.alerts),
+            "dismissed": v.dismissed,
+            "has_data": v.status != "no_data",
+            "data_reason": v.data_reason,
+        }
+        for v in digest.vendors
+    ]
