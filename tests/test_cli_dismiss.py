@@ -50,7 +50,7 @@ def test_decisions_are_recorded_listed_applied_by_the_next_build_and_undone(conf
     assert commhealth("build", "--full", "--as-of", "2026-11-20", cwd=folder).returncode == 0
     assert _published(folder, "SELECT count(*) FROM meta.feedback") == [(2,)]
     assert _published(folder, "SELECT count(*) FROM marts.awaiting") == [(0,)]
-    assert _published(folder, "SELECT asks, reason FROM marts.stg_message_requests") == [
+    assert _published(folder, "SELECT asks, reason FROM staging.stg_message_requests") == [
         (False, "feedback: not a request")
     ]
 

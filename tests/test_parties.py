@@ -38,7 +38,7 @@ def built(config: Config, rows: list[dict[str, Any]]) -> list[tuple[str, str | N
         found = {
             key: (side, vendor_id, recipients, internal)
             for key, side, vendor_id, recipients, internal in con.execute(
-                "SELECT message_key, side, vendor_id, recipient_vendor_ids, is_internal FROM marts.stg_message_parties"
+                "SELECT message_key, side, vendor_id, recipient_vendor_ids, is_internal FROM staging.stg_message_parties"
             ).fetchall()
         }
     return [found[r["message_key"]] for r in rows]
@@ -112,7 +112,7 @@ def test_slack_order_explicit_then_team_then_domain(config: Config) -> None:
         assert resolver.resolve(slack_user_id=message["sender"], address=address, team_id=team) == expected
     decided = built(config, [message for message, _ in cases])
     assert [(side, vendor_id) for side, vendor_id, _, _ in decided] == [expected for _, expected in cases]
-    # Slack has no recipients: which Slack conversations are a vendor's is marts.stg_slack_conversations' job.
+    # Slack has no recipients: which Slack conversations are a vendor's is staging.stg_slack_conversations' job.
     assert all(recipients == [] and not internal for _, _, recipients, internal in decided)
 
 
@@ -142,7 +142,7 @@ def test_a_config_change_reclassifies_history_at_the_next_build(config: Config) 
             sides.append(
                 (
                     counts["full_build"],
-                    *con.execute("SELECT side, vendor_id FROM marts.stg_message_parties").fetchone(),
+                    *con.execute("SELECT side, vendor_id FROM staging.stg_message_parties").fetchone(),
                 )
             )
     assert sides == [(1, "other", None), (1, "vendor", "kappa")]

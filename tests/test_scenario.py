@@ -106,7 +106,7 @@ def _requests(published: Path, vendor: str, waiting_on: str) -> tuple[list, list
         rows = con.execute(
             """
             SELECT t.needs_reply_at, r.business_minutes
-            FROM marts.stg_turns AS t
+            FROM intermediate.int_turns AS t
             LEFT JOIN marts.responses AS r
                 ON r.conversation_key = t.conversation_key AND r.vendor_id = t.vendor_id
                AND r.request_message_key = t.needs_reply_message_key

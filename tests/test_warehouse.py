@@ -111,6 +111,34 @@ def test_messages_stored_before_the_key_index_was_dropped_keep_their_rows_and_co
         ]
 
 
+def test_an_upgraded_warehouse_builds_its_models_in_staging_and_intermediate(tmp_path: Path) -> None:
+    """The models that lived in marts before the staging and intermediate schemas leave it: the next build (a
+    full one) makes them there, and marts keeps only what analysts read."""
+    from tests.transforms.transforms_testlib import insert_messages, make_config
+    from transforms.build import build_marts
+
+    path = tmp_path / "w.duckdb"
+    older_release_warehouse(path, 12)
+    with duckdb.connect(str(path)) as con:
+        for table in ("stg_turns", "stg_message_requests", "party_slack_ids"):
+            con.execute(f"CREATE TABLE marts.{table} (x INTEGER)")
+    with open_writer(path) as con:
+        leftover = (
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name LIKE 'stg%'"
+        )
+        assert (
+            rows(con, leftover) + rows(con, "FROM duckdb_tables() WHERE table_name = 'party_slack_ids'") == []
+        )
+        insert_messages(
+            con,
+            [{"side": "company", "recipient_vendor_ids": ["kappa"], "sent_at": "2026-11-04T09:00:00+00:00"}],
+        )
+        counts = build_marts(con, make_config(), dt.datetime(2026, 11, 5, tzinfo=dt.UTC))
+        assert counts["full_build"] == 1 and counts["int_turns"] == 1
+        assert rows(con, "SELECT count(*) FROM intermediate.int_turns") == [(1,)]
+        assert rows(con, "SELECT count(*) FROM staging.stg_message_requests") == [(1,)]
+
+
 def test_slack_directory_before_the_build_time_scope_keeps_its_rows(tmp_path: Path) -> None:
     """Upgrading: Slack channels keep their rows (the ingest-time vendor_id goes, kind/teams/members are
     unknown until read again), and Slack messages that carried the channel's vendor as a recipient are stamped
@@ -140,7 +168,7 @@ def test_slack_directory_before_the_build_time_scope_keeps_its_rows(tmp_path: Pa
             "SELECT message_key, changed_at > TIMESTAMPTZ '2026-11-01 00:00:00+00' FROM core.messages ORDER BY 1",
         )
         assert stamped == [("C1:1.0", True), ("m@x", False)]
-        # and migration 011 dropped who is who as read: the build decides it (marts.stg_message_parties)
+        # and migration 011 dropped who is who as read: the build decides it (staging.stg_message_parties)
         assert (
             rows(
                 con,

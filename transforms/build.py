@@ -10,7 +10,7 @@ recomputes everything. An incremental build recomputes only the conversations li
 sent in (previous as_of, as_of]), to which stg_slack_conversations, recomputed whole in both modes, adds the
 conversations of the Slack channels whose scope (measured or not, for which vendor, why) changed since the last
 build (a directory change, a message that makes a DM a vendor's): the per-conversation models
-(stg_counted_messages, stg_turns, responses, message_signals) delete the rows of those conversations and insert
+(int_counted_messages, int_turns, responses, message_signals) delete the rows of those conversations and insert
 them again, filtering their input with
 ``getvariable('full_build') OR conversation_key IN meta.build_scope``; the other models (awaiting, vendor_daily,
 alerts, digests) are recomputed whole in both modes. The result equals a full build as of the same as_of. A build
@@ -55,16 +55,29 @@ CALENDAR_MARGIN_DAYS = 3
 CALENDAR_AHEAD_DAYS = 31  # loaded past the needed end, so that daily builds do not reload the calendar
 INCREMENTAL_TABLES = (
     "stg_message_parties",
-    "stg_counted_messages",
+    "int_counted_messages",
     "stg_message_requests",
-    "stg_turns",
+    "int_turns",
     "responses",
     "message_signals",
 )
 _DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 _MODEL = re.compile(r"^(\d+)_([a-z][a-z0-9_]*)\.sql$")
 # The grain a model declares in its table comment: "... Grain: (column, column) ...".
-_GRAIN = re.compile(r"COMMENT ON TABLE marts\.([a-z0-9_]+) IS '(?:[^']|'')*?Grain: \(([^)]*)\)")
+_GRAIN = re.compile(
+    r"COMMENT ON TABLE (?:marts|staging|intermediate)\.([a-z0-9_]+) IS '(?:[^']|'')*?Grain: \(([^)]*)\)"
+)
+
+
+def qualified(table: str) -> str:
+    """A model's or seed's table with its schema: `stg_` models (one row per message or Slack conversation,
+    classified) in staging, `int_` models (steps towards the marts) in intermediate, the rest (what analysts
+    read) in marts."""
+    if table.startswith("stg_"):
+        return f"staging.{table}"
+    if table.startswith("int_"):
+        return f"intermediate.{table}"
+    return f"marts.{table}"
 
 
 class GrainError(RuntimeError):
@@ -82,7 +95,7 @@ def declared_grain(table: str, sql: str) -> tuple[str, ...] | None:
 def check_grain(
     con: duckdb.DuckDBPyConnection, table: str, grain: tuple[str, ...], *, scope_only: bool
 ) -> None:
-    """Raise GrainError when two rows of marts.`table` share their grain columns. `scope_only`: only the rows of
+    """Raise GrainError when two rows of `table` share their grain columns. `scope_only`: only the rows of
     the conversations an incremental build recomputed (the others were checked when they were built)."""
     columns = ", ".join(grain)
     where = (
@@ -91,12 +104,12 @@ def check_grain(
         else ""
     )
     duplicate = con.execute(
-        f"SELECT {columns}, count(*) FROM marts.{table}{where} GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+        f"SELECT {columns}, count(*) FROM {qualified(table)}{where} GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
     ).fetchone()
     if duplicate is not None:
         key = ", ".join(f"{column}={value!r}" for column, value in zip(grain, duplicate, strict=False))
         raise GrainError(
-            f"marts.{table} breaks its declared grain ({columns}): {key} is on {duplicate[-1]} rows"
+            f"{qualified(table)} breaks its declared grain ({columns}): {key} is on {duplicate[-1]} rows"
         )
 
 
@@ -264,10 +277,9 @@ def _read_state(con: duckdb.DuckDBPyConnection) -> BuildState | None:
 
 def _marts_exist(con: duckdb.DuckDBPyConnection) -> bool:
     """The seeds and every per-conversation mart are there (an incremental build updates them in place)."""
-    expected = [*SEEDS, *INCREMENTAL_TABLES]
+    expected = [qualified(table) for table in (*SEEDS, *INCREMENTAL_TABLES)]
     (present,) = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND NOT temporary "
-        "AND list_contains(?, table_name)",
+        "SELECT count(*) FROM duckdb_tables() WHERE NOT temporary AND list_contains(?, schema_name || '.' || table_name)",
         [expected],
     ).fetchall()[0]
     return int(present) == len(expected)
@@ -341,7 +353,7 @@ def _set_variables(
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    (rows,) = con.table(f"marts.{table}").aggregate("count(*)").fetchall()[0]
+    (rows,) = con.table(qualified(table)).aggregate("count(*)").fetchall()[0]
     return int(rows)
 
 

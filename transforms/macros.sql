@@ -78,7 +78,7 @@ CREATE OR REPLACE TEMP MACRO binomial_upper_tail(x, n, p) AS
 
 -- ---------------------------------------------------------------- business time
 
--- A party's business microseconds up to an instant, read from the marts.stg_business_clock row ASOF-joined at it
+-- A party's business microseconds up to an instant, read from the intermediate.int_business_clock row ASOF-joined at it
 -- (the last interval starting at or before the instant; none before the first: 0).
 CREATE OR REPLACE TEMP MACRO business_us_at(worked_before_us, start_us, end_us, at_instant) AS
     coalesce(worked_before_us + least(epoch_us(at_instant), end_us) - start_us, 0);

@@ -1,4 +1,7 @@
 -- Tables filled from the configuration and the lexicon files (data, loaded by Python with pyarrow).
+-- The build's own schemas besides marts come first: staging (stg_ models) and intermediate (int_ models).
+CREATE SCHEMA IF NOT EXISTS staging;
+CREATE SCHEMA IF NOT EXISTS intermediate;
 -- Dropped by a full build (transforms/reset.sql) and created here; the loaders replace their rows.
 
 CREATE TABLE IF NOT EXISTS marts.parties (
@@ -22,7 +25,7 @@ CREATE TABLE IF NOT EXISTS marts.party_identifiers (
     identifier VARCHAR NOT NULL,
     PRIMARY KEY (kind, identifier)
 );
-COMMENT ON TABLE marts.party_identifiers IS 'Who is who: the identifiers of the config at build time, which decide each message''s side and vendor (marts.stg_message_parties) and which Slack conversations are measured (marts.stg_slack_conversations), for all history. Key: (kind, identifier).';
+COMMENT ON TABLE marts.party_identifiers IS 'Who is who: the identifiers of the config at build time, which decide each message''s side and vendor (staging.stg_message_parties) and which Slack conversations are measured (staging.stg_slack_conversations), for all history. Key: (kind, identifier).';
 COMMENT ON COLUMN marts.party_identifiers.party_id IS 'company for the company, else the vendor id.';
 COMMENT ON COLUMN marts.party_identifiers.kind IS 'address (email_addresses), domain (email_domains), team (slack_team_ids), user (slack_user_ids) or channel (a vendor''s slack_channels).';
 COMMENT ON COLUMN marts.party_identifiers.identifier IS 'As configured; addresses and domains in lower case, a channel name or id in lower case without #.';

@@ -21,7 +21,7 @@ METRIC_QUERIES: list[tuple[str, str]] = [
         "Messages by channel, side and vendor (who is who as of the last build)",
         """SELECT m.channel, p.side, coalesce(p.vendor_id, '-') AS vendor_id, count(*) AS messages,
        count_if(m.is_automated) AS automated, count_if(p.is_internal) AS internal
-FROM core.messages AS m JOIN marts.stg_message_parties AS p USING (message_key)
+FROM core.messages AS m JOIN staging.stg_message_parties AS p USING (message_key)
 GROUP BY ALL ORDER BY ALL""",
     ),
     (

@@ -9,7 +9,7 @@ goes through what production runs: email bodies through the new-text extractor, 
 where it is the last counted message of its real conversation: every message of that conversation up to it (the
 unlabelled ones too), in their order, at their time, each on its side, so that rules reading the exchange (a
 chaser after one's own unanswered message, a question asked again) see what the labeller saw. The verdicts are
-read back from marts.stg_message_requests and marts.message_signals.
+read back from staging.stg_message_requests and marts.message_signals.
 
 Sides: the archives are support forums, lists and care accounts where one person asks and others answer, so the
 author of the conversation's first message (the opener) is the company and every other author the vendor, which
@@ -236,7 +236,7 @@ def classify(items: Iterable[Labelled]) -> dict[str, dict[str, Any]]:
         asks = {
             key: (asks, ack, reason)
             for key, asks, ack, reason in con.execute(
-                "SELECT message_key, asks, is_acknowledgement, reason FROM marts.stg_message_requests"
+                "SELECT message_key, asks, is_acknowledgement, reason FROM staging.stg_message_requests"
             ).fetchall()
         }
         signals: dict[str, set[str]] = {}

@@ -23,11 +23,11 @@ def _read_channels(fake: FakeSlackAPI) -> set[str]:
 
 
 def _scope(env) -> list[tuple]:
-    """marts.stg_slack_conversations of a full build of what the connector stored."""
+    """staging.stg_slack_conversations of a full build of what the connector stored."""
     with open_writer(env.config.warehouse.path) as con:
         build_marts(con, env.config, at(30 * DAY), full=True)
         return con.execute(
-            "SELECT channel_id, kind, vendor_id, scope_reason FROM marts.stg_slack_conversations ORDER BY 1"
+            "SELECT channel_id, kind, vendor_id, scope_reason FROM staging.stg_slack_conversations ORDER BY 1"
         ).fetchall()
 
 

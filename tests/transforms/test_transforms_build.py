@@ -56,14 +56,28 @@ def test_every_mart_table_and_column_has_a_comment(warehouse: duckdb.DuckDBPyCon
     assert counts["responses"] == 1 and counts["awaiting"] == 1
     for table in ("responses", "awaiting", "message_signals", "vendor_daily"):
         assert table in counts
+    built = warehouse.execute(
+        "SELECT schema_name, count(*) FROM duckdb_tables() "
+        "WHERE schema_name IN ('marts', 'staging', 'intermediate') GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    assert [schema for schema, count in built if count] == ["intermediate", "marts", "staging"]
     tables = warehouse.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' AND (comment IS NULL OR comment = '')"
+        "SELECT table_name FROM duckdb_tables() "
+        "WHERE schema_name IN ('marts', 'staging', 'intermediate') AND (comment IS NULL OR comment = '')"
     ).fetchall()
     columns = warehouse.execute(
         "SELECT table_name, column_name FROM duckdb_columns() "
-        "WHERE schema_name = 'marts' AND (comment IS NULL OR comment = '')"
+        "WHERE schema_name IN ('marts', 'staging', 'intermediate') AND (comment IS NULL OR comment = '')"
     ).fetchall()
     assert tables == [] and columns == []
+    # the analysts' schema holds the marts and the seeds only
+    assert (
+        warehouse.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
+            "AND (table_name LIKE 'stg!_%' ESCAPE '!' OR table_name LIKE 'int!_%' ESCAPE '!')"
+        ).fetchall()
+        == []
+    )
 
 
 def test_failure_keeps_previous_marts(warehouse: duckdb.DuckDBPyConnection, monkeypatch) -> None:
@@ -138,7 +152,7 @@ def test_empty_warehouse_builds(warehouse: duckdb.DuckDBPyConnection) -> None:
 
 def test_models_are_ordered_and_named() -> None:
     names = [name for name, _ in build.model_files()]
-    assert names.index("stg_counted_messages") < names.index("stg_turns") < names.index("responses")
+    assert names.index("int_counted_messages") < names.index("int_turns") < names.index("responses")
     assert names.index("message_signals") < names.index("vendor_daily")
     assert names.index("awaiting") < names.index("vendor_daily")
 

@@ -27,7 +27,7 @@ from connectors.mail import read_mail
 from tests.test_email_threads import T0 as EMAIL_T0
 from tests.test_email_threads import Mailbox, conversations, eml, unknown_ids
 from tests.test_warehouse import older_release_warehouse
-from transforms.build import build_marts
+from transforms.build import build_marts, qualified
 from warehouse.db import configure, open_writer
 from warehouse.email_threads import resolve_under_current_rule
 from warehouse.load import merge_staged
@@ -42,8 +42,8 @@ COMPARED = (
     "signal_lexicon",
     "stg_message_requests",
     "stg_slack_conversations",
-    "stg_counted_messages",
-    "stg_turns",
+    "int_counted_messages",
+    "int_turns",
     "responses",
     "message_signals",
     "awaiting",
@@ -89,7 +89,7 @@ def _normalised(value: Any) -> Any:
 
 
 def snapshot(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[Any, ...]]:
-    rows = con.table(f"marts.{table}").fetchall()
+    rows = con.table(qualified(table)).fetchall()
     return sorted((tuple(_normalised(v) for v in row) for row in rows), key=repr)
 
 
@@ -104,9 +104,9 @@ def assert_equals_full_build(con: duckdb.DuckDBPyConnection, config: Config, as_
         build_marts(fresh, config, as_of, full=True)
         for table in COMPARED:
             got, expected = snapshot(con, table), snapshot(fresh, table)
-            assert got == expected, f"marts.{table} differs from a full build"
+            assert got == expected, f"{qualified(table)} differs from a full build"
     for table in COMPARED:
-        for row in con.table(f"marts.{table}").fetchall():
+        for row in con.table(qualified(table)).fetchall():
             assert not any(isinstance(v, float) and math.isnan(v) for v in row)
 
 
@@ -304,7 +304,7 @@ def test_incremental_build_touches_only_the_scope(warehouse: duckdb.DuckDBPyConn
     build_marts(warehouse, CONFIG, at(48))
     before = {
         t: snapshot(warehouse, t)
-        for t in ("stg_counted_messages", "stg_turns", "responses", "message_signals")
+        for t in ("int_counted_messages", "int_turns", "responses", "message_signals")
     }
     add(warehouse, [company("q3b", "c3", 30), vendor("new1", "new", 31)])
     counts = build_marts(warehouse, CONFIG, at(48))
@@ -339,7 +339,9 @@ def test_slack_scope_changes_rebuild_their_conversations(warehouse: duckdb.DuckD
         ],
     )
     build_marts(con, CONFIG, at(24))
-    assert {r[0] for r in con.execute("SELECT message_key FROM marts.stg_counted_messages").fetchall()} == {
+    assert {
+        r[0] for r in con.execute("SELECT message_key FROM intermediate.int_counted_messages").fetchall()
+    } == {
         "e1",
         "e2",
     }
@@ -363,7 +365,7 @@ def test_slack_scope_changes_rebuild_their_conversations(warehouse: duckdb.DuckD
     assert counts["scope_conversations"] == 3
     assert_equals_full_build(con, CONFIG, at(24))
     assert con.execute(
-        "SELECT message_key, attribution FROM marts.stg_counted_messages WHERE channel = 'slack' ORDER BY 1"
+        "SELECT message_key, attribution FROM intermediate.int_counted_messages WHERE channel = 'slack' ORDER BY 1"
     ).fetchall() == [
         ("d1", "dm_with_vendor_member"),
         ("p1", "shared_with_vendor_team"),

@@ -1,7 +1,7 @@
 """The phrase lexicon, exercised through the real build (normalisation and matching in DuckDB).
 
 Positives must raise the named signal; negatives must raise no signal at all. Acknowledgements are checked in
-marts.stg_message_requests, and through the awaiting rule: a reply that is an acknowledgement waits for nothing.
+staging.stg_message_requests, and through the awaiting rule: a reply that is an acknowledgement waits for nothing.
 """
 
 from __future__ import annotations
@@ -495,7 +495,7 @@ def built() -> dict[str, object]:
         acknowledgements = {
             key.removesuffix("-2")
             for (key,) in con.execute(
-                "SELECT message_key FROM marts.stg_message_requests WHERE is_acknowledgement"
+                "SELECT message_key FROM staging.stg_message_requests WHERE is_acknowledgement"
             ).fetchall()
         }
     by_text = {text: signals.get(f"s{i}", set()) for i, text in enumerate(texts)}

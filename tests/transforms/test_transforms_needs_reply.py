@@ -2,7 +2,7 @@
 
 tests/transforms/data/needs_reply_{en,fr}.yaml list sentences that ask the other side for something, statements
 that do not (courtesy closings, links, code, quotes, rhetorical questions included), and acknowledgements. Each is
-a company message to a vendor in a conversation of its own; marts.stg_message_requests must classify it as listed.
+a company message to a vendor in a conversation of its own; staging.stg_message_requests must classify it as listed.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def classified() -> dict[str, dict[str, Any]]:
     with open_writer(":memory:", threads=2) as con:
         insert_messages(con, rows)
         build_marts(con, make_config(), AS_OF)
-        rel = con.table("marts.stg_message_requests")
+        rel = con.table("staging.stg_message_requests")
         names = rel.columns
         return {row[0]: dict(zip(names, row, strict=True)) for row in rel.fetchall()}
 
@@ -109,7 +109,7 @@ def test_text_not_stored_counts_as_asking() -> None:
             ],
         )
         build_marts(con, make_config(), AS_OF)
-        row = con.execute("SELECT asks, ask_rule, reason FROM marts.stg_message_requests").fetchall()
+        row = con.execute("SELECT asks, ask_rule, reason FROM staging.stg_message_requests").fetchall()
     assert row == [(True, "no_text", "no_text: text not stored, counted as asking")]
 
 

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from commhealth.config import Config
+from transforms.build import qualified
 from warehouse.db import open_writer
 
 COMPANY_DOMAIN = "acme.test"
@@ -284,7 +285,7 @@ def fetch() -> Callable[[duckdb.DuckDBPyConnection, str], list[dict[str, Any]]]:
     """Rows of a marts table as dicts (table name from a fixed allow-list, via the relational API)."""
 
     def _fetch(con: duckdb.DuckDBPyConnection, table: str) -> list[dict[str, Any]]:
-        rel = con.table(f"marts.{table}")
+        rel = con.table(qualified(table))
         names = rel.columns
         return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
 

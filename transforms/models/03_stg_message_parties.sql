@@ -112,15 +112,15 @@ SELECT * FROM final;
 
 -- A full build starts from dropped tables (transforms/reset.sql) and an empty scope; an incremental build replaces
 -- the rows of the conversations in meta.build_scope.
-CREATE TABLE IF NOT EXISTS marts.stg_message_parties AS FROM fresh_message_parties WITH NO DATA;
-DELETE FROM marts.stg_message_parties
+CREATE TABLE IF NOT EXISTS staging.stg_message_parties AS FROM fresh_message_parties WITH NO DATA;
+DELETE FROM staging.stg_message_parties
 WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
-INSERT INTO marts.stg_message_parties BY NAME FROM fresh_message_parties;
+INSERT INTO staging.stg_message_parties BY NAME FROM fresh_message_parties;
 
-COMMENT ON TABLE marts.stg_message_parties IS 'Staging: each message''s side and vendor (sent by as_of), decided at build time from the configured identifiers (marts.party_identifiers) and the sender and recipients stored in core.messages. Sender: Slack user id (Slack), then address, then Slack team (Slack), then email domain (longest configured suffix); unmatched senders are other. Grain: (message_key).';
-COMMENT ON COLUMN marts.stg_message_parties.message_key IS 'core.messages.message_key.';
-COMMENT ON COLUMN marts.stg_message_parties.core_conversation_key IS 'core.messages.conversation_key (the unit incremental builds recompute).';
-COMMENT ON COLUMN marts.stg_message_parties.side IS 'company, vendor or other: the sender''s party.';
-COMMENT ON COLUMN marts.stg_message_parties.vendor_id IS 'The sender''s vendor when side = vendor, else NULL.';
-COMMENT ON COLUMN marts.stg_message_parties.recipient_vendor_ids IS 'Email: the vendors among the To and Cc addresses (sorted, once each); Slack: empty (marts.stg_slack_conversations says which vendor a Slack conversation is measured for).';
-COMMENT ON COLUMN marts.stg_message_parties.is_internal IS 'True for an email of the company addressed to no vendor: not counted in any metric.';
+COMMENT ON TABLE staging.stg_message_parties IS 'Staging: each message''s side and vendor (sent by as_of), decided at build time from the configured identifiers (marts.party_identifiers) and the sender and recipients stored in core.messages. Sender: Slack user id (Slack), then address, then Slack team (Slack), then email domain (longest configured suffix); unmatched senders are other. Grain: (message_key).';
+COMMENT ON COLUMN staging.stg_message_parties.message_key IS 'core.messages.message_key.';
+COMMENT ON COLUMN staging.stg_message_parties.core_conversation_key IS 'core.messages.conversation_key (the unit incremental builds recompute).';
+COMMENT ON COLUMN staging.stg_message_parties.side IS 'company, vendor or other: the sender''s party.';
+COMMENT ON COLUMN staging.stg_message_parties.vendor_id IS 'The sender''s vendor when side = vendor, else NULL.';
+COMMENT ON COLUMN staging.stg_message_parties.recipient_vendor_ids IS 'Email: the vendors among the To and Cc addresses (sorted, once each); Slack: empty (staging.stg_slack_conversations says which vendor a Slack conversation is measured for).';
+COMMENT ON COLUMN staging.stg_message_parties.is_internal IS 'True for an email of the company addressed to no vendor: not counted in any metric.';

@@ -29,7 +29,7 @@ written AS (
             WHERE p.side = 'vendor' AND NOT m.is_automated
         ) AS sender_vendor_ids
     FROM core.messages AS m
-    INNER JOIN marts.stg_message_parties AS p ON p.message_key = m.message_key
+    INNER JOIN staging.stg_message_parties AS p ON p.message_key = m.message_key
     ANTI JOIN (
         SELECT channel_id FROM raw.slack_channels WHERE kind NOT IN ('im', 'mpim')
     ) AS known_channel ON known_channel.channel_id = m.slack_channel_id
@@ -171,7 +171,7 @@ final AS (
 
 SELECT * FROM final;
 
-CREATE TABLE IF NOT EXISTS marts.stg_slack_conversations AS FROM fresh_slack_conversations WITH NO DATA;
+CREATE TABLE IF NOT EXISTS staging.stg_slack_conversations AS FROM fresh_slack_conversations WITH NO DATA;
 
 -- An incremental build also recomputes every conversation of a Slack channel whose scope moved since the last
 -- build (a full build starts from a dropped table and recomputes everything anyway). Usually none moved, and the
@@ -180,7 +180,7 @@ CREATE OR REPLACE TEMP TABLE moved_slack_channels AS
 SELECT DISTINCT channel_id
 FROM (
     (
-        SELECT channel_id, vendor_id, scope_reason FROM marts.stg_slack_conversations
+        SELECT channel_id, vendor_id, scope_reason FROM staging.stg_slack_conversations
         EXCEPT
         SELECT channel_id, vendor_id, scope_reason FROM fresh_slack_conversations
     )
@@ -188,7 +188,7 @@ FROM (
     (
         SELECT channel_id, vendor_id, scope_reason FROM fresh_slack_conversations
         EXCEPT
-        SELECT channel_id, vendor_id, scope_reason FROM marts.stg_slack_conversations
+        SELECT channel_id, vendor_id, scope_reason FROM staging.stg_slack_conversations
     )
 )
 WHERE NOT getvariable('full_build');
@@ -200,18 +200,18 @@ SEMI JOIN moved_slack_channels AS moved ON moved.channel_id = m.slack_channel_id
 WHERE m.sent_at <= getvariable('as_of')
   AND m.conversation_key NOT IN (SELECT conversation_key FROM meta.build_scope);
 
-DELETE FROM marts.stg_slack_conversations;
-INSERT INTO marts.stg_slack_conversations BY NAME FROM fresh_slack_conversations;
+DELETE FROM staging.stg_slack_conversations;
+INSERT INTO staging.stg_slack_conversations BY NAME FROM fresh_slack_conversations;
 DROP TABLE fresh_slack_conversations;
 DROP TABLE moved_slack_channels;
 
-COMMENT ON TABLE marts.stg_slack_conversations IS 'Staging: every Slack conversation (from raw.slack_channels and the Slack messages sent by as_of) and whether it is measured, for which vendor and why, decided from the config at build time. Grain: (channel_id, vendor_id); a conversation measured for no vendor has one row with vendor_id NULL. Only Slack messages of measured conversations take part in the metrics (marts.stg_counted_messages).';
-COMMENT ON COLUMN marts.stg_slack_conversations.channel_id IS 'Slack conversation id (core.messages.slack_channel_id).';
-COMMENT ON COLUMN marts.stg_slack_conversations.name IS 'Channel name without # (NULL for DMs): the directory''s, else the messages''.';
-COMMENT ON COLUMN marts.stg_slack_conversations.kind IS 'public_channel, private_channel, im (DM) or mpim (group DM); NULL when no source says (a D… id is a DM).';
-COMMENT ON COLUMN marts.stg_slack_conversations.is_shared IS 'True for Slack Connect (shared) channels; NULL when the source does not say.';
-COMMENT ON COLUMN marts.stg_slack_conversations.team_ids IS 'Teams the conversation belongs to or is shared with (raw.slack_channels.team_ids); empty when unknown.';
-COMMENT ON COLUMN marts.stg_slack_conversations.member_ids IS 'DMs and group DMs: the members the directory lists and the people who wrote in it by as_of; NULL for channels.';
-COMMENT ON COLUMN marts.stg_slack_conversations.vendor_id IS 'The vendor the conversation is measured for; NULL when it is measured for none.';
-COMMENT ON COLUMN marts.stg_slack_conversations.is_measured IS 'True when vendor_id is set: its human company and vendor messages take part in the metrics.';
-COMMENT ON COLUMN marts.stg_slack_conversations.scope_reason IS 'Why. Measured: listed_channel (in the vendor''s slack_channels, by id or name), shared_with_vendor_team (Slack Connect with one of its slack_team_ids), dm_with_vendor_member / group_dm_with_vendor_member (a member is the vendor''s: slack_user_ids, else the team of raw.slack_users, or wrote in it as the vendor). Not measured: not_listed, shared_without_vendor_team, dm_without_vendor_member, group_dm_without_vendor_member. When several apply, the first in this order.';
+COMMENT ON TABLE staging.stg_slack_conversations IS 'Staging: every Slack conversation (from raw.slack_channels and the Slack messages sent by as_of) and whether it is measured, for which vendor and why, decided from the config at build time. Grain: (channel_id, vendor_id); a conversation measured for no vendor has one row with vendor_id NULL. Only Slack messages of measured conversations take part in the metrics (intermediate.int_counted_messages).';
+COMMENT ON COLUMN staging.stg_slack_conversations.channel_id IS 'Slack conversation id (core.messages.slack_channel_id).';
+COMMENT ON COLUMN staging.stg_slack_conversations.name IS 'Channel name without # (NULL for DMs): the directory''s, else the messages''.';
+COMMENT ON COLUMN staging.stg_slack_conversations.kind IS 'public_channel, private_channel, im (DM) or mpim (group DM); NULL when no source says (a D… id is a DM).';
+COMMENT ON COLUMN staging.stg_slack_conversations.is_shared IS 'True for Slack Connect (shared) channels; NULL when the source does not say.';
+COMMENT ON COLUMN staging.stg_slack_conversations.team_ids IS 'Teams the conversation belongs to or is shared with (raw.slack_channels.team_ids); empty when unknown.';
+COMMENT ON COLUMN staging.stg_slack_conversations.member_ids IS 'DMs and group DMs: the members the directory lists and the people who wrote in it by as_of; NULL for channels.';
+COMMENT ON COLUMN staging.stg_slack_conversations.vendor_id IS 'The vendor the conversation is measured for; NULL when it is measured for none.';
+COMMENT ON COLUMN staging.stg_slack_conversations.is_measured IS 'True when vendor_id is set: its human company and vendor messages take part in the metrics.';
+COMMENT ON COLUMN staging.stg_slack_conversations.scope_reason IS 'Why. Measured: listed_channel (in the vendor''s slack_channels, by id or name), shared_with_vendor_team (Slack Connect with one of its slack_team_ids), dm_with_vendor_member / group_dm_with_vendor_member (a member is the vendor''s: slack_user_ids, else the team of raw.slack_users, or wrote in it as the vendor). Not measured: not_listed, shared_without_vendor_team, dm_without_vendor_member, group_dm_without_vendor_member. When several apply, the first in this order.';

@@ -18,7 +18,7 @@ texts AS (
         lowered_text(m.body_text) AS lowered,
         spoken_text(m.body_text) AS spoken_text
     FROM core.messages AS m
-    INNER JOIN marts.stg_message_parties AS p ON p.message_key = m.message_key
+    INNER JOIN staging.stg_message_parties AS p ON p.message_key = m.message_key
     WHERE NOT m.is_automated
       AND NOT p.is_internal
       AND p.side IN ('company', 'vendor')
@@ -139,18 +139,18 @@ SELECT * FROM final;
 
 -- A full build starts from dropped tables (transforms/reset.sql) and an empty scope; an incremental build replaces
 -- the rows of the conversations in meta.build_scope.
-CREATE TABLE IF NOT EXISTS marts.stg_message_requests AS FROM fresh_message_requests WITH NO DATA;
-DELETE FROM marts.stg_message_requests
+CREATE TABLE IF NOT EXISTS staging.stg_message_requests AS FROM fresh_message_requests WITH NO DATA;
+DELETE FROM staging.stg_message_requests
 WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
-INSERT INTO marts.stg_message_requests BY NAME FROM fresh_message_requests;
+INSERT INTO staging.stg_message_requests BY NAME FROM fresh_message_requests;
 
-COMMENT ON TABLE marts.stg_message_requests IS 'Staging: whether each human, non-internal message of the company or a vendor (sent by as_of) asks the other side for something (needs a reply), and why. Read from body_text (new text only), lower-cased, accents removed, without code, quoted lines or links: a request phrase of the lexicon (once courtesy phrases are cut out), a question mark, a nudge, an escalation or a rework signal; an acknowledgement (at most 8 words of thanks or receipt, no ''?'', or emoji only) never asks. Grain: (message_key).';
-COMMENT ON COLUMN marts.stg_message_requests.message_key IS 'core.messages.message_key.';
-COMMENT ON COLUMN marts.stg_message_requests.core_conversation_key IS 'core.messages.conversation_key (the unit incremental builds recompute).';
-COMMENT ON COLUMN marts.stg_message_requests.asks IS 'True when the message asks for an answer or an action: ask_rule is set and no user marked it not a request (feedback_id is NULL).';
-COMMENT ON COLUMN marts.stg_message_requests.is_acknowledgement IS 'True for a message that only thanks, confirms receipt or closes (acknowledgement lexicon, whole text), or holds only emoji.';
-COMMENT ON COLUMN marts.stg_message_requests.ask_rule IS 'The first rule that applies: request, question, nudge, escalation, rework; no_text when body_text is not stored (counted as asking); NULL when the rules read no ask. Kept when a user marked the message not a request (feedback_id), to show what was overruled.';
-COMMENT ON COLUMN marts.stg_message_requests.ask_evidence IS 'The words that matched (normalised text): the request phrase, the question (up to 80 characters before the ''?''), or the signal phrase.';
-COMMENT ON COLUMN marts.stg_message_requests.lexicon_id IS 'For a request, the lexicon entry that matched (marts.signal_lexicon.id).';
-COMMENT ON COLUMN marts.stg_message_requests.feedback_id IS 'The not_a_request decision in force on this message (meta.feedback.id): it asks nothing, whatever ask_rule says; NULL without one.';
-COMMENT ON COLUMN marts.stg_message_requests.reason IS 'One readable line: acknowledgement, statement, rule (lexicon id): "evidence", or feedback: not a request (note) when a user overruled a rule that read a request.';
+COMMENT ON TABLE staging.stg_message_requests IS 'Staging: whether each human, non-internal message of the company or a vendor (sent by as_of) asks the other side for something (needs a reply), and why. Read from body_text (new text only), lower-cased, accents removed, without code, quoted lines or links: a request phrase of the lexicon (once courtesy phrases are cut out), a question mark, a nudge, an escalation or a rework signal; an acknowledgement (at most 8 words of thanks or receipt, no ''?'', or emoji only) never asks. Grain: (message_key).';
+COMMENT ON COLUMN staging.stg_message_requests.message_key IS 'core.messages.message_key.';
+COMMENT ON COLUMN staging.stg_message_requests.core_conversation_key IS 'core.messages.conversation_key (the unit incremental builds recompute).';
+COMMENT ON COLUMN staging.stg_message_requests.asks IS 'True when the message asks for an answer or an action: ask_rule is set and no user marked it not a request (feedback_id is NULL).';
+COMMENT ON COLUMN staging.stg_message_requests.is_acknowledgement IS 'True for a message that only thanks, confirms receipt or closes (acknowledgement lexicon, whole text), or holds only emoji.';
+COMMENT ON COLUMN staging.stg_message_requests.ask_rule IS 'The first rule that applies: request, question, nudge, escalation, rework; no_text when body_text is not stored (counted as asking); NULL when the rules read no ask. Kept when a user marked the message not a request (feedback_id), to show what was overruled.';
+COMMENT ON COLUMN staging.stg_message_requests.ask_evidence IS 'The words that matched (normalised text): the request phrase, the question (up to 80 characters before the ''?''), or the signal phrase.';
+COMMENT ON COLUMN staging.stg_message_requests.lexicon_id IS 'For a request, the lexicon entry that matched (marts.signal_lexicon.id).';
+COMMENT ON COLUMN staging.stg_message_requests.feedback_id IS 'The not_a_request decision in force on this message (meta.feedback.id): it asks nothing, whatever ask_rule says; NULL without one.';
+COMMENT ON COLUMN staging.stg_message_requests.reason IS 'One readable line: acknowledgement, statement, rule (lexicon id): "evidence", or feedback: not a request (note) when a user overruled a rule that read a request.';

@@ -4,7 +4,7 @@
 CREATE OR REPLACE TEMP VIEW fresh_responses AS
 WITH
 turns AS (
-    SELECT * FROM marts.stg_turns
+    SELECT * FROM intermediate.int_turns
     WHERE (getvariable('full_build') OR core_conversation_key IN (SELECT conversation_key FROM meta.build_scope))
 ),
 
@@ -47,11 +47,11 @@ clocked AS (
         business_us_at(e.worked_before_us, e.start_us, e.end_us, r.responded_at)
             AS worked_at_response_us
     FROM requests AS r
-    ASOF LEFT JOIN marts.stg_business_clock AS s
+    ASOF LEFT JOIN intermediate.int_business_clock AS s
         ON s.party_kind = r.responder_kind
        AND s.party_id = r.responder_party
        AND r.requested_at >= s.start_utc
-    ASOF LEFT JOIN marts.stg_business_clock AS e
+    ASOF LEFT JOIN intermediate.int_business_clock AS e
         ON e.party_kind = r.responder_kind
        AND e.party_id = r.responder_party
        AND r.responded_at >= e.start_utc
@@ -97,7 +97,7 @@ CREATE TABLE IF NOT EXISTS marts.responses AS FROM fresh_responses WITH NO DATA;
 DELETE FROM marts.responses WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
 INSERT INTO marts.responses BY NAME FROM fresh_responses;
 
-COMMENT ON TABLE marts.responses IS 'One row per answered request: a turn (maximal run of consecutive counted messages from one side, per conversation and vendor) that needs a reply (stg_turns.needs_reply: a question, a request, a nudge, an escalation or a rework), followed by a turn of the other side. Clock from the first message of the request turn that asks something to the FIRST message of the answering turn. Grain: (conversation_key, vendor_id, request_message_key).';
+COMMENT ON TABLE marts.responses IS 'One row per answered request: a turn (maximal run of consecutive counted messages from one side, per conversation and vendor) that needs a reply (int_turns.needs_reply: a question, a request, a nudge, an escalation or a rework), followed by a turn of the other side. Clock from the first message of the request turn that asks something to the FIRST message of the answering turn. Grain: (conversation_key, vendor_id, request_message_key).';
 COMMENT ON COLUMN marts.responses.vendor_id IS 'The vendor of the exchange; two vendors in one conversation are measured separately.';
 COMMENT ON COLUMN marts.responses.channel IS 'email or slack.';
 COMMENT ON COLUMN marts.responses.conversation_key IS 'The measured conversation: an email thread, a Slack thread, or a segment of a Slack channel''s unthreaded messages ({channel}:main:{first ts}).';
@@ -115,5 +115,5 @@ COMMENT ON COLUMN marts.responses.responder_party IS 'Whose calendar and SLA app
 COMMENT ON COLUMN marts.responses.requested_by_side IS 'company or vendor: the side of the request turn.';
 COMMENT ON COLUMN marts.responses.responded_by_side IS 'company or vendor: the side of the answering turn.';
 COMMENT ON COLUMN marts.responses.request_turn_messages IS 'Number of counted messages in the request turn.';
-COMMENT ON COLUMN marts.responses.needs_reply_reason IS 'Why the request turn needed a reply (stg_turns.needs_reply_reason): rule (lexicon id): "evidence".';
+COMMENT ON COLUMN marts.responses.needs_reply_reason IS 'Why the request turn needed a reply (int_turns.needs_reply_reason): rule (lexicon id): "evidence".';
 COMMENT ON COLUMN marts.responses.day IS 'The day the request was answered: date of responded_at in the company''s time zone.';

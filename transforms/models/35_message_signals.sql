@@ -5,7 +5,7 @@
 CREATE OR REPLACE TEMP VIEW fresh_message_signals AS
 WITH
 counted AS (
-    SELECT * FROM marts.stg_counted_messages
+    SELECT * FROM intermediate.int_counted_messages
     WHERE (getvariable('full_build') OR core_conversation_key IN (SELECT conversation_key FROM meta.build_scope))
 ),
 

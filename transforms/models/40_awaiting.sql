@@ -4,7 +4,7 @@ CREATE OR REPLACE TABLE marts.awaiting AS
 WITH
 last_turns AS (
     SELECT *
-    FROM marts.stg_turns
+    FROM intermediate.int_turns
     WHERE is_last_turn
       AND needs_reply
       AND needs_reply_at >= getvariable('as_of') - to_hours(24 * getvariable('awaiting_lookback_days'))
@@ -26,11 +26,11 @@ clocked AS (
             AS worked_at_request_us,
         business_us_at(e.worked_before_us, e.start_us, e.end_us, o.as_of) AS worked_at_as_of_us
     FROM open_items AS o
-    ASOF LEFT JOIN marts.stg_business_clock AS s
+    ASOF LEFT JOIN intermediate.int_business_clock AS s
         ON s.party_kind = o.waiting_on
        AND s.party_id = o.waiting_party
        AND o.needs_reply_at >= s.start_utc
-    ASOF LEFT JOIN marts.stg_business_clock AS e
+    ASOF LEFT JOIN intermediate.int_business_clock AS e
         ON e.party_kind = o.waiting_on
        AND e.party_id = o.waiting_party
        AND o.as_of >= e.start_utc
@@ -61,7 +61,7 @@ final AS (
 
 SELECT * FROM final;
 
-COMMENT ON TABLE marts.awaiting IS 'Requests still waiting for a reply at as_of: the last turn of a (conversation_key, vendor_id) pair when it needs a reply (stg_turns.needs_reply: a question, a request, a nudge, an escalation or a rework; never a statement or an acknowledgement), asked at or after as_of - metrics.awaiting_lookback_days (x 24 h). Grain: (conversation_key, vendor_id).';
+COMMENT ON TABLE marts.awaiting IS 'Requests still waiting for a reply at as_of: the last turn of a (conversation_key, vendor_id) pair when it needs a reply (int_turns.needs_reply: a question, a request, a nudge, an escalation or a rework; never a statement or an acknowledgement), asked at or after as_of - metrics.awaiting_lookback_days (x 24 h). Grain: (conversation_key, vendor_id).';
 COMMENT ON COLUMN marts.awaiting.vendor_id IS 'The vendor of the exchange.';
 COMMENT ON COLUMN marts.awaiting.channel IS 'email or slack.';
 COMMENT ON COLUMN marts.awaiting.conversation_key IS 'The measured conversation (a Slack segment for unthreaded messages; see marts.responses).';
@@ -77,5 +77,5 @@ COMMENT ON COLUMN marts.awaiting.waiting_party IS 'Whose calendar and SLA apply:
 COMMENT ON COLUMN marts.awaiting.requested_by_side IS 'company or vendor: the side of the unanswered turn.';
 COMMENT ON COLUMN marts.awaiting.last_message_key IS 'Last message of the unanswered turn.';
 COMMENT ON COLUMN marts.awaiting.request_turn_messages IS 'Number of counted messages in the unanswered turn.';
-COMMENT ON COLUMN marts.awaiting.needs_reply_reason IS 'Why the turn needs a reply (stg_turns.needs_reply_reason): rule (lexicon id): "evidence".';
+COMMENT ON COLUMN marts.awaiting.needs_reply_reason IS 'Why the turn needs a reply (int_turns.needs_reply_reason): rule (lexicon id): "evidence".';
 COMMENT ON COLUMN marts.awaiting.day IS 'Date of as_of in the company''s time zone (where vendor_daily places awaiting items).';

@@ -31,7 +31,7 @@ message_counts AS (
         c.channel,
         d.direction,
         count(*) AS messages
-    FROM marts.stg_counted_messages AS c
+    FROM intermediate.int_counted_messages AS c
     INNER JOIN directions AS d ON d.side = c.side
     GROUP BY ALL
 ),

@@ -65,7 +65,7 @@ window_messages AS (
         p.recipient_vendor_ids,
         timezone(getvariable('company_timezone'), m.sent_at)::DATE AS day
     FROM core.messages AS m
-    INNER JOIN marts.stg_message_parties AS p ON p.message_key = m.message_key
+    INNER JOIN staging.stg_message_parties AS p ON p.message_key = m.message_key
     CROSS JOIN history AS h
     WHERE m.sent_at <= getvariable('as_of')
       AND m.sent_at >= timezone(getvariable('company_timezone'), h.first_day::TIMESTAMP)
@@ -269,12 +269,12 @@ slack_names AS (
             DISTINCT coalesce(u.real_name, u.name, m.user_id), ', '
             ORDER BY coalesce(u.real_name, u.name, m.user_id)
         ) AS people
-    FROM marts.stg_slack_conversations AS c
+    FROM staging.stg_slack_conversations AS c
     LEFT JOIN (
         SELECT DISTINCT
             channel_id,
             unnest(member_ids) AS user_id
-        FROM marts.stg_slack_conversations
+        FROM staging.stg_slack_conversations
     ) AS m ON m.channel_id = c.channel_id
     LEFT JOIN raw.slack_users AS u ON u.user_id = m.user_id
     GROUP BY c.channel_id
@@ -352,7 +352,7 @@ feeds AS (
             k.partition_key,
             c.vendor_id
         FROM slack_candidates AS k
-        INNER JOIN marts.stg_slack_conversations AS c ON c.channel_id = k.partition_key AND c.is_measured
+        INNER JOIN staging.stg_slack_conversations AS c ON c.channel_id = k.partition_key AND c.is_measured
         WHERE k.rank = 1
           AND (
               c.scope_reason = 'listed_channel'
@@ -366,7 +366,7 @@ feeds AS (
         FROM recorded AS r
         INNER JOIN marts.party_identifiers AS i ON i.kind = 'channel' AND i.identifier = lower(r.partition_key)
         WHERE r.channel = 'slack'
-          AND r.partition_key NOT IN (SELECT channel_id FROM marts.stg_slack_conversations)
+          AND r.partition_key NOT IN (SELECT channel_id FROM staging.stg_slack_conversations)
     ) AS fed
     WHERE vendor_id IN (SELECT party_id FROM marts.parties WHERE kind = 'vendor')
 ),

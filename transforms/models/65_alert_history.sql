@@ -9,7 +9,7 @@ days AS (
     SELECT
         day,
         row_number() OVER (ORDER BY day) AS n
-    FROM marts.stg_report_days
+    FROM intermediate.int_report_days
 ),
 
 report_day AS (
@@ -19,13 +19,13 @@ report_day AS (
 ),
 
 rule_days AS (
-    SELECT day, vendor_id, rule, subject, severity FROM marts.stg_alert_latency
+    SELECT day, vendor_id, rule, subject, severity FROM intermediate.int_alert_latency
     UNION ALL
-    SELECT day, vendor_id, rule, subject, severity FROM marts.stg_alert_silence
+    SELECT day, vendor_id, rule, subject, severity FROM intermediate.int_alert_silence
     UNION ALL
-    SELECT day, vendor_id, rule, subject, severity FROM marts.stg_alert_confusion
+    SELECT day, vendor_id, rule, subject, severity FROM intermediate.int_alert_confusion
     UNION ALL
-    SELECT day, vendor_id, rule, subject, severity FROM marts.stg_alert_chasing
+    SELECT day, vendor_id, rule, subject, severity FROM intermediate.int_alert_chasing
 ),
 
 islands AS (
@@ -83,7 +83,7 @@ item_episodes AS (
         arg_max(severity, day) AS last_severity,
         max(state) FILTER (WHERE day = getvariable('report_day')) AS state_on_report_day,
         max(dismissed_by) AS dismissed_by
-    FROM marts.stg_alert_items
+    FROM intermediate.int_alert_items
     GROUP BY vendor_id, rule, item_key
 ),
 

@@ -2,11 +2,11 @@
 -- history, and one row per vendor for its overdue items on each side (how many are new, worse, still open or
 -- answered on D), each with up to 5 evidence messages, the most important first. Summaries are built from numbers
 -- only: no vendor-controlled text goes into them. What users dismissed (marts.alert_history.dismissed_by,
--- marts.stg_alert_items.dismissed_by) is left out: marts.dismissed_alerts lists it.
+-- intermediate.int_alert_items.dismissed_by) is left out: marts.dismissed_alerts lists it.
 CREATE OR REPLACE TABLE marts.alerts AS
 WITH
 report AS (
-    SELECT * FROM marts.stg_report_days WHERE is_report_day
+    SELECT * FROM intermediate.int_report_days WHERE is_report_day
 ),
 
 vendors AS (
@@ -14,13 +14,13 @@ vendors AS (
 ),
 
 rule_rows AS (
-    SELECT * FROM marts.stg_alert_latency
+    SELECT * FROM intermediate.int_alert_latency
     UNION ALL
-    SELECT * FROM marts.stg_alert_silence
+    SELECT * FROM intermediate.int_alert_silence
     UNION ALL
-    SELECT * FROM marts.stg_alert_confusion
+    SELECT * FROM intermediate.int_alert_confusion
     UNION ALL
-    SELECT * FROM marts.stg_alert_chasing
+    SELECT * FROM intermediate.int_alert_chasing
 ),
 
 rule_alerts AS (
@@ -54,7 +54,7 @@ rule_alerts AS (
 ),
 
 items_today AS (
-    SELECT * FROM marts.stg_alert_items WHERE day = getvariable('report_day') AND dismissed_by IS NULL
+    SELECT * FROM intermediate.int_alert_items WHERE day = getvariable('report_day') AND dismissed_by IS NULL
 ),
 
 item_alerts AS (
@@ -112,9 +112,9 @@ latency_evidence AS (
         ) AS waited_business_minutes,
         NULL::VARCHAR AS phrases,
         0 AS priority
-    FROM marts.stg_requests AS q
+    FROM intermediate.int_requests AS q
     CROSS JOIN report
-    ASOF LEFT JOIN marts.stg_business_clock AS c
+    ASOF LEFT JOIN intermediate.int_business_clock AS c
         ON c.party_kind = q.waiting_on
        AND c.party_id = q.waiting_party
        AND report.ends_at >= c.start_utc

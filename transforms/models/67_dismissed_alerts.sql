@@ -10,7 +10,7 @@ rules AS (
 
 items AS (
     SELECT vendor_id, rule, item_key, subject, state, severity, dismissed_by AS feedback_id
-    FROM marts.stg_alert_items
+    FROM intermediate.int_alert_items
     WHERE day = getvariable('report_day') AND dismissed_by IS NOT NULL AND state <> 'resolved'
 ),
 

@@ -28,7 +28,7 @@ SELECT
             (
                 SELECT arg_max(coalesce(c.sender_name, c.sender), c.sent_at)
                 FROM core.messages AS c
-                INNER JOIN marts.stg_message_parties AS p ON p.message_key = c.message_key
+                INNER JOIN staging.stg_message_parties AS p ON p.message_key = c.message_key
                 WHERE c.conversation_key = m.conversation_key
                   AND p.side = 'company'
                   AND c.sent_at <= m.sent_at
@@ -37,7 +37,7 @@ SELECT
         )
     END AS owner,
     l.link
-FROM marts.stg_alert_items AS i
+FROM intermediate.int_alert_items AS i
 LEFT JOIN core.messages AS m ON m.message_key = i.item_key
 LEFT JOIN evidence_links AS l ON l.vendor_id = i.vendor_id AND l.rule = i.rule AND l.message_key = i.item_key
 WHERE i.day = $1 AND i.state <> 'resolved'

@@ -1,7 +1,7 @@
 -- What the confusion and chasing rules read, per report day and vendor: misunderstanding signals and counted
 -- messages in the detection window and in the baseline before it (both sides: confusion is an exchange's, not one
 -- side's), and the company's chasers (nudges, escalations).
-CREATE OR REPLACE TABLE marts.stg_alert_signals AS
+CREATE OR REPLACE TABLE intermediate.int_alert_signals AS
 WITH
 grid AS (
     SELECT
@@ -10,7 +10,7 @@ grid AS (
         d.window_starts_at,
         d.baseline_starts_at,
         p.party_id AS vendor_id
-    FROM marts.stg_report_days AS d
+    FROM intermediate.int_report_days AS d
     CROSS JOIN (SELECT party_id FROM marts.parties WHERE kind = 'vendor') AS p
 ),
 
@@ -21,7 +21,7 @@ messages AS (
         count(*) FILTER (WHERE c.sent_at > g.window_starts_at) AS window_messages,
         count(*) FILTER (WHERE c.sent_at <= g.window_starts_at) AS baseline_messages
     FROM grid AS g
-    INNER JOIN marts.stg_counted_messages AS c
+    INNER JOIN intermediate.int_counted_messages AS c
         ON c.vendor_id = g.vendor_id
        AND c.sent_at > g.baseline_starts_at
        AND c.sent_at <= g.ends_at
@@ -76,13 +76,13 @@ final AS (
 
 SELECT * FROM final;
 
-COMMENT ON TABLE marts.stg_alert_signals IS 'Staging: what the confusion and chasing rules read, per report day and vendor: counted messages, confusion signals (clarification, rework, repetition, info_request; both sides) and the company''s chasers (nudge, escalation) in the detection window and the baseline (stg_report_days). Grain: (day, vendor_id).';
-COMMENT ON COLUMN marts.stg_alert_signals.day IS 'The report day.';
-COMMENT ON COLUMN marts.stg_alert_signals.vendor_id IS 'The configured vendor.';
-COMMENT ON COLUMN marts.stg_alert_signals.window_messages IS 'Counted messages (both sides) sent in the detection window.';
-COMMENT ON COLUMN marts.stg_alert_signals.baseline_messages IS 'Counted messages (both sides) sent in the baseline.';
-COMMENT ON COLUMN marts.stg_alert_signals.window_confusion IS 'Confusion signals (clarification, rework, repetition, info_request; both sides) in the detection window.';
-COMMENT ON COLUMN marts.stg_alert_signals.baseline_confusion IS 'The same in the baseline.';
-COMMENT ON COLUMN marts.stg_alert_signals.window_chasers IS 'The company''s nudges and escalations to the vendor in the detection window.';
-COMMENT ON COLUMN marts.stg_alert_signals.baseline_chasers IS 'The same in the baseline.';
-COMMENT ON COLUMN marts.stg_alert_signals.window_share IS 'Length of the detection window over the baseline''s: a baseline count times this is what the window would hold at the baseline''s pace.';
+COMMENT ON TABLE intermediate.int_alert_signals IS 'Staging: what the confusion and chasing rules read, per report day and vendor: counted messages, confusion signals (clarification, rework, repetition, info_request; both sides) and the company''s chasers (nudge, escalation) in the detection window and the baseline (int_report_days). Grain: (day, vendor_id).';
+COMMENT ON COLUMN intermediate.int_alert_signals.day IS 'The report day.';
+COMMENT ON COLUMN intermediate.int_alert_signals.vendor_id IS 'The configured vendor.';
+COMMENT ON COLUMN intermediate.int_alert_signals.window_messages IS 'Counted messages (both sides) sent in the detection window.';
+COMMENT ON COLUMN intermediate.int_alert_signals.baseline_messages IS 'Counted messages (both sides) sent in the baseline.';
+COMMENT ON COLUMN intermediate.int_alert_signals.window_confusion IS 'Confusion signals (clarification, rework, repetition, info_request; both sides) in the detection window.';
+COMMENT ON COLUMN intermediate.int_alert_signals.baseline_confusion IS 'The same in the baseline.';
+COMMENT ON COLUMN intermediate.int_alert_signals.window_chasers IS 'The company''s nudges and escalations to the vendor in the detection window.';
+COMMENT ON COLUMN intermediate.int_alert_signals.baseline_chasers IS 'The same in the baseline.';
+COMMENT ON COLUMN intermediate.int_alert_signals.window_share IS 'Length of the detection window over the baseline''s: a baseline count times this is what the window would hold at the baseline''s pace.';

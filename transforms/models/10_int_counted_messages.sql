@@ -1,7 +1,7 @@
 -- Counted messages, one row per (message, vendor): human, not internal, company or vendor side, sent by as_of,
 -- and attributed to a configured vendor. Latency and signals are computed per (conversation_key, vendor_id)
 -- so that two vendors are never mixed. Email: a vendor's message belongs to its vendor, a company message to the
--- vendors among its recipients. Slack: only conversations measured for a vendor (marts.stg_slack_conversations)
+-- vendors among its recipients. Slack: only conversations measured for a vendor (staging.stg_slack_conversations)
 -- count, for that vendor: the company's messages there, and the messages of that vendor's people. Unthreaded Slack
 -- messages (core conversation `{channel}:main`) are split into segments: a message after slack_segment_gap_hours
 -- of silence in the channel's top level starts a new one, unless it comes from the other side right after a
@@ -28,8 +28,8 @@ unthreaded AS (
         lag(p.side) OVER stream_order AS previous_side,
         lag(coalesce(r.asks, FALSE)) OVER stream_order AS previous_asks
     FROM core.messages AS m
-    INNER JOIN marts.stg_message_parties AS p ON p.message_key = m.message_key
-    LEFT JOIN marts.stg_message_requests AS r ON r.message_key = m.message_key
+    INNER JOIN staging.stg_message_parties AS p ON p.message_key = m.message_key
+    LEFT JOIN staging.stg_message_requests AS r ON r.message_key = m.message_key
     WHERE m.channel = 'slack'
       AND m.conversation_key LIKE '%:main'
       AND NOT m.is_automated
@@ -70,7 +70,7 @@ eligible AS (
         p.recipient_vendor_ids,
         m.slack_channel_id
     FROM core.messages AS m
-    INNER JOIN marts.stg_message_parties AS p ON p.message_key = m.message_key
+    INNER JOIN staging.stg_message_parties AS p ON p.message_key = m.message_key
     LEFT JOIN segments AS s ON s.message_key = m.message_key
     WHERE NOT m.is_automated
       AND NOT p.is_internal
@@ -112,7 +112,7 @@ slack_scoped AS (
         s.vendor_id,
         s.scope_reason AS attribution
     FROM eligible AS e
-    INNER JOIN marts.stg_slack_conversations AS s ON s.channel_id = e.slack_channel_id AND s.is_measured
+    INNER JOIN staging.stg_slack_conversations AS s ON s.channel_id = e.slack_channel_id AND s.is_measured
     WHERE e.channel = 'slack' AND (e.side = 'company' OR e.vendor_id = s.vendor_id)
 ),
 
@@ -142,17 +142,17 @@ SELECT * FROM final;
 
 -- A full build starts from dropped tables (transforms/reset.sql) and an empty scope; an incremental build replaces
 -- the rows of the conversations in meta.build_scope.
-CREATE TABLE IF NOT EXISTS marts.stg_counted_messages AS FROM fresh_counted_messages WITH NO DATA;
-DELETE FROM marts.stg_counted_messages
+CREATE TABLE IF NOT EXISTS intermediate.int_counted_messages AS FROM fresh_counted_messages WITH NO DATA;
+DELETE FROM intermediate.int_counted_messages
 WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
-INSERT INTO marts.stg_counted_messages BY NAME FROM fresh_counted_messages;
+INSERT INTO intermediate.int_counted_messages BY NAME FROM fresh_counted_messages;
 
-COMMENT ON TABLE marts.stg_counted_messages IS 'Staging: counted messages (human, not internal, side company or vendor, sent_at <= as_of) attributed to configured vendors. Grain: (message_key, vendor_id). Email: a vendor message belongs to its sender''s vendor; a company message to each vendor in recipient_vendor_ids, or, when that list is empty, to each vendor with a counted message in the same conversation. Slack: only messages of conversations measured for a vendor (marts.stg_slack_conversations) count, for that vendor: company messages, and that vendor''s own messages (another vendor''s are not counted there).';
-COMMENT ON COLUMN marts.stg_counted_messages.message_key IS 'core.messages.message_key.';
-COMMENT ON COLUMN marts.stg_counted_messages.vendor_id IS 'The vendor this message is attributed to (a company message addressed to two vendors has two rows).';
-COMMENT ON COLUMN marts.stg_counted_messages.conversation_key IS 'The measured conversation: core.messages.conversation_key, except for unthreaded Slack messages, split into segments by [metrics] slack_segment_gap_hours of silence in the channel''s top level (unless the other side answers a message that asked something): {channel}:main:{ts of the segment''s first message}.';
-COMMENT ON COLUMN marts.stg_counted_messages.core_conversation_key IS 'core.messages.conversation_key (what incremental builds recompute as a whole: an email thread, a Slack thread, a Slack channel''s top level).';
-COMMENT ON COLUMN marts.stg_counted_messages.channel IS 'email or slack.';
-COMMENT ON COLUMN marts.stg_counted_messages.sent_at IS 'When the message was sent (UTC).';
-COMMENT ON COLUMN marts.stg_counted_messages.side IS 'company or vendor.';
-COMMENT ON COLUMN marts.stg_counted_messages.attribution IS 'How vendor_id was found. Email: sender (vendor message), recipient (company message addressed to the vendor; one addressed to no vendor is internal and not counted). Slack: why the conversation is measured for the vendor, as marts.stg_slack_conversations.scope_reason (listed_channel, shared_with_vendor_team, dm_with_vendor_member, group_dm_with_vendor_member).';
+COMMENT ON TABLE intermediate.int_counted_messages IS 'Staging: counted messages (human, not internal, side company or vendor, sent_at <= as_of) attributed to configured vendors. Grain: (message_key, vendor_id). Email: a vendor message belongs to its sender''s vendor; a company message to each vendor in recipient_vendor_ids, or, when that list is empty, to each vendor with a counted message in the same conversation. Slack: only messages of conversations measured for a vendor (staging.stg_slack_conversations) count, for that vendor: company messages, and that vendor''s own messages (another vendor''s are not counted there).';
+COMMENT ON COLUMN intermediate.int_counted_messages.message_key IS 'core.messages.message_key.';
+COMMENT ON COLUMN intermediate.int_counted_messages.vendor_id IS 'The vendor this message is attributed to (a company message addressed to two vendors has two rows).';
+COMMENT ON COLUMN intermediate.int_counted_messages.conversation_key IS 'The measured conversation: core.messages.conversation_key, except for unthreaded Slack messages, split into segments by [metrics] slack_segment_gap_hours of silence in the channel''s top level (unless the other side answers a message that asked something): {channel}:main:{ts of the segment''s first message}.';
+COMMENT ON COLUMN intermediate.int_counted_messages.core_conversation_key IS 'core.messages.conversation_key (what incremental builds recompute as a whole: an email thread, a Slack thread, a Slack channel''s top level).';
+COMMENT ON COLUMN intermediate.int_counted_messages.channel IS 'email or slack.';
+COMMENT ON COLUMN intermediate.int_counted_messages.sent_at IS 'When the message was sent (UTC).';
+COMMENT ON COLUMN intermediate.int_counted_messages.side IS 'company or vendor.';
+COMMENT ON COLUMN intermediate.int_counted_messages.attribution IS 'How vendor_id was found. Email: sender (vendor message), recipient (company message addressed to the vendor; one addressed to no vendor is internal and not counted). Slack: why the conversation is measured for the vendor, as staging.stg_slack_conversations.scope_reason (listed_channel, shared_with_vendor_team, dm_with_vendor_member, group_dm_with_vendor_member).';

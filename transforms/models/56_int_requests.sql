@@ -2,10 +2,10 @@
 -- waiting side's SLA and overdue_critical_factor x SLA in that side's business time. Overdue items are announced
 -- on the report day their wait crosses the SLA, once more on the day it crosses the critical factor, and are
 -- resolved on the day they are answered. Requests asked before the baseline of the oldest report day are left out.
-CREATE OR REPLACE TABLE marts.stg_requests AS
+CREATE OR REPLACE TABLE intermediate.int_requests AS
 WITH
 horizon AS (
-    SELECT min(baseline_starts_at) AS starts_at FROM marts.stg_report_days
+    SELECT min(baseline_starts_at) AS starts_at FROM intermediate.int_report_days
 ),
 
 requests AS (
@@ -20,7 +20,7 @@ requests AS (
         CASE WHEN t.side = 'company' THEN t.vendor_id ELSE 'company' END AS waiting_party,
         r.responded_at,
         r.business_minutes AS answered_business_minutes
-    FROM marts.stg_turns AS t
+    FROM intermediate.int_turns AS t
     LEFT JOIN marts.responses AS r
         ON r.conversation_key = t.conversation_key
        AND r.vendor_id = t.vendor_id
@@ -37,7 +37,7 @@ with_sla AS (
             AS worked_at_request_us
     FROM requests AS q
     LEFT JOIN marts.parties AS p ON p.kind = q.waiting_on AND p.party_id = q.waiting_party
-    ASOF LEFT JOIN marts.stg_business_clock AS c
+    ASOF LEFT JOIN intermediate.int_business_clock AS c
         ON c.party_kind = q.waiting_on
        AND c.party_id = q.waiting_party
        AND q.requested_at >= c.start_utc
@@ -66,7 +66,7 @@ due AS (
     CROSS JOIN LATERAL (
         VALUES ('sla', t.sla_target_us), ('critical', t.critical_target_us)
     ) AS g(goal, target_us)
-    ASOF LEFT JOIN marts.stg_business_clock AS c
+    ASOF LEFT JOIN intermediate.int_business_clock AS c
         ON c.party_kind = t.waiting_on
        AND c.party_id = t.waiting_party
        AND g.target_us >= c.worked_before_us
@@ -108,18 +108,18 @@ final AS (
 
 SELECT * FROM final;
 
-COMMENT ON TABLE marts.stg_requests IS 'Staging: every request (a turn that needs a reply, stg_turns.needs_reply) asked within the alert history and its baselines, with its answer and the instants its wait crosses the waiting side''s SLA and [alerts] overdue_critical_factor x SLA, in that side''s business time. Grain: (conversation_key, vendor_id, request_message_key).';
-COMMENT ON COLUMN marts.stg_requests.vendor_id IS 'The vendor of the exchange.';
-COMMENT ON COLUMN marts.stg_requests.channel IS 'email or slack.';
-COMMENT ON COLUMN marts.stg_requests.conversation_key IS 'The measured conversation (stg_turns.conversation_key).';
-COMMENT ON COLUMN marts.stg_requests.request_message_key IS 'The message that asks (stg_turns.needs_reply_message_key): the clock starts here.';
-COMMENT ON COLUMN marts.stg_requests.requested_by_side IS 'company or vendor: who asked.';
-COMMENT ON COLUMN marts.stg_requests.waiting_on IS 'vendor or company: who is expected to answer.';
-COMMENT ON COLUMN marts.stg_requests.waiting_party IS 'Whose calendar and SLA apply: the vendor id, or company.';
-COMMENT ON COLUMN marts.stg_requests.requested_at IS 'When it was asked (UTC).';
-COMMENT ON COLUMN marts.stg_requests.responded_at IS 'When the other side answered (first message of its next turn), NULL while unanswered (as of as_of).';
-COMMENT ON COLUMN marts.stg_requests.answered_business_minutes IS 'marts.responses.business_minutes of the answer, NULL while unanswered.';
-COMMENT ON COLUMN marts.stg_requests.sla_minutes IS 'The waiting side''s sla_hours x 60.';
-COMMENT ON COLUMN marts.stg_requests.worked_at_request_us IS 'The waiting side''s cumulative business microseconds at requested_at (stg_business_clock): business time waited at t = worked(t) - this.';
-COMMENT ON COLUMN marts.stg_requests.sla_due_at IS 'The instant the wait reaches the SLA in the waiting side''s business time (NULL past the loaded calendar).';
-COMMENT ON COLUMN marts.stg_requests.critical_due_at IS 'The instant the wait reaches overdue_critical_factor x the SLA in business time.';
+COMMENT ON TABLE intermediate.int_requests IS 'Staging: every request (a turn that needs a reply, int_turns.needs_reply) asked within the alert history and its baselines, with its answer and the instants its wait crosses the waiting side''s SLA and [alerts] overdue_critical_factor x SLA, in that side''s business time. Grain: (conversation_key, vendor_id, request_message_key).';
+COMMENT ON COLUMN intermediate.int_requests.vendor_id IS 'The vendor of the exchange.';
+COMMENT ON COLUMN intermediate.int_requests.channel IS 'email or slack.';
+COMMENT ON COLUMN intermediate.int_requests.conversation_key IS 'The measured conversation (int_turns.conversation_key).';
+COMMENT ON COLUMN intermediate.int_requests.request_message_key IS 'The message that asks (int_turns.needs_reply_message_key): the clock starts here.';
+COMMENT ON COLUMN intermediate.int_requests.requested_by_side IS 'company or vendor: who asked.';
+COMMENT ON COLUMN intermediate.int_requests.waiting_on IS 'vendor or company: who is expected to answer.';
+COMMENT ON COLUMN intermediate.int_requests.waiting_party IS 'Whose calendar and SLA apply: the vendor id, or company.';
+COMMENT ON COLUMN intermediate.int_requests.requested_at IS 'When it was asked (UTC).';
+COMMENT ON COLUMN intermediate.int_requests.responded_at IS 'When the other side answered (first message of its next turn), NULL while unanswered (as of as_of).';
+COMMENT ON COLUMN intermediate.int_requests.answered_business_minutes IS 'marts.responses.business_minutes of the answer, NULL while unanswered.';
+COMMENT ON COLUMN intermediate.int_requests.sla_minutes IS 'The waiting side''s sla_hours x 60.';
+COMMENT ON COLUMN intermediate.int_requests.worked_at_request_us IS 'The waiting side''s cumulative business microseconds at requested_at (int_business_clock): business time waited at t = worked(t) - this.';
+COMMENT ON COLUMN intermediate.int_requests.sla_due_at IS 'The instant the wait reaches the SLA in the waiting side''s business time (NULL past the loaded calendar).';
+COMMENT ON COLUMN intermediate.int_requests.critical_due_at IS 'The instant the wait reaches overdue_critical_factor x the SLA in business time.';

@@ -2,7 +2,7 @@
 -- requests wait; or more of its requests go unanswered past its usual answer time than its baseline leaves (a
 -- binomial tail), some of them still waiting (this shows within a day of that time, before the answers have visibly
 -- dried up); or several requests wait far longer than its usual (twice its baseline p90 and past the SLA).
-CREATE OR REPLACE TABLE marts.stg_alert_silence AS
+CREATE OR REPLACE TABLE intermediate.int_alert_silence AS
 WITH
 checked AS (
     SELECT
@@ -20,7 +20,7 @@ checked AS (
                 window_due_requests,
                 (baseline_late_requests + 0.5) / (baseline_due_requests + 1.0)
             ) < getvariable('alert_silence_late_significance') AS requests_late
-    FROM marts.stg_alert_windows
+    FROM intermediate.int_alert_windows
     WHERE responder = 'vendor'
 ),
 
@@ -67,15 +67,15 @@ final AS (
 
 SELECT * FROM final;
 
-COMMENT ON TABLE marts.stg_alert_silence IS 'Staging: silence per report day where it fires: the vendor''s answers in the detection window <= [alerts] silence_share x what its baseline pace gives (at least silence_min_expected; that few answers unlikely at its pace: Poisson lower tail < silence_dried_up_significance) while at least 2 requests wait; or of the requests whose wait reached stg_alert_windows.late_minutes in the window, more were not answered by then than is likely at the baseline''s share of late requests (binomial upper tail < silence_late_significance), at least silence_min_late of them still unanswered at the end of the day; or at least silence_min_items requests wait longer than twice its baseline p90 and its SLA. Grain: (day, vendor_id, rule).';
-COMMENT ON COLUMN marts.stg_alert_silence.value IS 'Answers given in the detection window.';
-COMMENT ON COLUMN marts.stg_alert_silence.threshold IS 'silence_share x expected answers.';
-COMMENT ON COLUMN marts.stg_alert_silence.p_value IS 'How likely so few answers are at the vendor''s pace: P(Poisson(expected) <= answers).';
-COMMENT ON COLUMN marts.stg_alert_silence.baseline IS 'Answers the window would hold at the baseline''s pace.';
-COMMENT ON COLUMN marts.stg_alert_silence.day IS 'The report day.';
-COMMENT ON COLUMN marts.stg_alert_silence.metric IS 'What value measures: answers_in_window.';
-COMMENT ON COLUMN marts.stg_alert_silence.rule IS 'The rule: silence.';
-COMMENT ON COLUMN marts.stg_alert_silence.severity IS 'warning or critical.';
-COMMENT ON COLUMN marts.stg_alert_silence.subject IS 'vendor (the vendor is the problem) or company (waiting on us).';
-COMMENT ON COLUMN marts.stg_alert_silence.summary IS 'One English sentence built from the numbers only.';
-COMMENT ON COLUMN marts.stg_alert_silence.vendor_id IS 'The configured vendor.';
+COMMENT ON TABLE intermediate.int_alert_silence IS 'Staging: silence per report day where it fires: the vendor''s answers in the detection window <= [alerts] silence_share x what its baseline pace gives (at least silence_min_expected; that few answers unlikely at its pace: Poisson lower tail < silence_dried_up_significance) while at least 2 requests wait; or of the requests whose wait reached int_alert_windows.late_minutes in the window, more were not answered by then than is likely at the baseline''s share of late requests (binomial upper tail < silence_late_significance), at least silence_min_late of them still unanswered at the end of the day; or at least silence_min_items requests wait longer than twice its baseline p90 and its SLA. Grain: (day, vendor_id, rule).';
+COMMENT ON COLUMN intermediate.int_alert_silence.value IS 'Answers given in the detection window.';
+COMMENT ON COLUMN intermediate.int_alert_silence.threshold IS 'silence_share x expected answers.';
+COMMENT ON COLUMN intermediate.int_alert_silence.p_value IS 'How likely so few answers are at the vendor''s pace: P(Poisson(expected) <= answers).';
+COMMENT ON COLUMN intermediate.int_alert_silence.baseline IS 'Answers the window would hold at the baseline''s pace.';
+COMMENT ON COLUMN intermediate.int_alert_silence.day IS 'The report day.';
+COMMENT ON COLUMN intermediate.int_alert_silence.metric IS 'What value measures: answers_in_window.';
+COMMENT ON COLUMN intermediate.int_alert_silence.rule IS 'The rule: silence.';
+COMMENT ON COLUMN intermediate.int_alert_silence.severity IS 'warning or critical.';
+COMMENT ON COLUMN intermediate.int_alert_silence.subject IS 'vendor (the vendor is the problem) or company (waiting on us).';
+COMMENT ON COLUMN intermediate.int_alert_silence.summary IS 'One English sentence built from the numbers only.';
+COMMENT ON COLUMN intermediate.int_alert_silence.vendor_id IS 'The configured vendor.';

@@ -2,7 +2,7 @@
 -- detection window against the baseline before it. A request still open at the end of the day counts with its wait
 -- so far (a lower bound of its answer time), so a vendor that stops answering shows at once instead of when the
 -- late answers finally come.
-CREATE OR REPLACE TABLE marts.stg_alert_windows AS
+CREATE OR REPLACE TABLE intermediate.int_alert_windows AS
 WITH
 grid AS (
     SELECT
@@ -12,7 +12,7 @@ grid AS (
         d.baseline_starts_at,
         p.party_id AS vendor_id,
         s.side AS responder
-    FROM marts.stg_report_days AS d
+    FROM intermediate.int_report_days AS d
     CROSS JOIN (SELECT party_id FROM marts.parties WHERE kind = 'vendor') AS p
     CROSS JOIN (VALUES ('vendor'), ('company')) AS s(side)
 ),
@@ -30,7 +30,7 @@ clock_points AS (
     CROSS JOIN LATERAL (
         VALUES ('baseline_start', g.baseline_starts_at), ('window_start', g.window_starts_at), ('end', g.ends_at)
     ) AS p(point, point_at)
-    ASOF LEFT JOIN marts.stg_business_clock AS c
+    ASOF LEFT JOIN intermediate.int_business_clock AS c
         ON c.party_kind = g.responder
        AND c.party_id = CASE g.responder WHEN 'vendor' THEN g.vendor_id ELSE 'company' END
        AND p.point_at >= c.start_utc
@@ -66,7 +66,7 @@ answers AS (
         q.answered_business_minutes AS minutes,
         q.responded_at > g.window_starts_at AS in_window
     FROM grid AS g
-    INNER JOIN marts.stg_requests AS q
+    INNER JOIN intermediate.int_requests AS q
         ON q.vendor_id = g.vendor_id
        AND q.waiting_on = g.responder
        AND q.responded_at > g.baseline_starts_at
@@ -81,7 +81,7 @@ asked AS (
         count(*) FILTER (WHERE q.requested_at > g.window_starts_at) AS window_requests,
         count(*) FILTER (WHERE q.requested_at <= g.window_starts_at) AS baseline_requests
     FROM grid AS g
-    INNER JOIN marts.stg_requests AS q
+    INNER JOIN intermediate.int_requests AS q
         ON q.vendor_id = g.vendor_id
        AND q.waiting_on = g.responder
        AND q.requested_at > g.baseline_starts_at
@@ -99,7 +99,7 @@ open_requests AS (
         q.worked_at_request_us,
         q.sla_minutes
     FROM grid AS g
-    INNER JOIN marts.stg_requests AS q
+    INNER JOIN intermediate.int_requests AS q
         ON q.vendor_id = g.vendor_id
        AND q.waiting_on = g.responder
        AND q.requested_at <= g.ends_at
@@ -116,7 +116,7 @@ open_waits AS (
         (business_us_at(c.worked_before_us, c.start_us, c.end_us, o.ends_at)
             - o.worked_at_request_us) / 60e6 AS minutes
     FROM open_requests AS o
-    ASOF LEFT JOIN marts.stg_business_clock AS c
+    ASOF LEFT JOIN intermediate.int_business_clock AS c
         ON c.party_kind = o.responder
        AND c.party_id = o.waiting_party
        AND o.ends_at >= c.start_utc
@@ -156,7 +156,7 @@ window_latency AS (
 ),
 
 -- How often the baseline answered slower than the window's median: a window at the vendor's normal has its
--- median above that many of them about half the time (stg_alert_latency tests it).
+-- median above that many of them about half the time (int_alert_latency tests it).
 baseline_above AS (
     SELECT
         a.day,
@@ -184,7 +184,7 @@ open_counts AS (
 
 -- Each request comes due at late_minutes of the responder's business time after it was asked; it is late when it
 -- was not answered by then. At the responder's normal a request is late with the baseline's share of late
--- requests, so several late ones in the window are a binomial tail (stg_alert_silence tests it): a vendor that
+-- requests, so several late ones in the window are a binomial tail (int_alert_silence tests it): a vendor that
 -- leaves requests unanswered shows within a day of its usual answer time, not when its answers have dried up.
 request_due_times AS (
     SELECT
@@ -202,7 +202,7 @@ request_due_times AS (
     FROM grid AS g
     INNER JOIN baselines AS b ON b.day = g.day AND b.vendor_id = g.vendor_id AND b.responder = g.responder
     INNER JOIN clock_by_day AS k ON k.day = g.day AND k.vendor_id = g.vendor_id AND k.responder = g.responder
-    INNER JOIN marts.stg_requests AS q
+    INNER JOIN intermediate.int_requests AS q
         ON q.vendor_id = g.vendor_id
        AND q.waiting_on = g.responder
        AND q.requested_at <= g.ends_at
@@ -275,25 +275,25 @@ final AS (
 
 SELECT * FROM final;
 
-COMMENT ON TABLE marts.stg_alert_windows IS 'Staging: what the latency and silence rules read, per report day, vendor and responding side (responder vendor: the vendor answering the company; company: the company answering the vendor). Detection window = (stg_report_days.window_starts_at, ends_at]; baseline = (baseline_starts_at, window_starts_at]. Grain: (day, vendor_id, responder).';
-COMMENT ON COLUMN marts.stg_alert_windows.day IS 'The report day.';
-COMMENT ON COLUMN marts.stg_alert_windows.vendor_id IS 'The configured vendor.';
-COMMENT ON COLUMN marts.stg_alert_windows.responder IS 'vendor or company: the side whose answers are measured.';
-COMMENT ON COLUMN marts.stg_alert_windows.window_answers IS 'Answers given in the detection window (stg_requests.responded_at in it).';
-COMMENT ON COLUMN marts.stg_alert_windows.window_observations IS 'window_answers plus the requests still open at the end of the day (asked within awaiting_lookback_days).';
-COMMENT ON COLUMN marts.stg_alert_windows.window_median IS 'Median business minutes over the window''s observations: the answers'' times and the open requests'' waits so far (lower bounds).';
-COMMENT ON COLUMN marts.stg_alert_windows.open_requests IS 'Requests waiting on the responder at the end of the day (asked within awaiting_lookback_days).';
-COMMENT ON COLUMN marts.stg_alert_windows.long_open_requests IS 'Of those, the ones waiting longer than both the SLA and twice the baseline p90.';
-COMMENT ON COLUMN marts.stg_alert_windows.window_requests IS 'Requests to the responder asked in the detection window.';
-COMMENT ON COLUMN marts.stg_alert_windows.baseline_answers IS 'Answers given in the baseline.';
-COMMENT ON COLUMN marts.stg_alert_windows.baseline_answers_above IS 'Baseline answers slower than window_median.';
-COMMENT ON COLUMN marts.stg_alert_windows.baseline_median IS 'Median business minutes of the answers given in the baseline.';
-COMMENT ON COLUMN marts.stg_alert_windows.baseline_p90 IS '90th percentile of business minutes of the answers given in the baseline.';
-COMMENT ON COLUMN marts.stg_alert_windows.late_minutes IS 'The [alerts] silence_late_quantile of the business minutes of the answers given in the baseline: a request not answered within this is late.';
-COMMENT ON COLUMN marts.stg_alert_windows.window_due_requests IS 'Requests to the responder whose wait reached late_minutes (of the responder''s business time) in the detection window.';
-COMMENT ON COLUMN marts.stg_alert_windows.window_late_requests IS 'Of those, the ones not answered by then.';
-COMMENT ON COLUMN marts.stg_alert_windows.window_late_open_requests IS 'Of the late ones, those still unanswered at the end of the day.';
-COMMENT ON COLUMN marts.stg_alert_windows.baseline_due_requests IS 'Requests to the responder whose wait reached late_minutes in the baseline.';
-COMMENT ON COLUMN marts.stg_alert_windows.baseline_late_requests IS 'Of those, the ones not answered by then.';
-COMMENT ON COLUMN marts.stg_alert_windows.baseline_requests IS 'Requests to the responder asked in the baseline.';
-COMMENT ON COLUMN marts.stg_alert_windows.expected_window_answers IS 'Answers the window would bring at the baseline''s pace, in the responder''s business time: baseline_answers x business time in the window / business time in the baseline (0 without business time in the baseline).';
+COMMENT ON TABLE intermediate.int_alert_windows IS 'Staging: what the latency and silence rules read, per report day, vendor and responding side (responder vendor: the vendor answering the company; company: the company answering the vendor). Detection window = (int_report_days.window_starts_at, ends_at]; baseline = (baseline_starts_at, window_starts_at]. Grain: (day, vendor_id, responder).';
+COMMENT ON COLUMN intermediate.int_alert_windows.day IS 'The report day.';
+COMMENT ON COLUMN intermediate.int_alert_windows.vendor_id IS 'The configured vendor.';
+COMMENT ON COLUMN intermediate.int_alert_windows.responder IS 'vendor or company: the side whose answers are measured.';
+COMMENT ON COLUMN intermediate.int_alert_windows.window_answers IS 'Answers given in the detection window (int_requests.responded_at in it).';
+COMMENT ON COLUMN intermediate.int_alert_windows.window_observations IS 'window_answers plus the requests still open at the end of the day (asked within awaiting_lookback_days).';
+COMMENT ON COLUMN intermediate.int_alert_windows.window_median IS 'Median business minutes over the window''s observations: the answers'' times and the open requests'' waits so far (lower bounds).';
+COMMENT ON COLUMN intermediate.int_alert_windows.open_requests IS 'Requests waiting on the responder at the end of the day (asked within awaiting_lookback_days).';
+COMMENT ON COLUMN intermediate.int_alert_windows.long_open_requests IS 'Of those, the ones waiting longer than both the SLA and twice the baseline p90.';
+COMMENT ON COLUMN intermediate.int_alert_windows.window_requests IS 'Requests to the responder asked in the detection window.';
+COMMENT ON COLUMN intermediate.int_alert_windows.baseline_answers IS 'Answers given in the baseline.';
+COMMENT ON COLUMN intermediate.int_alert_windows.baseline_answers_above IS 'Baseline answers slower than window_median.';
+COMMENT ON COLUMN intermediate.int_alert_windows.baseline_median IS 'Median business minutes of the answers given in the baseline.';
+COMMENT ON COLUMN intermediate.int_alert_windows.baseline_p90 IS '90th percentile of business minutes of the answers given in the baseline.';
+COMMENT ON COLUMN intermediate.int_alert_windows.late_minutes IS 'The [alerts] silence_late_quantile of the business minutes of the answers given in the baseline: a request not answered within this is late.';
+COMMENT ON COLUMN intermediate.int_alert_windows.window_due_requests IS 'Requests to the responder whose wait reached late_minutes (of the responder''s business time) in the detection window.';
+COMMENT ON COLUMN intermediate.int_alert_windows.window_late_requests IS 'Of those, the ones not answered by then.';
+COMMENT ON COLUMN intermediate.int_alert_windows.window_late_open_requests IS 'Of the late ones, those still unanswered at the end of the day.';
+COMMENT ON COLUMN intermediate.int_alert_windows.baseline_due_requests IS 'Requests to the responder whose wait reached late_minutes in the baseline.';
+COMMENT ON COLUMN intermediate.int_alert_windows.baseline_late_requests IS 'Of those, the ones not answered by then.';
+COMMENT ON COLUMN intermediate.int_alert_windows.baseline_requests IS 'Requests to the responder asked in the baseline.';
+COMMENT ON COLUMN intermediate.int_alert_windows.expected_window_answers IS 'Answers the window would bring at the baseline''s pace, in the responder''s business time: baseline_answers x business time in the window / business time in the baseline (0 without business time in the baseline).';

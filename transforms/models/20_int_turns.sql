@@ -11,8 +11,8 @@ counted AS (
         r.asks,
         r.is_acknowledgement,
         r.reason
-    FROM marts.stg_counted_messages AS c
-    INNER JOIN marts.stg_message_requests AS r ON r.message_key = c.message_key
+    FROM intermediate.int_counted_messages AS c
+    INNER JOIN staging.stg_message_requests AS r ON r.message_key = c.message_key
     WHERE (getvariable('full_build') OR c.core_conversation_key IN (SELECT conversation_key FROM meta.build_scope))
 ),
 
@@ -95,24 +95,24 @@ SELECT * FROM final;
 
 -- A full build starts from dropped tables (transforms/reset.sql) and an empty scope; an incremental build replaces
 -- the rows of the conversations in meta.build_scope.
-CREATE TABLE IF NOT EXISTS marts.stg_turns AS FROM fresh_turns WITH NO DATA;
-DELETE FROM marts.stg_turns WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
-INSERT INTO marts.stg_turns BY NAME FROM fresh_turns;
+CREATE TABLE IF NOT EXISTS intermediate.int_turns AS FROM fresh_turns WITH NO DATA;
+DELETE FROM intermediate.int_turns WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
+INSERT INTO intermediate.int_turns BY NAME FROM fresh_turns;
 
-COMMENT ON TABLE marts.stg_turns IS 'Staging: turns, i.e. maximal runs of consecutive counted messages from the same side within a (conversation_key, vendor_id) pair, ordered by sent_at then message_key, with whether each needs a reply and why (the audit trail of what opens a clock). Grain: (conversation_key, vendor_id, turn_no).';
-COMMENT ON COLUMN marts.stg_turns.conversation_key IS 'The measured conversation (stg_counted_messages.conversation_key: a Slack segment for unthreaded messages).';
-COMMENT ON COLUMN marts.stg_turns.core_conversation_key IS 'core.messages.conversation_key (what incremental builds recompute as a whole).';
-COMMENT ON COLUMN marts.stg_turns.vendor_id IS 'The vendor of the pair.';
-COMMENT ON COLUMN marts.stg_turns.turn_no IS '1-based position of the turn in the pair; consecutive turns alternate sides.';
-COMMENT ON COLUMN marts.stg_turns.channel IS 'Channel of the first counted message of the pair (email or slack).';
-COMMENT ON COLUMN marts.stg_turns.side IS 'company or vendor: who speaks in this turn.';
-COMMENT ON COLUMN marts.stg_turns.first_message_key IS 'First message of the turn.';
-COMMENT ON COLUMN marts.stg_turns.first_sent_at IS 'sent_at of the first message of the turn.';
-COMMENT ON COLUMN marts.stg_turns.last_message_key IS 'Last message of the turn (an acknowledgement there can close the turn).';
-COMMENT ON COLUMN marts.stg_turns.last_sent_at IS 'sent_at of the last message of the turn.';
-COMMENT ON COLUMN marts.stg_turns.messages IS 'Number of counted messages in the turn.';
-COMMENT ON COLUMN marts.stg_turns.is_last_turn IS 'True for the last turn of the pair as of as_of.';
-COMMENT ON COLUMN marts.stg_turns.needs_reply IS 'True when a message of the turn asks the other side for something (stg_message_requests.asks) and the turn does not end with its author''s acknowledgement sent 30 minutes or more after the last asking message: only such turns open a response clock (marts.responses) or wait (marts.awaiting).';
-COMMENT ON COLUMN marts.stg_turns.needs_reply_message_key IS 'The first message of the turn that asks something (the first message when none does): a response clock starts here.';
-COMMENT ON COLUMN marts.stg_turns.needs_reply_at IS 'sent_at of needs_reply_message_key.';
-COMMENT ON COLUMN marts.stg_turns.needs_reply_reason IS 'Why: the reason of the first asking message (rule (lexicon id): "evidence"); closed: … when the author acknowledged later in the same turn; feedback: not a request (note) when the only asks were overruled by a user (meta.feedback); else acknowledgement (every message only thanks or confirms) or statement.';
+COMMENT ON TABLE intermediate.int_turns IS 'Staging: turns, i.e. maximal runs of consecutive counted messages from the same side within a (conversation_key, vendor_id) pair, ordered by sent_at then message_key, with whether each needs a reply and why (the audit trail of what opens a clock). Grain: (conversation_key, vendor_id, turn_no).';
+COMMENT ON COLUMN intermediate.int_turns.conversation_key IS 'The measured conversation (int_counted_messages.conversation_key: a Slack segment for unthreaded messages).';
+COMMENT ON COLUMN intermediate.int_turns.core_conversation_key IS 'core.messages.conversation_key (what incremental builds recompute as a whole).';
+COMMENT ON COLUMN intermediate.int_turns.vendor_id IS 'The vendor of the pair.';
+COMMENT ON COLUMN intermediate.int_turns.turn_no IS '1-based position of the turn in the pair; consecutive turns alternate sides.';
+COMMENT ON COLUMN intermediate.int_turns.channel IS 'Channel of the first counted message of the pair (email or slack).';
+COMMENT ON COLUMN intermediate.int_turns.side IS 'company or vendor: who speaks in this turn.';
+COMMENT ON COLUMN intermediate.int_turns.first_message_key IS 'First message of the turn.';
+COMMENT ON COLUMN intermediate.int_turns.first_sent_at IS 'sent_at of the first message of the turn.';
+COMMENT ON COLUMN intermediate.int_turns.last_message_key IS 'Last message of the turn (an acknowledgement there can close the turn).';
+COMMENT ON COLUMN intermediate.int_turns.last_sent_at IS 'sent_at of the last message of the turn.';
+COMMENT ON COLUMN intermediate.int_turns.messages IS 'Number of counted messages in the turn.';
+COMMENT ON COLUMN intermediate.int_turns.is_last_turn IS 'True for the last turn of the pair as of as_of.';
+COMMENT ON COLUMN intermediate.int_turns.needs_reply IS 'True when a message of the turn asks the other side for something (stg_message_requests.asks) and the turn does not end with its author''s acknowledgement sent 30 minutes or more after the last asking message: only such turns open a response clock (marts.responses) or wait (marts.awaiting).';
+COMMENT ON COLUMN intermediate.int_turns.needs_reply_message_key IS 'The first message of the turn that asks something (the first message when none does): a response clock starts here.';
+COMMENT ON COLUMN intermediate.int_turns.needs_reply_at IS 'sent_at of needs_reply_message_key.';
+COMMENT ON COLUMN intermediate.int_turns.needs_reply_reason IS 'Why: the reason of the first asking message (rule (lexicon id): "evidence"); closed: … when the author acknowledged later in the same turn; feedback: not a request (note) when the only asks were overruled by a user (meta.feedback); else acknowledgement (every message only thanks or confirms) or statement.';
