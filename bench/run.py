@@ -159,11 +159,6 @@ def git_state() -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
-def _ingested(result: dict[str, Any]) -> int:
-    stats = result["stats"]
-    return int(stats["read"]) + int(stats["quarantined"])
-
-
 def figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The headline numbers, as rates and as ratios against the baselines of the same run."""
     gen, inc = steps["generate"], steps["generate_increment"]
