@@ -389,6 +389,10 @@ def build_marts(
             con.execute(_sql("reset.sql"))
         con.execute(_sql("seeds.sql"))
         con.execute(_sql("macros.sql"))
+        # The models read tables this transaction just rebuilt, which have no statistics yet: DuckDB then guesses
+        # a handful of rows and runs an ASOF join as a nested loop. On the business clock (tens of thousands of
+        # intervals) that took 16 of the 20 s of a daily build at 300k messages; the sorting ASOF join takes 0.2 s.
+        con.execute("SET asof_loop_join_threshold = 0")
         counts["parties"] = calendar.load_parties(con, config)
         counts["party_identifiers"] = calendar.load_identifiers(con, config)
         if incremental and state is not None and state.calendar_start <= start and end <= state.calendar_end:

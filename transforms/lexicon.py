@@ -99,7 +99,9 @@ def read_lexicon_file(path: Path | str) -> list[Entry]:
 
 
 def validate(entries: list[Entry], con: duckdb.DuckDBPyConnection | None = None) -> None:
-    """Unique ids, and every pattern compiles in DuckDB's RE2 and does not match empty text."""
+    """Unique ids, and every pattern compiles in DuckDB's RE2 and matches at least one character wherever it
+    matches (the models read a match from its non-empty extract): neither empty text nor a zero-width match such as
+    a lone word boundary."""
     seen: dict[str, str] = {}
     for e in entries:
         if e.id in seen:
@@ -109,7 +111,11 @@ def validate(entries: list[Entry], con: duckdb.DuckDBPyConnection | None = None)
     try:
         for e in entries:
             try:
-                (empty,) = check.execute("SELECT regexp_matches('', ?)", [e.pattern]).fetchall()[0]
+                (empty,) = check.execute(
+                    "SELECT regexp_matches('', $1) OR list_bool_or("
+                    "[regexp_matches(probe, $1) AND regexp_extract(probe, $1) = '' FOR probe IN ['x', ' x. y? ']])",
+                    [e.pattern],
+                ).fetchall()[0]
             except duckdb.Error as exc:
                 message = str(exc).removeprefix("Invalid Input Error: ")
                 raise LexiconError(

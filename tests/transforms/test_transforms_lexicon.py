@@ -597,6 +597,7 @@ def test_extra_lexicon_id_collision(tmp_path: Path) -> None:
         ({"id": "bad_re", "signal": "nudge", "lang": "en", "pattern": "(unclosed"}, "not a valid RE2 regex"),
         ({"id": "lookahead", "signal": "nudge", "lang": "en", "pattern": "(?=x)y"}, "not a valid RE2 regex"),
         ({"id": "empty", "signal": "nudge", "lang": "en", "pattern": "(x)?"}, "matches empty text"),
+        ({"id": "zero_width", "signal": "nudge", "lang": "en", "pattern": r"\b"}, "matches empty text"),
         ({"id": "sig", "signal": "anger", "lang": "en", "pattern": "x"}, "signal 'anger' is not one of"),
         ({"id": "lang", "signal": "nudge", "lang": "English", "pattern": "x"}, "lang 'English'"),
     ],

@@ -60,7 +60,8 @@ matched AS (
     FROM asking
 ),
 
-ruled AS (
+-- Read twice (the request phrases and the final rows): computed once, not once per reader.
+ruled AS MATERIALIZED (
     SELECT
         message_key,
         core_conversation_key,

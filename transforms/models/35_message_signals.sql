@@ -26,42 +26,37 @@ candidates AS MATERIALIZED (
     SELECT * FROM bodies
 ),
 
+-- Each signal's alternation is extracted once per text; a text matches a signal when the extract is not empty
+-- (lexicon patterns always match at least one character: transforms/lexicon.py). regexp_extract, not
+-- regexp_matches: on the longest alternations (clarification, rework) DuckDB's regexp_matches runs about 70 times
+-- slower (10 s instead of 0.15 s per signal at 300k messages).
+extracted AS MATERIALIZED (
+    SELECT
+        message_key,
+        regexp_extract(normalised_text, getvariable('signal_pattern_clarification')) AS clarification,
+        regexp_extract(normalised_text, getvariable('signal_pattern_info_request')) AS info_request,
+        regexp_extract(normalised_text, getvariable('signal_pattern_nudge')) AS nudge,
+        regexp_extract(normalised_text, getvariable('signal_pattern_repetition')) AS repetition,
+        regexp_extract(normalised_text, getvariable('signal_pattern_rework')) AS rework,
+        regexp_extract(normalised_text, getvariable('signal_pattern_escalation')) AS escalation,
+        regexp_extract(normalised_text, getvariable('follow_up_pattern')) AS follow_up
+    FROM candidates
+),
+
 matches AS (
-    SELECT message_key, 'clarification' AS signal,
-           regexp_extract(normalised_text, getvariable('signal_pattern_clarification')) AS evidence
-    FROM candidates
-    WHERE regexp_matches(normalised_text, getvariable('signal_pattern_clarification'))
+    SELECT message_key, 'clarification' AS signal, clarification AS evidence FROM extracted WHERE clarification <> ''
     UNION ALL
-    SELECT message_key, 'info_request' AS signal,
-           regexp_extract(normalised_text, getvariable('signal_pattern_info_request')) AS evidence
-    FROM candidates
-    WHERE regexp_matches(normalised_text, getvariable('signal_pattern_info_request'))
+    SELECT message_key, 'info_request' AS signal, info_request AS evidence FROM extracted WHERE info_request <> ''
     UNION ALL
-    SELECT message_key, 'nudge' AS signal,
-           regexp_extract(normalised_text, getvariable('signal_pattern_nudge')) AS evidence
-    FROM candidates
-    WHERE regexp_matches(normalised_text, getvariable('signal_pattern_nudge'))
+    SELECT message_key, 'nudge' AS signal, nudge AS evidence FROM extracted WHERE nudge <> ''
     UNION ALL
-    SELECT message_key, 'repetition' AS signal,
-           regexp_extract(normalised_text, getvariable('signal_pattern_repetition')) AS evidence
-    FROM candidates
-    WHERE regexp_matches(normalised_text, getvariable('signal_pattern_repetition'))
+    SELECT message_key, 'repetition' AS signal, repetition AS evidence FROM extracted WHERE repetition <> ''
     UNION ALL
-    SELECT message_key, 'rework' AS signal,
-           regexp_extract(normalised_text, getvariable('signal_pattern_rework')) AS evidence
-    FROM candidates
-    WHERE regexp_matches(normalised_text, getvariable('signal_pattern_rework'))
+    SELECT message_key, 'rework' AS signal, rework AS evidence FROM extracted WHERE rework <> ''
     UNION ALL
-    SELECT message_key, 'escalation' AS signal,
-           regexp_extract(normalised_text, getvariable('signal_pattern_escalation')) AS evidence
-    FROM candidates
-    WHERE regexp_matches(normalised_text, getvariable('signal_pattern_escalation'))
+    SELECT message_key, 'escalation' AS signal, escalation AS evidence FROM extracted WHERE escalation <> ''
     UNION ALL
-    SELECT message_key, 'follow_up' AS signal,
-           regexp_extract(normalised_text, getvariable('follow_up_pattern')) AS evidence
-    FROM candidates
-    WHERE regexp_matches(normalised_text, getvariable('follow_up_pattern'))
-      AND NOT regexp_matches(normalised_text, getvariable('signal_pattern_nudge'))
+    SELECT message_key, 'follow_up' AS signal, follow_up AS evidence FROM extracted WHERE follow_up <> '' AND nudge = ''
 ),
 
 -- Rework rejects what the other side delivered or advised, and clarification is about what the other side said:
