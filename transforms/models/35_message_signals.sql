@@ -22,10 +22,6 @@ bodies AS (
     WHERE m.body_text IS NOT NULL
 ),
 
-candidates AS MATERIALIZED (
-    SELECT * FROM bodies
-),
-
 -- Each signal's alternation is extracted once per text; a text matches a signal when the extract is not empty
 -- (lexicon patterns always match at least one character: transforms/lexicon.py). regexp_extract, not
 -- regexp_matches: on the longest alternations (clarification, rework) DuckDB's regexp_matches runs about 70 times
@@ -40,7 +36,7 @@ extracted AS MATERIALIZED (
         regexp_extract(normalised_text, getvariable('signal_pattern_rework')) AS rework,
         regexp_extract(normalised_text, getvariable('signal_pattern_escalation')) AS escalation,
         regexp_extract(normalised_text, getvariable('follow_up_pattern')) AS follow_up
-    FROM candidates
+    FROM bodies
 ),
 
 matches AS (
