@@ -46,13 +46,13 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint transforms warehouse/sql commhealth/digest/sql
+	$(BIN)/sqlfluff lint transforms warehouse/sql digest/sql
 	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
-	$(BIN)/sqlfluff fix transforms warehouse/sql commhealth/digest/sql
+	$(BIN)/sqlfluff fix transforms warehouse/sql digest/sql
 
 clean:
 	rm -rf $(VENV) .uv .prefect demo .pytest_cache .ruff_cache

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from commhealth.config import Config
+    from ground.config import Config
 
 FLOOR_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References")
 DATASET_FILE = "dataset.json"
@@ -120,12 +120,12 @@ def _timed(
 
 
 def ingest(params: dict[str, Any]) -> dict[str, Any]:
-    """`commhealth.ingest.ingest` on the given mbox files and Slack exports, with the time and peak RSS at the
+    """`flows.ingest.ingest` on the given mbox files and Slack exports, with the time and peak RSS at the
     moment the last part was staged (the merge runs alongside staging; what follows is its tail)."""
     from rich.console import Console
 
-    from commhealth import ingest as ingest_module
-    from commhealth.config import load_config
+    from flows import ingest as ingest_module
+    from ground.config import load_config
 
     config = load_config(params["config_path"])
     split: dict[str, float] = {}
@@ -157,13 +157,13 @@ def ingest(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def build(params: dict[str, Any]) -> dict[str, Any]:
-    """`commhealth.marts.build` as of the dataset's end."""
-    from commhealth.config import load_config
-    from commhealth.marts import build as build_marts
+    """`transforms.build.run_build` as of the dataset's end."""
+    from ground.config import load_config
+    from transforms.build import run_build
 
     config = load_config(params["config_path"])
     started = time.perf_counter()
-    counts = build_marts(config, dt.datetime.fromisoformat(params["as_of"]), publish=False)
+    counts = run_build(config, dt.datetime.fromisoformat(params["as_of"]), publish=False)
     work = time.perf_counter() - started
     return {"work_s": work, "publish_s": _publish(config), "rows": counts}
 

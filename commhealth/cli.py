@@ -14,9 +14,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from commhealth.config import Config, ConfigError, load_config
 from commhealth.feedback import FeedbackError
 from commhealth.report import print_summary
+from ground.config import Config, ConfigError, load_config
 from transforms.lexicon import LexiconError
 from warehouse.db import WarehouseBusyError, WarehouseFileError
 from warehouse.load import LoadStats
@@ -151,9 +151,9 @@ def _run_ingest(
     live: list[str] = (),
     empty_mail_is_a_problem: bool = True,
 ) -> LoadStats:
-    from commhealth.ingest import ingest
-    from commhealth.secrets import SecretUnavailableError
     from connectors.base import SourceAuthError, SourceError
+    from flows.ingest import ingest
+    from ground.secrets import SecretUnavailableError
 
     try:
         stats = ingest(
@@ -227,7 +227,7 @@ def ingest_graph() -> None:
     ),
 )
 def ingest_all() -> None:
-    from commhealth.ingest import configured_live_sources, configured_paths
+    from flows.ingest import configured_live_sources, configured_paths
 
     cfg = config()
     mail = configured_paths(cfg, "mbox")
@@ -256,8 +256,7 @@ def build(
     ] = False,
 ) -> None:
     """Rebuild the metric marts from core.messages; messages after --as-of are ignored."""
-    from commhealth.marts import build
-    from transforms.build import parse_as_of
+    from transforms.build import parse_as_of, run_build
 
     cfg = config_with_lexicon()
     try:
@@ -266,7 +265,7 @@ def build(
         raise fail(str(exc)) from None
     if not cfg.warehouse.path.exists():  # before building would make an empty warehouse
         raise fail(NOTHING_INGESTED)
-    counts = build(cfg, instant, full=full)
+    counts = run_build(cfg, instant, full=full)
     if not counts["messages"]:
         raise fail(NOTHING_INGESTED)
     mode = (
@@ -297,7 +296,7 @@ def run(
     ] = False,
 ) -> None:
     """Run the daily flow once: ingest, build, alerts, digest."""
-    from commhealth.ingest import selected_sources
+    from flows.ingest import selected_sources
 
     cfg = config_with_lexicon()
     if as_of:

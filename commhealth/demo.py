@@ -7,10 +7,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from commhealth.config import load_config
 from commhealth.demo_data import write_demo_dataset
 from commhealth.report import print_status
 from flows.daily import daily
+from ground.config import load_config
 
 
 def run_demo(target: Path, *, seed: int, console: Console) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from commhealth.rules import ITEM_RULES, VENDOR_RULES
+from ground.rules import ITEM_RULES, VENDOR_RULES
 
 
 class FeedbackError(ValueError):

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
-from commhealth.records import MessageRecord, QuarantineRecord
+from ground.records import MessageRecord, QuarantineRecord
 
 if TYPE_CHECKING:
     from connectors.slack_export.parse import SlackChannelRecord, SlackUserRecord
@@ -21,7 +21,7 @@ class SourceAuthError(SourceError):
 
 
 class Sink(Protocol):
-    """Where a connector puts what it read (implemented by commhealth.ingest.StagingSink).
+    """Where a connector puts what it read (implemented by flows.ingest.StagingSink).
 
     `add` takes records in order; `checkpoint` stores a partition's cursor AFTER the records added before it, so
     a run killed between pages resumes from the last checkpoint with nothing lost or doubled. A connector reads

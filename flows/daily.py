@@ -20,10 +20,9 @@ from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 from rich.console import Console
 
-from commhealth import ingest, marts
-from commhealth.config import Config, ConfigError, find_config_path, load_config
-from commhealth.digest import queries, render
-from commhealth.digest.delivery import (
+from connectors.base import SourceAuthError
+from digest import queries, render
+from digest.delivery import (
     Delivery,
     DigestFiles,
     deliver,
@@ -31,10 +30,11 @@ from commhealth.digest.delivery import (
     resolve_token,
     write_digest_files,
 )
-from commhealth.digest.model import Digest
-from commhealth.secrets import SecretUnavailableError
-from connectors.base import SourceAuthError
-from transforms.build import parse_as_of, report_day
+from digest.model import Digest
+from flows import ingest
+from ground.config import Config, ConfigError, find_config_path, load_config
+from ground.secrets import SecretUnavailableError
+from transforms.build import parse_as_of, report_day, run_build
 from warehouse.session import publish_snapshot, writing
 
 EXTRACT_THREADS = 4
@@ -101,7 +101,7 @@ def load(config_file: str, notes: list[dict[str, object]]) -> dict[str, int]:
 @task(cache_policy=NO_CACHE)
 def build(config_file: str, as_of: dt.datetime) -> dict[str, int]:
     """Rebuild the marts (alerts included) as of `as_of`."""
-    counts = marts.build(_config(config_file), as_of, publish=False)
+    counts = run_build(_config(config_file), as_of, publish=False)
     get_run_logger().info("Built marts as of %s: %s", as_of.isoformat(), counts)
     return counts
 

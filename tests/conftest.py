@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from commhealth.records import MessageRecord, QuarantineRecord
+from ground.records import MessageRecord, QuarantineRecord
 from warehouse.load import LoadStats, merge_staged
 from warehouse.staging import StagingWriter
 

@@ -11,9 +11,8 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from commhealth.config import Config, load_config
-from commhealth.digest import queries
-from commhealth.digest.delivery import (
+from digest import queries
+from digest.delivery import (
     Delivery,
     DigestFiles,
     deliver,
@@ -21,10 +20,11 @@ from commhealth.digest.delivery import (
     resolve_token,
     write_digest_files,
 )
-from commhealth.digest.model import AlertLine, Digest, VendorDigest, WaitingItem
-from commhealth.digest.render import render_digest, render_terminal, render_vendor_alert
-from commhealth.ingest import ingest
-from commhealth.secrets import SecretUnavailableError
+from digest.model import AlertLine, Digest, VendorDigest, WaitingItem
+from digest.render import render_digest, render_terminal, render_vendor_alert
+from flows.ingest import ingest
+from ground.config import Config, load_config
+from ground.secrets import SecretUnavailableError
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.transforms.transforms_testlib import insert_feedback, insert_messages

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from commhealth.config import Config, load_config
-from commhealth.records import MessageRecord
+from ground.config import Config, load_config
+from ground.records import MessageRecord
 from tests.conftest import load_records, write_config
 from warehouse.session import writing
 

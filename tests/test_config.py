@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from commhealth.config import ConfigError, load_config
+from ground.config import ConfigError, load_config
 from tests.conftest import EXAMPLE_CONFIG, write_config
 
 LUMEN_WORKDAYS = 'workdays = ["mon", "tue", "wed", "thu", "fri", "sat"]'

@@ -17,13 +17,13 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from commhealth.config import load_config
 from commhealth.demo_data import DemoDataset, DemoTargetError, write_demo_dataset, write_synthetic_archive
-from commhealth.digest.queries import load_digest
-from commhealth.digest.render import render_digest, render_terminal
-from commhealth.ingest import configured_paths, ingest
-from commhealth.marts import build
 from commhealth.scenario import demo_scenario
+from digest.queries import load_digest
+from digest.render import render_digest, render_terminal
+from flows.ingest import configured_paths, ingest
+from ground.config import load_config
+from transforms.build import run_build
 
 END = dt.date(2026, 11, 20)
 DEMO_IDS = {spec.id for spec in demo_scenario().vendors}
@@ -145,7 +145,7 @@ def test_config_parses_with_vendors_abroad(demo: DemoDataset) -> None:
 
 
 def test_config_loads_with_the_project_model(demo: DemoDataset) -> None:
-    from commhealth.config import load_config
+    from ground.config import load_config
 
     config = load_config(demo.config_path)
     assert {v.id for v in config.vendors} == DEMO_IDS
@@ -244,7 +244,7 @@ def published(demo: DemoDataset) -> Path:
         mail=configured_paths(config, "mbox"),
         slack_exports=configured_paths(config, "slack_export"),
     )
-    build(config, demo.as_of)
+    run_build(config, demo.as_of)
     return config.warehouse.published_path
 
 

@@ -11,11 +11,11 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from commhealth.config import Config, load_config
-from commhealth.digest import queries
-from commhealth.digest.delivery import digest_markdown, write_digest_files
-from commhealth.ingest import ingest, merge, stage_mail
 from connectors.base import SourceError
+from digest import queries
+from digest.delivery import digest_markdown, write_digest_files
+from flows.ingest import ingest, merge, stage_mail
+from ground.config import Config, load_config
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.slack_api.conftest import seed_users, shared_with

@@ -9,10 +9,10 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from commhealth.config import load_config
 from commhealth.demo_data import write_demo_dataset
-from commhealth.ingest import Extraction, configured_plan, ingest, plan, selected_sources, with_mailboxes
-from commhealth.secrets import SecretUnavailableError
+from flows.ingest import Extraction, configured_plan, ingest, plan, selected_sources, with_mailboxes
+from ground.config import load_config
+from ground.secrets import SecretUnavailableError
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.test_cli import commhealth
 from warehouse.staging import staged_parts

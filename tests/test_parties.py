@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from commhealth.config import Config, load_config
-from commhealth.parties import PartyResolver
+from ground.config import Config, load_config
+from ground.parties import PartyResolver
 from tests.transforms.transforms_testlib import INSERT_MESSAGE, message_row
 from transforms.build import build_marts
 from warehouse.db import open_writer

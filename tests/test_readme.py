@@ -9,10 +9,10 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from commhealth.config import load_config
 from commhealth.demo_data import write_demo_dataset
-from commhealth.ingest import configured_paths, ingest
-from commhealth.marts import build
+from flows.ingest import configured_paths, ingest
+from ground.config import load_config
+from transforms.build import run_build
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -38,7 +38,7 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mail=configured_paths(config, "mbox"),
         slack_exports=configured_paths(config, "slack_export"),
     )
-    build(config, dataset.as_of)
+    run_build(config, dataset.as_of)
     return config.warehouse.published_path
 
 

@@ -18,11 +18,11 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from commhealth.config import load_config
 from commhealth.demo_data import DemoDataset, write_scenario_dataset
-from commhealth.ingest import configured_paths, ingest
-from commhealth.marts import build
 from commhealth.scenario import ATLAS, KAPPA, LUMEN, VINH, Degradation, Scenario, VendorSpec
+from flows.ingest import configured_paths, ingest
+from ground.config import load_config
+from transforms.build import run_build
 
 ROOT = Path(__file__).resolve().parents[1]
 END = dt.date(2026, 11, 20)
@@ -94,7 +94,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoDataset, Path]:
         mail=configured_paths(config, "mbox"),
         slack_exports=configured_paths(config, "slack_export"),
     )
-    build(config, dataset.as_of)
+    run_build(config, dataset.as_of)
     return dataset, config.warehouse.published_path
 
 

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from commhealth.secrets import MASK, mask_secrets
 from connectors.exchange.redact import install
+from ground.secrets import MASK, mask_secrets
 
 SHORT = "pon"  # inside "response" and "component"
 TEXT = "The response came from a component of the server"

@@ -16,9 +16,9 @@ import fsspec
 import pyarrow as pa
 import pytest
 
-from commhealth.config import ConfigError, load_config
-from commhealth.ingest import StagingSink, merge
-from commhealth.records import QuarantineRecord
+from flows.ingest import StagingSink, merge
+from ground.config import ConfigError, load_config
+from ground.records import QuarantineRecord
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.test_warehouse import mail, rows
 from warehouse.db import open_writer

@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from commhealth.config import load_config
-from commhealth.records import MessageRecord, QuarantineRecord
+from ground.config import load_config
+from ground.records import MessageRecord, QuarantineRecord
 from tests.conftest import EXAMPLE_CONFIG, load_records, write_config
 from warehouse.db import WarehouseBusyError, migration_files, open_writer, transaction
 from warehouse.load import merge_staged

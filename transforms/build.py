@@ -45,10 +45,11 @@ from importlib.metadata import version
 
 import duckdb
 
-from commhealth.config import Config
+from ground.config import Config
 from transforms import calendar, lexicon
 from transforms.seeding import SEEDS
 from warehouse.db import transaction
+from warehouse.session import writing
 
 UTC = dt.UTC
 CALENDAR_MARGIN_DAYS = 3
@@ -457,3 +458,15 @@ def _write_state(
         "DELETE FROM meta.conversation_changes WHERE changed_at < CAST(? AS TIMESTAMPTZ)",
         [watermark.isoformat()],
     )
+
+
+def run_build(
+    config: Config, as_of: dt.datetime, *, full: bool = False, publish: bool = True
+) -> dict[str, int]:
+    """`commhealth build`: update every mart as of `as_of` in a writing session (incrementally when possible,
+    fully when `full` or when it must be), record the run and publish the read-only copy unless the caller
+    publishes later. counts["full_build"] tells which it was."""
+    with writing(config, "build", publish=publish) as (con, run):
+        counts = build_marts(con, config, as_of, full=full)
+        run.detail = {"as_of": as_of.isoformat(), "full": bool(counts["full_build"]), "rows": counts}
+    return counts

@@ -22,7 +22,7 @@ import duckdb
 import holidays as holidays_lib
 import pyarrow as pa
 
-from commhealth.config import Config, Party, channel_key
+from ground.config import Config, Party, channel_key
 from transforms.seeding import replace_seed
 
 UTC = dt.UTC

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 import yaml
 
-from commhealth.config import Config
+from ground.config import Config
 from transforms.seeding import replace_seed
 
 SIGNALS = ("clarification", "info_request", "nudge", "repetition", "rework", "escalation")

@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from commhealth.records import CHANNEL_EMAIL, QuarantineRecord
+from ground.records import CHANNEL_EMAIL, QuarantineRecord
 from warehouse.db import sql, transaction
 from warehouse.email_threads import resolve_email_conversations, resolve_under_current_rule
 from warehouse.staging import (

@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from commhealth.config import Config
+from ground.config import Config
 from warehouse.db import open_writer, publish, sql
 
 

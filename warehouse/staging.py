@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 
-from commhealth.records import FLAG_TEXT_REPAIRED, MessageRecord, QuarantineRecord
+from ground.records import FLAG_TEXT_REPAIRED, MessageRecord, QuarantineRecord
 from warehouse.db import sql
 
 PART_SUFFIX = ".parquet"

@@ -32,8 +32,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from commhealth.config import Config
 from connectors.mail.newtext import extract_new_text
+from ground.config import Config
 from transforms.build import build_marts
 from warehouse.db import open_writer
 

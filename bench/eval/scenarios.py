@@ -33,10 +33,10 @@ from typing import Any
 import duckdb
 from rich.console import Console
 
-from commhealth.config import Config, load_config
 from commhealth.demo_data import write_scenario_dataset
-from commhealth.ingest import configured_paths, ingest
 from commhealth.scenario import Scenario
+from flows.ingest import configured_paths, ingest
+from ground.config import Config, load_config
 from transforms.build import build_marts, parse_as_of
 from transforms.calendar import expand_party
 from warehouse.session import writing

@@ -30,11 +30,11 @@ from exchangelib.errors import ErrorInvalidSyncStateData, EWSError
 from exchangelib.folders import BaseFolder
 from exchangelib.version import Version
 
-from commhealth.config import Config, ExchangeSource
-from commhealth.records import MessageRecord, QuarantineRecord
-from commhealth.secrets import mask_secrets
 from connectors.base import Sink, SourceError
 from connectors.mail import parse_email
+from ground.config import Config, ExchangeSource
+from ground.records import MessageRecord, QuarantineRecord
+from ground.secrets import mask_secrets
 
 from .client import clear_protocol_cache, connect, fault_tolerance, open_folder, probe_credentials
 from .redact import install as install_secret_filter

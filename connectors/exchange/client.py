@@ -37,9 +37,9 @@ from exchangelib.protocol import Protocol, RetryPolicy
 from exchangelib.version import Version
 from oauthlib.oauth2 import OAuth2Error
 
-from commhealth.config import ExchangeSource
-from commhealth.secrets import mask_secrets
 from connectors.base import SourceAuthError, SourceError
+from ground.config import ExchangeSource
+from ground.secrets import mask_secrets
 
 from .settings import DISTINGUISHED_FOLDERS, PROBE_ATTEMPTS, PROBE_MAX_SLEEP
 

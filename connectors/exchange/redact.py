@@ -2,7 +2,7 @@
 
 At DEBUG level exchangelib logs every request's headers (``Authorization: Basic <base64 user:password>``, NTLM
 messages, ``Bearer <token>``) and requests_oauthlib logs the token request body (``client_secret=...``) and the
-token. A filter on those loggers masks them with :func:`commhealth.secrets.mask_secrets` before any handler
+token. A filter on those loggers masks them with :func:`ground.secrets.mask_secrets` before any handler
 formats the record: authorization headers, URL passwords, OAuth secrets and tokens, and the run's own secret
 in every form it travels in (plain, URL-encoded, Basic-encoded) where it stands as a whole token.
 """
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote, quote_plus
 
-from commhealth.secrets import mask_secrets
+from ground.secrets import mask_secrets
 
 LOGGER_PREFIXES = ("exchangelib", "requests_oauthlib", "oauthlib", "requests_ntlm", "urllib3", "requests")
 

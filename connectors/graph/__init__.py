@@ -28,10 +28,10 @@ import json
 import logging
 from urllib.parse import quote
 
-from commhealth.config import Config, GraphSource
-from commhealth.records import MessageRecord, QuarantineRecord
 from connectors.base import Sink, SourceError
 from connectors.mail import parse_email
+from ground.config import Config, GraphSource
+from ground.records import MessageRecord, QuarantineRecord
 
 from .client import GraphClient, GraphError
 from .settings import (

@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 import httpx
 import msal
 
-from commhealth.config import GraphSource
 from connectors.base import SourceAuthError, SourceError
+from ground.config import GraphSource
 
 from .settings import (
     AUTH_ERRORS,

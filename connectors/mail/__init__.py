@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from commhealth.records import MessageRecord, QuarantineRecord
+from ground.records import MessageRecord, QuarantineRecord
 
 from .automated import automated_reason
 from .files import expand_paths, file_size, split_mbox

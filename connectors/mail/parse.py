@@ -9,7 +9,7 @@ from email import policy
 from email.message import Message
 from email.parser import BytesParser
 
-from commhealth.records import (
+from ground.records import (
     CHANNEL_EMAIL,
     FLAG_CHARSET_REPAIRED,
     FLAG_DATE_FROM_RECEIVED,

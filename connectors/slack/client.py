@@ -26,7 +26,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from commhealth.secrets import mask_secrets
+from ground.secrets import mask_secrets
 
 DEFAULT_API_URL = "https://slack.com/api/"
 _ERROR_CODE = re.compile(r"^[a-z0-9_.]{1,80}$")  # Slack error codes; anything else is not passed on

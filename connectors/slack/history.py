@@ -33,9 +33,6 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.handler import default_interval_calculator
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 
-from commhealth.config import Config, SlackSource, channel_key
-from commhealth.parties import VENDOR, PartyResolver
-from commhealth.records import MessageRecord, QuarantineRecord
 from connectors.base import Sink, SourceAuthError, SourceError
 from connectors.slack_export import settings as export_settings
 from connectors.slack_export.parse import (
@@ -49,6 +46,9 @@ from connectors.slack_export.parse import (
     safe_excerpt,
     skip_reason,
 )
+from ground.config import Config, SlackSource, channel_key
+from ground.parties import VENDOR, PartyResolver
+from ground.records import MessageRecord, QuarantineRecord
 
 from .client import CHANNEL_ID, make_client, publish_error
 from .history_state import ChannelState, newer, ts_key, ts_of

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from commhealth.config import channel_key
+from ground.config import channel_key
 
 from .client import CHANNEL_ID, SlackPublishError, publish_error
 

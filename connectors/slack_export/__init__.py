@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from commhealth.records import FLAG_UNKNOWN_CHANNEL, MessageRecord, QuarantineRecord
+from ground.records import FLAG_UNKNOWN_CHANNEL, MessageRecord, QuarantineRecord
 
 from . import settings as s
 from .jsonlist import NOT_A_LIST, JsonListError, list_items

@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from commhealth.records import CHANNEL_SLACK, MessageRecord, QuarantineRecord
+from ground.records import CHANNEL_SLACK, MessageRecord, QuarantineRecord
 
 from . import settings as s
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from commhealth.config import Config, load_config
-from commhealth.ingest import StagingSink, merge
-from commhealth.records import MessageRecord, QuarantineRecord
 from connectors.exchange import extract_exchange
 from connectors.exchange.client import clear_protocol_cache
+from flows.ingest import StagingSink, merge
+from ground.config import Config, load_config
+from ground.records import MessageRecord, QuarantineRecord
 from tests.conftest import EXAMPLE_CONFIG, write_config
 from tests.fakes.ews import FakeEWS
 from tests.mail.mail_samples import message

@@ -7,10 +7,10 @@ import logging
 import pytest
 from exchangelib import BASIC, NTLM, OAUTH2, FailFast, FaultTolerance, OAuth2Credentials
 
-from commhealth.config import ExchangeSource
 from connectors.base import SourceError
 from connectors.exchange.client import fault_tolerance, make_configuration
 from connectors.exchange.redact import install
+from ground.config import ExchangeSource
 from tests.exchange.conftest import MAILBOX, Env, Seeder
 
 

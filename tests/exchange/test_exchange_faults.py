@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from commhealth.ingest import merge
 from connectors.base import SourceAuthError, SourceError
+from flows.ingest import merge
 from tests.exchange.conftest import MAILBOX, Env, Seeder
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from commhealth.ingest import merge, stage_mail
-from commhealth.records import MessageRecord, QuarantineRecord
 from connectors.mail import parse_email
+from flows.ingest import merge, stage_mail
+from ground.records import MessageRecord, QuarantineRecord
 from tests.exchange.conftest import MAILBOX, Env, Seeder, vendor_mail
 from tests.mail.mail_samples import mbox, message, write
 

@@ -9,11 +9,11 @@ import duckdb
 import pytest
 from prefect.client.orchestration import get_client
 
-from commhealth.config import load_config
 from commhealth.demo_data import write_demo_dataset
 from commhealth.scenario import demo_scenario
-from commhealth.secrets import SecretUnavailableError
 from flows.daily import backfill, daily, extract
+from ground.config import load_config
+from ground.secrets import SecretUnavailableError
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.flows.flow_runs import run_counts
 from warehouse.staging import part_kind, staged_parts

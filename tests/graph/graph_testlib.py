@@ -7,10 +7,10 @@ from typing import Any
 
 import duckdb
 
-from commhealth.config import Config, load_config
-from commhealth.ingest import StagingSink, merge
-from commhealth.secrets import require_secret
 from connectors.graph import extract_graph
+from flows.ingest import StagingSink, merge
+from ground.config import Config, load_config
+from ground.secrets import require_secret
 from tests.fakes.graph import FakeGraph
 
 MAILBOX = "achats@norelec.fr"

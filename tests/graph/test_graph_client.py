@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from commhealth.config import GraphSource
 from connectors.base import SourceAuthError, SourceError
 from connectors.graph import decode_cursor, encode_cursor, extract_graph
 from connectors.graph.client import GraphClient, GraphError, retry_after_seconds
 from connectors.graph.settings import CURSOR_DELTA, CURSOR_NEXT
+from ground.config import GraphSource
 from tests.conftest import write_config
 from tests.fakes.graph import FakeGraph
 from tests.graph.conftest import SECRET_ENV, graph_config_text

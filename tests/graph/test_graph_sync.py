@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from commhealth.ingest import merge, stage_mail
+from flows.ingest import merge, stage_mail
 from tests.fakes.graph import FakeGraph
 from tests.graph.graph_testlib import (
     MAILBOX,

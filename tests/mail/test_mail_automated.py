@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from mail_samples import message
 
-from commhealth.records import MessageRecord
 from connectors.mail import automated_reason, parse_email
+from ground.records import MessageRecord
 
 HUMAN = {"From": "Jean <jean@vendor.example>"}
 

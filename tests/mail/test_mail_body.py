@@ -8,8 +8,8 @@ import time
 
 from mail_samples import message
 
-from commhealth.records import MessageRecord
 from connectors.mail import parse_email
+from ground.records import MessageRecord
 
 
 def parse(raw: bytes) -> MessageRecord:

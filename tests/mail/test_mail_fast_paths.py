@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mail_samples import message
 
-from commhealth.records import MessageRecord
 from connectors.mail import files, newtext, parse
 from connectors.mail.settings import LIBRARY_MARKERS, NEWTEXT_MARKERS
+from ground.records import MessageRecord
 
 _FROM_LINE = re.compile(rb"^From \S*\s.*\d{1,2}:\d{2}")
 _ESCAPED = re.compile(rb"^>+From ")

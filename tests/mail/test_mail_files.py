@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mail_samples import mbox, message, write
 
-from commhealth.records import MessageRecord, QuarantineRecord
 from connectors.mail import read_mail, total_bytes
+from ground.records import MessageRecord, QuarantineRecord
 
 
 def messages(records: list) -> list[MessageRecord]:

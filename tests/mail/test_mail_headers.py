@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from mail_samples import message
 
-from commhealth.records import MessageRecord, QuarantineRecord
 from connectors.mail import parse_email
+from ground.records import MessageRecord, QuarantineRecord
 
 UTC = dt.UTC
 

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mail_samples import message
 
-from commhealth.records import MessageRecord
 from connectors.mail import extract_new_text, parse_email
 from connectors.mail.htmltext import html_to_text, html_to_texts
+from ground.records import MessageRecord
 
 REPLY = "The pallets leave the warehouse on Thursday."
 HISTORY = "Can you confirm the pallet count for the Lyon shipment?"

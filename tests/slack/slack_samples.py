@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from commhealth.digest.model import AlertLine, Digest, EvidenceItem, VendorDigest, WaitingItem
+from digest.model import AlertLine, Digest, EvidenceItem, VendorDigest, WaitingItem
 
 DAY = dt.date(2026, 3, 10)
 PREVIOUS_DAY = dt.date(2026, 3, 9)

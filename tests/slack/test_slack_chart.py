@@ -8,7 +8,7 @@ from pathlib import Path
 
 from matplotlib.colors import to_rgba
 
-from commhealth.digest.chart import (
+from digest.chart import (
     HEIGHT_PX,
     MUTED_ALPHA,
     WIDTH_PX,

@@ -8,8 +8,8 @@ import re
 import pytest
 from slack_samples import DAY, sample_digest, vendor
 
-from commhealth.digest.model import AlertLine, Digest, EvidenceItem
-from commhealth.digest.render import (
+from digest.model import AlertLine, Digest, EvidenceItem
+from digest.render import (
     MAX_BLOCKS,
     RenderedDigest,
     escape_text,

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from slack_samples import DAY, sample_digest, vendor
 
-from commhealth.config import Config
-from commhealth.digest.chart import render_latency_chart
-from commhealth.digest.delivery import DIGEST_VENDOR, deliver
-from commhealth.digest.model import AlertLine, Digest, EvidenceItem
-from commhealth.digest.render import render_digest, render_vendor_alert
 from connectors.slack.client import SlackPublishError, make_client
 from connectors.slack.publish import post_message, resolve_channel_id, upload_file
+from digest.chart import render_latency_chart
+from digest.delivery import DIGEST_VENDOR, deliver
+from digest.model import AlertLine, Digest, EvidenceItem
+from digest.render import render_digest, render_vendor_alert
+from ground.config import Config
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.test_alerting import files_for
 from warehouse.db import open_writer

@@ -11,9 +11,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from commhealth.config import Config, load_config
-from commhealth.ingest import StagingSink, merge
 from connectors.slack.history import extract_slack
+from flows.ingest import StagingSink, merge
+from ground.config import Config, load_config
 from tests.fakes.slack_api import FakeSlackAPI
 
 TOKEN = "xoxb-1111-2222-s3cr3tT0k3nValue"

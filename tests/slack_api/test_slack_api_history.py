@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from commhealth.ingest import stage_slack_export
-from commhealth.records import MessageRecord
 from connectors.slack_export import SlackExport
+from flows.ingest import stage_slack_export
+from ground.records import MessageRecord
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.slack_api.conftest import CHANNEL_ID, at, expected_keys, seed_conversation, ts
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from commhealth.records import MessageRecord, QuarantineRecord
 from connectors.slack_export import SlackExport
+from ground.records import MessageRecord, QuarantineRecord
 
 USERS: list[Any] = [
     {

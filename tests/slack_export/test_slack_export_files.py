@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commhealth.records import MessageRecord, QuarantineRecord
 from connectors.slack_export import SlackChannelRecord, SlackExport, SlackExportError, SlackUserRecord
+from ground.records import MessageRecord, QuarantineRecord
 
 MSG = {"user": "U1", "text": "hello", "ts": "1731751920.000200"}
 

@@ -8,8 +8,8 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from commhealth.config import load_config
-from commhealth.ingest import ingest
+from flows.ingest import ingest
+from ground.config import load_config
 from tests.test_cli import commhealth
 
 LONE = "\ud800"  # valid JSON ("\ud800"), but no UTF-8 can hold it

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from commhealth.records import MessageRecord
 from connectors.slack_export.parse import Directory, SlackUserRecord, parse_ts, render_text, strip_quotes
 from connectors.slack_export.settings import SKIPPED_SUBTYPES
+from ground.records import MessageRecord
 
 UTC = dt.UTC
 

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from commhealth.records import MessageRecord, QuarantineRecord
 from connectors.slack_export import SlackExport
 from connectors.slack_export import settings as export_settings
 from connectors.slack_export.jsonlist import WHOLE_CHARS, JsonListError, list_items
+from ground.records import MessageRecord, QuarantineRecord
 
 MSG = {"user": "U1", "text": "hello", "ts": "1731751920.000200"}
 

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from transforms_testlib import insert_messages, make_config
 
-from commhealth.config import WEEKDAYS
+from ground.config import WEEKDAYS
 from transforms.build import build_marts
 from warehouse.db import open_writer
 

@@ -41,7 +41,7 @@ from transforms_testlib import (
     write_lexicon,
 )
 
-from commhealth.config import Config
+from ground.config import Config
 from transforms.build import build_marts, parse_as_of
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))

@@ -22,8 +22,8 @@ from transforms_testlib import (
     with_addresses,
 )
 
-from commhealth.config import Config
 from connectors.mail import read_mail
+from ground.config import Config
 from tests.test_email_threads import T0 as EMAIL_T0
 from tests.test_email_threads import Mailbox, conversations, eml, unknown_ids
 from tests.test_warehouse import older_release_warehouse

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 import yaml
 
-from commhealth.config import Config
+from ground.config import Config
 from transforms.build import qualified
 from warehouse.db import open_writer
 

@@ -11,20 +11,20 @@ from pathlib import Path
 
 import duckdb
 
-from commhealth.config import Config
-from commhealth.digest.chart import render_latency_chart
-from commhealth.digest.model import AlertLine, Digest, VendorDigest
-from commhealth.digest.queries import latency_series
-from commhealth.digest.render import (
+from connectors.slack.client import SlackPublishError, make_client
+from connectors.slack.publish import RenderedMessage, post_message, upload_file
+from digest.chart import render_latency_chart
+from digest.model import AlertLine, Digest, VendorDigest
+from digest.queries import latency_series
+from digest.render import (
     RenderedDigest,
     render_digest,
     render_markdown,
     render_terminal,
     render_vendor_alert,
 )
-from commhealth.secrets import resolve_secret
-from connectors.slack.client import SlackPublishError, make_client
-from connectors.slack.publish import RenderedMessage, post_message, upload_file
+from ground.config import Config
+from ground.secrets import resolve_secret
 from warehouse.db import sql
 
 DIGEST_VENDOR = "*"  # meta.alert_deliveries.vendor_id of the digest message itself and its parts

@@ -8,8 +8,8 @@ from importlib import resources
 
 import duckdb
 
-from commhealth.config import Config
-from commhealth.digest.model import AlertLine, Digest, EvidenceItem, VendorDigest, WaitingItem
+from digest.model import AlertLine, Digest, EvidenceItem, VendorDigest, WaitingItem
+from ground.config import Config
 from transforms.calendar import expand_party
 
 LOOK_BACK_FOR_WORKDAY = 14
@@ -17,7 +17,7 @@ LOOK_BACK_FOR_WORKDAY = 14
 
 def digest_sql(name: str) -> str:
     """A statement of sql/ beside this module, by file name."""
-    return resources.files("commhealth.digest").joinpath("sql", name).read_text(encoding="utf-8")
+    return resources.files("digest").joinpath("sql", name).read_text(encoding="utf-8")
 
 
 def default_as_of(config: Config, now: dt.datetime | None = None) -> dt.datetime:

@@ -1,5 +1,5 @@
 """The daily digest as data: each vendor's status, alerts, evidence and waiting items on a report day, read from
-the marts (commhealth.digest.queries) and rendered for Slack, markdown and the terminal (commhealth.digest.render).
+the marts (digest.queries) and rendered for Slack, markdown and the terminal (digest.render).
 """
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from commhealth.rules import ITEM_RULES
+from ground.rules import ITEM_RULES
 
 STATUSES = ("ok", "warning", "critical", "no_data")
 SEVERITIES = ("warning", "critical")

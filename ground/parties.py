@@ -3,7 +3,7 @@ covers. A message's side is decided at build time, in SQL, by the same rules (03
 
 from __future__ import annotations
 
-from commhealth.config import Config
+from ground.config import Config
 
 COMPANY = "company"
 VENDOR = "vendor"

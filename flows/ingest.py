@@ -22,14 +22,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from commhealth.config import Config, ExchangeSource, GraphSource, SlackSource
-from commhealth.records import MessageRecord, QuarantineRecord
-from commhealth.secrets import mask_secrets, require_secret
 from connectors.mail import read_mail, total_bytes
 from connectors.mail import settings as mail_settings
 from connectors.slack_export import SlackExport, SlackExportError, is_slack_export
 from connectors.slack_export import settings as slack_export_settings
 from connectors.slack_export.parse import SlackChannelRecord, SlackUserRecord
+from ground.config import Config, ExchangeSource, GraphSource, SlackSource
+from ground.records import MessageRecord, QuarantineRecord
+from ground.secrets import mask_secrets, require_secret
 from warehouse.db import open_reader
 from warehouse.load import BackgroundMerge, LoadStats, merge_staged
 from warehouse.session import writing

@@ -1,5 +1,5 @@
 """The daily vendor digest rendered: Slack Block Kit (with a plain-text twin for the terminal), markdown for the
-Prefect artifact, and the artifact's table. What it shows is commhealth.digest.model.
+Prefect artifact, and the artifact's table. What it shows is digest.model.
 
 Everything a vendor can influence (vendor names, subjects, Slack snippets, alert summaries built from them)
 goes through :func:`escape_text` before it reaches mrkdwn, so it can never produce a broadcast
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from commhealth.digest.model import (
+from connectors.slack.publish import RenderedMessage
+from digest.model import (
     RANK,
     RULE_NAMES,
     STATUS_EMOJI,
@@ -34,7 +35,6 @@ from commhealth.digest.model import (
     WaitingItem,
     plural,
 )
-from connectors.slack.publish import RenderedMessage
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
