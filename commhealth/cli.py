@@ -119,21 +119,24 @@ def _ingest_files(
     slack_exports: list[Path],
     live: list[str] = (),
     *,
+    teams_files: list[Path] = (),
     empty_mail_is_a_problem: bool = True,
 ) -> None:
     """Ingest what can be read; each input that cannot (missing, not an export, no mail in it) gets its own
     line and, once the others are stored, a non-zero exit."""
-    missing = [p for p in [*mail, *slack_exports] if not p.exists()]
+    missing = [p for p in [*mail, *slack_exports, *teams_files] if not p.exists()]
     for path in missing:
         print_error(f"no such file or folder: {path}")
     mail = [p for p in mail if p not in missing]
     slack_exports = [p for p in slack_exports if p not in missing]
+    teams_files = [p for p in teams_files if p not in missing]
     problems: list[str] = []
-    if mail or slack_exports or live:
+    if mail or slack_exports or teams_files or live:
         problems = _run_ingest(
             cfg,
             mail=mail,
             slack_exports=slack_exports,
+            teams_files=teams_files,
             live=live,
             empty_mail_is_a_problem=empty_mail_is_a_problem,
         ).problems
@@ -148,6 +151,7 @@ def _run_ingest(
     *,
     mail: list[Path] = (),
     slack_exports: list[Path] = (),
+    teams_files: list[Path] = (),
     live: list[str] = (),
     empty_mail_is_a_problem: bool = True,
 ) -> LoadStats:
@@ -161,6 +165,7 @@ def _run_ingest(
             err_console,
             mail=list(mail),
             slack_exports=list(slack_exports),
+            teams_files=list(teams_files),
             live=list(live),
             empty_mail_is_a_problem=empty_mail_is_a_problem,
         )
@@ -195,6 +200,17 @@ def ingest_slack_export(
     _ingest_files(config(), mail=[], slack_exports=paths)
 
 
+@ingest_app.command("teams-export")
+def ingest_teams_export(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="JSON files saved from the Teams export APIs (or folders of them)."),
+    ],
+) -> None:
+    """Read saved Microsoft Teams messages (Graph chatMessage JSON)."""
+    _ingest_files(config(), mail=[], slack_exports=[], teams_files=paths)
+
+
 def _run_live(name: str) -> None:
     cfg = config()
     if getattr(cfg.sources, name) is None:
@@ -220,10 +236,17 @@ def ingest_graph() -> None:
     _run_live("graph")
 
 
+@ingest_app.command("teams")
+def ingest_teams() -> None:
+    """Pull new Microsoft Teams messages: users' chats and teams' channels (Graph export APIs, incremental)."""
+    _run_live("teams")
+
+
 @ingest_app.command(
     "all",
     help=escape(
-        "Read every configured source: files ([sources.mbox], [sources.slack_export]) and live ones."
+        "Read every configured source: files ([sources.mbox], [sources.slack_export], [sources.teams_export]) "
+        "and live ones."
     ),
 )
 def ingest_all() -> None:
@@ -232,10 +255,18 @@ def ingest_all() -> None:
     cfg = config()
     mail = configured_paths(cfg, "mbox")
     exports = configured_paths(cfg, "slack_export")
+    teams_files = configured_paths(cfg, "teams_export")
     live = configured_live_sources(cfg)
-    if not mail and not exports and not live:
+    if not mail and not exports and not teams_files and not live:
         raise fail(f"{cfg.source_file}: no sources configured (see [sources.*] in the README)")
-    _ingest_files(cfg, mail=mail, slack_exports=exports, live=live, empty_mail_is_a_problem=False)
+    _ingest_files(
+        cfg,
+        mail=mail,
+        slack_exports=exports,
+        live=live,
+        teams_files=teams_files,
+        empty_mail_is_a_problem=False,
+    )
 
 
 @app.command()

@@ -2,11 +2,14 @@
 
 `write_scenario_dataset` writes the messages of a `commhealth.scenario.Scenario`: its vendors, each with a
 profile, a baseline behaviour and perhaps a degradation from an onset date, plus `scenario.json` (the ground truth)
-beside them. `write_demo_dataset` writes the demo's scenario (Norelec and twelve vendors over ten weeks);
-`write_synthetic_archive` runs the same generator at benchmark scale. Everything is driven by one
-`random.Random(seed)`, so the same arguments always give byte-identical files. Messages are produced conversation by
-conversation and written straight to disk: mail goes to one mbox per month, Slack messages are spooled per channel
-and only sorted into day files one channel at a time at the end.
+beside them. `write_demo_dataset` writes the demo's scenario (Norelec and twelve vendors over ten weeks) and one
+more vendor, Tessera, that only talks to the company in Microsoft Teams (saved Graph chatMessage pages under
+`teams/`); `write_synthetic_archive` runs the same generator at benchmark scale. Everything is driven by one
+`random.Random(seed)`, so the same arguments always give byte-identical files; the Teams vendor draws from a
+stream of its own, so the demo's mail and Slack export are byte for byte the scenario's. Messages are produced
+conversation by conversation and written straight to disk: mail goes to one mbox per month, Slack messages are
+spooled per channel and only sorted into day files one channel at a time at the end; the Teams vendor's are
+written once all its conversations are planned, as one Graph page per month for its chats and one for its channel.
 
 A conversation is a script of steps (who says what: a request, an answer, a clarification, a rework...), timed
 step by step: each reply comes after a time drawn in the responder's business hours and scaled by the day's
@@ -31,6 +34,7 @@ from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
@@ -55,11 +59,14 @@ UTC = dt.UTC
 CONFIG_NAME = "commhealth.toml"
 MAIL_DIR = "mail"
 SLACK_DIR = "slack-export"
+TEAMS_DIR = "teams"  # the demo's Teams vendor: saved Graph chatMessage pages, one file per kind and month
 SCENARIO_FILE = "scenario.json"  # the ground truth: what each vendor was made to do, and from when
 WAREHOUSE_FILE = (
     "warehouse.duckdb"  # its published copy, staging, spill folder and digest files share its stem
 )
 DEMO_MARKER = ".commhealth-demo"  # written first into every target: how a later run knows what it may delete
+# What a later demo run deletes in its target, besides the warehouse files.
+DEMO_ENTRIES = (CONFIG_NAME, MAIL_DIR, SLACK_DIR, TEAMS_DIR, SCENARIO_FILE)
 ARCHIVE_DEGRADED_DAYS = 7  # the synthetic archive's kappa gets slower over its last week
 
 # Behaviour knobs (probabilities per conversation unless stated otherwise); what varies by vendor and over time
@@ -102,6 +109,22 @@ P_QUOTED_PRINTABLE = 0.2
 EXTRAS_SHARE = {"notification": 0.025, "general": 0.04, "bot": 0.03, "poll": 0.004}
 P_NOTICE_THANKS = 0.5  # the company thanks for a notice
 P_LATER_QUESTION = 0.3  # ...and comes back days later in the same thread with a new question
+# The demo's Teams vendor (TEAMS_SPEC). Its conversations are planned like Slack ones and written as chatMessages:
+# in the shared channel (one thread each), in a 1:1 chat of the two people, or in the group chat of both teams.
+TEAMS_CONVERSATIONS_PER_DAY = 1.6  # on a company working day (a tenth of it on a day only the vendor works)
+P_TEAMS_CHANNEL = 0.3
+P_TEAMS_GROUP_CHAT = 0.2  # the group chat rather than the 1:1 chat, when both are free
+# A chat is one conversation that the marts cut into segments at each silence of [metrics]
+# slack_segment_gap_hours (8 by default, which the demo keeps), unless the other side answers a pending request.
+# A conversation starts in a chat only once the previous one there has been quiet longer than that, and one that
+# chases its own request after such a silence (a nudge the next morning) is held in the channel: in a chat, the
+# request would be left alone, unanswered, in a segment of its own.
+TEAMS_SEGMENT_GAP = dt.timedelta(hours=8)
+TEAMS_CHAT_QUIET = TEAMS_SEGMENT_GAP + dt.timedelta(hours=1)
+P_TEAMS_MENTION = 0.3  # in the channel and the group chat, besides the first message
+P_TEAMS_EDITED = 0.04
+P_TEAMS_ACK_EMOJI = 0.3
+P_TEAMS_BOT = 0.3  # a connector's post in the shared channel, per vendor working day
 
 # --------------------------------------------------------------------------------------------------------------
 # Parties
@@ -126,6 +149,27 @@ COMPANY = {
         ("Camille", "Durand", "Directrice des systèmes d'information", "outlook_fr"),
     ),
 }
+COMPANY_TEAMS_TENANT = "5c3e9f1a-7b2d-4e8c-a6f0-3d9b1c2e4f70"  # Norelec's Microsoft Entra tenant
+
+# The demo's Teams vendor: a healthy relationship held in Microsoft Teams only (chats and a shared channel), where
+# people chase sooner than by mail. Its team_id is its Entra tenant, which the config lists as teams_tenant_ids.
+# fmt: off
+TEAMS_VENDOR = VendorProfile(
+    id="tessera", name="Tessera Engineering", domain="tessera-engineering.de",
+    team_id="8d4b2a6e-1f3c-4a7d-9e5b-0c6f2d8a1b93", timezone="Europe/Berlin", holidays="DE",
+    business_hours=("08:00-12:00", "12:45-16:45"), workdays=MON_FRI, language="en", client="outlook_en",
+    slack_share=1.0, weight=1.0,
+    people=(("Katrin", "Weber", "Project Manager"), ("Jonas", "Becker", "Lead Engineer"),
+            ("Lena", "Hoffmann", "Test Engineer"), ("Stefan", "Schulz", "Head of Delivery")),
+)
+# fmt: on
+TEAMS_SPEC = VendorSpec(TEAMS_VENDOR, baseline={"trouble": 0.08, "patience": (3.0, 6.0)})
+TEAMS_BOT = ("Azure DevOps", "0d820ecd-def2-4297-adad-78056cde7c78")  # (display name, application id)
+TEAMS_BOT_POSTS = (
+    "Build {build} of {module} succeeded and was deployed to UAT.",
+    "Work item {ticket} ({bug}) was moved to Resolved by {first}.",
+    "Pull request {build}: fix for {ticket} was completed by {first}.",
+)
 
 # Regions that generated vendors cycle through in the scaled archive:
 # (timezone, holidays, business hours, workdays, language, top-level domain, first names, last names).
@@ -737,7 +781,8 @@ _QP_UTF8.header_encoding = email.charset.QP
 
 @dataclasses.dataclass
 class DemoDataset:
-    """What a generator wrote: paths, how many messages (mail + Slack entries), and the demo's "now"."""
+    """What a generator wrote: paths, how many messages (mail + Slack entries + Teams items), and the demo's
+    "now"."""
 
     config_path: Path
     mail_paths: list[Path]
@@ -745,6 +790,7 @@ class DemoDataset:
     scenario_path: Path
     messages_written: int
     as_of: dt.datetime
+    teams_path: Path | None = None  # the demo's saved Teams pages; None for a scenario
 
 
 def write_scenario_dataset(target: Path, scenario: Scenario, *, seed: int) -> DemoDataset:
@@ -757,8 +803,12 @@ def write_scenario_dataset(target: Path, scenario: Scenario, *, seed: int) -> De
 def write_demo_dataset(
     target: Path, *, seed: int = 7, end: dt.date = DEMO_END, weeks: int = DEMO_WEEKS
 ) -> DemoDataset:
-    """Write the demo (`commhealth.scenario.demo_scenario`) under `target`; same seed, same bytes."""
-    return write_scenario_dataset(target, demo_scenario(end, weeks), seed=seed)
+    """Write the demo (`commhealth.scenario.demo_scenario`, plus the Teams vendor TEAMS_SPEC) under `target`;
+    same seed, same bytes. Everything but the Teams vendor is what `write_scenario_dataset` writes for the demo's
+    scenario."""
+    scenario = demo_scenario(end, weeks)
+    scenario.validate()
+    return _generate(Path(target), seed, scenario, teams=TEAMS_SPEC)
 
 
 def write_synthetic_archive(
@@ -908,6 +958,7 @@ class _Party:
     degraded: Behaviour | None = None
     onset_at: dt.datetime | None = None  # company-local midnight of the degradation's onset, in UTC
     closures: frozenset[dt.date] = frozenset()
+    chat: str = "slack"  # the chat tool of its conversations that are not mail: "slack" or "teams"
 
     def behaviour(self, when: dt.datetime) -> Behaviour:
         """How this vendor's relationship runs at `when`."""
@@ -1037,7 +1088,7 @@ def _toml(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _config_text(vendors: list[_Party]) -> str:
+def _config_text(vendors: list[_Party], teams: _TeamsWorld | None = None) -> str:
     c = COMPANY
     lines = [
         "[company]",
@@ -1045,6 +1096,7 @@ def _config_text(vendors: list[_Party]) -> str:
         f"email_domains = {_toml([c['domain']])}",
         f"slack_team_ids = {_toml([c['team_id']])}",
         "slack_user_ids = []",
+        *([f"teams_tenant_ids = {_toml([COMPANY_TEAMS_TENANT])}"] if teams else []),
         f"timezone = {_toml(c['timezone'])}",
         f"holidays = {_toml(c['holidays'])}",
         f"closures = {_toml(c['closures'])}",
@@ -1071,6 +1123,23 @@ def _config_text(vendors: list[_Party]) -> str:
             "sla_hours = 8",
             f"alert_channel = {_toml('#vendor-' + p['id'])}",
         ]
+    if teams:  # a vendor of Teams only: known by its tenant, its shared channel listed
+        p = teams.vendor.config
+        lines += [
+            "",
+            "[[vendors]]",
+            f"id = {_toml(p['id'])}",
+            f"name = {_toml(p['name'])}",
+            f"email_domains = {_toml([p['domain']])}",
+            f"teams_tenant_ids = {_toml([p['team_id']])}",
+            f"teams_channels = {_toml([teams.channel_id])}",
+            f"timezone = {_toml(p['timezone'])}",
+            f"holidays = {_toml(p['holidays'])}",
+            f"business_hours = {_toml(p['business_hours'])}",
+            f"workdays = {_toml(p['workdays'])}",
+            "sla_hours = 8",
+            f"alert_channel = {_toml('#vendor-' + p['id'])}",
+        ]
     lines += [
         "",
         "[metrics]",
@@ -1086,6 +1155,7 @@ def _config_text(vendors: list[_Party]) -> str:
         "[sources.slack_export]",
         f'paths = ["{SLACK_DIR}/"]',
         "",
+        *(["[sources.teams_export]", f'paths = ["{TEAMS_DIR}/"]', ""] if teams else []),
         "[alerts]",
         'channel = "#vendor-health"',
         'token_env = "SLACK_BOT_TOKEN"            # unset: the digest is a dry run',
@@ -1112,7 +1182,7 @@ class _Turn:
 @dataclasses.dataclass
 class _Thread:
     vendor: _Party
-    channel: str  # "email" or "slack"
+    channel: str  # "email", "slack" or "teams"
     lang: str
     topic: str
     owner: _Person
@@ -1188,7 +1258,7 @@ def _fmt_date(day: dt.date, lang: str) -> str:
     return f"{day.day} {MONTH_FR[day.month - 1]}" if lang == "fr" else f"{MONTH_EN[day.month - 1]} {day.day}"
 
 
-def _values(rng: random.Random, start: dt.datetime, company: _Party, slack: bool) -> dict:
+def _values(rng: random.Random, start: dt.datetime, company: _Party, chat: bool) -> dict:
     """Placeholder values for one conversation, per language."""
     m, m2 = rng.sample(range(len(MODULES)), 2)
     f, b = rng.randrange(len(FEATURES)), rng.randrange(len(BUGS))
@@ -1213,7 +1283,7 @@ def _values(rng: random.Random, start: dt.datetime, company: _Party, slack: bool
             feature=FEATURES[f][i],
             bug=BUGS[b][i],
             date=_fmt_date(due, lang),
-            prev=("message" if slack else "email") if lang == "en" else "message",
+            prev=("message" if chat else "email") if lang == "en" else "message",
         )
         v["feature_cap"] = _cap(v["feature"])
         v["bug_cap"] = _cap(v["bug"])
@@ -1230,7 +1300,7 @@ def _plan_thread(
 ) -> _Thread:
     company = ctx.company
     behaviour = vendor.behaviour(start)
-    channel = "slack" if rng.random() < vendor.slack_share else "email"
+    channel = vendor.chat if rng.random() < vendor.slack_share else "email"
     lang = vendor.language
     if lang == "mix":
         lang = "fr" if rng.random() < 0.25 else "en"
@@ -1239,7 +1309,7 @@ def _plan_thread(
     else:
         topic = rng.choice(TOPIC_KINDS)
     owner, contact = rng.choice(company.staff), rng.choice(vendor.staff)
-    values = _values(rng, start, company, channel == "slack")
+    values = _values(rng, start, company, channel != "email")
     closed = vendor.closed_on(start)
     thread = _Thread(
         vendor, channel, lang, topic, owner, contact, values, behaviour, vendor.is_degraded(start), []
@@ -1396,11 +1466,11 @@ def _response_time(
     slowness: tuple[float, float] | None,
 ) -> dt.datetime:
     """When `party` replies to a message sent at `anchor`: a few business hours, now and then many more, faster
-    on Slack, times a factor drawn from `slowness` (None: never slowed, as a thank-you)."""
+    in a chat (Slack, Teams), times a factor drawn from `slowness` (None: never slowed, as a thank-you)."""
     hours = rng.uniform(1, 6) if side == "vendor" else rng.uniform(1, 8)
     if rng.random() < P_SLOW_REPLY:
         hours = rng.uniform(6, 12)
-    if channel == "slack":
+    if channel != "email":
         hours *= 0.5
     if slowness is not None:
         hours *= rng.uniform(*slowness)
@@ -1854,6 +1924,348 @@ def _slack_thread(rng: random.Random, ctx: _Context, thread: _Thread) -> list[di
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Teams rendering (the demo's Teams vendor)
+# --------------------------------------------------------------------------------------------------------------
+
+GRAPH_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+GRAPH_CONTEXT = "https://graph.microsoft.com/v1.0/$metadata#Collection(chatMessage)"
+NEVER = dt.datetime.max.replace(tzinfo=UTC)
+EARLIEST = dt.datetime.min.replace(tzinfo=UTC)
+
+
+@dataclasses.dataclass
+class _TeamsChat:
+    """A Teams chat (1:1 or group) and the earliest moment a new conversation may start in it."""
+
+    id: str
+    group: bool
+    free_at: dt.datetime = EARLIEST
+    used: bool = False
+
+
+@dataclasses.dataclass
+class _TeamsWorld:
+    """The Teams vendor and the Teams side of everyone: Entra user ids, the shared channel, the chats."""
+
+    vendor: _Party
+    company: list[_Person]
+    user_ids: dict[str, str]  # e-mail address -> Entra object id
+    team_id: str
+    channel_id: str
+    group_chat: _TeamsChat
+    chats: dict[tuple[str, str], _TeamsChat] = dataclasses.field(default_factory=dict)  # 1:1, by addresses
+    message_ids: set[int] = dataclasses.field(default_factory=set)
+    channel_used: bool = False
+
+
+def _teams_world(
+    rng: random.Random, spec: VendorSpec, company: _Party, years: tuple[int, ...]
+) -> _TeamsWorld:
+    _, (vendor,) = _build_parties((spec,), years, _Ids(rng))
+    vendor.chat = "teams"
+    user_ids = {person.email: _uuid(rng) for person in company.people + vendor.people}
+    return _TeamsWorld(
+        vendor,
+        company.people,
+        user_ids,
+        _uuid(rng),
+        f"19:{rng.getrandbits(128):032x}@thread.tacv2",
+        _TeamsChat(f"19:{rng.getrandbits(128):032x}@thread.v2", group=True),
+    )
+
+
+def _graph_time(when: dt.datetime | None) -> str | None:
+    if when is None:
+        return None
+    when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def _teams_identity(world: _TeamsWorld, person: _Person) -> dict[str, Any]:
+    ours = person.org == COMPANY["name"]
+    return {
+        "@odata.type": "#microsoft.graph.teamworkUserIdentity",
+        "id": world.user_ids[person.email],
+        "displayName": person.name,
+        "userIdentityType": "aadUser" if ours else "federatedUser",  # the vendor's people are external
+        "tenantId": COMPANY_TEAMS_TENANT if ours else world.vendor.team_id,
+    }
+
+
+def _teams_id(world: _TeamsWorld, when: dt.datetime) -> tuple[str, dt.datetime]:
+    """A message id as Teams makes them (its creation time in epoch milliseconds, unique) and that time."""
+    millis = (when - GRAPH_EPOCH) // dt.timedelta(milliseconds=1)
+    while millis in world.message_ids:
+        millis += 1
+    world.message_ids.add(millis)
+    return str(millis), GRAPH_EPOCH + dt.timedelta(milliseconds=millis)
+
+
+def _teams_html(text: str, mention: _Person | None, emoji: bool) -> str:
+    paragraphs = [html.escape(line.strip(), quote=False) for line in text.split("\n") if line.strip()]
+    if mention is not None:
+        paragraphs[0] = f'<at id="0">{html.escape(mention.name, quote=False)}</at>&nbsp;{paragraphs[0]}'
+    if emoji:
+        paragraphs[-1] += ' <emoji id="yes" alt="👍" title="Like"></emoji>'
+    return "".join(f"<p>{p}</p>" for p in paragraphs)
+
+
+def _teams_item(
+    world: _TeamsWorld,
+    message_id: str,
+    created: dt.datetime,
+    sender: dict[str, Any] | None,
+    content: str,
+    *,
+    chat: _TeamsChat | None,
+    reply_to: str | None = None,
+    subject: str | None = None,
+    edited: dt.datetime | None = None,
+    mentions: list[dict[str, Any]] | None = None,
+    message_type: str = "message",
+    event: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One v1.0 chatMessage as the Teams export APIs return it, in a chat or in the shared channel (None)."""
+    modified = edited or created
+    if chat is not None:
+        web_url = (
+            f"https://teams.microsoft.com/l/message/{quote(chat.id, safe='')}/{message_id}"
+            "?context=%7B%22contextType%22%3A%22chat%22%7D"
+        )
+    else:
+        web_url = (
+            f"https://teams.microsoft.com/l/message/{quote(world.channel_id, safe='')}/{message_id}"
+            f"?groupId={world.team_id}&tenantId={COMPANY_TEAMS_TENANT}&createdTime={message_id}"
+            f"&parentMessageId={reply_to or message_id}"
+        )
+    return {
+        "id": message_id,
+        "replyToId": reply_to,
+        "etag": str((modified - GRAPH_EPOCH) // dt.timedelta(milliseconds=1)),
+        "messageType": message_type,
+        "createdDateTime": _graph_time(created),
+        "lastModifiedDateTime": _graph_time(modified),
+        "lastEditedDateTime": _graph_time(edited),
+        "deletedDateTime": None,
+        "subject": subject,
+        "summary": None,
+        "chatId": chat.id if chat is not None else None,
+        "importance": "normal",
+        "locale": "en-us",
+        "webUrl": web_url,
+        "channelIdentity": None
+        if chat is not None
+        else {"teamId": world.team_id, "channelId": world.channel_id},
+        "policyViolation": None,
+        "eventDetail": event,
+        "from": sender,
+        "body": {"contentType": "html", "content": content},
+        "attachments": [],
+        "mentions": mentions or [],
+        "reactions": [],
+    }
+
+
+def _teams_members_added(
+    world: _TeamsWorld, chat: _TeamsChat | None, people: list[_Person], when: dt.datetime
+) -> dict[str, Any]:
+    """The system message a group chat or the channel starts with: its members added (no one's words)."""
+    message_id, created = _teams_id(world, when)
+    members = [{k: v for k, v in _teams_identity(world, p).items() if k != "@odata.type"} for p in people]
+    for member in members:
+        member["displayName"] = None
+    event = {
+        "@odata.type": "#microsoft.graph.membersAddedEventMessageDetail",
+        "visibleHistoryStartDateTime": "0001-01-01T00:00:00Z",
+        "members": members,
+        "initiator": {"application": None, "device": None, "user": _teams_identity(world, world.company[0])},
+    }
+    return _teams_item(
+        world,
+        message_id,
+        created,
+        None,
+        "<systemEventMessage/>",
+        chat=chat,
+        message_type="systemEventMessage",
+        event=event,
+    )
+
+
+def _teams_place(rng: random.Random, world: _TeamsWorld, thread: _Thread) -> _TeamsChat | None:
+    """Where a conversation is held: a thread of the shared channel (None), or a chat that has been quiet long
+    enough, so that no two conversations share a segment of it; the channel for one that does not read as a
+    chat (`_reads_as_chat`). The 1:1 chat of the two people only when no one else writes."""
+    if rng.random() < P_TEAMS_CHANNEL or not _reads_as_chat(thread):
+        return None
+    options = [world.group_chat]
+    pair = (thread.owner.email, thread.contact.email)
+    if {turn.author.email for turn in thread.turns} <= set(pair):
+        if pair not in world.chats:
+            ids = world.user_ids[pair[0]], world.user_ids[pair[1]]
+            world.chats[pair] = _TeamsChat(f"19:{ids[0]}_{ids[1]}@unq.gbl.spaces", group=False)
+        in_pair = rng.random() >= P_TEAMS_GROUP_CHAT
+        options.insert(0 if in_pair else 1, world.chats[pair])
+    first, last = thread.turns[0].when, thread.turns[-1].when
+    for chat in options:
+        if chat.free_at <= first:
+            # A conversation left on a request keeps its chat: a message there would read as its answer.
+            asking = _asks(thread, _last_counted([(t.side, t.kind) for t in thread.turns])[1])
+            chat.free_at = NEVER if asking else last + TEAMS_CHAT_QUIET
+            return chat
+    return None
+
+
+def _reads_as_chat(thread: _Thread) -> bool:
+    """Whether the conversation's segments in a chat leave no request behind: no side follows up its own pending
+    request after a silence of TEAMS_SEGMENT_GAP (the follow-up would start a segment of its own)."""
+    return not any(
+        later.when - earlier.when >= TEAMS_SEGMENT_GAP
+        and later.side == earlier.side
+        and _asks(thread, earlier.kind)
+        for earlier, later in zip(thread.turns, thread.turns[1:], strict=False)
+    )
+
+
+def _teams_thread(
+    rng: random.Random, world: _TeamsWorld, thread: _Thread, chat: _TeamsChat | None, as_of: dt.datetime
+) -> list[dict[str, Any]]:
+    """A planned conversation as chatMessages: replies to its first message in the channel, or chat messages."""
+    items: list[dict[str, Any]] = []
+    root: str | None = None
+    for i, turn in enumerate(thread.turns):
+        other = thread.contact if turn.side == "company" else thread.owner
+        text = _fresh_text(rng, thread, turn, other)
+        crowded = chat is None or chat.group  # a mention says who is meant
+        mention = (
+            other if crowded and (i == 0 or (turn.kind != "ack" and rng.random() < P_TEAMS_MENTION)) else None
+        )
+        emoji = turn.kind == "ack" and other.first not in text and rng.random() < P_TEAMS_ACK_EMOJI
+        subject = None
+        if chat is None and i == 0 and rng.random() < 0.7:
+            subject = _pick(rng, SUBJECTS[thread.topic], thread.lang, thread.values)
+        message_id, created = _teams_id(world, turn.when)
+        edited = None
+        if rng.random() < P_TEAMS_EDITED:
+            edited = created + dt.timedelta(seconds=rng.uniform(30, 900))
+            edited = edited if edited <= as_of else None
+        mentions = []
+        if mention is not None:
+            identity = _teams_identity(world, mention)
+            mentions.append(
+                {
+                    "id": 0,
+                    "mentionText": mention.name,
+                    "mentioned": {
+                        "application": None,
+                        "device": None,
+                        "conversation": None,
+                        "tag": None,
+                        "user": identity,
+                    },
+                }
+            )
+        sender = {"application": None, "device": None, "user": _teams_identity(world, turn.author)}
+        items.append(
+            _teams_item(
+                world,
+                message_id,
+                created,
+                sender,
+                _teams_html(text, mention, emoji),
+                chat=chat,
+                reply_to=root,
+                subject=subject,
+                edited=edited,
+                mentions=mentions,
+            )
+        )
+        if chat is None and root is None:
+            root = message_id
+    return items
+
+
+def _teams_bot_post(
+    rng: random.Random, world: _TeamsWorld, company: _Party, when: dt.datetime
+) -> dict[str, Any]:
+    """A connector's post in the shared channel (a build, a work item): automated, never a turn."""
+    values = _values(rng, when, company, True)["en"]
+    values["first"] = rng.choice(world.vendor.staff).name
+    text = rng.choice(TEAMS_BOT_POSTS).format(**values)
+    name, app_id = TEAMS_BOT
+    sender = {
+        "application": {
+            "@odata.type": "#microsoft.graph.teamworkApplicationIdentity",
+            "id": app_id,
+            "displayName": name,
+            "applicationIdentityType": "bot",
+        },
+        "device": None,
+        "user": None,
+    }
+    message_id, created = _teams_id(world, when)
+    return _teams_item(world, message_id, created, sender, _teams_html(text, None, False), chat=None)
+
+
+def _write_teams(
+    rng: random.Random, ctx: _Context, world: _TeamsWorld, root: Path, dates: list[dt.date]
+) -> int:
+    """Plan the Teams vendor's conversations day by day as the others' are, hold each in the channel or a chat,
+    and write them as Graph pages: `chats-YYYY-MM.json` (the chats of Norelec's people) and
+    `channels-YYYY-MM.json` (the shared team's channel), by month of creation. Returns the items written."""
+    company, vendor = ctx.company, world.vendor
+    teams_ctx = _Context(company, [vendor], ctx.as_of, ctx.mail, ctx.slack)
+    threads: list[_Thread] = []
+    bots: list[dt.datetime] = []
+    for day in dates:
+        company_works, vendor_works = company.calendar.works(day), vendor.calendar.works(day)
+        if vendor_works and rng.random() < P_TEAMS_BOT:
+            when = vendor.calendar.moment_in_day(day, rng, before=ctx.as_of)
+            bots += [when] if when is not None else []
+        if not (company_works or vendor_works):
+            continue
+        mean = TEAMS_CONVERSATIONS_PER_DAY * teams_ctx.volume(vendor, day) * (1.0 if company_works else 0.1)
+        midnight = dt.datetime.combine(day, dt.time(0), company.calendar.zone)
+        initiated = vendor.behaviour(midnight).vendor_initiated
+        for _ in range(4):  # binomial: up to four conversations a day
+            if rng.random() >= mean / 4:
+                continue
+            vendor_first = not company_works or (rng.random() < initiated and vendor_works)
+            calendar = vendor.calendar if vendor_first else company.calendar
+            start = calendar.moment_in_day(day, rng, before=ctx.as_of)
+            if start is not None:
+                threads.append(_plan_thread(rng, teams_ctx, vendor, start, vendor_first))
+
+    items: list[tuple[str, dict[str, Any]]] = []  # (file kind, chatMessage)
+    threads.sort(key=lambda t: t.turns[0].when)
+    everyone = world.company + vendor.people
+    for thread in threads:
+        chat = _teams_place(rng, world, thread)
+        first = thread.turns[0].when
+        if chat is None and not world.channel_used:
+            world.channel_used = True
+            added = first - dt.timedelta(minutes=rng.uniform(5, 60))
+            items.append(("channels", _teams_members_added(world, None, everyone, added)))
+        if chat is not None and chat.group and not chat.used:
+            added = first - dt.timedelta(minutes=rng.uniform(5, 60))
+            items.append(("chats", _teams_members_added(world, chat, everyone, added)))
+        if chat is not None:
+            chat.used = True
+        kind = "channels" if chat is None else "chats"
+        items += [(kind, item) for item in _teams_thread(rng, world, thread, chat, ctx.as_of)]
+    items += [("channels", _teams_bot_post(rng, world, company, when)) for when in bots]
+
+    pages: dict[str, list[dict[str, Any]]] = {}
+    for kind, item in items:
+        pages.setdefault(f"{kind}-{item['createdDateTime'][:7]}.json", []).append(item)
+    for name, page in sorted(pages.items()):
+        page.sort(key=lambda m: (m["lastModifiedDateTime"], int(m["id"])))  # the export APIs' order
+        text = json.dumps({"@odata.context": GRAPH_CONTEXT, "value": page}, ensure_ascii=False, indent=2)
+        (root / name).write_text(text + "\n", encoding="utf-8")
+    return len(items)
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Writers
 # --------------------------------------------------------------------------------------------------------------
 
@@ -1935,19 +2347,29 @@ class _Context:
         return vendor.weight * vendor.behaviour(midnight).volume * closed
 
 
-def _generate(target: Path, seed: int, scenario: Scenario) -> DemoDataset:
+def _generate(target: Path, seed: int, scenario: Scenario, teams: VendorSpec | None = None) -> DemoDataset:
+    """Write `scenario`, and with `teams` one more vendor held in Teams only, drawn from a random stream of its
+    own (the rest is byte for byte what the scenario alone gives)."""
     rng = random.Random(seed)
     days, start_day, end = max(1, scenario.days), scenario.start, scenario.end
     years = tuple(range(start_day.year, end.year + 2))
     company, vendors = _build_parties(scenario.vendors, years, _Ids(rng))
     paris = company.calendar.zone
     as_of = dt.datetime.combine(end, dt.time(18, 0), paris).astimezone(UTC)
+    teams_rng = random.Random(f"{seed}:teams")
+    world = _teams_world(teams_rng, teams, company, years) if teams is not None else None
 
-    _prepare_target(target)
+    _prepare_target(target, teams=world is not None)
     config_path = target / CONFIG_NAME
-    config_path.write_text(_config_text(vendors), encoding="utf-8")
+    config_path.write_text(_config_text(vendors, world), encoding="utf-8")
     scenario_path = target / SCENARIO_FILE
-    truth = ground_truth(scenario, seed=seed, as_of=as_of)
+    if teams is None:
+        truth = ground_truth(scenario, seed=seed, as_of=as_of)
+    else:
+        truth = ground_truth(
+            dataclasses.replace(scenario, vendors=(*scenario.vendors, teams)), seed=seed, as_of=as_of
+        )
+        truth["vendors"][-1]["chat"] = "teams"  # all its conversations are in Teams (chats, a shared channel)
     scenario_path.write_text(json.dumps(truth, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     mail_root, slack_root = target / MAIL_DIR, target / SLACK_DIR
     for folder in (mail_root, slack_root):
@@ -1978,7 +2400,12 @@ def _generate(target: Path, seed: int, scenario: Scenario) -> DemoDataset:
 
     mail_paths = ctx.mail.close()
     ctx.slack.close()
-    return DemoDataset(config_path, mail_paths, slack_root, scenario_path, ctx.written, as_of)
+    teams_root = None
+    if world is not None:
+        teams_root = target / TEAMS_DIR
+        teams_root.mkdir()
+        ctx.written += _write_teams(teams_rng, ctx, world, teams_root, dates)
+    return DemoDataset(config_path, mail_paths, slack_root, scenario_path, ctx.written, as_of, teams_root)
 
 
 class DemoTargetError(ValueError):
@@ -1997,16 +2424,15 @@ def check_demo_target(target: Path) -> None:
         )
 
 
-def _prepare_target(target: Path) -> None:
+def _prepare_target(target: Path, *, teams: bool = False) -> None:
     """Make `target` an empty demo folder. What an earlier demo wrote there (its marker says so) is removed, so
-    two datasets never mix in one warehouse; a folder the demo did not make is refused, never emptied."""
+    two datasets never mix in one warehouse; a folder the demo did not make is refused, never emptied. The
+    marker names the Teams folder when this dataset writes one."""
     warehouse_files = Path(WAREHOUSE_FILE).stem + "."
     check_demo_target(target)
     if target.is_dir():
         for entry in target.iterdir():
-            if entry.name in (CONFIG_NAME, MAIL_DIR, SLACK_DIR, SCENARIO_FILE) or entry.name.startswith(
-                warehouse_files
-            ):
+            if entry.name in DEMO_ENTRIES or entry.name.startswith(warehouse_files):
                 if entry.is_dir() and not entry.is_symlink():
                     shutil.rmtree(entry)
                 else:
@@ -2014,7 +2440,8 @@ def _prepare_target(target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     (target / DEMO_MARKER).write_text(
         "Written by `commhealth demo`. Running it again with this folder as --target removes the demo's files\n"
-        f"({CONFIG_NAME}, {SCENARIO_FILE}, {MAIL_DIR}/, {SLACK_DIR}/, {warehouse_files}*) and writes a new demo;\n"
+        f"({CONFIG_NAME}, {SCENARIO_FILE}, {MAIL_DIR}/, {SLACK_DIR}/, {f'{TEAMS_DIR}/, ' if teams else ''}"
+        f"{warehouse_files}*) and writes a new demo;\n"
         "other files stay.\n",
         encoding="utf-8",
     )

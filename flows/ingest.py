@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -27,7 +28,9 @@ from connectors.mail import settings as mail_settings
 from connectors.slack_export import SlackExport, SlackExportError, is_slack_export
 from connectors.slack_export import settings as slack_export_settings
 from connectors.slack_export.parse import SlackChannelRecord, SlackUserRecord
-from ground.config import Config, ExchangeSource, GraphSource, SlackSource
+from connectors.teams import read_teams_files
+from connectors.teams import settings as teams_settings
+from ground.config import Config, ExchangeSource, GraphApp, SlackSource
 from ground.records import MessageRecord, QuarantineRecord
 from ground.secrets import mask_secrets, require_secret
 from warehouse.db import open_reader
@@ -312,6 +315,32 @@ def stage_slack_export(
         sink.close()  # what was read before a failure stays staged, with the failure
 
 
+def stage_teams_files(
+    config: Config, paths: list[Path], console: Console, on_part: OnPart = None
+) -> dict[str, object]:
+    """Read saved Teams export answers (JSON files or folders of them) into staged parts, each path recorded as
+    read with its newest message; returns the connector's notes: the items skipped, by reason."""
+    sink = StagingSink(config, teams_settings.SOURCE_FILES, on_part)
+    skipped: collections.Counter[str] = collections.Counter()
+    try:
+        with _progress(console, bytes_total=False) as progress:
+            task = progress.add_task("Reading saved Teams messages", total=len(paths))
+            for path in paths:
+                with sink.reading(teams_settings.SOURCE_FILES, str(path)):
+                    for record in read_teams_files([path]):
+                        if isinstance(record, str):
+                            skipped[record] += 1
+                        else:
+                            sink.add(record)
+                progress.advance(task)
+    except Exception as exc:
+        sink.finish_reads(teams_settings.SOURCE_FILES, [str(path) for path in paths], exc)
+        raise
+    finally:
+        sink.close()  # what was read before a failure stays staged, with the failure
+    return {"teams_export_skipped": dict(skipped)} if skipped else {}
+
+
 def _fields(obj: object, schema: pa.Schema) -> dict[str, object]:
     return {name: getattr(obj, name, None) for name in schema.names}
 
@@ -322,6 +351,7 @@ def ingest(
     *,
     mail: list[Path] = (),
     slack_exports: list[Path] = (),
+    teams_files: list[Path] = (),
     live: list[str] = (),
     publish: bool = True,
     empty_mail_is_a_problem: bool = True,
@@ -335,7 +365,7 @@ def ingest(
     included) is still merged, then the error is raised: the next run resumes from the stored cursors. An
     interrupt (Ctrl-C) stops after the transaction under way; staged parts wait for the next run.
     """
-    extractions = plan(config, mail=mail, slack_exports=slack_exports, live=live)
+    extractions = plan(config, mail=mail, slack_exports=slack_exports, teams_files=teams_files, live=live)
     notes: list[dict[str, object]] = []
     problems: list[str] = []
     staging = config.warehouse.staging_path
@@ -384,7 +414,8 @@ def merge(
 
 
 def configured_paths(config: Config, source: str) -> list[Path]:
-    """The paths of a file source in commhealth.toml ([sources.mbox] or [sources.slack_export])."""
+    """The paths of a file source in commhealth.toml ([sources.mbox], [sources.slack_export] or
+    [sources.teams_export])."""
     file_source = getattr(config.sources, source)
     return list(file_source.paths) if file_source else []
 
@@ -395,16 +426,18 @@ LIVE_CONNECTORS = {
     "slack": "connectors.slack.history",
     "exchange": "connectors.exchange",
     "graph": "connectors.graph",
+    "teams": "connectors.teams.live",
 }
 LIVE_SOURCES = tuple(LIVE_CONNECTORS)
-FILE_SOURCES = ("mbox", "slack_export")
+FILE_SOURCES = ("mbox", "slack_export", "teams_export")
 MAILBOX_SOURCES = ("exchange", "graph")  # sources whose work splits by mailbox
 
 
 @dataclasses.dataclass(frozen=True)
 class Extraction:
     """One unit of extraction work, which `extract` runs: a source and what of it to read. Every mail path goes
-    in one (one progress bar), each Slack export in its own, each live source in its own."""
+    in one (one progress bar), as do all saved Teams answers; each Slack export in its own, each live source in
+    its own."""
 
     source: str  # a key of EXTRACTORS
     paths: tuple[Path, ...] = ()  # file sources: what to read
@@ -428,6 +461,7 @@ def plan(
     *,
     mail: Iterable[Path] = (),
     slack_exports: Iterable[Path] = (),
+    teams_files: Iterable[Path] = (),
     live: Iterable[str] = (),
     mailboxes: Iterable[str] | None = None,
 ) -> list[Extraction]:
@@ -435,6 +469,8 @@ def plan(
     to `mailboxes` when given, checked against the config)."""
     found = [Extraction("mbox", tuple(mail))] if mail else []
     found += [Extraction("slack_export", (Path(path),)) for path in slack_exports]
+    teams_files = tuple(map(Path, teams_files))
+    found += [Extraction("teams_export", teams_files)] if teams_files else []
     for name in live:
         if mailboxes is not None and name in MAILBOX_SOURCES:
             chosen = with_mailboxes(config, name, list(mailboxes)).sources
@@ -453,6 +489,7 @@ def configured_plan(
         config,
         mail=configured_paths(config, "mbox") if "mbox" in chosen else (),
         slack_exports=configured_paths(config, "slack_export") if "slack_export" in chosen else (),
+        teams_files=configured_paths(config, "teams_export") if "teams_export" in chosen else (),
         live=[name for name in chosen if name in LIVE_SOURCES],
         mailboxes=mailboxes,
     )
@@ -478,6 +515,12 @@ def _extract_slack_export(
     return stage_slack_export(config, path, console, on_part=on_part)
 
 
+def _extract_teams_files(
+    config: Config, extraction: Extraction, console: Console, on_part: OnPart
+) -> dict[str, object]:
+    return stage_teams_files(config, list(extraction.paths), console, on_part=on_part)
+
+
 def _extract_live(
     config: Config, extraction: Extraction, console: Console, on_part: OnPart
 ) -> dict[str, object]:
@@ -491,12 +534,13 @@ def _extract_live(
 EXTRACTORS: dict[str, Callable[[Config, Extraction, Console, OnPart], dict[str, object]]] = {
     "mbox": _extract_mail,
     "slack_export": _extract_slack_export,
+    "teams_export": _extract_teams_files,
     **dict.fromkeys(LIVE_SOURCES, _extract_live),
 }
 
 
 def configured_live_sources(config: Config) -> list[str]:
-    """The live sources configured in [sources.slack], [sources.exchange] and [sources.graph]."""
+    """The live sources configured in [sources.slack], [sources.exchange], [sources.graph] and [sources.teams]."""
     return [name for name in LIVE_SOURCES if getattr(config.sources, name) is not None]
 
 
@@ -543,7 +587,7 @@ def import_connectors(names: Iterable[str]) -> None:
             importlib.import_module(LIVE_CONNECTORS[name])
 
 
-def _live_secret(name: str, source: SlackSource | ExchangeSource | GraphSource) -> str:
+def _live_secret(name: str, source: SlackSource | ExchangeSource | GraphApp) -> str:
     if name == "slack":
         return require_secret(source.token_env, source.token_secret_block, "the Slack token")
     if name == "exchange" and source.auth != "oauth2":
@@ -560,11 +604,12 @@ def stage_live(config: Config, name: str, on_part: OnPart = None) -> dict[str, o
     connector = importlib.import_module(LIVE_CONNECTORS[name])
     sink = StagingSink(config, name, on_part)
     # The connector records each partition it reads; these are the ones a failure leaves unread.
-    partitions = (
-        [f"{mailbox}/{folder}" for mailbox in source.mailboxes for folder in source.folders]
-        if name in MAILBOX_SOURCES
-        else [WHOLE_SOURCE]
-    )
+    if name in MAILBOX_SOURCES:
+        partitions = [f"{mailbox}/{folder}" for mailbox in source.mailboxes for folder in source.folders]
+    elif name == "teams":
+        partitions = connector.partitions(source)
+    else:
+        partitions = [WHOLE_SOURCE]
     try:
         secret = _live_secret(name, source)
         sink.hide(secret)

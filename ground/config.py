@@ -158,6 +158,7 @@ class Party(_Strict):
     email_addresses: list[str] = Field(default_factory=list)
     slack_team_ids: list[str] = Field(default_factory=list)
     slack_user_ids: list[str] = Field(default_factory=list)
+    teams_tenant_ids: list[str] = Field(default_factory=list)  # Microsoft Entra tenants of its Teams users
     timezone: str = "UTC"
     holidays: str | None = None
     closures: list[dt.date] = Field(default_factory=list)
@@ -174,6 +175,11 @@ class Party(_Strict):
     @classmethod
     def _lower(cls, values: list[str]) -> list[str]:
         return [v.strip().lower().lstrip("@") for v in values]
+
+    @field_validator("teams_tenant_ids")
+    @classmethod
+    def _lower_ids(cls, values: list[str]) -> list[str]:
+        return [v.strip().lower() for v in values]
 
     @field_validator("hours_by_weekday", mode="before")
     @classmethod
@@ -282,6 +288,7 @@ class Company(Party):
 class Vendor(Party):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     slack_channels: list[str] = Field(default_factory=list)
+    teams_channels: list[str] = Field(default_factory=list)  # Teams channel ids ("19:…@thread.tacv2")
     alert_channel: str | None = None
 
 
@@ -414,8 +421,8 @@ class ExchangeSource(_Strict):
         return self
 
 
-class GraphSource(_Strict):
-    """Exchange Online through Microsoft Graph (app-only), with per-folder delta queries."""
+class GraphApp(_Strict):
+    """An app registration in Microsoft Entra ID that reads Microsoft Graph app-only (client credentials)."""
 
     tenant_id: str
     client_id: str
@@ -423,18 +430,62 @@ class GraphSource(_Strict):
     client_secret_secret_block: str | None = None
     authority: str = "https://login.microsoftonline.com"
     api_url: str = "https://graph.microsoft.com/v1.0"
+    max_retries: int = Field(default=5, ge=0)
+
+
+class GraphSource(GraphApp):
+    """Exchange Online through Microsoft Graph (app-only), with per-folder delta queries."""
+
     mailboxes: list[str] = Field(min_length=1)
     folders: list[str] = Field(default_factory=lambda: ["inbox", "sentitems"])
     page_size: int = Field(default=50, ge=1, le=1000)
-    max_retries: int = Field(default=5, ge=0)
+
+
+class TeamsSource(GraphApp):
+    """Microsoft Teams through the Teams export APIs (app-only): the chats of `users` and the channels of
+    `teams`. Without its own tenant_id and client_id it signs in as [sources.graph] does."""
+
+    users: list[str] = Field(default_factory=list)  # Entra user ids or user principal names
+    teams: list[str] = Field(default_factory=list)  # team (Microsoft 365 group) ids
+    channels: list[str] = Field(
+        default_factory=list
+    )  # channel ids of those teams to read; empty: every channel
+    backfill_days: int = Field(default=90, ge=0)  # how far back the first round reads; 0: everything
+    page_size: int = Field(default=50, ge=1, le=50)  # $top; the chats export API takes at most 50
+
+    @model_validator(mode="after")
+    def _something_to_read(self) -> TeamsSource:
+        if not self.users and not self.teams:
+            raise ValueError("set users (whose chats to read) or teams (whose channels to read)")
+        if self.channels and not self.teams:
+            raise ValueError("channels limits the channels of teams, and teams is empty")
+        return self
 
 
 class Sources(_Strict):
     mbox: FileSource | None = None
     slack_export: FileSource | None = None
+    teams_export: FileSource | None = None  # saved Teams export answers (Graph chatMessage JSON)
     slack: SlackSource | None = None
     exchange: ExchangeSource | None = None
     graph: GraphSource | None = None
+    teams: TeamsSource | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _teams_signs_in_as_graph(cls, data: Any) -> Any:
+        """[sources.teams] without its own app registration uses the one of [sources.graph]."""
+        if not isinstance(data, dict):
+            return data
+        teams, graph = data.get("teams"), data.get("graph")
+        if (
+            isinstance(teams, dict)
+            and isinstance(graph, dict)
+            and not {"tenant_id", "client_id"} & teams.keys()
+        ):
+            inherited = {key: graph[key] for key in GraphApp.model_fields if key in graph}
+            data = {**data, "teams": {**inherited, **teams}}
+        return data
 
 
 RETIRED_ALERT_KEYS = ("sla_breach_critical_count", "sla_breach_critical_share")
@@ -528,22 +579,28 @@ class Config(_Strict):
         parties: list[tuple[str, Party]] = [("company", self.company)]
         parties += [(f"vendors.{i}", v) for i, v in enumerate(self.vendors)]
         for path, party in parties:
-            for kind in ("email_domains", "email_addresses", "slack_team_ids", "slack_user_ids"):
+            for kind in (
+                "email_domains",
+                "email_addresses",
+                "slack_team_ids",
+                "slack_user_ids",
+                "teams_tenant_ids",
+            ):
                 for j, value in enumerate(getattr(party, kind)):
                     owner = claims.setdefault((kind, value.lower()), path)
                     if owner != path:
                         raise _KeyedError(
                             f"{path}.{kind}.{j}", f"{value!r} is already claimed by {_describe(owner, self)}"
                         )
-        channels: dict[str, str] = {}
-        for i, vendor in enumerate(self.vendors):
-            for j, channel in enumerate(vendor.slack_channels):
-                owner = channels.setdefault(channel_key(channel), vendor.id)
-                if owner != vendor.id:
-                    raise _KeyedError(
-                        f"vendors.{i}.slack_channels.{j}",
-                        f"{channel!r} is already claimed by vendor {owner!r}",
-                    )
+        for kind in ("slack_channels", "teams_channels"):
+            channels: dict[str, str] = {}
+            for i, vendor in enumerate(self.vendors):
+                for j, channel in enumerate(getattr(vendor, kind)):
+                    owner = channels.setdefault(channel_key(channel), vendor.id)
+                    if owner != vendor.id:
+                        raise _KeyedError(
+                            f"vendors.{i}.{kind}.{j}", f"{channel!r} is already claimed by vendor {owner!r}"
+                        )
         return self
 
     def vendor(self, vendor_id: str) -> Vendor:

@@ -8,6 +8,7 @@ import hashlib
 
 CHANNEL_EMAIL = "email"
 CHANNEL_SLACK = "slack"
+CHANNEL_TEAMS = "teams"
 
 # Flags a message may carry in core.messages.flags; each names a repair made to imperfect input.
 FLAG_SYNTHETIC_ID = "synthetic_message_id"
@@ -32,10 +33,10 @@ class MessageRecord:
     source: str
     sent_at: dt.datetime  # timezone-aware UTC
     raw_ref: str
-    sender: str | None = None  # email: lower-case address; Slack: user id
+    sender: str | None = None  # email: lower-case address; Slack: user id; Teams: Entra (Azure AD) user id
     sender_name: str | None = None
     sender_email: str | None = None  # email: same as sender; Slack: the user's profile email
-    sender_team_id: str | None = None  # Slack only
+    sender_team_id: str | None = None  # Slack: the sender's team (workspace); Teams: the sender's tenant
     recipients: list[str] = dataclasses.field(default_factory=list)
     subject: str | None = None
     body_text: str | None = None

@@ -165,7 +165,9 @@ def test_config_tables_and_patterns_in_brackets_are_printed_as_written(tmp_path:
     pattern = commhealth("--config", str(bad_id), "status", cwd=tmp_path)
     assert "vendors[0].id: String should match pattern '^[a-z0-9][a-z0-9_-]*$'" in error_lines(pattern)[0]
     help_text = commhealth("ingest", "all", "--help", cwd=tmp_path).stdout
-    assert "files ([sources.mbox], [sources.slack_export])" in help_text
+    assert "files ([sources.mbox], [sources.slack_export], [sources.teams_export])" in " ".join(
+        help_text.split()
+    )
 
 
 def _with(text: str) -> str:

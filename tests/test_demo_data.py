@@ -17,16 +17,28 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from commhealth.demo_data import DemoDataset, DemoTargetError, write_demo_dataset, write_synthetic_archive
+from commhealth.demo_data import (
+    COMPANY_TEAMS_TENANT,
+    TEAMS_VENDOR,
+    DemoDataset,
+    DemoTargetError,
+    write_demo_dataset,
+    write_scenario_dataset,
+    write_synthetic_archive,
+)
 from commhealth.scenario import demo_scenario
+from connectors.teams.files import read_teams_files
 from digest.queries import load_digest
 from digest.render import render_digest, render_terminal
 from flows.ingest import configured_paths, ingest
 from ground.config import load_config
+from ground.records import MessageRecord
 from transforms.build import run_build
 
 END = dt.date(2026, 11, 20)
-DEMO_IDS = {spec.id for spec in demo_scenario().vendors}
+SCENARIO_IDS = {spec.id for spec in demo_scenario().vendors}  # the vendors of the alert-evaluation scenario
+TEAMS_ID = TEAMS_VENDOR.id  # the demo's vendor held in Microsoft Teams only
+DEMO_IDS = SCENARIO_IDS | {TEAMS_ID}
 NUDGES = ("any update on this", "just following up", "gentle reminder", "je me permets de vous relancer")
 QUOTE_START = re.compile(r"^(On .* wrote:|Le .* a écrit :|_{20,}|-----Original Message-----)$", re.MULTILINE)
 
@@ -70,6 +82,11 @@ def _addresses(msg: Message, *headers: str) -> list[str]:
     return [addr.lower() for _, addr in getaddresses([str(msg.get(h, "")) for h in headers]) if addr]
 
 
+def _teams_items(root: Path) -> dict[str, list[dict]]:
+    """The chatMessages of each saved Graph page of the demo's Teams folder, by file name."""
+    return {page.name: json.loads(page.read_text())["value"] for page in sorted(root.glob("*.json"))}
+
+
 def _slack_messages(root: Path) -> dict[str, list[dict]]:
     channels = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -107,6 +124,7 @@ def test_a_second_demo_over_the_first_starts_clean_and_keeps_other_files(tmp_pat
         "my-notes.md",
         "scenario.json",
         "slack-export",
+        "teams",
     ]
     fresh = tmp_path / "fresh"
     write_demo_dataset(fresh, seed=8, weeks=1)
@@ -125,8 +143,11 @@ def test_demo_never_empties_a_folder_it_did_not_write(tmp_path: Path) -> None:
 
 def test_demo_size_and_as_of(demo: DemoDataset, emails: list[Message]) -> None:
     slack = _slack_messages(demo.slack_export_path)
+    assert demo.teams_path is not None
+    teams = sum(len(items) for items in _teams_items(demo.teams_path).values())
     assert 5000 <= demo.messages_written <= 9000
-    assert demo.messages_written == len(emails) + sum(len(msgs) for msgs in slack.values())
+    assert 150 <= teams <= 500  # the Teams vendor: a few hundred messages
+    assert demo.messages_written == len(emails) + sum(len(msgs) for msgs in slack.values()) + teams
     assert demo.as_of == dt.datetime(2026, 11, 20, 17, 0, tzinfo=dt.UTC)
     for msg in emails:
         assert parsedate_to_datetime(msg["Date"]) <= demo.as_of
@@ -142,6 +163,11 @@ def test_config_parses_with_vendors_abroad(demo: DemoDataset) -> None:
     assert any("sat" in v["workdays"] for v in data["vendors"])
     assert data["sources"]["mbox"]["paths"] == ["mail/"]
     assert data["sources"]["slack_export"]["paths"] == ["slack-export/"]
+    assert data["sources"]["teams_export"]["paths"] == ["teams/"]
+    assert data["company"]["teams_tenant_ids"] == [COMPANY_TEAMS_TENANT]
+    tessera = next(v for v in data["vendors"] if v["id"] == TEAMS_ID)
+    assert tessera["teams_tenant_ids"] == [TEAMS_VENDOR.team_id] and len(tessera["teams_channels"]) == 1
+    assert "slack_channels" not in tessera
 
 
 def test_config_loads_with_the_project_model(demo: DemoDataset) -> None:
@@ -159,6 +185,7 @@ def test_ground_truth_beside_the_demo(demo: DemoDataset) -> None:
     assert truth["as_of"] == demo.as_of.isoformat() and truth["end"] == END.isoformat()
     assert dt.date.fromisoformat(truth["start"]) == END - dt.timedelta(days=7 * 10 - 1)
     assert {v["id"] for v in truth["vendors"]} == DEMO_IDS
+    assert [v["id"] for v in truth["vendors"] if v.get("chat") == "teams"] == [TEAMS_ID]
     kinds = {v["degradation"]["kind"] for v in truth["vendors"] if v["degradation"]}
     assert kinds >= {"latency", "confusion", "silence", "our_side"}
     confounders = {c for v in truth["vendors"] for c in v["confounders"]}
@@ -243,6 +270,7 @@ def published(demo: DemoDataset) -> Path:
         Console(quiet=True),
         mail=configured_paths(config, "mbox"),
         slack_exports=configured_paths(config, "slack_export"),
+        teams_files=configured_paths(config, "teams_export"),
     )
     run_build(config, demo.as_of)
     return config.warehouse.published_path
@@ -321,7 +349,7 @@ def test_slack_export_is_consistent(demo: DemoDataset) -> None:
     channels = json.loads((root / "channels.json").read_text())
     assert any(u["is_bot"] for u in users)
     assert any(u["team_id"] == "T0NORELEC" and u["profile"]["email"].endswith("@norelec.fr") for u in users)
-    assert {c["name"] for c in channels} == {"general"} | {f"ext-{vendor}" for vendor in DEMO_IDS}
+    assert {c["name"] for c in channels} == {"general"} | {f"ext-{vendor}" for vendor in SCENARIO_IDS}
     assert all(c["is_ext_shared"] for c in channels if c["name"].startswith("ext-"))
     for day in root.glob("*/*.json"):
         assert isinstance(json.loads(day.read_text()), list)
@@ -340,6 +368,96 @@ def test_slack_export_is_consistent(demo: DemoDataset) -> None:
     assert any(m.get("subtype") == "bot_message" and m["bot_id"] for m in all_messages)
     assert any("&amp;" in m["text"] or "&lt;" in m["text"] for m in all_messages)
     assert any(re.search(r"<@U\w+>", m["text"]) for m in all_messages)
+
+
+def test_the_demo_is_the_scenario_plus_its_teams_vendor(demo: DemoDataset, tmp_path: Path) -> None:
+    """The Teams vendor draws from a stream of its own: the mail and the Slack export are byte for byte what the
+    alert-evaluation scenario (bench/eval) writes for the same seed, and that one has no Teams at all."""
+    scenario = write_scenario_dataset(tmp_path / "scenario", demo_scenario(), seed=7)
+    root = demo.config_path.parent
+    for folder in ("mail", "slack-export"):
+        assert _tree_hash(root / folder) == _tree_hash(tmp_path / "scenario" / folder), folder
+    assert scenario.teams_path is None and not (tmp_path / "scenario" / "teams").exists()
+    assert "teams" not in scenario.config_path.read_text(encoding="utf-8")
+    truth = json.loads(scenario.scenario_path.read_text(encoding="utf-8"))
+    assert {v["id"] for v in truth["vendors"]} == SCENARIO_IDS
+
+
+def test_teams_export_is_consistent(demo: DemoDataset) -> None:
+    """Graph pages of chatMessages that the Teams file reader takes whole: chats (1:1 and group) and threads of the
+    shared channel, people of both tenants, a connector's posts and the system messages that start a chat."""
+    assert demo.teams_path is not None
+    pages = _teams_items(demo.teams_path)
+    assert {name.split("-")[0] for name in pages} == {"chats", "channels"}
+    items = [item for page in pages.values() for item in page]
+    for page in pages.values():  # in the export APIs' order
+        assert page == sorted(page, key=lambda m: (m["lastModifiedDateTime"], int(m["id"])))
+    by_id = {item["id"]: item for item in items}
+    assert len(by_id) == len(items)
+    tenants = {COMPANY_TEAMS_TENANT, TEAMS_VENDOR.team_id}
+    for item in items:
+        assert item["createdDateTime"] <= demo.as_of.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        assert (item["chatId"] is None) != (item["channelIdentity"] is None)
+        user = (item["from"] or {}).get("user")
+        if user:
+            assert user["tenantId"] in tenants
+            assert user["userIdentityType"] == (
+                "aadUser" if user["tenantId"] == COMPANY_TEAMS_TENANT else "federatedUser"
+            )
+        if item["replyToId"]:  # a reply in the channel, to a root of the same channel
+            root = by_id[item["replyToId"]]
+            assert root["replyToId"] is None and root["channelIdentity"] == item["channelIdentity"]
+    chats = {item["chatId"] for item in items if item["chatId"]}
+    assert any(chat.endswith("@unq.gbl.spaces") for chat in chats)  # 1:1 chats
+    assert any(chat.endswith("@thread.v2") for chat in chats)  # the group chat
+    assert any(item["replyToId"] for item in items) and any(item["mentions"] for item in items)
+    assert sum(item["messageType"] == "systemEventMessage" for item in items) == 2
+
+    records = list(read_teams_files([demo.teams_path]))
+    messages = [r for r in records if isinstance(r, MessageRecord)]
+    # The two system messages are skipped, nothing is quarantined.
+    assert len(messages) + 2 == len(records) == len(items)
+    assert any(r.is_automated for r in messages)  # the connector's posts
+    for record in messages:  # a chat is one conversation, a channel thread is one
+        container = record.message_key.rsplit(":", 1)[0]
+        in_channel = container.endswith("@thread.tacv2")
+        assert (record.conversation_key == f"{container}:main") != in_channel, record.message_key
+    assert all(r.body_text for r in messages)
+
+
+def test_the_teams_vendor_is_measured(demo: DemoDataset, published: Path) -> None:
+    """Tessera's chats and shared channel are measured for it: answers both ways in business minutes, at a chat's
+    pace, and the healthy vendor it is."""
+    with duckdb.connect(str(published), read_only=True) as con:
+        responses = dict(
+            con.execute(
+                "SELECT responded_by_side, count(*) FROM marts.responses"
+                " WHERE vendor_id = ? AND channel = 'teams' GROUP BY ALL",
+                [TEAMS_ID],
+            ).fetchall()
+        )
+        median = con.execute(
+            "SELECT median(business_minutes) FROM marts.responses"
+            " WHERE vendor_id = ? AND responded_by_side = 'vendor'",
+            [TEAMS_ID],
+        ).fetchone()[0]
+        other_channels = con.execute(
+            "SELECT count(*) FROM marts.responses WHERE vendor_id = ? AND channel <> 'teams'", [TEAMS_ID]
+        ).fetchone()[0]
+        containers = con.execute(
+            "SELECT is_chat, vendor_id, is_measured, scope_reason, count(*) FROM staging.stg_teams_conversations"
+            " GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        status = con.execute(
+            "SELECT status FROM marts.digest_vendors WHERE vendor_id = ?", [TEAMS_ID]
+        ).fetchone()
+    assert responses.get("vendor", 0) >= 50 and responses.get("company", 0) >= 5, responses
+    assert other_channels == 0
+    assert 30 <= median <= 360  # business minutes: answered within the day, faster than by mail
+    channel, chats = containers
+    assert channel == (False, TEAMS_ID, True, "listed_channel", 1)
+    assert chats[:4] == (True, TEAMS_ID, True, "chat_with_vendor_member") and chats[4] >= 5
+    assert status == ("ok",)
 
 
 def test_synthetic_archive_scales(tmp_path: Path) -> None:

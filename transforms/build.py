@@ -7,9 +7,10 @@ order). It never builds SQL text from data. Everything runs in one transaction: 
 Full or incremental. A full build drops the seeds and the per-conversation marts (transforms/reset.sql) and
 recomputes everything. An incremental build recomputes only the conversations listed in meta.build_scope
 (transforms/scope.sql: messages stored or changed since the last build, conversations that lost messages, messages
-sent in (previous as_of, as_of]), to which stg_slack_conversations, recomputed whole in both modes, adds the
-conversations of the Slack channels whose scope (measured or not, for which vendor, why) changed since the last
-build (a directory change, a message that makes a DM a vendor's): the per-conversation models
+sent in (previous as_of, as_of]), to which stg_slack_conversations and stg_teams_conversations, recomputed whole
+in both modes, add the conversations of the Slack channels and Teams chats or channels whose scope (measured or
+not, for which vendor, why) changed since the last build (a directory change, a message that makes a DM a
+vendor's): the per-conversation models
 (int_counted_messages, int_turns, responses, message_signals) delete the rows of those conversations and insert
 them again, filtering their input with
 ``getvariable('full_build') OR conversation_key IN meta.build_scope``; the other models (awaiting, vendor_daily,
@@ -421,7 +422,8 @@ def build_marts(
             if grain is not None:
                 check_grain(con, table, grain, scope_only=incremental and table in INCREMENTAL_TABLES)
         counts["messages"] = message_count
-        # Read after the models: stg_slack_conversations adds the conversations of Slack channels whose scope moved.
+        # Read after the models: stg_slack_conversations and stg_teams_conversations add the conversations of
+        # channels and chats whose scope moved.
         (scope,) = con.execute("SELECT count(*) FROM meta.build_scope").fetchall()[0]
         counts["full_build"] = 0 if incremental else 1
         counts["scope_conversations"] = int(scope)

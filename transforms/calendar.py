@@ -140,8 +140,8 @@ def parties_table(config: Config) -> pa.Table:
 
 def identifiers(config: Config) -> list[tuple[str, str, str]]:
     """(party_id, kind, identifier) of every configured identifier, once each: the parties' email addresses and
-    domains (lower case), Slack team and user ids, and the vendors' Slack channels (by name or id, in the form
-    channel_key gives them)."""
+    domains (lower case), Slack team and user ids, Microsoft Entra tenant ids (Teams, lower case), the vendors'
+    Slack channels (by name or id, in the form channel_key gives them) and Teams channels (ids, lower case)."""
     owners: dict[tuple[str, str], str] = {}
     for ref in parties(config):
         for kind, values in (
@@ -149,12 +149,15 @@ def identifiers(config: Config) -> list[tuple[str, str, str]]:
             ("domain", ref.party.email_domains),
             ("team", ref.party.slack_team_ids),
             ("user", ref.party.slack_user_ids),
+            ("tenant", ref.party.teams_tenant_ids),
         ):
             for value in values:
                 owners.setdefault((kind, value), ref.party_id)
     for vendor in config.vendors:
         for channel in vendor.slack_channels:
             owners.setdefault(("channel", channel_key(channel)), vendor.id)
+        for channel in vendor.teams_channels:
+            owners.setdefault(("teams_channel", channel_key(channel)), vendor.id)
     return [(party_id, kind, identifier) for (kind, identifier), party_id in owners.items()]
 
 

@@ -4,6 +4,7 @@ DROP TABLE IF EXISTS marts.parties;
 DROP TABLE IF EXISTS marts.party_identifiers;
 DROP TABLE IF EXISTS staging.stg_message_parties;
 DROP TABLE IF EXISTS staging.stg_slack_conversations;
+DROP TABLE IF EXISTS staging.stg_teams_conversations;
 DROP TABLE IF EXISTS marts.calendar_intervals;
 DROP TABLE IF EXISTS marts.signal_lexicon;
 DROP TABLE IF EXISTS intermediate.int_counted_messages;

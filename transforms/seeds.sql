@@ -25,9 +25,9 @@ CREATE TABLE IF NOT EXISTS marts.party_identifiers (
     identifier VARCHAR NOT NULL,
     PRIMARY KEY (kind, identifier)
 );
-COMMENT ON TABLE marts.party_identifiers IS 'Who is who: the identifiers of the config at build time, which decide each message''s side and vendor (staging.stg_message_parties) and which Slack conversations are measured (staging.stg_slack_conversations), for all history. Key: (kind, identifier).';
+COMMENT ON TABLE marts.party_identifiers IS 'Who is who: the identifiers of the config at build time, which decide each message''s side and vendor (staging.stg_message_parties) and which Slack and Teams conversations are measured (staging.stg_slack_conversations, staging.stg_teams_conversations), for all history. Key: (kind, identifier).';
 COMMENT ON COLUMN marts.party_identifiers.party_id IS 'company for the company, else the vendor id.';
-COMMENT ON COLUMN marts.party_identifiers.kind IS 'address (email_addresses), domain (email_domains), team (slack_team_ids), user (slack_user_ids) or channel (a vendor''s slack_channels).';
+COMMENT ON COLUMN marts.party_identifiers.kind IS 'address (email_addresses), domain (email_domains), team (slack_team_ids), user (slack_user_ids), tenant (teams_tenant_ids), channel (a vendor''s slack_channels) or teams_channel (a vendor''s teams_channels).';
 COMMENT ON COLUMN marts.party_identifiers.identifier IS 'As configured; addresses and domains in lower case, a channel name or id in lower case without #.';
 
 CREATE TABLE IF NOT EXISTS marts.calendar_intervals (

@@ -31,7 +31,7 @@ import httpx
 import msal
 
 from connectors.base import SourceAuthError, SourceError
-from ground.config import GraphSource
+from ground.config import GraphApp
 
 from .settings import (
     AUTH_ERRORS,
@@ -39,6 +39,7 @@ from .settings import (
     BACKOFF_MAX_SECONDS,
     CONNECT_TIMEOUT_SECONDS,
     DEFAULT_RETRY_AFTER_SECONDS,
+    MAIL_PERMISSIONS_HINT,
     MAX_RETRY_AFTER_SECONDS,
     READ_TIMEOUT_SECONDS,
     RETRY_AFTER_STATUSES,
@@ -102,7 +103,12 @@ class GraphClient:
     """One source's connection to Graph; use as a context manager (it closes its HTTP connections)."""
 
     def __init__(
-        self, source: GraphSource, client_secret: str, *, sleep: Callable[[float], None] = time.sleep
+        self,
+        source: GraphApp,
+        client_secret: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        permissions_hint: str = MAIL_PERMISSIONS_HINT,
     ) -> None:
         if not client_secret or not client_secret.strip():
             raise SourceAuthError(f"no client secret for Microsoft Graph {self._describe(source)}")
@@ -111,6 +117,7 @@ class GraphClient:
         self._api = urlsplit(self.api_url)
         self._secret = client_secret.strip()
         self._sleep = sleep
+        self._permissions_hint = permissions_hint
         self._app: msal.ConfidentialClientApplication | None = None
         self._http = httpx.Client(
             timeout=httpx.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
@@ -132,7 +139,7 @@ class GraphClient:
             self._app.http_client.close()
 
     @staticmethod
-    def _describe(source: GraphSource) -> str:
+    def _describe(source: GraphApp) -> str:
         return f"client {source.client_id} in tenant {source.tenant_id}"
 
     @property
@@ -238,8 +245,7 @@ class GraphClient:
                     )
                 if status == 403:
                     raise SourceAuthError(
-                        f"Microsoft Graph denied {what} to {self.who}: {problem} (the app needs the Mail.Read "
-                        "application permission with admin consent, and access to this mailbox)"
+                        f"Microsoft Graph denied {what} to {self.who}: {problem} ({self._permissions_hint})"
                     )
                 if status in RETRY_AFTER_STATUSES:
                     told = retry_after_seconds(response.headers.get("Retry-After"))

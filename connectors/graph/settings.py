@@ -25,6 +25,11 @@ MAX_RETRY_AFTER_SECONDS = 300.0  # never sleep longer than this on one answer
 BACKOFF_BASE_SECONDS = 0.5  # other 5xx and transport errors: 0.5, 1, 2, 4 ... (+ up to 50 % jitter)
 BACKOFF_MAX_SECONDS = 30.0
 
+# What a 403 tells the admin to grant
+MAIL_PERMISSIONS_HINT = (
+    "the app needs the Mail.Read application permission with admin consent, and access to this mailbox"
+)
+
 # Token answers that mean the app's credentials are wrong: fail at once, never retry.
 AUTH_ERRORS = frozenset({"invalid_client", "unauthorized_client"})
 # Graph error codes (lower-cased) meaning the delta or skip token is no longer usable: resync the folder.

@@ -1,4 +1,4 @@
-"""Exchange and Graph configured together: both are extracted in the same run, in parallel threads."""
+"""Exchange, Graph and Teams configured together: all are extracted in the same run, in parallel threads."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from tests.flows.live_sources import (
     seed_graph,
     write_live_config,
 )
+from tests.teams.teams_testlib import BUYER, KAPPA_CHAT, START, buyer_says, ravi_says
 
 ROOT = Path(__file__).resolve().parents[2]
 # Before the fix the race failed 2 runs in 3 (13 of 20 fresh processes importing both connectors in two
@@ -48,6 +49,28 @@ def test_daily_stores_the_mail_of_both_mailboxes(tmp_path: Path, ews: FakeEWS, g
     con = duckdb.connect(str(config.parent / "warehouse.published.duckdb"), read_only=True)
     stored = con.execute("SELECT source, message_key FROM core.messages ORDER BY ALL").fetchall()
     assert stored == sorted([("exchange", k) for k in exchange_ids] + [("graph", k) for k in graph_ids])
+
+
+def test_daily_reads_teams_chats_with_the_graph_app_beside_its_mail(tmp_path: Path, graph: FakeGraph) -> None:
+    graph_ids = seed_graph(graph, 2)
+    graph.add_chat(KAPPA_CHAT, [BUYER, "ravi"])
+    chat_ids = [
+        buyer_says(graph, KAPPA_CHAT, "<p>Any news on the fix?</p>", START),
+        ravi_says(graph, KAPPA_CHAT, "<p>Deployed.</p>", START, hours=1),
+    ]
+    # [sources.teams] without an app registration of its own signs in as [sources.graph]
+    teams = f'\n[sources.teams]\nusers = ["{BUYER}"]\nbackfill_days = 0\n'
+    config = write_live_config(tmp_path / "project", graph_section(graph), teams)
+
+    result = daily(config=str(config), as_of="2026-11-20", post=False)
+
+    assert result["loaded"]["new"] == 4
+    con = duckdb.connect(str(config.parent / "warehouse.published.duckdb"), read_only=True)
+    stored = con.execute("SELECT source, message_key FROM core.messages ORDER BY ALL").fetchall()
+    expected = [("graph", k) for k in graph_ids] + [("teams", f"teams:{KAPPA_CHAT}:{i}") for i in chat_ids]
+    assert stored == sorted(expected)
+    reads = con.execute("SELECT source, partition_key FROM meta.source_reads ORDER BY ALL").fetchall()
+    assert ("teams", f"chats:{BUYER}") in reads
 
 
 def test_fresh_worker_processes_extract_both_sources_in_parallel(

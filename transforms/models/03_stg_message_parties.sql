@@ -2,9 +2,10 @@
 -- was read, so that a config change (a vendor's new domain, a person's address) applies to all history, live
 -- sources included, at the next build (the identifiers are in the build fingerprint). A sender is the party of,
 -- in order: its Slack user id (Slack), its address, its Slack team (Slack), the domain of its address (the longest
--- configured domain it ends with, so `it.norelec.fr` follows `norelec.fr` unless claimed itself); else it is
--- `other`. An email's recipients name the vendors it is addressed to; a company email addressed to no vendor is
--- internal. Each distinct address and recipient list is resolved once, then joined back to the messages.
+-- configured domain it ends with, so `it.norelec.fr` follows `norelec.fr` unless claimed itself), and last for
+-- Teams its Microsoft Entra tenant; else it is `other`. An email's recipients name the vendors it is addressed
+-- to; a company email addressed to no vendor is internal. Each distinct address and recipient list is resolved
+-- once, then joined back to the messages.
 CREATE OR REPLACE TEMP VIEW fresh_message_parties AS
 WITH
 in_scope AS (
@@ -82,13 +83,19 @@ senders AS (
         m.recipients,
         CASE
             WHEN m.channel = 'email' THEN coalesce(a.explicit_party_id, a.domain_party_id)
+            -- a vendor's people invited to the company's tenant as guests carry its tenant id, but their address
+            -- names the vendor's domain
+            WHEN m.channel = 'teams' THEN coalesce(a.explicit_party_id, a.domain_party_id, t.party_id)
             ELSE coalesce(u.party_id, a.explicit_party_id, t.party_id, a.domain_party_id)
         END AS party_id
     FROM in_scope AS m
     LEFT JOIN address_parties AS a ON a.address = m.sender_address
-    LEFT JOIN marts.party_identifiers AS u ON m.channel <> 'email' AND u.kind = 'user' AND u.identifier = m.sender
+    LEFT JOIN marts.party_identifiers AS u ON m.channel = 'slack' AND u.kind = 'user' AND u.identifier = m.sender
+    -- a Slack sender's team, a Teams sender's tenant (both stored in sender_team_id)
     LEFT JOIN marts.party_identifiers AS t
-        ON m.channel <> 'email' AND t.kind = 'team' AND t.identifier = m.sender_team_id
+        ON m.channel <> 'email'
+        AND t.kind = CASE m.channel WHEN 'teams' THEN 'tenant' ELSE 'team' END
+        AND t.identifier = m.sender_team_id
 ),
 
 final AS (
@@ -117,10 +124,10 @@ DELETE FROM staging.stg_message_parties
 WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
 INSERT INTO staging.stg_message_parties BY NAME FROM fresh_message_parties;
 
-COMMENT ON TABLE staging.stg_message_parties IS 'Staging: each message''s side and vendor (sent by as_of), decided at build time from the configured identifiers (marts.party_identifiers) and the sender and recipients stored in core.messages. Sender: Slack user id (Slack), then address, then Slack team (Slack), then email domain (longest configured suffix); unmatched senders are other. Grain: (message_key).';
+COMMENT ON TABLE staging.stg_message_parties IS 'Staging: each message''s side and vendor (sent by as_of), decided at build time from the configured identifiers (marts.party_identifiers) and the sender and recipients stored in core.messages. Sender: Slack user id (Slack), then address, then Slack team (Slack), then email domain (longest configured suffix), then tenant (Teams, whose guests carry the company''s tenant); unmatched senders are other. Grain: (message_key).';
 COMMENT ON COLUMN staging.stg_message_parties.message_key IS 'core.messages.message_key.';
 COMMENT ON COLUMN staging.stg_message_parties.core_conversation_key IS 'core.messages.conversation_key (the unit incremental builds recompute).';
 COMMENT ON COLUMN staging.stg_message_parties.side IS 'company, vendor or other: the sender''s party.';
 COMMENT ON COLUMN staging.stg_message_parties.vendor_id IS 'The sender''s vendor when side = vendor, else NULL.';
-COMMENT ON COLUMN staging.stg_message_parties.recipient_vendor_ids IS 'Email: the vendors among the To and Cc addresses (sorted, once each); Slack: empty (staging.stg_slack_conversations says which vendor a Slack conversation is measured for).';
+COMMENT ON COLUMN staging.stg_message_parties.recipient_vendor_ids IS 'Email: the vendors among the To and Cc addresses (sorted, once each); Slack and Teams: empty (staging.stg_slack_conversations and staging.stg_teams_conversations say which vendor a conversation is measured for).';
 COMMENT ON COLUMN staging.stg_message_parties.is_internal IS 'True for an email of the company addressed to no vendor: not counted in any metric.';

@@ -2,11 +2,12 @@
 -- and attributed to a configured vendor. Latency and signals are computed per (conversation_key, vendor_id)
 -- so that two vendors are never mixed. Email: a vendor's message belongs to its vendor, a company message to the
 -- vendors among its recipients. Slack: only conversations measured for a vendor (staging.stg_slack_conversations)
--- count, for that vendor: the company's messages there, and the messages of that vendor's people. Unthreaded Slack
--- messages (core conversation `{channel}:main`) are split into segments: a message after slack_segment_gap_hours
--- of silence in the channel's top level starts a new one, unless it comes from the other side right after a
--- message that asked something (within the awaiting lookback: an answer the next morning still answers). A
--- segment's conversation_key is `{channel}:main:{ts of its first message}`. Segments depend only on earlier
+-- count, for that vendor: the company's messages there, and the messages of that vendor's people; Teams likewise,
+-- by staging.stg_teams_conversations. Unthreaded Slack messages (core conversation `{channel}:main`) and Teams
+-- chats (`teams:{chat}:main`) are split into segments: a message after slack_segment_gap_hours of silence in the
+-- channel's top level starts a new one, unless it comes from the other side right after a message that asked
+-- something (within the awaiting lookback: an answer the next morning still answers). A segment's
+-- conversation_key is `{core conversation}:{ts or id of its first message}` (the last part of its message key). Segments depend only on earlier
 -- messages, so a key never changes when later messages arrive; incremental builds recompute a channel's whole top
 -- level.
 CREATE OR REPLACE TEMP VIEW fresh_counted_messages AS
@@ -30,7 +31,7 @@ unthreaded AS (
     FROM core.messages AS m
     INNER JOIN staging.stg_message_parties AS p ON p.message_key = m.message_key
     LEFT JOIN staging.stg_message_requests AS r ON r.message_key = m.message_key
-    WHERE m.channel = 'slack'
+    WHERE m.channel IN ('slack', 'teams')
       AND m.conversation_key LIKE '%:main'
       AND NOT m.is_automated
       AND m.sent_at <= getvariable('as_of')
@@ -43,7 +44,7 @@ segments AS (
         message_key,
         conversation_key || ':' || last_value(
             CASE
-                WHEN previous_sent_at IS NULL THEN split_part(message_key, ':', 2)
+                WHEN previous_sent_at IS NULL THEN regexp_extract(message_key, '[^:]*$')
                 WHEN epoch_us(sent_at) - epoch_us(previous_sent_at) < getvariable('slack_segment_gap_hours') * 3600e6
                     THEN NULL
                 -- the other side answering a pending request (asked at 17:00, answered at 09:00) goes on
@@ -51,7 +52,7 @@ segments AS (
                     AND epoch_us(sent_at) - epoch_us(previous_sent_at)
                     < getvariable('awaiting_lookback_days') * 86400e6
                     THEN NULL
-                ELSE split_part(message_key, ':', 2)
+                ELSE regexp_extract(message_key, '[^:]*$')
             END IGNORE NULLS
         ) OVER (PARTITION BY conversation_key ORDER BY sent_at, message_key ROWS UNBOUNDED PRECEDING)
             AS segment_key
@@ -68,7 +69,9 @@ eligible AS (
         p.side,
         p.vendor_id,
         p.recipient_vendor_ids,
-        m.slack_channel_id
+        m.slack_channel_id,
+        CASE WHEN m.channel = 'teams' THEN regexp_extract(m.message_key, '^teams:(.*):[^:]*$', 1) END
+            AS teams_container_id
     FROM core.messages AS m
     INNER JOIN staging.stg_message_parties AS p ON p.message_key = m.message_key
     LEFT JOIN segments AS s ON s.message_key = m.message_key
@@ -116,12 +119,24 @@ slack_scoped AS (
     WHERE e.channel = 'slack' AND (e.side = 'company' OR e.vendor_id = s.vendor_id)
 ),
 
+teams_scoped AS (
+    SELECT
+        e.message_key,
+        t.vendor_id,
+        t.scope_reason AS attribution
+    FROM eligible AS e
+    INNER JOIN staging.stg_teams_conversations AS t ON t.container_id = e.teams_container_id AND t.is_measured
+    WHERE e.channel = 'teams' AND (e.side = 'company' OR e.vendor_id = t.vendor_id)
+),
+
 attributed AS (
     SELECT * FROM vendor_side
     UNION ALL
     SELECT * FROM company_addressed
     UNION ALL
     SELECT * FROM slack_scoped
+    UNION ALL
+    SELECT * FROM teams_scoped
 ),
 
 final AS (
@@ -147,12 +162,12 @@ DELETE FROM intermediate.int_counted_messages
 WHERE core_conversation_key IN (SELECT conversation_key FROM meta.build_scope);
 INSERT INTO intermediate.int_counted_messages BY NAME FROM fresh_counted_messages;
 
-COMMENT ON TABLE intermediate.int_counted_messages IS 'Staging: counted messages (human, not internal, side company or vendor, sent_at <= as_of) attributed to configured vendors. Grain: (message_key, vendor_id). Email: a vendor message belongs to its sender''s vendor; a company message to each vendor in recipient_vendor_ids, or, when that list is empty, to each vendor with a counted message in the same conversation. Slack: only messages of conversations measured for a vendor (staging.stg_slack_conversations) count, for that vendor: company messages, and that vendor''s own messages (another vendor''s are not counted there).';
+COMMENT ON TABLE intermediate.int_counted_messages IS 'Staging: counted messages (human, not internal, side company or vendor, sent_at <= as_of) attributed to configured vendors. Grain: (message_key, vendor_id). Email: a vendor message belongs to its sender''s vendor; a company message to each vendor in recipient_vendor_ids, or, when that list is empty, to each vendor with a counted message in the same conversation. Slack and Teams: only messages of conversations measured for a vendor (staging.stg_slack_conversations, staging.stg_teams_conversations) count, for that vendor: company messages, and that vendor''s own messages (another vendor''s are not counted there).';
 COMMENT ON COLUMN intermediate.int_counted_messages.message_key IS 'core.messages.message_key.';
 COMMENT ON COLUMN intermediate.int_counted_messages.vendor_id IS 'The vendor this message is attributed to (a company message addressed to two vendors has two rows).';
-COMMENT ON COLUMN intermediate.int_counted_messages.conversation_key IS 'The measured conversation: core.messages.conversation_key, except for unthreaded Slack messages, split into segments by [metrics] slack_segment_gap_hours of silence in the channel''s top level (unless the other side answers a message that asked something): {channel}:main:{ts of the segment''s first message}.';
+COMMENT ON COLUMN intermediate.int_counted_messages.conversation_key IS 'The measured conversation: core.messages.conversation_key, except for unthreaded Slack messages and Teams chats, split into segments by [metrics] slack_segment_gap_hours of silence (unless the other side answers a message that asked something): {channel}:main:{ts of the segment''s first message}, teams:{chat}:main:{id of its first message}.';
 COMMENT ON COLUMN intermediate.int_counted_messages.core_conversation_key IS 'core.messages.conversation_key (what incremental builds recompute as a whole: an email thread, a Slack thread, a Slack channel''s top level).';
-COMMENT ON COLUMN intermediate.int_counted_messages.channel IS 'email or slack.';
+COMMENT ON COLUMN intermediate.int_counted_messages.channel IS 'email, slack or teams.';
 COMMENT ON COLUMN intermediate.int_counted_messages.sent_at IS 'When the message was sent (UTC).';
 COMMENT ON COLUMN intermediate.int_counted_messages.side IS 'company or vendor.';
 COMMENT ON COLUMN intermediate.int_counted_messages.attribution IS 'How vendor_id was found. Email: sender (vendor message), recipient (company message addressed to the vendor; one addressed to no vendor is internal and not counted). Slack: why the conversation is measured for the vendor, as staging.stg_slack_conversations.scope_reason (listed_channel, shared_with_vendor_team, dm_with_vendor_member, group_dm_with_vendor_member).';

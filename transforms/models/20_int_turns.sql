@@ -104,7 +104,7 @@ COMMENT ON COLUMN intermediate.int_turns.conversation_key IS 'The measured conve
 COMMENT ON COLUMN intermediate.int_turns.core_conversation_key IS 'core.messages.conversation_key (what incremental builds recompute as a whole).';
 COMMENT ON COLUMN intermediate.int_turns.vendor_id IS 'The vendor of the pair.';
 COMMENT ON COLUMN intermediate.int_turns.turn_no IS '1-based position of the turn in the pair; consecutive turns alternate sides.';
-COMMENT ON COLUMN intermediate.int_turns.channel IS 'Channel of the first counted message of the pair (email or slack).';
+COMMENT ON COLUMN intermediate.int_turns.channel IS 'Channel of the first counted message of the pair (email, slack or teams).';
 COMMENT ON COLUMN intermediate.int_turns.side IS 'company or vendor: who speaks in this turn.';
 COMMENT ON COLUMN intermediate.int_turns.first_message_key IS 'First message of the turn.';
 COMMENT ON COLUMN intermediate.int_turns.first_sent_at IS 'sent_at of the first message of the turn.';

@@ -99,7 +99,7 @@ INSERT INTO marts.responses BY NAME FROM fresh_responses;
 
 COMMENT ON TABLE marts.responses IS 'One row per answered request: a turn (maximal run of consecutive counted messages from one side, per conversation and vendor) that needs a reply (int_turns.needs_reply: a question, a request, a nudge, an escalation or a rework), followed by a turn of the other side. Clock from the first message of the request turn that asks something to the FIRST message of the answering turn. Grain: (conversation_key, vendor_id, request_message_key).';
 COMMENT ON COLUMN marts.responses.vendor_id IS 'The vendor of the exchange; two vendors in one conversation are measured separately.';
-COMMENT ON COLUMN marts.responses.channel IS 'email or slack.';
+COMMENT ON COLUMN marts.responses.channel IS 'email, slack or teams.';
 COMMENT ON COLUMN marts.responses.conversation_key IS 'The measured conversation: an email thread, a Slack thread, or a segment of a Slack channel''s unthreaded messages ({channel}:main:{first ts}).';
 COMMENT ON COLUMN marts.responses.core_conversation_key IS 'core.messages.conversation_key of the request (for a Slack segment: {channel}:main).';
 COMMENT ON COLUMN marts.responses.direction IS 'vendor_response when the vendor answers the company, company_response when the company answers the vendor.';

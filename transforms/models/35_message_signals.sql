@@ -127,7 +127,7 @@ INSERT INTO marts.message_signals BY NAME FROM fresh_message_signals;
 COMMENT ON TABLE marts.message_signals IS 'Misunderstanding signals (clarification, info_request, nudge, repetition, rework, escalation) found by the phrase lexicon in body_text (new text only: quoted history, signature and disclaimer excluded) of counted messages, as spoken_text() gives it; rework and clarification only in a message that follows one of the other side in its conversation; the weaker follow_up wordings (lexicon_id follow_*) are a nudge only in a message whose side also wrote the message before it (transforms/macros.sql: lower case, accents removed, typographic apostrophes straight, without code, quoted lines, links and @mentions, chat spellings written out, whitespace folded). Grain: (message_key, vendor_id, signal); a company message to two vendors gives a row per vendor.';
 COMMENT ON COLUMN marts.message_signals.message_key IS 'core.messages.message_key.';
 COMMENT ON COLUMN marts.message_signals.vendor_id IS 'The vendor the message is attributed to.';
-COMMENT ON COLUMN marts.message_signals.channel IS 'email or slack.';
+COMMENT ON COLUMN marts.message_signals.channel IS 'email, slack or teams.';
 COMMENT ON COLUMN marts.message_signals.sent_at IS 'When the message was sent (UTC).';
 COMMENT ON COLUMN marts.message_signals.side IS 'company or vendor: who wrote it.';
 COMMENT ON COLUMN marts.message_signals.signal IS 'clarification, info_request, nudge, repetition, rework or escalation.';

@@ -63,7 +63,7 @@ SELECT * FROM final;
 
 COMMENT ON TABLE marts.awaiting IS 'Requests still waiting for a reply at as_of: the last turn of a (conversation_key, vendor_id) pair when it needs a reply (int_turns.needs_reply: a question, a request, a nudge, an escalation or a rework; never a statement or an acknowledgement), asked at or after as_of - metrics.awaiting_lookback_days (x 24 h). Grain: (conversation_key, vendor_id).';
 COMMENT ON COLUMN marts.awaiting.vendor_id IS 'The vendor of the exchange.';
-COMMENT ON COLUMN marts.awaiting.channel IS 'email or slack.';
+COMMENT ON COLUMN marts.awaiting.channel IS 'email, slack or teams.';
 COMMENT ON COLUMN marts.awaiting.conversation_key IS 'The measured conversation (a Slack segment for unthreaded messages; see marts.responses).';
 COMMENT ON COLUMN marts.awaiting.waiting_on IS 'vendor or company: the side expected to answer (the other side of the last turn).';
 COMMENT ON COLUMN marts.awaiting.request_message_key IS 'First message of the unanswered turn that asks something (starts the clock).';

@@ -112,7 +112,7 @@ SELECT * FROM final;
 COMMENT ON TABLE marts.vendor_daily IS 'Daily metrics per vendor. Grain: (day, vendor_id, channel, direction), day = calendar day in the company''s time zone. Each direction is attributed to its responding side: vendor_response rows count the vendor''s answers (by answer day), the vendor''s counted messages and their signals (by send day), and the items waiting on the vendor (on the as_of day); company_response rows the same for the company. Summing over directions never double-counts. A row exists when any count is non-zero.';
 COMMENT ON COLUMN marts.vendor_daily.day IS 'Calendar day in the company''s time zone.';
 COMMENT ON COLUMN marts.vendor_daily.vendor_id IS 'The vendor.';
-COMMENT ON COLUMN marts.vendor_daily.channel IS 'email or slack.';
+COMMENT ON COLUMN marts.vendor_daily.channel IS 'email, slack or teams.';
 COMMENT ON COLUMN marts.vendor_daily.direction IS 'vendor_response (the vendor is the responding side) or company_response (the company is).';
 COMMENT ON COLUMN marts.vendor_daily.responses IS 'Responses (marts.responses) of this direction answered that day.';
 COMMENT ON COLUMN marts.vendor_daily.median_business_minutes IS 'Median business_minutes of those responses (quantile_cont 0.5); NULL without responses.';

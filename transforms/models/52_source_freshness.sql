@@ -1,9 +1,11 @@
 -- Whether the data can be trusted, as of as_of, per source partition: a mailbox folder (exchange, graph), a Slack
--- channel or DM (slack_api, slack_export), a mail file or folder (mbox), and '*' for a whole Slack source. From
+-- channel or DM (slack_api, slack_export), a user's Teams chats or a team's channels (teams), a mail file or folder
+-- (mbox) or saved Teams messages (teams_export), and '*' for a whole live source. From
 -- what extractions recorded (meta.source_reads) and the messages of the history window: the recent and baseline
 -- windows of the alerts, the alert_recent_days + alert_baseline_days company-local days ending on the report day.
--- A message counts in the partition it was first read from: a Slack message in its channel, an email in the
--- recorded partition its raw_ref starts with (else the mailbox/folder its raw_ref names, else its source).
+-- A message counts in the partition it was first read from: a Slack message in its channel, an email or a Teams
+-- message in the recorded partition its raw_ref starts with (else the mailbox/folder, user or team its raw_ref
+-- names, else its source).
 --
 -- state, in this order: failed (the last read of the partition, or of its whole source, failed after its last
 -- success), ended (no message at all, anywhere, in the data_ended_business_days company business days up to the
@@ -48,7 +50,11 @@ day_numbers AS (
 recorded AS (
     SELECT
         *,
-        CASE WHEN source IN ('slack_api', 'slack_export') THEN 'slack' ELSE 'email' END AS channel
+        CASE
+            WHEN source IN ('slack_api', 'slack_export') THEN 'slack'
+            WHEN source IN ('teams', 'teams_export') THEN 'teams'
+            ELSE 'email'
+        END AS channel
     FROM meta.source_reads
 ),
 
@@ -71,24 +77,25 @@ window_messages AS (
       AND m.sent_at >= timezone(getvariable('company_timezone'), h.first_day::TIMESTAMP)
 ),
 
--- The longest recorded partition of the same source that an email's raw_ref starts with
-email_partitions AS (
+-- The longest recorded partition of the same source that an email's or a Teams message's raw_ref starts with
+recorded_partitions AS (
     SELECT
         m.message_key,
         arg_max(r.partition_key, length(r.partition_key)) AS partition_key
     FROM window_messages AS m
     INNER JOIN recorded AS r
         ON r.source = m.source
-        AND r.channel = 'email'
+        AND r.channel = m.channel
         AND r.partition_key <> '*'
         AND CASE m.source
             WHEN 'exchange' THEN starts_with(m.raw_ref, 'exchange:' || r.partition_key || '/')
             WHEN 'graph' THEN starts_with(m.raw_ref, 'graph:' || r.partition_key || '/')
+            WHEN 'teams' THEN starts_with(m.raw_ref, 'teams:' || r.partition_key || '/')
             ELSE m.raw_ref = r.partition_key
                 OR starts_with(m.raw_ref, r.partition_key || '#')
                 OR starts_with(m.raw_ref, r.partition_key || '/')
         END
-    WHERE m.channel = 'email'
+    WHERE m.channel IN ('email', 'teams')
     GROUP BY m.message_key
 ),
 
@@ -101,12 +108,13 @@ message_partitions AS (
             CASE m.source
                 WHEN 'exchange' THEN nullif(regexp_extract(m.raw_ref, '^exchange:(.+)/[^/]*$', 1), '')
                 WHEN 'graph' THEN nullif(regexp_extract(m.raw_ref, '^graph:([^/]+/[^/]+)/', 1), '')
+                WHEN 'teams' THEN nullif(regexp_extract(m.raw_ref, '^teams:([^/]+)/', 1), '')
             END,
             -- mail loaded before reads were recorded, or by other means: one partition per source
             m.source
         ) AS partition_key
     FROM window_messages AS m
-    LEFT JOIN email_partitions AS e ON e.message_key = m.message_key
+    LEFT JOIN recorded_partitions AS e ON e.message_key = m.message_key
 ),
 
 message_days AS (
@@ -290,6 +298,7 @@ labelled AS (
                 WHEN 'slack_api' THEN 'Slack'
                 WHEN 'exchange' THEN 'Exchange'
                 WHEN 'graph' THEN 'Microsoft Graph'
+                WHEN 'teams' THEN 'Microsoft Teams'
                 ELSE n.source
             END
             WHEN n.source IN ('exchange', 'graph') THEN
@@ -303,6 +312,11 @@ labelled AS (
                     ELSE 'the Slack channel #' || coalesce(s.name, r.partition_name, n.partition_key)
                 END
                 || CASE WHEN n.source = 'slack_export' THEN ' (export)' ELSE '' END
+            WHEN n.source = 'teams' AND starts_with(n.partition_key, 'chats:') THEN
+                'the Teams chats of ' || substr(n.partition_key, 7)
+            WHEN n.source = 'teams' AND starts_with(n.partition_key, 'team:') THEN
+                'the Teams channels of team ' || substr(n.partition_key, 6)
+            WHEN n.channel = 'teams' THEN 'the saved Teams messages ' || n.partition_key
             WHEN n.partition_key = n.source THEN 'the ' || n.source || ' mail'
             ELSE 'the mail files ' || n.partition_key
         END AS label
@@ -312,6 +326,7 @@ labelled AS (
 ),
 
 -- Who each partition feeds. Mail: the vendors whose mail (from them, or to them) it gave in the history window.
+-- Teams: the vendors its chats and channels with a message in the window are measured for.
 -- Slack: the vendor a conversation is measured for, when it had a message in the window or is one of the
 -- vendor's slack_channels; read by several sources, only the one with the newest message feeds it (an export
 -- that the API has taken over is not missed). A listed channel that could not be found feeds its vendor too.
@@ -358,6 +373,15 @@ feeds AS (
               c.scope_reason = 'listed_channel'
               OR k.partition_key IN (SELECT slack_channel_id FROM window_messages)
           )
+        UNION ALL
+        SELECT
+            m.source,
+            m.partition_key,
+            t.vendor_id
+        FROM message_partitions AS m
+        INNER JOIN staging.stg_teams_conversations AS t
+            ON t.container_id = regexp_extract(m.message_key, '^teams:(.*):[^:]*$', 1) AND t.is_measured
+        WHERE m.channel = 'teams'
         UNION ALL
         SELECT
             r.source,
@@ -464,9 +488,9 @@ DROP MACRO freshness_day_text;
 
 COMMENT ON TABLE marts.source_freshness IS 'Whether the data can be trusted, as of as_of: one row per source partition that was ever read (meta.source_reads) or gave a message in the history window (the alerts'' recent + baseline days ending on the report day), with its state and a one-line reason. A message counts in the partition it was first read from. Grain: (source, partition_key).';
 COMMENT ON COLUMN marts.source_freshness.day IS 'The report day D (company-local date of as_of - 1 microsecond).';
-COMMENT ON COLUMN marts.source_freshness.source IS 'mbox, slack_export, slack_api, exchange or graph (another value for messages loaded by other means).';
+COMMENT ON COLUMN marts.source_freshness.source IS 'mbox, slack_export, slack_api, exchange, graph, teams or teams_export (another value for messages loaded by other means).';
 COMMENT ON COLUMN marts.source_freshness.partition_key IS 'As in meta.source_reads: mailbox/folder, Slack channel id (or name when it could not be found), mail file or folder; ''*'' for a whole Slack source.';
-COMMENT ON COLUMN marts.source_freshness.channel IS 'email or slack.';
+COMMENT ON COLUMN marts.source_freshness.channel IS 'email, slack or teams.';
 COMMENT ON COLUMN marts.source_freshness.label IS 'The partition in words, as the digest names it: the Exchange mailbox achats@norelec.fr (inbox), the Slack channel #ext-kappa, ...';
 COMMENT ON COLUMN marts.source_freshness.state IS 'failed (its last read, or its whole source''s, failed after its last success), ended (no message anywhere in the [alerts] data_ended_business_days company business days up to D), silent (no message for more than silent_after_business_days business days, or none yet; never for ''*''), else ok. The first that applies.';
 COMMENT ON COLUMN marts.source_freshness.reason IS 'One line for people, dates in the company time zone; NULL when ok.';

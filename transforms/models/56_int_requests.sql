@@ -110,7 +110,7 @@ SELECT * FROM final;
 
 COMMENT ON TABLE intermediate.int_requests IS 'Staging: every request (a turn that needs a reply, int_turns.needs_reply) asked within the alert history and its baselines, with its answer and the instants its wait crosses the waiting side''s SLA and [alerts] overdue_critical_factor x SLA, in that side''s business time. Grain: (conversation_key, vendor_id, request_message_key).';
 COMMENT ON COLUMN intermediate.int_requests.vendor_id IS 'The vendor of the exchange.';
-COMMENT ON COLUMN intermediate.int_requests.channel IS 'email or slack.';
+COMMENT ON COLUMN intermediate.int_requests.channel IS 'email, slack or teams.';
 COMMENT ON COLUMN intermediate.int_requests.conversation_key IS 'The measured conversation (int_turns.conversation_key).';
 COMMENT ON COLUMN intermediate.int_requests.request_message_key IS 'The message that asks (int_turns.needs_reply_message_key): the clock starts here.';
 COMMENT ON COLUMN intermediate.int_requests.requested_by_side IS 'company or vendor: who asked.';
