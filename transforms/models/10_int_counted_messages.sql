@@ -5,8 +5,8 @@
 -- count, for that vendor: the company's messages there, and the messages of that vendor's people; Teams likewise,
 -- by staging.stg_teams_conversations. Unthreaded Slack messages (core conversation `{channel}:main`) and Teams
 -- chats (`teams:{chat}:main`) are split into segments: a message after slack_segment_gap_hours of silence in the
--- channel's top level starts a new one, unless it comes from the other side right after a message that asked
--- something (within the awaiting lookback: an answer the next morning still answers). A segment's
+-- channel's top level starts a new one, unless it comes right after a message that asked something (within the
+-- awaiting lookback: an answer the next morning still answers, a chaser the next morning still chases). A segment's
 -- conversation_key is `{core conversation}:{ts or id of its first message}` (the last part of its message key). Segments depend only on earlier
 -- messages, so a key never changes when later messages arrive; incremental builds recompute a channel's whole top
 -- level.
@@ -47,8 +47,9 @@ segments AS (
                 WHEN previous_sent_at IS NULL THEN regexp_extract(message_key, '[^:]*$')
                 WHEN epoch_us(sent_at) - epoch_us(previous_sent_at) < getvariable('slack_segment_gap_hours') * 3600e6
                     THEN NULL
-                -- the other side answering a pending request (asked at 17:00, answered at 09:00) goes on
-                WHEN previous_asks AND previous_side <> side
+                -- a pending request keeps the conversation open: the other side answering it (asked at 17:00,
+                -- answered at 09:00), or its author chasing it the next morning ("any update?")
+                WHEN previous_asks
                     AND epoch_us(sent_at) - epoch_us(previous_sent_at)
                     < getvariable('awaiting_lookback_days') * 86400e6
                     THEN NULL
@@ -165,7 +166,7 @@ INSERT INTO intermediate.int_counted_messages BY NAME FROM fresh_counted_message
 COMMENT ON TABLE intermediate.int_counted_messages IS 'Staging: counted messages (human, not internal, side company or vendor, sent_at <= as_of) attributed to configured vendors. Grain: (message_key, vendor_id). Email: a vendor message belongs to its sender''s vendor; a company message to each vendor in recipient_vendor_ids, or, when that list is empty, to each vendor with a counted message in the same conversation. Slack and Teams: only messages of conversations measured for a vendor (staging.stg_slack_conversations, staging.stg_teams_conversations) count, for that vendor: company messages, and that vendor''s own messages (another vendor''s are not counted there).';
 COMMENT ON COLUMN intermediate.int_counted_messages.message_key IS 'core.messages.message_key.';
 COMMENT ON COLUMN intermediate.int_counted_messages.vendor_id IS 'The vendor this message is attributed to (a company message addressed to two vendors has two rows).';
-COMMENT ON COLUMN intermediate.int_counted_messages.conversation_key IS 'The measured conversation: core.messages.conversation_key, except for unthreaded Slack messages and Teams chats, split into segments by [metrics] slack_segment_gap_hours of silence (unless the other side answers a message that asked something): {channel}:main:{ts of the segment''s first message}, teams:{chat}:main:{id of its first message}.';
+COMMENT ON COLUMN intermediate.int_counted_messages.conversation_key IS 'The measured conversation: core.messages.conversation_key, except for unthreaded Slack messages and Teams chats, split into segments by [metrics] slack_segment_gap_hours of silence (unless the message follows one that asked something): {channel}:main:{ts of the segment''s first message}, teams:{chat}:main:{id of its first message}.';
 COMMENT ON COLUMN intermediate.int_counted_messages.core_conversation_key IS 'core.messages.conversation_key (what incremental builds recompute as a whole: an email thread, a Slack thread, a Slack channel''s top level).';
 COMMENT ON COLUMN intermediate.int_counted_messages.channel IS 'email, slack or teams.';
 COMMENT ON COLUMN intermediate.int_counted_messages.sent_at IS 'When the message was sent (UTC).';
