@@ -115,10 +115,8 @@ TEAMS_CONVERSATIONS_PER_DAY = 1.6  # on a company working day (a tenth of it on 
 P_TEAMS_CHANNEL = 0.3
 P_TEAMS_GROUP_CHAT = 0.2  # the group chat rather than the 1:1 chat, when both are free
 # A chat is one conversation that the marts cut into segments at each silence of [metrics]
-# slack_segment_gap_hours (8 by default, which the demo keeps), unless the other side answers a pending request.
-# A conversation starts in a chat only once the previous one there has been quiet longer than that, and one that
-# chases its own request after such a silence (a nudge the next morning) is held in the channel: in a chat, the
-# request would be left alone, unanswered, in a segment of its own.
+# slack_segment_gap_hours (8 by default, which the demo keeps), unless the message before the silence asked
+# something. A conversation starts in a chat only once the previous one there has been quiet longer than that.
 TEAMS_SEGMENT_GAP = dt.timedelta(hours=8)
 TEAMS_CHAT_QUIET = TEAMS_SEGMENT_GAP + dt.timedelta(hours=1)
 P_TEAMS_MENTION = 0.3  # in the channel and the group chat, besides the first message
@@ -2094,9 +2092,9 @@ def _teams_members_added(
 
 def _teams_place(rng: random.Random, world: _TeamsWorld, thread: _Thread) -> _TeamsChat | None:
     """Where a conversation is held: a thread of the shared channel (None), or a chat that has been quiet long
-    enough, so that no two conversations share a segment of it; the channel for one that does not read as a
-    chat (`_reads_as_chat`). The 1:1 chat of the two people only when no one else writes."""
-    if rng.random() < P_TEAMS_CHANNEL or not _reads_as_chat(thread):
+    enough, so that no two conversations share a segment of it. The 1:1 chat of the two people only when no one
+    else writes."""
+    if rng.random() < P_TEAMS_CHANNEL:
         return None
     options = [world.group_chat]
     pair = (thread.owner.email, thread.contact.email)
@@ -2114,17 +2112,6 @@ def _teams_place(rng: random.Random, world: _TeamsWorld, thread: _Thread) -> _Te
             chat.free_at = NEVER if asking else last + TEAMS_CHAT_QUIET
             return chat
     return None
-
-
-def _reads_as_chat(thread: _Thread) -> bool:
-    """Whether the conversation's segments in a chat leave no request behind: no side follows up its own pending
-    request after a silence of TEAMS_SEGMENT_GAP (the follow-up would start a segment of its own)."""
-    return not any(
-        later.when - earlier.when >= TEAMS_SEGMENT_GAP
-        and later.side == earlier.side
-        and _asks(thread, earlier.kind)
-        for earlier, later in zip(thread.turns, thread.turns[1:], strict=False)
-    )
 
 
 def _teams_thread(
