@@ -115,8 +115,9 @@ def check_grain(
         )
 
 
-# Party keys the marts do not depend on: who is who acts through the messages, alert_channel only on delivery.
-# Every other key is fingerprinted, so that a new calendar setting forces a full build without a change here.
+# Party keys the fingerprint does not take from the parties: the identifiers are fingerprinted as the build seeds
+# them (marts.party_identifiers), alert_channel acts only on delivery. Every other key is fingerprinted, so that a
+# new calendar setting forces a full build without a change here.
 PARTY_IDENTITY_KEYS = frozenset(
     {
         "id",
@@ -125,6 +126,8 @@ PARTY_IDENTITY_KEYS = frozenset(
         "slack_team_ids",
         "slack_user_ids",
         "slack_channels",
+        "teams_tenant_ids",
+        "teams_channels",
         "alert_channel",
     }
 )
@@ -227,10 +230,9 @@ def build_fingerprint(config: Config, entries: list[lexicon.Entry]) -> str:
     """SHA-256 of everything the marts depend on besides the messages, the Slack directory and as_of: the parties
     (names, time zones, SLAs), their calendars (business hours by weekday and by date, workdays, holidays and the
     holidays package version, closures), the configured Slack identifiers, the lexicon entries, the metrics and
-    alerts settings, and the SQL of the seeds and models. A change forces a full build. The Slack identifiers
-    (channels, teams, users) decide which Slack conversations are measured at build time, so a channel added to a
-    vendor applies to all history. Email domains and addresses (the rest of PARTY_IDENTITY_KEYS) are left out: they
-    act through the messages, whose rows a re-ingest refreshes and stamps."""
+    alerts settings, and the SQL of the seeds and models. A change forces a full build. The identifiers (email
+    domains and addresses, Slack teams, users and channels, Teams tenants and channels) decide who is who and which
+    conversations are measured at build time, so a domain or channel added to a vendor applies to all history."""
     parties = [
         {
             "kind": ref.kind,

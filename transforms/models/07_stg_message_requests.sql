@@ -6,7 +6,9 @@
 -- message of thanks or receipt only, or emoji only) never asks. The first rule that applies, in that order, is
 -- kept as the reason. A message whose text is not stored ([warehouse] store_bodies = false) counts as asking, so
 -- every turn opens a clock as it would without this rule. A message a user marked not a request (meta.feedback,
--- `commhealth dismiss message KEY --not-a-request`) never asks, whatever the rules read in it.
+-- `commhealth dismiss message KEY --not-a-request`) never asks, whatever the rules read in it. The text is read
+-- once for the whole build: each signal's phrase is kept here for marts.message_signals, which applies the
+-- context rules to it.
 CREATE OR REPLACE TEMP VIEW fresh_message_requests AS
 WITH
 texts AS (
@@ -54,9 +56,16 @@ matched AS (
             ) AS is_acknowledgement,
         regexp_extract(asking_text, getvariable('request_pattern')) AS request_evidence,
         regexp_extract(asking_text, '([^.!?]{0,80}[?？]+)(?:[^a-z0-9=&/_-]|$)', 1) AS question_evidence,
+        -- Each signal's alternation extracted once per text (regexp_extract: DuckDB's regexp_matches runs about 70
+        -- times slower on the longest alternations); a pattern always matches at least one character, so an
+        -- empty extract means no match (transforms/lexicon.py).
+        regexp_extract(spoken_text, getvariable('signal_pattern_clarification')) AS clarification_evidence,
+        regexp_extract(spoken_text, getvariable('signal_pattern_info_request')) AS info_request_evidence,
         regexp_extract(spoken_text, getvariable('signal_pattern_nudge')) AS nudge_evidence,
+        regexp_extract(spoken_text, getvariable('signal_pattern_repetition')) AS repetition_evidence,
+        regexp_extract(spoken_text, getvariable('signal_pattern_rework')) AS rework_evidence,
         regexp_extract(spoken_text, getvariable('signal_pattern_escalation')) AS escalation_evidence,
-        regexp_extract(spoken_text, getvariable('signal_pattern_rework')) AS rework_evidence
+        regexp_extract(spoken_text, getvariable('follow_up_pattern')) AS follow_up_evidence
     FROM asking
 ),
 
@@ -82,7 +91,14 @@ ruled AS MATERIALIZED (
             WHEN nudge_evidence <> '' THEN nudge_evidence
             WHEN escalation_evidence <> '' THEN escalation_evidence
             WHEN rework_evidence <> '' THEN rework_evidence
-        END AS ask_evidence
+        END AS ask_evidence,
+        nullif(clarification_evidence, '') AS clarification_phrase,
+        nullif(info_request_evidence, '') AS info_request_phrase,
+        nullif(nudge_evidence, '') AS nudge_phrase,
+        nullif(repetition_evidence, '') AS repetition_phrase,
+        nullif(rework_evidence, '') AS rework_phrase,
+        nullif(escalation_evidence, '') AS escalation_phrase,
+        nullif(follow_up_evidence, '') AS follow_up_phrase
     FROM matched
 ),
 
@@ -130,7 +146,14 @@ final AS (
             WHEN r.is_acknowledgement THEN 'acknowledgement'
             WHEN r.ask_rule IS NULL THEN 'statement'
             ELSE r.ask_rule || coalesce(' (' || e.lexicon_id || ')', '') || ': "' || r.ask_evidence || '"'
-        END AS reason
+        END AS reason,
+        r.clarification_phrase,
+        r.info_request_phrase,
+        r.nudge_phrase,
+        r.repetition_phrase,
+        r.rework_phrase,
+        r.escalation_phrase,
+        r.follow_up_phrase
     FROM ruled AS r
     LEFT JOIN request_entries AS e ON r.ask_rule = 'request' AND e.ask_evidence = r.ask_evidence
     LEFT JOIN not_requests AS n ON n.message_key = r.message_key
@@ -155,3 +178,10 @@ COMMENT ON COLUMN staging.stg_message_requests.ask_evidence IS 'The words that m
 COMMENT ON COLUMN staging.stg_message_requests.lexicon_id IS 'For a request, the lexicon entry that matched (marts.signal_lexicon.id).';
 COMMENT ON COLUMN staging.stg_message_requests.feedback_id IS 'The not_a_request decision in force on this message (meta.feedback.id): it asks nothing, whatever ask_rule says; NULL without one.';
 COMMENT ON COLUMN staging.stg_message_requests.reason IS 'One readable line: acknowledgement, statement, rule (lexicon id): "evidence", or feedback: not a request (note) when a user overruled a rule that read a request.';
+COMMENT ON COLUMN staging.stg_message_requests.clarification_phrase IS 'The words that match the clarification entries of the lexicon (normalised text), NULL when none; marts.message_signals applies the context rules (after the other side).';
+COMMENT ON COLUMN staging.stg_message_requests.info_request_phrase IS 'The words that match the info_request entries of the lexicon, NULL when none.';
+COMMENT ON COLUMN staging.stg_message_requests.nudge_phrase IS 'The words that match the nudge entries of the lexicon, NULL when none.';
+COMMENT ON COLUMN staging.stg_message_requests.repetition_phrase IS 'The words that match the repetition entries of the lexicon, NULL when none.';
+COMMENT ON COLUMN staging.stg_message_requests.rework_phrase IS 'The words that match the rework entries of the lexicon, NULL when none; marts.message_signals applies the context rules (after the other side).';
+COMMENT ON COLUMN staging.stg_message_requests.escalation_phrase IS 'The words that match the escalation entries of the lexicon, NULL when none.';
+COMMENT ON COLUMN staging.stg_message_requests.follow_up_phrase IS 'The words that match the weaker follow-up wordings (lexicon ids follow_*), NULL when none; a nudge in marts.message_signals only after the author''s own side.';

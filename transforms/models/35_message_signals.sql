@@ -1,7 +1,7 @@
 -- Misunderstanding signals found in the new text (body_text) of counted messages, by the phrase lexicon.
--- The per-signal alternations of all lexicon patterns arrive as constant variables (compiled once per query;
--- one alternation per signal keeps each RE2 automaton small and fast); the lexicon id is then recovered on the
--- distinct matched phrases only.
+-- staging.stg_message_requests reads each text once and keeps, per signal, the phrase its alternation of all the
+-- lexicon's patterns matched; here the context rules apply, and the lexicon id is recovered on the distinct
+-- matched phrases only.
 CREATE OR REPLACE TEMP VIEW fresh_message_signals AS
 WITH
 counted AS (
@@ -9,50 +9,42 @@ counted AS (
     WHERE (getvariable('full_build') OR core_conversation_key IN (SELECT conversation_key FROM meta.build_scope))
 ),
 
-counted_keys AS (
-    SELECT DISTINCT message_key FROM counted
-),
-
-bodies AS (
+-- The phrases were read once per text by staging.stg_message_requests (spoken_text(), each signal's alternation)
+phrases_read AS (
     SELECT
-        m.message_key,
-        spoken_text(m.body_text) AS normalised_text
-    FROM core.messages AS m
-    SEMI JOIN counted_keys AS k ON k.message_key = m.message_key
-    WHERE m.body_text IS NOT NULL
-),
-
--- Each signal's alternation is extracted once per text; a text matches a signal when the extract is not empty
--- (lexicon patterns always match at least one character: transforms/lexicon.py). regexp_extract, not
--- regexp_matches: on the longest alternations (clarification, rework) DuckDB's regexp_matches runs about 70 times
--- slower (10 s instead of 0.15 s per signal at 300k messages).
-extracted AS MATERIALIZED (
-    SELECT
-        message_key,
-        regexp_extract(normalised_text, getvariable('signal_pattern_clarification')) AS clarification,
-        regexp_extract(normalised_text, getvariable('signal_pattern_info_request')) AS info_request,
-        regexp_extract(normalised_text, getvariable('signal_pattern_nudge')) AS nudge,
-        regexp_extract(normalised_text, getvariable('signal_pattern_repetition')) AS repetition,
-        regexp_extract(normalised_text, getvariable('signal_pattern_rework')) AS rework,
-        regexp_extract(normalised_text, getvariable('signal_pattern_escalation')) AS escalation,
-        regexp_extract(normalised_text, getvariable('follow_up_pattern')) AS follow_up
-    FROM bodies
+        r.message_key,
+        r.clarification_phrase,
+        r.info_request_phrase,
+        r.nudge_phrase,
+        r.repetition_phrase,
+        r.rework_phrase,
+        r.escalation_phrase,
+        r.follow_up_phrase
+    FROM staging.stg_message_requests AS r
+    SEMI JOIN counted AS c ON c.message_key = r.message_key
 ),
 
 matches AS (
-    SELECT message_key, 'clarification' AS signal, clarification AS evidence FROM extracted WHERE clarification <> ''
+    SELECT message_key, 'clarification' AS signal, clarification_phrase AS evidence FROM phrases_read
+    WHERE clarification_phrase IS NOT NULL
     UNION ALL
-    SELECT message_key, 'info_request' AS signal, info_request AS evidence FROM extracted WHERE info_request <> ''
+    SELECT message_key, 'info_request' AS signal, info_request_phrase AS evidence FROM phrases_read
+    WHERE info_request_phrase IS NOT NULL
     UNION ALL
-    SELECT message_key, 'nudge' AS signal, nudge AS evidence FROM extracted WHERE nudge <> ''
+    SELECT message_key, 'nudge' AS signal, nudge_phrase AS evidence FROM phrases_read
+    WHERE nudge_phrase IS NOT NULL
     UNION ALL
-    SELECT message_key, 'repetition' AS signal, repetition AS evidence FROM extracted WHERE repetition <> ''
+    SELECT message_key, 'repetition' AS signal, repetition_phrase AS evidence FROM phrases_read
+    WHERE repetition_phrase IS NOT NULL
     UNION ALL
-    SELECT message_key, 'rework' AS signal, rework AS evidence FROM extracted WHERE rework <> ''
+    SELECT message_key, 'rework' AS signal, rework_phrase AS evidence FROM phrases_read
+    WHERE rework_phrase IS NOT NULL
     UNION ALL
-    SELECT message_key, 'escalation' AS signal, escalation AS evidence FROM extracted WHERE escalation <> ''
+    SELECT message_key, 'escalation' AS signal, escalation_phrase AS evidence FROM phrases_read
+    WHERE escalation_phrase IS NOT NULL
     UNION ALL
-    SELECT message_key, 'follow_up' AS signal, follow_up AS evidence FROM extracted WHERE follow_up <> '' AND nudge = ''
+    SELECT message_key, 'follow_up' AS signal, follow_up_phrase AS evidence FROM phrases_read
+    WHERE follow_up_phrase IS NOT NULL AND nudge_phrase IS NULL
 ),
 
 -- Rework rejects what the other side delivered or advised, and clarification is about what the other side said:
