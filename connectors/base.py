@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from connectors.slack_export.parse import SlackChannelRecord, SlackUserRecord
 
 
+# meta.source_reads.partition_key of a whole live source, for one whose partitions are only known once it is read
+# (Slack's channels): its failure stands for every partition it did not read.
+WHOLE_SOURCE = "*"
+
+
 class SourceError(RuntimeError):
     """A source could not be read; the message says which and why, never a secret."""
 

@@ -52,9 +52,6 @@ from warehouse.staging import (
 
 Record = MessageRecord | QuarantineRecord
 OnPart = Callable[[Part], None] | None
-# meta.source_reads.partition_key of a whole live source, for one whose partitions are only known once it is read
-# (Slack's channels): its failure stands for every partition it did not read.
-WHOLE_SOURCE = "*"
 SLACK_EXPORT_SOURCE = slack_export_settings.DEFAULT_SOURCE
 _ERROR_CHARS = 300
 log = logging.getLogger(__name__)
@@ -420,7 +417,7 @@ def configured_paths(config: Config, source: str) -> list[Path]:
     return list(file_source.paths) if file_source else []
 
 
-# The connector of each live source, with `extract_<source>` in it. Importing one imports its client libraries
+# The connector of each live source, with `extract_<source>`, `partitions` and `SOURCE` in it. Importing one imports its client libraries
 # (slack_sdk; exchangelib and requests; msal and httpx), so it is only done for configured sources.
 LIVE_CONNECTORS = {
     "slack": "connectors.slack.history",
@@ -604,12 +601,7 @@ def stage_live(config: Config, name: str, on_part: OnPart = None) -> dict[str, o
     connector = importlib.import_module(LIVE_CONNECTORS[name])
     sink = StagingSink(config, name, on_part)
     # The connector records each partition it reads; these are the ones a failure leaves unread.
-    if name in MAILBOX_SOURCES:
-        partitions = [f"{mailbox}/{folder}" for mailbox in source.mailboxes for folder in source.folders]
-    elif name == "teams":
-        partitions = connector.partitions(source)
-    else:
-        partitions = [WHOLE_SOURCE]
+    partitions = connector.partitions(source)
     try:
         secret = _live_secret(name, source)
         sink.hide(secret)

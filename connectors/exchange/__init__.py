@@ -99,6 +99,15 @@ def _pull(
     return {f"exchange_{key}": value for key, value in sorted(stats.items())}
 
 
+def partitions(source: ExchangeSource) -> list[str]:
+    """The partitions a run reads: each configured mailbox folder, "{mailbox}/{folder}"."""
+    return [_partition(mailbox, folder) for mailbox in source.mailboxes for folder in source.folders]
+
+
+def _partition(mailbox: str, folder: str) -> str:
+    return f"{mailbox}/{folder}"
+
+
 def _pull_folder(
     account: Account,
     mailbox: str,
@@ -109,7 +118,7 @@ def _pull_folder(
     chunk_size: int,
     secret: str,
 ) -> None:
-    partition = f"{mailbox}/{folder_name}"
+    partition = _partition(mailbox, folder_name)
     with sink.reading(SOURCE, partition):
         try:
             folder = open_folder(account, folder_name)

@@ -46,7 +46,7 @@ from .settings import (
     SOURCE,
 )
 
-__all__ = ["GraphError", "extract_graph"]
+__all__ = ["GraphError", "extract_graph", "partitions"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,15 @@ def extract_graph(config: Config, source: GraphSource, client_secret: str, sink:
             for folder in source.folders:
                 _sync_folder(client, sink, mailbox, folder, notes)
     return dict(notes)
+
+
+def partitions(source: GraphSource) -> list[str]:
+    """The partitions a run reads: each configured mailbox folder, "{mailbox}/{folder}"."""
+    return [_partition(mailbox, folder) for mailbox in source.mailboxes for folder in source.folders]
+
+
+def _partition(mailbox: str, folder: str) -> str:
+    return f"{mailbox}/{folder}"
 
 
 def delta_start_url(api_url: str, mailbox: str, folder: str) -> str:
@@ -106,7 +115,7 @@ def _needs_resync(exc: GraphError) -> bool:
 
 def _sync_folder(client: GraphClient, sink: Sink, mailbox: str, folder: str, notes: dict[str, int]) -> None:
     """One folder's delta round, recorded as read to the end, or as failed with the error that stopped it."""
-    partition = f"{mailbox}/{folder}"
+    partition = _partition(mailbox, folder)
     with sink.reading(SOURCE, partition):
         _sync_partition(client, sink, mailbox, folder, partition, notes)
 

@@ -15,12 +15,15 @@ except ImportError:  # older bs4
 
 from .settings import HTML_BLOCK_TAGS, HTML_DROP_TAGS, HTML_HISTORY_IDS, HTML_QUOTE_CLASSES, HTML_QUOTE_TAGS
 
+# What HTML-to-text renderers share (this one and connectors.teams.parse): a walk writes SOFT_BREAK at each block
+# boundary; soft_breaks_resolved turns them into line breaks, one per boundary.
+SOFT_BREAK = "\x00"  # a block boundary: a line break unless one is already there
+MARKUP_STRINGS = (Comment, Doctype, Declaration, ProcessingInstruction)  # strings that are markup, not text
 _WS = re.compile(r"[ \t\r\n\f\v\u200b\x00]+")  # \xa0 kept: Outlook's <p>&nbsp;</p> is a blank line
-_SOFT = "\x00"  # a block boundary: a line break unless one is already there
+_SOFT = SOFT_BREAK
 _SOFT_RUN = re.compile(r" *\x00[ \x00]*")
 _SOFT_AFTER_HARD = re.compile(r"(^|\n)\x00")
 _BLANKS = re.compile(r"\n{3,}")
-_SKIP_STRINGS = (Comment, Doctype, Declaration, ProcessingInstruction)  # markup, not text
 _QUOTE_CLASSES = frozenset(HTML_QUOTE_CLASSES)
 _QUOTE_OPEN, _QUOTE_CLOSE = "\x01", "\x02"  # around a quoting <blockquote> while rendering
 _END_QUOTE = object()  # on the walk's stack: the end of a quoting blockquote
@@ -54,11 +57,26 @@ def html_to_texts(html: str) -> tuple[str, str]:
 _DROP, _MARK, _KEEP = "drop", "mark", "keep"  # what _render does with blockquotes
 
 
-def _soup(html: str, drop_history: bool) -> BeautifulSoup:
+def quiet_soup(html: str) -> BeautifulSoup:
+    """`html` parsed by html.parser, without bs4's warnings about text that looks like a file name or XML."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        soup = BeautifulSoup(html, "html.parser")
+        return BeautifulSoup(html, "html.parser")
+
+
+def soft_breaks_resolved(text: str) -> str:
+    """Each run of soft breaks (with the spaces around it) one line break, none right after a line break."""
+    return _SOFT_AFTER_HARD.sub(r"\1", _SOFT_RUN.sub(_SOFT, text)).replace(_SOFT, "\n")
+
+
+def at_most_one_blank_line(lines: list[str]) -> str:
+    """The lines joined, runs of blank lines (block boundaries) cut to one, the ends stripped."""
+    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _soup(html: str, drop_history: bool) -> BeautifulSoup:
+    soup = quiet_soup(html)
     # One walk over the tags instead of a find_all per name, class and id.
     dropped: list[Tag] = []
     markers: list[tuple[str, Tag]] = []
@@ -121,7 +139,7 @@ def _render(soup: BeautifulSoup, quotes: str) -> str:
             out.append(_QUOTE_CLOSE + _SOFT)
             continue
         if isinstance(node, NavigableString):
-            if not isinstance(node, _SKIP_STRINGS):
+            if not isinstance(node, MARKUP_STRINGS):
                 piece = _WS.sub(" ", str(node))
                 # A text holding the marker characters must not be taken for a quote's bounds.
                 if quotes == _MARK and (_QUOTE_OPEN in piece or _QUOTE_CLOSE in piece):
@@ -147,12 +165,11 @@ def _render(soup: BeautifulSoup, quotes: str) -> str:
             out.append(_SOFT)
             stack.append(None)
         stack.extend(reversed(node.contents))
-    text = _SOFT_AFTER_HARD.sub(r"\1", _SOFT_RUN.sub(_SOFT, "".join(out))).replace(_SOFT, "\n")
+    text = soft_breaks_resolved("".join(out))
     lines = [line.replace("\xa0", " ").strip() for line in text.split("\n")]
     if quotes == _MARK and _QUOTE_OPEN in text:
         lines = _quote_lines(lines)
-    # Block boundaries produce runs of empty lines; keep at most one blank line between paragraphs.
-    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+    return at_most_one_blank_line(lines)
 
 
 def _quote_lines(lines: list[str]) -> list[str]:

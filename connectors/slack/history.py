@@ -33,7 +33,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.handler import default_interval_calculator
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 
-from connectors.base import Sink, SourceAuthError, SourceError
+from connectors.base import WHOLE_SOURCE, Sink, SourceAuthError, SourceError
 from connectors.slack_export import settings as export_settings
 from connectors.slack_export.parse import (
     Conversation,
@@ -53,7 +53,7 @@ from ground.records import MessageRecord, QuarantineRecord
 from .client import CHANNEL_ID, make_client, publish_error
 from .history_state import ChannelState, newer, ts_key, ts_of
 
-__all__ = ["SOURCE", "extract_slack"]
+__all__ = ["SOURCE", "extract_slack", "partitions"]
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,13 @@ class _Slack:
             yield (items if isinstance(items, list) else []), cursor is None
             if cursor is None:
                 return
+
+
+def partitions(source: SlackSource) -> list[str]:
+    """The partitions a run is known to read before it starts: the whole source (channels are found as it reads;
+    each read channel records its own partition)."""
+    del source
+    return [WHOLE_SOURCE]
 
 
 def extract_slack(

@@ -283,12 +283,10 @@ class _Round:
             ref = item.get("id") if isinstance(item, dict) else None
             raw_ref = f"{SOURCE}:{self.partition}/{ref if isinstance(ref, str) else '?'}"
             if self.channels and _channel_of(item) not in self.channels:
-                self.counts["skipped"] += 1
-                self.notes.setdefault(SKIP_OTHER_CHANNEL, 0)
-                self.notes[SKIP_OTHER_CHANNEL] += 1
-                continue
-            parsed = parse_chat_message(item, raw_ref=raw_ref, source=SOURCE)
-            if isinstance(parsed, str):
+                parsed: MessageRecord | QuarantineRecord | str = SKIP_OTHER_CHANNEL
+            else:
+                parsed = parse_chat_message(item, raw_ref=raw_ref, source=SOURCE)
+            if isinstance(parsed, str):  # why the item is skipped, counted under that name
                 self.counts["skipped"] += 1
                 self.notes[parsed] = self.notes.get(parsed, 0) + 1
                 continue

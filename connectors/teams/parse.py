@@ -5,18 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
-from bs4.builder import XMLParsedAsHTMLWarning
+from bs4 import NavigableString, Tag
 
-try:
-    from bs4 import MarkupResemblesLocatorWarning
-except ImportError:  # older bs4
-    MarkupResemblesLocatorWarning = UserWarning  # type: ignore[misc,assignment]
-
+from connectors.mail.htmltext import (
+    MARKUP_STRINGS,
+    at_most_one_blank_line,
+    quiet_soup,
+    soft_breaks_resolved,
+)
+from connectors.mail.htmltext import SOFT_BREAK as _SOFT
+from connectors.mail.settings import HTML_BLOCK_TAGS, HTML_DROP_TAGS
 from ground.records import CHANNEL_TEAMS, MessageRecord, QuarantineRecord, excerpt_of
 
 from . import settings as s
@@ -34,23 +35,14 @@ _ISO_RE = re.compile(
 )
 
 # HTML rendering. Teams bodies are small and regular (<p>, <div>, <br>, <at>, <emoji>, <attachment>), but mail's
-# html_to_text does not fit: it drops blockquotes from the full text, and knows neither emoji nor attachments.
-_DROP_TAGS = frozenset({"style", "script", "head", "title", "noscript", "template"})  # never visible
-_BLOCK_TAGS = frozenset(
-    {
-        "p", "div", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6",
-        "hr", "section", "article", "header", "footer", "address", "dl", "dt", "dd",
-    }
-)  # fmt: skip
+# html_to_text does not fit: it drops blockquotes from the full text, and knows neither emoji nor attachments. This
+# walk is its own; the tags, soft breaks and tidying are mail's (connectors.mail).
+_DROP_TAGS = frozenset(HTML_DROP_TAGS)  # never visible
+_BLOCK_TAGS = HTML_BLOCK_TAGS  # <pre> among them is read first, as a _PRE_TAGS tag
 _PRE_TAGS = frozenset({"pre", "codeblock"})  # line breaks in their text are the author's
 _EMOJI_ITEMTYPE = "schema.skype.com/Emoji"  # older bodies write emoji as <img itemtype="...Emoji" alt="🙂">
-_SKIP_STRINGS = (Comment, Doctype, Declaration, ProcessingInstruction)  # markup, not text
 _WS = re.compile(r"[ \t\r\n\f\v\u200b\xa0\x00]+")  # &nbsp; is how Teams writes many plain spaces
-_SOFT = "\x00"  # a block boundary: a line break unless one is already there
-_SOFT_RUN = re.compile(r" *\x00[ \x00]*")
-_SOFT_AFTER_HARD = re.compile(r"(^|\n)\x00")
 _SPACES = re.compile(r"[ \t\xa0]+")
-_BLANKS = re.compile(r"\n{3,}")
 _MAX_QUOTE_DEPTH = 20  # blockquotes nested deeper are rendered flat: input must not reach the recursion limit
 
 
@@ -151,18 +143,10 @@ def quote_lines(attachment: Mapping[str, Any]) -> str:
     return "\n".join(f"> {line}" for line in lines)
 
 
-def _soup(html: str) -> BeautifulSoup:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        return BeautifulSoup(html, "html.parser")
-
-
 def _tidy(text: str) -> str:
     """Soft breaks made line breaks (one per boundary), spaces folded, lines stripped, at most one blank line."""
-    text = _SOFT_AFTER_HARD.sub(r"\1", _SOFT_RUN.sub(_SOFT, text)).replace(_SOFT, "\n")
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+    lines = [_SPACES.sub(" ", line).strip() for line in soft_breaks_resolved(text).split("\n")]
+    return at_most_one_blank_line(lines)
 
 
 def _quoted(text: str) -> str:
@@ -184,7 +168,7 @@ def _render(root: Tag, *, quotes: Mapping[str, str] | None, used: set[str], dept
             out.append(_SOFT)
             continue
         if isinstance(node, NavigableString):
-            if not isinstance(node, _SKIP_STRINGS):
+            if not isinstance(node, MARKUP_STRINGS):
                 out.append(_WS.sub(" ", str(node)))
             continue
         if not isinstance(node, Tag):
@@ -250,7 +234,7 @@ def message_text(body: object, attachments: object) -> tuple[str, str]:
     if str(body_map.get("contentType") or "").lower() == _CONTENT_TEXT:
         full = new = content.strip()
     else:
-        soup = _soup(content)
+        soup = quiet_soup(content)
         full = _render(soup, quotes=quotes, used=used)
         new = _render(soup, quotes=None, used=set())
     # A quote the body does not place (a text body, an edited body) still belongs to what the message shows.
