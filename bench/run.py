@@ -1,15 +1,15 @@
-"""Scale benchmark (`make bench`): synthetic archive → stdlib floor, ingest, build, daily increment.
+"""Scale benchmark (`make bench`): synthetic archive → stdlib baseline, ingest, build, daily increment.
 
     python -m bench.run [--messages 1000000] [--out bench/results] [--workdir DIR] [--keep]
 
 Every step runs in its own child process (`bench.steps`), so each gets its own wall time and peak resident
 memory (`os.wait4`). Throughputs are computed from the time a step spends on its work (`work_s`, without the
 interpreter start-up and imports); the child's whole wall time is reported too. Results go to
-`<out>/<YYYY-MM-DD>.json` and `.md`, with the targets of issue 6 and pass/fail against them.
+`<out>/<YYYY-MM-DD>.json` and `.md`, with the targets of issue 16 and pass/fail against them.
 
-Figures are ratios against baselines measured in the same run: ingest against the stdlib floor (iterating the
-same mbox files with `mailbox` and decoding headers and the text body), the daily increment against the full
-build.
+Figures are ratios against baselines measured in the same run: ingest against the stdlib baseline (iterating the
+same mbox files with `mailbox` and decoding headers and the text body, in one process: a baseline a plain script
+reaches, not a floor), per wall second and per CPU second; the daily increment against the full build.
 """
 
 from __future__ import annotations
@@ -36,18 +36,18 @@ SEED = 2026
 DEFAULT_END = dt.date(2026, 11, 19)
 PACKAGES = ("commhealth", "duckdb", "pyarrow", "prefect", "pydantic", "holidays", "mail-parser-reply", "rich")
 
-# Targets of issue 6, on 2 cores and 24 GB.
-INGEST_FLOOR_RATIO_TARGET = 0.5
+# Targets of issue 16, on 2 cores and 24 GB. Ingest: 4x the rate of the day it was filed, 0.56x the stdlib
+# baseline of the same run (bench/results/2026-12-04.md).
+INGEST_BASELINE_RATIO_TARGET = 4 * 0.56
 FULL_BUILD_MESSAGES = 5_000_000
-FULL_BUILD_TARGET_S = 60.0
-INCREMENT_RATIO_TARGET = 0.15
-INGEST_RSS_TARGET_MB = 500.0
-INGEST_RSS_MBOX_BYTES = 1 << 30
+FULL_BUILD_TARGET_S = 25.0
+INCREMENT_RATIO_TARGET = 0.10
+INGEST_MEMORY_TARGET_MB = 500.0
 
 STEP_ORDER = (
     "generate",
     "generate_increment",
-    "floor",
+    "baseline",
     "ingest_mail",
     "ingest_slack",
     "build",
@@ -99,12 +99,15 @@ def run_step(name: str, step: str, params: dict[str, Any], steps_dir: Path) -> d
     result = json.loads(result_path.read_text(encoding="utf-8"))
     result.update(
         wall_s=wall,
-        cpu_s=usage.ru_utime + usage.ru_stime,
+        # Worker processes started through a fork server are not the child's waited-for children: the step
+        # samples them itself (bench.tree) and their CPU and memory are added here.
+        cpu_s=usage.ru_utime + usage.ru_stime + result.get("workers_cpu_s", 0.0),
         peak_rss_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
     )
+    result["peak_memory_mb"] = max(result["peak_rss_mb"], result.get("peak_pss_mb_all_processes", 0.0))
     print(
         f"[bench] {name}: {result['work_s']:.1f} s work, {wall:.1f} s wall, "
-        f"{result['peak_rss_mb']:.0f} MB peak RSS",
+        f"{result['cpu_s']:.1f} CPU-s, {result['peak_memory_mb']:.0f} MB peak memory",
         flush=True,
     )
     return result
@@ -162,10 +165,12 @@ def git_state() -> dict[str, Any]:
 def figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The headline numbers, as rates and as ratios against the baselines of the same run."""
     gen, inc = steps["generate"], steps["generate_increment"]
-    mail = steps["floor"]["messages"]
+    mail = steps["baseline"]["messages"]
     slack = gen["messages_written"] - mail
-    floor_rate = mail / steps["floor"]["work_s"]
+    baseline_rate = mail / steps["baseline"]["work_s"]
     ingest_rate = mail / steps["ingest_mail"]["work_s"]
+    baseline_cpu_rate = mail / steps["baseline"]["cpu_s"]
+    ingest_cpu_rate = mail / steps["ingest_mail"]["cpu_s"]
     build_s = steps["build"]["work_s"]
     inc_ingest, inc_build = steps["increment_ingest"]["work_s"], steps["increment_build"]["work_s"]
     publish_s = steps["increment_build"]["publish_s"]  # the copy at the end of a daily run, at full size
@@ -177,12 +182,15 @@ def figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "mbox_mb": gen["mbox_bytes"] / 1e6,
         "slack_export_mb": gen["slack_export_bytes"] / 1e6,
         "generate_msgs_per_s": gen["messages_written"] / gen["work_s"],
-        "floor_msgs_per_s": floor_rate,
+        "baseline_msgs_per_s": baseline_rate,
+        "baseline_msgs_per_cpu_s": baseline_cpu_rate,
+        "ingest_mail_msgs_per_cpu_s": ingest_cpu_rate,
+        "ingest_to_baseline_cpu_ratio": ingest_cpu_rate / baseline_cpu_rate,
         "ingest_mail_msgs_per_s": ingest_rate,
         "ingest_mail_stage_msgs_per_s": mail / steps["ingest_mail"]["stage_s"],
         "ingest_mail_merge_tail_s": steps["ingest_mail"]["merge_tail_s"],
-        "ingest_to_floor_ratio": ingest_rate / floor_rate,
-        "ingest_stage_to_floor_ratio": mail / steps["ingest_mail"]["stage_s"] / floor_rate,
+        "ingest_to_baseline_ratio": ingest_rate / baseline_rate,
+        "ingest_stage_to_baseline_ratio": mail / steps["ingest_mail"]["stage_s"] / baseline_rate,
         "ingest_slack_msgs_per_s": slack / steps["ingest_slack"]["work_s"],
         "ingest_slack_merge_tail_s": steps["ingest_slack"]["merge_tail_s"],
         "build_s": build_s,
@@ -197,27 +205,29 @@ def figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "increment_with_publish_to_build_ratio": (inc_ingest + inc_build + publish_s)
         / (build_s + steps["build"]["publish_s"]),
         "peak_rss_mb": {name: steps[name]["peak_rss_mb"] for name in STEP_ORDER},
+        "peak_memory_mb": {name: steps[name]["peak_memory_mb"] for name in STEP_ORDER},
         "ingest_mail_peak_rss_mb_after_staging": steps["ingest_mail"]["peak_rss_mb_after_staging"],
     }
 
 
 def targets(fig: dict[str, Any]) -> list[dict[str, Any]]:
-    """Pass/fail against issue 6; what could not be measured at this size says how it was projected."""
+    """Pass/fail against issue 16; what could not be measured at this size says how it was projected."""
     messages = fig["messages"]
     at_scale = messages >= FULL_BUILD_MESSAGES
     build_5m = fig["build_s"] * (1 if at_scale else FULL_BUILD_MESSAGES / messages)
-    mbox_gb = fig["mbox_mb"] * 1e6 / INGEST_RSS_MBOX_BYTES
+    memory = fig["peak_memory_mb"]["ingest_mail"]
     return [
         {
-            "target": "ingest from mbox >= 50% of the stdlib floor (same run)",
-            "measured": fig["ingest_to_floor_ratio"],
+            "target": f"mbox ingest >= {INGEST_BASELINE_RATIO_TARGET:.2f} x the stdlib baseline (4 x 0.56, same run)",
+            "measured": fig["ingest_to_baseline_ratio"],
             "unit": "ratio",
-            "limit": INGEST_FLOOR_RATIO_TARGET,
-            "passed": fig["ingest_to_floor_ratio"] >= INGEST_FLOOR_RATIO_TARGET,
-            "note": f"{fig['ingest_mail_msgs_per_s']:,.0f} vs {fig['floor_msgs_per_s']:,.0f} msg/s",
+            "limit": INGEST_BASELINE_RATIO_TARGET,
+            "passed": fig["ingest_to_baseline_ratio"] >= INGEST_BASELINE_RATIO_TARGET,
+            "note": f"{fig['ingest_mail_msgs_per_s']:,.0f} vs {fig['baseline_msgs_per_s']:,.0f} msg/s; per CPU "
+            f"second {fig['ingest_to_baseline_cpu_ratio']:.2f} x",
         },
         {
-            "target": "full build of 5M messages <= 60 s",
+            "target": f"full build of 5M messages <= {FULL_BUILD_TARGET_S:.0f} s",
             "measured": build_5m,
             "unit": "s",
             "limit": FULL_BUILD_TARGET_S,
@@ -227,22 +237,24 @@ def targets(fig: dict[str, Any]) -> list[dict[str, Any]]:
             else f"projected linearly from {fig['build_s']:.1f} s at {messages:,} messages",
         },
         {
-            "target": "one-day increment (ingest + build) <= 15% of the full build",
-            "measured": fig["increment_to_build_ratio"],
+            "target": "one-day increment (ingest + build + publish) <= 10% of the full build",
+            "measured": fig["increment_with_publish_to_build_ratio"],
             "unit": "ratio",
             "limit": INCREMENT_RATIO_TARGET,
-            "passed": fig["increment_to_build_ratio"] <= INCREMENT_RATIO_TARGET,
-            "note": f"{fig['increment_total_s']:.1f} s vs {fig['build_s']:.1f} s, on top of {messages:,} messages"
+            "passed": fig["increment_with_publish_to_build_ratio"] <= INCREMENT_RATIO_TARGET,
+            "note": f"{fig['increment_total_s'] + fig['publish_s']:.1f} s vs {fig['build_s']:.1f} s, on top of "
+            f"{messages:,} messages"
             + ("" if at_scale else " (the issue asks it on top of 5M)")
-            + f"; publishing the analysts' copy is apart ({fig['publish_s']:.1f} s, see Figures)",
+            + "; the increment is a separately generated day, not yet one cut from a continuous history",
         },
         {
-            "target": "peak RSS <= 500 MB while ingesting a 1 GB mbox",
-            "measured": fig["peak_rss_mb"]["ingest_mail"],
+            "target": f"peak memory <= {INGEST_MEMORY_TARGET_MB:.0f} MB while ingesting mbox (all processes)",
+            "measured": memory,
             "unit": "MB",
-            "limit": INGEST_RSS_TARGET_MB,
-            "passed": fig["peak_rss_mb"]["ingest_mail"] <= INGEST_RSS_TARGET_MB,
-            "note": f"mbox files total {mbox_gb:.2f} GiB",
+            "limit": INGEST_MEMORY_TARGET_MB,
+            "passed": memory <= INGEST_MEMORY_TARGET_MB,
+            "note": f"{fig['mbox_mb'] / 1e3:.2f} GB of mbox; the ingesting process's RSS plus its parsing "
+            "workers' proportional set sizes",
         },
     ]
 
@@ -258,16 +270,21 @@ def _fmt(value: float, unit: str) -> str:
 def summary_rows(fig: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(figure, value, against the baseline of the same run) for the printed table and the report."""
     return [
-        ("stdlib floor (mbox)", f"{fig['floor_msgs_per_s']:,.0f} msg/s", "baseline"),
+        ("stdlib baseline (mbox, one process)", f"{fig['baseline_msgs_per_s']:,.0f} msg/s", "baseline"),
         (
             "ingest mbox (parse and stage, merging alongside)",
             f"{fig['ingest_mail_msgs_per_s']:,.0f} msg/s",
-            f"{fig['ingest_to_floor_ratio']:.2f} x floor",
+            f"{fig['ingest_to_baseline_ratio']:.2f} x baseline",
+        ),
+        (
+            "  per CPU second (workers included)",
+            f"{fig['ingest_mail_msgs_per_cpu_s']:,.0f} msg/CPU-s",
+            f"{fig['ingest_to_baseline_cpu_ratio']:.2f} x baseline's {fig['baseline_msgs_per_cpu_s']:,.0f}",
         ),
         (
             "  until the last part was staged",
             f"{fig['ingest_mail_stage_msgs_per_s']:,.0f} msg/s",
-            f"{fig['ingest_stage_to_floor_ratio']:.2f} x floor",
+            f"{fig['ingest_stage_to_baseline_ratio']:.2f} x baseline",
         ),
         (
             "  then the merge's tail (its last parts, the checkpoint)",
@@ -292,12 +309,12 @@ def summary_rows(fig: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{fig['increment_with_publish_to_build_ratio']:.2f} x (full build + one publish)",
         ),
         (
-            "peak RSS ingest mbox",
-            f"{fig['peak_rss_mb']['ingest_mail']:,.0f} MB",
-            f"{fig['peak_rss_mb']['ingest_mail'] / fig['peak_rss_mb']['floor']:.1f} x floor",
+            "peak memory ingest mbox (all processes)",
+            f"{fig['peak_memory_mb']['ingest_mail']:,.0f} MB",
+            f"{fig['peak_memory_mb']['ingest_mail'] / fig['peak_rss_mb']['baseline']:.1f} x baseline",
         ),
         (
-            "  until the last part was staged",
+            "  the ingesting process, until the last part was staged",
             f"{fig['ingest_mail_peak_rss_mb_after_staging']:,.0f} MB",
             "parsing and the merge alongside",
         ),
@@ -336,7 +353,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         *_table(("Figure", "Value", "Against the same run"), summary_rows(fig)),
         "",
-        "## Targets (issue 6)",
+        "## Targets (issue 16)",
         "",
         *_table(
             ("Target", "Measured", "Limit", "Result", "Note"),
@@ -356,18 +373,19 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         (
             "Each step is its own process. Work: the timed work inside it (rates use it); wall: the whole "
-            "process; CPU: user + system of the process (above wall: more than one core busy)."
+            "process; CPU: user + system of the process and of the worker processes it started (above wall: "
+            "more than one core busy); memory: peak RSS, or the sum over its processes when it started workers."
         ),
         "",
         *_table(
-            ("Step", "Work s", "Wall s", "CPU s", "Peak RSS MB"),
+            ("Step", "Work s", "Wall s", "CPU s", "Peak memory MB"),
             [
                 (
                     name,
                     f"{s['work_s']:,.1f}",
                     f"{s['wall_s']:,.1f}",
                     f"{s['cpu_s']:,.1f}",
-                    f"{s['peak_rss_mb']:,.0f}",
+                    f"{s['peak_memory_mb']:,.0f}",
                 )
                 for name, s in report["steps"].items()
             ],
@@ -421,7 +439,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if not same_config:
             raise SystemExit("[bench] the increment's generated config differs from the archive's")
         config = data["config_path"]
-        steps["floor"] = run_step("floor", "floor", {"mail_paths": data["mail_paths"]}, steps_dir)
+        steps["baseline"] = run_step("baseline", "baseline", {"mail_paths": data["mail_paths"]}, steps_dir)
         steps["ingest_mail"] = run_step(
             "ingest_mail", "ingest", {"config_path": config, "mail_paths": data["mail_paths"]}, steps_dir
         )

@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import importlib
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -232,16 +233,25 @@ def stage_mail(
     """Read mbox files, maildirs and .eml files into staged parts; returns the connector's notes: the given
     paths in which no message was found (a Slack export or an empty folder, say), if any."""
     sink = StagingSink(config, source, on_part)
+    size = total_bytes(paths)
+    # Worker processes only repay their start on a large read (a backfill, an archive), not on a daily file.
+    processes = config.warehouse.parse_processes or os.cpu_count() or 1
+    processes = processes if size >= mail_settings.PARSE_PROCESSES_MIN_BYTES else 1
+    if processes > 1:
+        console.print(f"Parsing {size / 1e6:,.0f} MB of mail in {processes} processes")
     without_mail = []
     try:
         with _progress(console, bytes_total=True) as progress:
-            task = progress.add_task("Reading mail", total=total_bytes(paths))
+            task = progress.add_task("Reading mail", total=size)
             for path in paths:
                 found = 0
                 try:
                     with sink.reading(source, str(path)):  # re-read whole each time: a read to its end
                         for record in read_mail(
-                            [path], source=source, on_bytes=lambda n: progress.advance(task, n)
+                            [path],
+                            source=source,
+                            on_bytes=lambda n: progress.advance(task, n),
+                            processes=processes,
                         ):
                             sink.add(record)
                             found += isinstance(record, MessageRecord)

@@ -311,6 +311,9 @@ class Warehouse(_Strict):
     merge_memory_limit: str = "128MB"
     threads: int | None = None
     batch_size: int = Field(default=5000, gt=0)
+    # Processes that parse mail files (mbox, maildir, .eml) beside the one that stages: the machine's cores
+    # unless set; 1 parses in the ingesting process itself.
+    parse_processes: int | None = Field(default=None, ge=1)
 
     staging_dir: Path | str | None = None  # a local folder, or an fsspec URL such as s3://bucket/prefix
     temp_dir: Path | None = None  # where DuckDB spills beyond its memory limit; default beside the warehouse

@@ -17,10 +17,13 @@ FIGURES = (
     "increment_messages",
     "mbox_mb",
     "slack_export_mb",
-    "floor_msgs_per_s",
+    "baseline_msgs_per_s",
+    "baseline_msgs_per_cpu_s",
+    "ingest_mail_msgs_per_cpu_s",
     "ingest_mail_msgs_per_s",
     "ingest_mail_stage_msgs_per_s",
-    "ingest_to_floor_ratio",
+    "ingest_to_baseline_ratio",
+    "ingest_to_baseline_cpu_ratio",
     "ingest_slack_msgs_per_s",
     "build_s",
     "increment_ingest_s",
@@ -68,7 +71,7 @@ def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
 
     assert set(report["steps"]) == set(STEP_ORDER)
     for name, step in report["steps"].items():
-        for key in ("work_s", "wall_s", "cpu_s", "peak_rss_mb"):
+        for key in ("work_s", "wall_s", "cpu_s", "peak_rss_mb", "peak_memory_mb"):
             assert step[key] >= 0, (name, key)
     # Everything read was stored once: the increment is new data, not a copy of the archive.
     for name in ("ingest_mail", "ingest_slack", "increment_ingest"):

@@ -176,3 +176,36 @@ def test_extraction_is_split_by_source_and_mailbox_only_as_configured(tmp_path: 
     ]
     assert [e.label for e in mixed] == ["mbox", f"slack_export {x}", f"slack_export {y}", "exchange"]
     assert [e.over_network for e in mixed] == [False, False, False, True]
+
+
+def test_a_large_mbox_parsed_in_processes_stores_what_one_process_stores(tmp_path: Path) -> None:
+    # Over 16 MB (PARSE_PROCESSES_MIN_BYTES) in few messages: long bodies cost little to parse.
+    line = b"The nightly export finished; row counts match the ledger for every region.\n"
+    raws = [
+        b"From priya@kappa-offshore.in Mon Nov 16 10:12:00 2026\n"
+        + f"Message-ID: <big{i}@kappa-offshore.in>\nDate: Mon, 16 Nov 2026 10:{i % 60:02d}:00 +0530\n".encode()
+        + b"From: Priya <priya@kappa-offshore.in>\nTo: jean@norelec.fr\nSubject: Export\n\n"
+        + f"Jean, can you confirm run {i}?\n".encode()
+        + line * 1400
+        for i in range(180)
+    ]
+    mbox = tmp_path / "mail" / "archive.mbox"
+    mbox.parent.mkdir()
+    mbox.write_bytes(b"\n".join(raws) + b"\nFrom broken@x Mon Nov 16 10:12:00 2026\nno headers here\n")
+    assert mbox.stat().st_size > 16 * 1024 * 1024
+    stored = {}
+    for processes in (1, 2):
+        folder = tmp_path / f"p{processes}"
+        text = EXAMPLE_CONFIG.replace("[warehouse]\n", f"[warehouse]\nparse_processes = {processes}\n", 1)
+        config = write_config(folder, text)
+        result = commhealth("--config", str(config), "ingest", "mbox", str(mbox), cwd=folder)
+        assert result.returncode == 0, result.stderr
+        assert ("in 2 processes" in result.stderr) == (processes == 2), result.stderr
+        con = published(folder)
+        stored[processes] = con.execute(
+            "SELECT message_key, sent_at, body_text, content_hash, raw_ref FROM core.messages ORDER BY raw_ref"
+        ).fetchall()
+        assert con.execute("SELECT reason FROM core.quarantine").fetchall() == [("no_headers",)]
+        con.close()
+    assert len(stored[1]) == 180 and stored[1][0][2].startswith("Jean, can you confirm run 0?")
+    assert stored[2] == stored[1]

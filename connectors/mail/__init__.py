@@ -16,6 +16,7 @@ from .automated import automated_reason
 from .files import expand_paths, file_size, split_mbox
 from .newtext import extract_new_text
 from .parse import parse_email
+from .processes import Raw, parse_in_processes
 from .settings import (
     HEADER_LINE,
     MAX_MESSAGE_BYTES,
@@ -39,18 +40,29 @@ def total_bytes(paths: Iterable[str | Path]) -> int:
 
 
 def read_mail(
-    paths: Iterable[str | Path], source: str = "mbox", on_bytes: Callable[[int], None] | None = None
+    paths: Iterable[str | Path],
+    source: str = "mbox",
+    on_bytes: Callable[[int], None] | None = None,
+    processes: int = 1,
 ) -> Iterator[Record]:
     """Stream records from mbox files, maildir folders, .eml files and folders of them, in file order.
 
     `on_bytes(n)` is called as bytes are consumed; the calls add up to `total_bytes(paths)`.
-    Bad input becomes QuarantineRecords; nothing is raised for it.
+    Bad input becomes QuarantineRecords; nothing is raised for it. With `processes` > 1, messages are parsed in
+    that many worker processes (worth it from PARSE_PROCESSES_MIN_BYTES of input on): same records, same order.
     """
-    for path in expand_paths(paths):
-        yield from _read_file(path, source, on_bytes)
+    items = (item for path in expand_paths(paths) for item in _read_file(path, source, on_bytes))
+    if processes > 1:
+        yield from parse_in_processes(items, source, processes)
+        return
+    for item in items:
+        yield item if isinstance(item, QuarantineRecord) else parse_email(item[0], item[1], source)
 
 
-def _read_file(path: str, source: str, on_bytes: Callable[[int], None] | None) -> Iterator[Record]:
+def _read_file(
+    path: str, source: str, on_bytes: Callable[[int], None] | None
+) -> Iterator[Raw | QuarantineRecord]:
+    """The raw messages of one file, each with its raw_ref, or the quarantine row saying why there are none."""
     size = file_size(path)
 
     def quarantine(reason: str, excerpt: str | bytes = "", ref: str = path) -> QuarantineRecord:
@@ -74,7 +86,7 @@ def _read_file(path: str, source: str, on_bytes: Callable[[int], None] | None) -
                 if data is None:
                     yield quarantine(REASON_TOO_LARGE, ref=ref)
                 else:
-                    yield parse_email(data, ref, source)
+                    yield data, ref
             reported = size
             return
         reported = size
@@ -89,8 +101,7 @@ def _read_file(path: str, source: str, on_bytes: Callable[[int], None] | None) -
         elif size > MAX_MESSAGE_BYTES:
             yield quarantine(REASON_TOO_LARGE, head)
         else:
-            data = (head + fh.read()).lstrip()
-            yield parse_email(data, path, source)
+            yield (head + fh.read()).lstrip(), path
     except OSError as exc:
         if on_bytes and size > reported:
             on_bytes(size - reported)
