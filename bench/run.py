@@ -46,7 +46,6 @@ INGEST_MEMORY_TARGET_MB = 500.0
 
 STEP_ORDER = (
     "generate",
-    "generate_increment",
     "baseline",
     "ingest_mail",
     "ingest_slack",
@@ -164,7 +163,7 @@ def git_state() -> dict[str, Any]:
 
 def figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The headline numbers, as rates and as ratios against the baselines of the same run."""
-    gen, inc = steps["generate"], steps["generate_increment"]
+    gen, inc = steps["generate"], steps["generate"]["increment"]
     mail = steps["baseline"]["messages"]
     slack = gen["messages_written"] - mail
     baseline_rate = mail / steps["baseline"]["work_s"]
@@ -174,6 +173,11 @@ def figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
     build_s = steps["build"]["work_s"]
     inc_ingest, inc_build = steps["increment_ingest"]["work_s"], steps["increment_build"]["work_s"]
     publish_s = steps["increment_build"]["publish_s"]  # the copy at the end of a daily run, at full size
+    daily_run = (
+        steps["increment_ingest"]["wall_s"]
+        - steps["increment_ingest"]["publish_s"]
+        + steps["increment_build"]["wall_s"]
+    )
     return {
         "messages": gen["messages_written"],
         "mail_messages": mail,
@@ -204,6 +208,10 @@ def figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "warehouse_mb": steps["increment_ingest"]["warehouse_bytes"] / 1e6,
         "increment_with_publish_to_build_ratio": (inc_ingest + inc_build + publish_s)
         / (build_s + steps["build"]["publish_s"]),
+        # What a daily run costs: both processes whole (start-up and imports too), one publish (each step
+        # publishes once; the flow publishes once per run).
+        "daily_run_s": daily_run,
+        "daily_run_to_build_ratio": daily_run / build_s,
         "peak_rss_mb": {name: steps[name]["peak_rss_mb"] for name in STEP_ORDER},
         "peak_memory_mb": {name: steps[name]["peak_memory_mb"] for name in STEP_ORDER},
         "ingest_mail_peak_rss_mb_after_staging": steps["ingest_mail"]["peak_rss_mb_after_staging"],
@@ -237,15 +245,13 @@ def targets(fig: dict[str, Any]) -> list[dict[str, Any]]:
             else f"projected linearly from {fig['build_s']:.1f} s at {messages:,} messages",
         },
         {
-            "target": "one-day increment (ingest + build + publish) <= 10% of the full build",
-            "measured": fig["increment_with_publish_to_build_ratio"],
+            "target": "daily run (two processes whole: ingest, build, one publish) <= 10% of the full build",
+            "measured": fig["daily_run_to_build_ratio"],
             "unit": "ratio",
             "limit": INCREMENT_RATIO_TARGET,
-            "passed": fig["increment_with_publish_to_build_ratio"] <= INCREMENT_RATIO_TARGET,
-            "note": f"{fig['increment_total_s'] + fig['publish_s']:.1f} s vs {fig['build_s']:.1f} s, on top of "
-            f"{messages:,} messages"
-            + ("" if at_scale else " (the issue asks it on top of 5M)")
-            + "; the increment is a separately generated day, not yet one cut from a continuous history",
+            "passed": fig["daily_run_to_build_ratio"] <= INCREMENT_RATIO_TARGET,
+            "note": f"{fig['daily_run_s']:.1f} s vs {fig['build_s']:.1f} s, a day cut from the history on top of "
+            f"{messages:,} messages" + ("" if at_scale else " (the issue asks it on top of 5M)"),
         },
         {
             "target": f"peak memory <= {INGEST_MEMORY_TARGET_MB:.0f} MB while ingesting mbox (all processes)",
@@ -304,6 +310,11 @@ def summary_rows(fig: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{fig['publish_s'] / fig['build_s']:.2f} x full build; once per run, {fig['warehouse_mb']:,.0f} MB",
         ),
         (
+            "daily run: both processes whole, one publish",
+            f"{fig['daily_run_s']:,.1f} s",
+            f"{fig['daily_run_to_build_ratio']:.2f} x full build",
+        ),
+        (
             "daily increment + one publish",
             f"{fig['increment_total_s'] + fig['publish_s']:,.1f} s",
             f"{fig['increment_with_publish_to_build_ratio']:.2f} x (full build + one publish)",
@@ -346,7 +357,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"seed {size['seed']}, last day {size['end']}): {fig['mail_messages']:,} emails in "
             f"{fig['mbox_mb']:,.0f} MB of mbox, {fig['slack_messages']:,} Slack entries in a "
             f"{fig['slack_export_mb']:,.0f} MB export. Increment: {fig['increment_messages']:,} messages on "
-            f"{size['increment_day']} (seed {size['seed'] + 1})."
+            f"{size['increment_day']}, cut from the same continuous history (replies to older threads included)."
         ),
         "",
         "## Figures",
@@ -411,33 +422,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     steps: dict[str, dict[str, Any]] = {}
     try:
-        generated = {"seed": args.seed, "messages_per_day": per_day}
+        # One continuous history through the increment day, whose messages are then cut out of it: the day a
+        # daily run reads, replies to older threads included (a separately generated day holds new threads only).
         steps["generate"] = run_step(
             "generate",
             "generate",
-            {**generated, "target": str(archive), "end": args.end.isoformat(), "days": days},
-            steps_dir,
-        )
-        # Same daily volume, so the same vendors and config; another seed, because the same seed replays the
-        # same random stream and the day would repeat Message-IDs of the archive (duplicate-key conflicts). The
-        # seed also draws Slack user and channel ids: the day's Slack messages come with new ids for the same
-        # people, teams and channel names, which party resolution maps to the same vendors.
-        steps["generate_increment"] = run_step(
-            "generate_increment",
-            "generate",
             {
-                **generated,
-                "seed": args.seed + 1,
-                "target": str(increment),
+                "seed": args.seed,
+                "messages_per_day": per_day,
+                "target": str(archive),
                 "end": increment_day.isoformat(),
-                "days": 1,
+                "days": days + (increment_day - args.end).days,
+                "increment": str(increment),
+                "history_end": args.end.isoformat(),
             },
             steps_dir,
         )
-        data, extra = steps["generate"], steps["generate_increment"]
-        same_config = Path(data["config_path"]).read_bytes() == Path(extra["config_path"]).read_bytes()
-        if not same_config:
-            raise SystemExit("[bench] the increment's generated config differs from the archive's")
+        data, extra = steps["generate"], steps["generate"]["increment"]
         config = data["config_path"]
         steps["baseline"] = run_step("baseline", "baseline", {"mail_paths": data["mail_paths"]}, steps_dir)
         steps["ingest_mail"] = run_step(

@@ -8,9 +8,13 @@ parent process times the child and reads its peak RSS with `os.wait4`, so every 
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
+import itertools
 import json
 import mailbox
+import re
 import resource
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -18,6 +22,7 @@ from email.header import decode_header
 from email.message import Message
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bench.tree import ProcessTree
 
@@ -75,7 +80,9 @@ def baseline(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def generate(params: dict[str, Any]) -> dict[str, Any]:
-    """Stream the synthetic archive to disk with the demo generator; record where it went."""
+    """Stream the synthetic archive to disk with the demo generator; record where it went. With `increment`, the
+    archive's last day is cut out of it into that folder: the history before it, and the day as it comes from one
+    continuous history (replies to older threads included)."""
     from commhealth.demo_data import write_synthetic_archive
 
     target = Path(params["target"])
@@ -87,20 +94,85 @@ def generate(params: dict[str, Any]) -> dict[str, Any]:
         days=params["days"],
         messages_per_day=params["messages_per_day"],
     )
+    info = _dataset_info(dataset.config_path, dataset.mail_paths, dataset.slack_export_path, dataset.as_of)
+    if params.get("increment"):
+        day = dt.date.fromisoformat(params["end"])
+        history_as_of = dataset.as_of - dt.timedelta(
+            days=(day - dt.date.fromisoformat(params["history_end"])).days
+        )
+        info, day_info = _cut_last_day(info, Path(params["increment"]), day, history_as_of)
+        (Path(params["increment"]) / DATASET_FILE).write_text(json.dumps(day_info, indent=2) + "\n", "utf-8")
+        info["increment"] = day_info
     work = time.perf_counter() - started
-    info = {
-        "config_path": str(dataset.config_path),
-        "mail_paths": [str(p) for p in dataset.mail_paths],
-        "slack_export_path": str(dataset.slack_export_path),
-        "messages_written": dataset.messages_written,
-        "as_of": dataset.as_of.isoformat(),
-        "mbox_bytes": sum(p.stat().st_size for p in dataset.mail_paths),
-        "slack_export_bytes": sum(
-            p.stat().st_size for p in dataset.slack_export_path.rglob("*") if p.is_file()
-        ),
-    }
     (target / DATASET_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return {"work_s": work, **info}
+
+
+def _dataset_info(config: Path, mail: list[Path], slack: Path, as_of: dt.datetime) -> dict[str, Any]:
+    return {
+        "config_path": str(config),
+        "mail_paths": [str(p) for p in mail],
+        "slack_export_path": str(slack),
+        "messages_written": _count_messages(mail, slack),
+        "as_of": as_of.isoformat(),
+        "mbox_bytes": sum(p.stat().st_size for p in mail),
+        "slack_export_bytes": sum(p.stat().st_size for p in slack.rglob("*") if p.is_file()),
+    }
+
+
+def _count_messages(mail: list[Path], slack: Path) -> int:
+    from connectors.mail.files import split_mbox
+
+    count = 0
+    for path in mail:
+        with path.open("rb") as fh:
+            count += sum(1 for _ in split_mbox(fh))
+    for day_file in slack.glob("*/????-??-??.json"):
+        count += len(json.loads(day_file.read_text(encoding="utf-8")))
+    return count
+
+
+_DATE_HEADER = re.compile(rb"^Date:[ \t]*(.+?)\r?$", re.MULTILINE | re.IGNORECASE)
+
+
+def _cut_last_day(
+    info: dict[str, Any], folder: Path, day: dt.date, history_as_of: dt.datetime
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Move every message sent on or after `day` (the company's midnight) out of the archive into `folder`: mbox
+    messages by their Date, Slack day files (written in the company's zone) by their name."""
+    from connectors.mail.files import split_mbox
+    from ground.config import load_config
+
+    config_path = Path(info["config_path"])
+    config = load_config(config_path)
+    cut = dt.datetime.combine(day, dt.time(0), ZoneInfo(config.company.timezone))
+    (folder / "mail").mkdir(parents=True, exist_ok=True)
+    day_mail = folder / "mail" / f"{day.isoformat()}.mbox"
+    with day_mail.open("wb") as out_day:
+        for name in info["mail_paths"]:
+            path = Path(name)
+            kept = path.with_suffix(".history")
+            with path.open("rb") as fh, kept.open("wb") as out_history:
+                offsets = [offset for offset, _ in split_mbox(fh)] + [path.stat().st_size]
+                for start, end in itertools.pairwise(offsets):
+                    fh.seek(start)
+                    raw = fh.read(end - start)
+                    found = _DATE_HEADER.search(raw, 0, raw.find(b"\n\n"))
+                    sent = email.utils.parsedate_to_datetime(found[1].decode()) if found else None
+                    (out_day if sent is not None and sent >= cut else out_history).write(raw)
+            kept.replace(path)
+    slack = Path(info["slack_export_path"])
+    day_slack = folder / "slack-export"
+    day_slack.mkdir(parents=True, exist_ok=True)
+    for root_file in slack.glob("*.json"):
+        shutil.copy2(root_file, day_slack / root_file.name)
+    for day_file in sorted(slack.glob("*/????-??-??.json")):
+        if day_file.stem >= day.isoformat():
+            (day_slack / day_file.parent.name).mkdir(exist_ok=True)
+            day_file.replace(day_slack / day_file.parent.name / day_file.name)
+    history = _dataset_info(config_path, [Path(p) for p in info["mail_paths"]], slack, history_as_of)
+    one_day = _dataset_info(config_path, [day_mail], day_slack, dt.datetime.fromisoformat(info["as_of"]))
+    return history, one_day
 
 
 def _peak_rss_mb() -> float:

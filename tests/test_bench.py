@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,9 +31,15 @@ FIGURES = (
     "increment_build_s",
     "increment_total_s",
     "increment_to_build_ratio",
+    "daily_run_s",
+    "daily_run_to_build_ratio",
     "ingest_mail_peak_rss_mb_after_staging",
     "ingest_mail_merge_tail_s",
 )
+
+
+def _mbox_bytes(folder: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in sorted(folder.glob("mail/*.mbox")))
 
 
 def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
@@ -70,6 +77,17 @@ def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
     assert all(rss > 0 for rss in fig["peak_rss_mb"].values())
 
     assert set(report["steps"]) == set(STEP_ORDER)
+    # The day was cut from the archive's own history: some of its mails answer mails of the history.
+    assert fig["increment_messages"] > 0
+    history_ids = set(
+        re.findall(rb"^Message-ID: <([^>]+)>", _mbox_bytes(workdir / "archive"), re.MULTILINE | re.IGNORECASE)
+    )
+    answered = set(
+        re.findall(
+            rb"^In-Reply-To: <([^>]+)>", _mbox_bytes(workdir / "increment"), re.MULTILINE | re.IGNORECASE
+        )
+    )
+    assert history_ids & answered
     for name, step in report["steps"].items():
         for key in ("work_s", "wall_s", "cpu_s", "peak_rss_mb", "peak_memory_mb"):
             assert step[key] >= 0, (name, key)
