@@ -172,6 +172,41 @@ DATAGOUV_ROWS = [
 ]
 
 
+# HubSpot's Slack export: a thread whose last reply is in the next day's file, a reply whose author the export
+# lost, a post nobody answered in a thread, and a null entry.
+HUBSPOT_DAY_1 = [
+    {
+        "poster": {"poster_name": "Ann", "poster_handle": "ann"},
+        "time_stamp": "2023-05-02 09:00:00",
+        "text": "My webhook gets 401 since Friday, any idea?",
+        "replies": [
+            {"time_stamp": "2023-05-02 09:10:00"},
+            {"time_stamp": "2023-05-02 09:20:00"},
+            {"time_stamp": "2023-05-03 08:00:00"},
+        ],
+    },
+    {
+        "poster": {"poster_name": "Bo", "poster_handle": "bo.hs"},
+        "time_stamp": "2023-05-02 09:10:00",
+        "text": "<@U123> which app type, private or public?",
+    },
+    {"time_stamp": "2023-05-02 09:20:00", "text": "I had the same, rotate the key."},
+    {
+        "poster": {"poster_name": "Cy", "poster_handle": "cy"},
+        "time_stamp": "2023-05-02 10:00:00",
+        "text": "Hello all",
+    },
+    None,
+]
+HUBSPOT_DAY_2 = [
+    {
+        "poster": {"poster_name": "Ann", "poster_handle": "ann"},
+        "time_stamp": "2023-05-03 08:00:00",
+        "text": "Private app. Still failing with the new key.",
+    }
+]
+
+
 def _git(repo: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True, env=GIT_ENV
@@ -206,7 +241,7 @@ def _datagouv_csv() -> str:
 
 @pytest.fixture(scope="module")
 def mirrors(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple]:
-    """Mirrors of the five archives, each in its own format, and the sources pinned to their commits."""
+    """Mirrors of the six archives, each in its own format, and the sources pinned to their commits."""
     root = tmp_path_factory.mktemp("mirrors")
     by_name = {source.name: source for source in SOURCES}
     commits = {}
@@ -231,6 +266,14 @@ def mirrors(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple]:
     )
     commits["datagouv-mef"] = _commit(
         _mirror(root, by_name["datagouv-mef"].repo), {DATAGOUV_CSV: _datagouv_csv()}
+    )
+    commits["hubspot-devslack"] = _commit(
+        _mirror(root, by_name["hubspot-devslack"].repo),
+        {
+            "channel_api/2023/05/2023-05-02.json": json.dumps(HUBSPOT_DAY_1),
+            "channel_api/2023/05/2023-05-03.json": json.dumps(HUBSPOT_DAY_2),
+            "channels_directory.json": "[]",
+        },
     )
     sources = tuple(
         dataclasses.replace(
@@ -288,6 +331,17 @@ def test_every_archive_format_gives_messages_with_their_context(mirrors: tuple[P
     assert by_text["@Earl is there a way to minify the output & keep names?"]["channel"] == "slack"
     assert "@Fred see the guide" in by_text
     assert tallies["slack-qa"].dropped["join/leave"] == 1
+
+    # HubSpot's Slack: a thread across two day files, the reply without author left out, the lone post too.
+    hubspot = [r for r in records if r["source"] == "hubspot-devslack"]
+    assert [r["text"] for r in hubspot] == [
+        "My webhook gets 401 since Friday, any idea?",
+        "@U123 which app type, private or public?",
+        "Private app. Still failing with the new key.",
+    ]
+    assert hubspot[2]["author_key"] == hubspot[0]["author_key"] != hubspot[1]["author_key"]
+    assert hubspot[2]["sent_at"] == "2023-05-03T08:00:00+00:00" and hubspot[2]["channel"] == "slack"
+    assert tallies["hubspot-devslack"].dropped["no author"] == 1
 
     # French forum: deleted and closing posts left out, a long post left out but still the next one's context,
     # a near-duplicate left out, both samples present.

@@ -384,6 +384,47 @@ def _slack_link(found: re.Match[str]) -> str:
     return label or target
 
 
+_HUBSPOT_DAY_FILE = re.compile(r"^channel_[^/]+/\d{4}/\d{2}/\d{4}-\d{2}-\d{2}\.json$")
+_HUBSPOT_BOT_TEXT = re.compile(r"^(?:Reminder:|<@[^>]+> has (?:joined|left) the channel$)")
+
+
+def read_hubspot_slack(git: Git) -> list[Conversation]:
+    """HubSpot's developer community Slack: each thread (a post and the replies its `replies` list names, matched
+    by time stamp in the same channel) is a conversation; posts nobody answered in a thread are left out (a
+    thread-less channel message has no conversation to be judged in). The export stripped user ids and thread
+    ids but kept each post's author handle."""
+    day_files = [path for path in git.paths() if _HUBSPOT_DAY_FILE.match(path)]
+    by_channel: dict[str, list[tuple[str, dict]]] = {}
+    for path, data in zip(day_files, git.blobs([f"{git.commit}:{p}" for p in day_files]), strict=True):
+        for item in json.loads(data or b"[]"):
+            if isinstance(item, dict):  # a few day files hold nulls
+                by_channel.setdefault(path.split("/", 1)[0], []).append((path, item))
+    conversations = []
+    for channel, items in sorted(by_channel.items()):
+        at_time = {item.get("time_stamp"): (path, item) for path, item in items}
+        for path, item in items:
+            replies = [at_time.get(reply.get("time_stamp")) for reply in item.get("replies") or []]
+            thread = [(path, item)] + [reply for reply in replies if reply is not None]
+            if len(thread) < 2 or not (item.get("poster") or {}).get("poster_handle"):
+                continue
+            posts = []
+            for where, post in thread:
+                handle = (post.get("poster") or {}).get("poster_handle")
+                raw = post.get("text") or ""
+                posts.append(
+                    Post(
+                        where=f"{where}#{post.get('time_stamp')}",
+                        author=handle or "",
+                        role=None,
+                        sent_at=(post.get("time_stamp") or "").replace(" ", "T") + "+00:00",
+                        text=html.unescape(_SLACK_LINK.sub(_slack_link, raw)),
+                        skip="no author" if not handle else "bot" if _HUBSPOT_BOT_TEXT.match(raw) else None,
+                    )
+                )
+            conversations.append(Conversation(f"{channel}#{item.get('time_stamp')}", posts))
+    return conversations
+
+
 # --- sources, pinned -------------------------------------------------------------------------------------------
 
 
@@ -449,6 +490,16 @@ SOURCES = (
         read_datagouv,
         560,
         140,
+    ),
+    Source(
+        "hubspot-devslack",
+        "hubspotdev/devslackarchive",
+        "9b76cf5a6943d98f0c8b5ff3bab6e60956619d4a",
+        "en",
+        "slack",
+        read_hubspot_slack,
+        450,
+        200,
     ),
 )
 

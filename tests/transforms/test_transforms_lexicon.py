@@ -19,6 +19,13 @@ from warehouse.db import open_writer
 
 POSITIVE = {
     ("clarification", "en"): [
+        "Am I understanding this correctly?",
+        "If I'm reading the webhooks guide right, retries stop after three tries?",
+        "When you say the sync is paused, are you saying nothing is written at all?",
+        "So nothing changes for the existing contacts?",
+        "ok so the token only works for one portal?",
+        "Like the monthly totals?",
+        "I am not following you 100% yet.",
         "Could you please clarify what you need for the export?",
         "Can you explain what you mean by 'final'?",
         "What exactly do you mean by a full refresh?",
@@ -80,6 +87,10 @@ POSITIVE = {
         "C'est donc la colonne B qui pose problème ?",
     ],
     ("info_request", "en"): [
+        "Can you share the link to the failing page?",
+        "do you have a preview link?",
+        "could you DM me your portal ID?",
+        "Can you show the workflow settings as they are now?",
         "Can you share the logs from last night's run?",
         "Could u also share datatypes of the null column ?",
         "Please send a screenshot of the error.",
@@ -127,6 +138,8 @@ POSITIVE = {
         "Qu'affichent les journaux ?",
     ],
     ("nudge", "en"): [
+        "Same here with the v3 endpoint. Have you found a solution?",
+        "found a fix for this yet?",
         "Any update on this?",
         "Hi Priya, any news?",
         "Just following up on my previous email.",
@@ -193,6 +206,9 @@ POSITIVE = {
         "Comme indiqué, la date est fixe.",
     ],
     ("rework", "en"): [
+        "Restarted the dev server and redid every step, still the same.",
+        "I tried what you suggested but it doesn't work.",
+        "It still doesn't quite work on the mobile layout.",
         "This is not what we asked for.",
         "The delivery does not match the specification.",
         "It doesn't meet the requirements.",
@@ -285,6 +301,8 @@ POSITIVE = {
 
 NEGATIVE = {
     ("clarification", "en"): [
+        "So what time works for you on Monday?",
+        "So is it possible to filter by owner?",
         "The clarification document is attached.",
         "Thanks for clarifying!",
         "That explains the delay.",
@@ -310,6 +328,7 @@ NEGATIVE = {
         "Il s'agit du fichier de mars.",
     ],
     ("info_request", "en"): [
+        "I can share the link if that helps.",
         "I can send the logs if useful.",
         "The logs are attached.",
         "Could you confirm the delivery date?",
@@ -334,6 +353,7 @@ NEGATIVE = {
         "Auriez-vous un exemple de rapport qui vous plaît ?",
     ],
     ("nudge", "en"): [
+        "We found a fix for the export; it ships tomorrow.",
         "We will follow up with the results tomorrow.",
         "Please find the update attached.",
         "Let us know if there are any updates to the plan.",
@@ -364,6 +384,7 @@ NEGATIVE = {
         "Je vous ai envoyé le fichier ce matin.",
     ],
     ("rework", "en"): [
+        "I restarted the server and it's the same version as before, 2.4.1.",
         "The build matches the specification.",
         "This is exactly what we asked for.",
         "We will redo the planning meeting next week if needed... no, keep it.",
