@@ -255,7 +255,27 @@ def _publish(config: Config) -> float:
     return time.perf_counter() - started
 
 
+def naive(params: dict[str, Any]) -> dict[str, Any]:
+    """The plain script a user would write (bench.naive) on the same mail and Slack export."""
+    from bench import naive as script
+
+    out = Path(params["out"])
+    started = time.perf_counter()
+    script.main(
+        [
+            params["config_path"],
+            params["as_of"],
+            str(out),
+            *params["mail_paths"],
+            "--slack-export",
+            params["slack_export"],
+        ]
+    )
+    return {"work_s": time.perf_counter() - started, "report": json.loads(out.read_text(encoding="utf-8"))}
+
+
 STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "naive": naive,
     "generate": generate,
     "baseline": baseline,
     "ingest": ingest,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from bench.naive import Calendar
 from bench.run import STEP_ORDER
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +78,7 @@ def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
     assert set(fig["peak_rss_mb"]) == set(STEP_ORDER)
     assert all(rss > 0 for rss in fig["peak_rss_mb"].values())
 
-    assert set(report["steps"]) == set(STEP_ORDER)
+    assert set(report["steps"]) == {*STEP_ORDER, "naive"}
     # The day was cut from the archive's own history: some of its mails answer mails of the history.
     assert fig["increment_messages"] > 0
     history_ids = set(
@@ -96,6 +98,32 @@ def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
         stats = report["steps"][name]["stats"]
         assert stats["read"] > 0 and stats["already_stored"] == 0 and stats["conflicts"] == 0, name
 
-    assert len(report["targets"]) == 4
+    assert len(report["targets"]) == 5  # with the plain-script comparison
+    assert fig["naive_cpu_s"] > 0 and fig["naive_to_commhealth_cpu_ratio"] > 0
+    naive = report["steps"]["naive"]["report"]
+    # the plain script measured answers on both sides of the same vendors
+    assert set(naive) >= {"kappa", "lumen"}
+    assert sum(v["vendor"]["responses"] for v in naive.values()) > 0
+    assert sum(v["company"]["responses"] for v in naive.values()) > 0
     for target in report["targets"]:
         assert isinstance(target["passed"], bool) and target["measured"] > 0
+
+
+def test_the_plain_script_counts_business_minutes_like_a_person_would() -> None:
+    paris = Calendar(
+        {
+            "timezone": "Europe/Paris",
+            "holidays": "FR",
+            "closures": ["2026-12-24"],
+            "business_hours": ["09:00-12:30", "13:30-18:00"],
+        }
+    )
+    at = dt.datetime.fromisoformat
+    # Friday 17:00 to Monday 10:00: an hour each side of the weekend.
+    assert paris.minutes(at("2026-11-20T17:00+01:00"), at("2026-11-23T10:00+01:00")) == 120
+    # Across lunch, and across the 11 November holiday (a Wednesday).
+    assert paris.minutes(at("2026-11-17T12:00+01:00"), at("2026-11-17T14:00+01:00")) == 60
+    assert paris.minutes(at("2026-11-10T17:00+01:00"), at("2026-11-12T10:00+01:00")) == 120
+    # A closure day counts nothing; an answer before the question counts nothing.
+    assert paris.minutes(at("2026-12-24T09:00+01:00"), at("2026-12-24T18:00+01:00")) == 0
+    assert paris.minutes(at("2026-11-17T14:00+01:00"), at("2026-11-17T12:00+01:00")) == 0
