@@ -13,13 +13,14 @@ from pathlib import Path
 from ground.records import MessageRecord, QuarantineRecord
 
 from .automated import automated_reason
-from .files import expand_paths, file_size, split_mbox
+from .files import expand_paths, file_size, mbox_ranges
 from .newtext import extract_new_text
 from .parse import parse_email
-from .processes import Raw, parse_in_processes
+from .processes import MboxRange, Raw, mbox_items, parse_in_processes
 from .settings import (
     HEADER_LINE,
     MAX_MESSAGE_BYTES,
+    PARSE_BATCH_BYTES,
     REASON_BINARY_FILE,
     REASON_EMPTY_FILE,
     REASON_NOT_EMAIL,
@@ -51,18 +52,21 @@ def read_mail(
     Bad input becomes QuarantineRecords; nothing is raised for it. With `processes` > 1, messages are parsed in
     that many worker processes (worth it from PARSE_PROCESSES_MIN_BYTES of input on): same records, same order.
     """
-    items = (item for path in expand_paths(paths) for item in _read_file(path, source, on_bytes))
     if processes > 1:
-        yield from parse_in_processes(items, source, processes)
+        items = (item for path in expand_paths(paths) for item in _read_file(path, source, on_bytes, True))
+        yield from parse_in_processes(items, source, processes, on_bytes)
         return
-    for item in items:
-        yield item if isinstance(item, QuarantineRecord) else parse_email(item[0], item[1], source)
+    for path in expand_paths(paths):
+        for item in _read_file(path, source, on_bytes):
+            assert not isinstance(item, MboxRange)  # only asked for with ranges=True
+            yield item if isinstance(item, QuarantineRecord) else parse_email(item[0], item[1], source)
 
 
 def _read_file(
-    path: str, source: str, on_bytes: Callable[[int], None] | None
-) -> Iterator[Raw | QuarantineRecord]:
-    """The raw messages of one file, each with its raw_ref, or the quarantine row saying why there are none."""
+    path: str, source: str, on_bytes: Callable[[int], None] | None, ranges: bool = False
+) -> Iterator[MboxRange | Raw | QuarantineRecord]:
+    """The raw messages of one file, each with its raw_ref, or the quarantine row saying why there are none.
+    With `ranges`, an mbox file comes as byte ranges to split elsewhere (their bytes are reported there)."""
     size = file_size(path)
 
     def quarantine(reason: str, excerpt: str | bytes = "", ref: str = path) -> QuarantineRecord:
@@ -81,12 +85,12 @@ def _read_file(
         first = head.lstrip()
         if first.startswith(b"From "):
             fh.seek(0)
-            for offset, data in split_mbox(fh, on_bytes):
-                ref = f"{path}#{offset}"
-                if data is None:
-                    yield quarantine(REASON_TOO_LARGE, ref=ref)
-                else:
-                    yield data, ref
+            if ranges:
+                for start, end in mbox_ranges(fh, size, PARSE_BATCH_BYTES):
+                    yield MboxRange(path, start, end)
+                    reported = end  # by whoever parses the range
+            else:
+                yield from mbox_items(fh, path, source, on_bytes)
             reported = size
             return
         reported = size

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .settings import (
     MAILDIR_MESSAGE_DIRS,
@@ -21,6 +22,8 @@ from .settings import (
 _FROM_LINE = re.compile(MBOX_FROM_LINE)
 _ESCAPED = re.compile(MBOXRD_ESCAPED)
 _ESCAPED_LINES = re.compile(rb"^>(>*From )", re.MULTILINE)  # MBOXRD_ESCAPED, one ">" taken off each line
+# A line end, an empty line (LF or CRLF), then "From ": where split_mbox may start a message.
+_EMPTY_THEN_FROM = re.compile(rb"\n\r?\nFrom ")
 
 
 def _is_maildir(path: str) -> bool:
@@ -74,6 +77,40 @@ def file_size(path: str) -> int:
         return os.stat(path).st_size
     except OSError:
         return 0
+
+
+def mbox_ranges(fh: BinaryIO, size: int, target: int) -> Iterator[tuple[int, int]]:
+    """[start, end) byte ranges covering an mbox file of `size` bytes, about `target` bytes each, each starting
+    where `split_mbox` starts a message: a From_ line right after an empty line. Splitting each range alone gives
+    the messages (and offsets, counted from the range's start) that splitting the whole file gives."""
+    start = 0
+    while start < size:
+        end = _separator_after(fh, start + target, size)
+        yield start, end
+        start = end
+
+
+def _separator_after(fh: BinaryIO, at: int, size: int) -> int:
+    """The offset of the first From_ line after an empty line at or after `at`, or `size`."""
+    if at >= size:
+        return size
+    fh.seek(at)
+    buf, base = b"", at
+    while True:
+        chunk = fh.read(MBOX_READ_BYTES)
+        buf += chunk
+        for found in _EMPTY_THEN_FROM.finditer(buf):
+            line = found.end() - len(b"From ")
+            newline = buf.find(b"\n", line, line + MAX_LINE_BYTES)
+            if newline < 0 and chunk and len(buf) < line + MAX_LINE_BYTES:
+                break  # the line is not all read yet
+            end = newline + 1 if newline >= 0 else min(len(buf), line + MAX_LINE_BYTES)
+            if _FROM_LINE.match(buf[line:end]):
+                return base + line
+        if not chunk:
+            return size
+        keep = max(0, len(buf) - MAX_LINE_BYTES - 8)  # a candidate cut by the read is looked at again
+        buf, base = buf[keep:], base + keep
 
 
 def split_mbox(fh, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, bytes | None]]:

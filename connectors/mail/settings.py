@@ -13,11 +13,11 @@ MBOX_READ_BYTES = 1024 * 1024  # mbox files are read in chunks of this size
 NEWTEXT_MAX_CHARS = 200_000  # new text is at the top; scanning further only costs time
 SNIFF_BYTES = 8192  # bytes looked at to tell mbox, message and binary apart
 # Parsing in worker processes: only for inputs large enough to repay starting them; batches big enough that
-# handing them over costs little beside parsing them, few enough in flight that memory stays flat.
+# handing them over costs little beside parsing them, small and few enough in flight that memory stays flat.
 PARSE_PROCESSES_MIN_BYTES = 16 * 1024 * 1024
 PARSE_BATCH_MESSAGES = 256
-PARSE_BATCH_BYTES = 4 * 1024 * 1024
-PARSE_BATCHES_IN_FLIGHT = 2  # per worker process
+PARSE_BATCH_BYTES = 1024 * 1024
+PARSE_BATCHES_IN_FLIGHT = 1  # jobs per worker at a time: two ran 2 % faster (1M messages) and took 5 MB more
 SYNTHETIC_BODY_BYTES = 4096
 SYNTHETIC_DOMAIN = "commhealth.invalid"
 # Dates before MIN_YEAR are clock garbage (the Unix epoch, an unset clock); dates more than MAX_FUTURE after

@@ -3,17 +3,21 @@ dies part way (real processes, real files)."""
 
 from __future__ import annotations
 
+import io
 import multiprocessing.forkserver
 import os
 import signal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mail_samples import mbox, message, write
 
 from commhealth.demo_data import write_demo_dataset
 from connectors.mail import read_mail, total_bytes
-from connectors.mail.settings import PARSE_BATCH_MESSAGES
+from connectors.mail.files import mbox_ranges, split_mbox
+from connectors.mail.settings import PARSE_BATCH_BYTES, PARSE_BATCH_MESSAGES
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +73,47 @@ def test_a_killed_worker_costs_time_not_records(corpus: Path, caplog: pytest.Log
     assert killed
     assert "parsing the rest in this process" in caplog.text
     assert records == expected
+
+
+LINES = [
+    b"From x@y Mon Nov 16 10:12:00 2026\n",
+    b"From x@y Mon Nov 16 10:12:00 2026\r\n",
+    b"From not a separator line\n",
+    b"\n",
+    b"\r\n",
+    b">From escaped\n",
+    b"Subject: s\n",
+    b"body text\n",
+    b"x" * 300 + b"\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(st.sampled_from(LINES), max_size=80),
+    target=st.integers(min_value=1, max_value=400),
+)
+def test_ranges_split_like_the_whole_file(lines: list[bytes], target: int) -> None:
+    data = b"".join(lines)
+    whole = list(split_mbox(io.BytesIO(data)))
+    pieces, covered = [], 0
+    for start, end in mbox_ranges(io.BytesIO(data), len(data), target):
+        assert start == covered and end > start
+        covered = end
+        pieces += [(start + offset, body) for offset, body in split_mbox(io.BytesIO(data[start:end]))]
+    assert covered == len(data)
+    assert pieces == whole
+
+
+def test_a_big_mbox_is_parsed_in_ranges_with_the_same_records(tmp_path: Path) -> None:
+    # Long bodies: several ranges of PARSE_BATCH_BYTES for little parsing.
+    body = "The export ran; every region matches the ledger.\n" * 2000
+    raws = [message(f"Run {i}.\n" + body, message_id=f"<m{i}@v.example>") for i in range(250)]
+    path = write(tmp_path / "big.mbox", mbox(raws))
+    with path.open("rb") as fh:
+        assert len(list(mbox_ranges(fh, path.stat().st_size, PARSE_BATCH_BYTES))) > 4
+    seen: list[int] = []
+    records = list(read_mail([path], processes=2, on_bytes=seen.append))
+    assert records == list(read_mail([path]))
+    assert [r.message_key for r in records] == [f"m{i}@v.example" for i in range(250)]
+    assert sum(seen) == path.stat().st_size
