@@ -375,7 +375,7 @@ def build_marts(
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=config.company.zone)
     as_of = as_of.astimezone(UTC)
-    entries = lexicon.load_entries(config, con)
+    entries = lexicon.load_entries(config, con, validated=False)
     patterns = lexicon.combined_patterns(entries)
     fingerprint = build_fingerprint(config, entries)
     models = model_files()
@@ -383,6 +383,9 @@ def build_marts(
     counts: dict[str, int] = {}
     with transaction(con):
         state = _read_state(con)
+        if state is None or state.fingerprint != fingerprint:
+            # The same fingerprint means the same entries, validated by the build that stored it.
+            lexicon.validate(entries, con)
         message_count, watermark = _message_count_and_watermark(con)
         reason = (
             "asked" if full else _full_reason(state, fingerprint, as_of, message_count, _marts_exist(con))

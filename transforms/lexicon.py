@@ -51,9 +51,13 @@ class Entry:
     origin: str
 
 
+# libyaml's safe loader when installed: the pure-Python one took 0.2 s of every build to read the lexicon.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_entries(text: str, origin: str) -> list[Entry]:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise LexiconError(f"{origin}: not valid YAML: {exc}") from None
     items: Any = data.get("entries") if isinstance(data, dict) else data
@@ -128,12 +132,16 @@ def validate(entries: list[Entry], con: duckdb.DuckDBPyConnection | None = None)
             check.close()
 
 
-def load_entries(config: Config | None = None, con: duckdb.DuckDBPyConnection | None = None) -> list[Entry]:
-    """Built-in entries then the config's extra lexicon, validated."""
+def load_entries(
+    config: Config | None = None, con: duckdb.DuckDBPyConnection | None = None, *, validated: bool = True
+) -> list[Entry]:
+    """Built-in entries then the config's extra lexicon, validated unless `validated` is false (the caller then
+    validates them, or knows they were: compiling every pattern costs 0.4 s)."""
     entries = builtin_entries()
     if config is not None and config.signals.extra_lexicon is not None:
         entries += read_lexicon_file(config.signals.extra_lexicon)
-    validate(entries, con)
+    if validated:
+        validate(entries, con)
     return entries
 
 

@@ -239,6 +239,26 @@ def test_lexicon_change_forces_a_full_build(warehouse: duckdb.DuckDBPyConnection
     assert counts["full_build"] == 1 and counts["message_signals"] == 1
 
 
+def test_invalid_lexicon_is_refused_after_a_good_build(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path
+) -> None:
+    from transforms_testlib import write_lexicon
+
+    from transforms import lexicon
+
+    insert_messages(warehouse, [company("m1", "c1", 1, body_text="where is the pallet?")])
+    build_marts(warehouse, CONFIG, at(24))
+    before = warehouse.execute("SELECT count(*) FROM marts.message_signals").fetchone()
+    # The stored fingerprint lets an unchanged lexicon skip validation; a changed one must still be validated.
+    extra = write_lexicon(
+        tmp_path / "extra.yaml", [{"id": "x.bad", "signal": "nudge", "lang": "en", "pattern": "(unclosed"}]
+    )
+    with pytest.raises(lexicon.LexiconError, match="not a valid RE2 regex"):
+        build_marts(warehouse, make_config({"signals": {"extra_lexicon": str(extra)}}), at(24))
+    assert warehouse.execute("SELECT count(*) FROM marts.message_signals").fetchone() == before
+    assert build_marts(warehouse, CONFIG, at(24))["full_build"] == 0
+
+
 def test_calendar_grows_without_a_full_build(warehouse: duckdb.DuckDBPyConnection) -> None:
     insert_messages(warehouse, [company("m1", "c1", 1), vendor("v1", "c1", 2)])
     build_marts(warehouse, CONFIG, at(24))
