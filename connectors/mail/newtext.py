@@ -89,7 +89,9 @@ _GREETING_ONLY = re.compile(
 )
 _THANKS_LINE = re.compile(rf"^[ \t]*(?:{THANKS_PHRASES})[ \t]*[,.!]*[ \t]*$", _FLAGS)
 _DISCLAIMER = re.compile(DISCLAIMER_START, _FLAGS)
-_NAME_LINE = re.compile(r"^[ \t]*[A-ZÀ-Ý][\w'’.-]*(?:[ \t]+[A-ZÀ-Ý][\w'’.-]*){0,2}[ \t]*$")
+# A signed name: up to three words, "-" or "—" before it allowed ("Priya", "- John S.", "JS").
+_NAME_LINE = re.compile(r"^[ \t]*(?:[-–—~][ \t]*)?[^\W\d_][\w'’.-]*(?:[ \t]+[^\W\d_][\w'’.-]*){0,2}[ \t]*$")
+_WORD = re.compile(r"[^\W\d_]+")
 _LIBRARY_LINE_MARKERS = _line_start(LIBRARY_LINE_MARKERS)
 _LIBRARY_MARKERS = re.compile(LIBRARY_MARKERS)  # in _folded(text)
 _TRACKER_MARK = "\u1427"  # "ᐧ"
@@ -102,8 +104,12 @@ _PLAIN_WORD = re.compile(r"(?:^|\s)[^\W\d_]{2,}[.,;:!?)\"']*(?=\s|$)")
 _MAX_SIGNATURE_LINE = 50  # a library "signature" starting with a longer line is a sentence, not a sign-off
 
 
-def extract_new_text(text: str) -> str:
-    """The text the sender wrote in this message, without quoted history, signature or disclaimer."""
+def extract_new_text(text: str, sender_name: str | None = None, sender_email: str | None = None) -> str:
+    """The text the sender wrote in this message, without quoted history, signature or disclaimer.
+
+    `sender_name` and `sender_email` (the From header's) let a last line that is only the sender's name go as a
+    signature; without them such a line stays: "Approved" or "Confirmed" alone on a line is an answer, not a name.
+    """
     if not text:
         return ""
     if "\r" in text:
@@ -119,13 +125,25 @@ def extract_new_text(text: str) -> str:
         # What is left still looks like a header or signature this module does not know: let the
         # library split it (other languages, other clients). Skipped otherwise: it costs ~100 µs a message.
         text = _cut_tail(_library_pass(text))
-    return _drop_trailing_name(_tidy(text))
+    return _drop_trailing_name(_tidy(text), _name_words(sender_name, sender_email))
 
 
-def _drop_trailing_name(text: str) -> str:
+def _name_words(sender_name: str | None, sender_email: str | None) -> frozenset[str]:
+    """The lower-case words the sender signs with: those of the display name and of the address before the @
+    ("john.smith"), and the name's initials ("js")."""
+    words = _WORD.findall((sender_name or "").lower())
+    initials = "".join(word[0] for word in words) if len(words) > 1 else ""
+    local = (sender_email or "").partition("@")[0].lower()
+    return frozenset(words + _WORD.findall(local) + ([initials] if initials else []))
+
+
+def _drop_trailing_name(text: str, names: frozenset[str]) -> str:
     """A last line that is only the sender's name, after a blank line or a thanks line, is a signature."""
     head, sep, last = text.rpartition("\n")
-    if not sep or not _NAME_LINE.match(last):
+    if not sep or not names or not _NAME_LINE.match(last):
+        return text
+    words = _WORD.findall(last.lower())
+    if not words or not all(word in names for word in words):
         return text
     previous = head.rstrip(" \t").rpartition("\n")[2]
     if head.endswith("\n") or _THANKS_LINE.match(previous) or _THANKS_WITH_NAME.match(previous):

@@ -136,7 +136,7 @@ def _parse(raw: bytes, raw_ref: str, source: str) -> MessageRecord | QuarantineR
         sender_email=sender,
         recipients=recipients,
         subject=subject,
-        body_text=extract_new_text(reply_source),
+        body_text=extract_new_text(reply_source, sender_name, sender),
         body_full=body_full,
         in_reply_to=in_reply_to,
         references=references,

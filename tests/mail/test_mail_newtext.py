@@ -123,15 +123,22 @@ CASES = {
     ),
     "merci_only": ("Merci !", "Merci !"),
     "thanks_only": ("Thanks!\n", "Thanks!"),
+    # A last line that is the sender's name (From: "Bob Stone" in these cases) is a signature; another one-word
+    # line is what was said.
     "thanks_comma_name_only": ("Thanks,\nBob\n", "Thanks,"),
+    "one_word_answer_kept": (
+        "The build is out.\n\nApproved\n\nOn Tue, 3 Mar 2026, Jean wrote:\n> Can we ship?",
+        "The build is out.\n\nApproved",
+    ),
+    "sender_initials": ("Will do.\n\n- BS\n\nOn Tue, 3 Mar 2026, Jean wrote:\n> Can we ship?", "Will do."),
     # An acknowledgement under a greeting is the message, not a sign-off; a lower-case word is not a name.
     "greeting_then_thanks_name": ("Hi Jean,\n\nThanks, Priya\n", "Hi Jean,\n\nThanks, Priya"),
     "thanks_that_works": (
-        "Hello Priya,\n\nThanks, that works.\n\nJean",
+        "Hello Priya,\n\nThanks, that works.\n\nBob",
         "Hello Priya,\n\nThanks, that works.",
     ),
     "merci_cest_parfait": (
-        "Bonjour Marie,\n\nMerci, c'est parfait.\n\nJean",
+        "Bonjour Marie,\n\nMerci, c'est parfait.\n\nBob",
         "Bonjour Marie,\n\nMerci, c'est parfait.",
     ),
     "thanks_name_starts_sentence": (
@@ -159,7 +166,16 @@ CASES = {
 
 @pytest.mark.parametrize(("text", "expected"), list(CASES.values()), ids=list(CASES))
 def test_extract_new_text(text: str, expected: str) -> None:
-    assert extract_new_text(text) == expected
+    assert extract_new_text(text, "Bob Stone", "b.stone@example.com") == expected
+
+
+def test_trailing_name_needs_the_sender() -> None:
+    text = "Will do.\n\nPriya\n\nOn Tue, 3 Mar 2026, Jean wrote:\n> Can we ship?"
+    assert extract_new_text(text, "Priya Raman", "priya@example.in") == "Will do."
+    assert extract_new_text(text, None, "priya.raman@example.in") == "Will do."
+    # Unknown sender, or someone else's name: the line stays.
+    assert extract_new_text(text) == "Will do.\n\nPriya"
+    assert extract_new_text(text, "Jean Martin", "jean@example.fr") == "Will do.\n\nPriya"
 
 
 def test_quoted_history_phrase_never_in_body_text() -> None:
