@@ -207,6 +207,37 @@ HUBSPOT_DAY_2 = [
 ]
 
 
+# monday.com's community forum (its Discourse API, copied): a staff answer under a ".Monday" handle, the support
+# tool's note and a deleted (empty) post left out, a user's chaser.
+MONDAY_TOPIC = {
+    "id": 100009,
+    "title": "Formula column in charts",
+    "posts": [
+        {
+            "id": "1",
+            "author": "ana.k (Ana K)",
+            "createdAt": "2024-10-07T18:09:16.505Z",
+            "cookedHtml": "<p>Can I chart a <code>formula</code> column?</p>",
+        },
+        {"id": "2", "author": "Matias.Monday (Matias)", "createdAt": "2024-10-08T06:32:33.911Z",
+         "cookedHtml": "<p>exclude_reply_from_sla</p>"},
+        {"id": "3", "author": "ana.k (Ana K)", "createdAt": "2024-10-09T06:32:33.911Z", "cookedHtml": ""},
+        {
+            "id": "4",
+            "author": "ana.k (Ana K)",
+            "createdAt": "2024-10-10T06:32:33.911Z",
+            "cookedHtml": "<p>anyone? <a class=\"mention\" href=\"/u/matias.monday\">@Matias.Monday</a></p>",
+        },
+        {
+            "id": "5",
+            "author": "Matias.Monday (Matias)",
+            "createdAt": "2024-10-11T06:32:33.911Z",
+            "cookedHtml": "<p>Hello <a class=\"mention\" href=\"/u/ana.k\">@ana.k</a>!<br>Not yet, sorry.</p>",
+        },
+    ],
+}  # fmt: skip
+
+
 def _git(repo: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True, env=GIT_ENV
@@ -241,7 +272,7 @@ def _datagouv_csv() -> str:
 
 @pytest.fixture(scope="module")
 def mirrors(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple]:
-    """Mirrors of the six archives, each in its own format, and the sources pinned to their commits."""
+    """Mirrors of the seven archives, each in its own format, and the sources pinned to their commits."""
     root = tmp_path_factory.mktemp("mirrors")
     by_name = {source.name: source for source in SOURCES}
     commits = {}
@@ -274,6 +305,10 @@ def mirrors(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple]:
             "channel_api/2023/05/2023-05-03.json": json.dumps(HUBSPOT_DAY_2),
             "channels_directory.json": "[]",
         },
+    )
+    commits["monday-community"] = _commit(
+        _mirror(root, by_name["monday-community"].repo),
+        {"dist/api/topics/100009.json": json.dumps(MONDAY_TOPIC), "dist/api/categories.json": "[]"},
     )
     sources = tuple(
         dataclasses.replace(
@@ -342,6 +377,20 @@ def test_every_archive_format_gives_messages_with_their_context(mirrors: tuple[P
     assert hubspot[2]["author_key"] == hubspot[0]["author_key"] != hubspot[1]["author_key"]
     assert hubspot[2]["sent_at"] == "2023-05-03T08:00:00+00:00" and hubspot[2]["channel"] == "slack"
     assert tallies["hubspot-devslack"].dropped["no author"] == 1
+
+    # monday.com's forum: the team by its handles, the support tool's note and the empty post left out.
+    monday = [r for r in records if r["source"] == "monday-community"]
+    assert [(r["text"], r["author_role"]) for r in monday] == [
+        ("Can I chart a formula column?", "user"),
+        ("anyone? @Matias.Monday", "user"),
+        ("Hello @ana.k!\nNot yet, sorry.", "staff"),
+    ]
+    assert monday[2]["sent_at"] == "2024-10-11T06:32:33.911Z" and monday[2]["channel"] == "forum"
+    assert monday[1]["prev_text"] == monday[0]["text"]
+    assert (
+        tallies["monday-community"].dropped["system"] == 1
+        and tallies["monday-community"].dropped["empty"] == 1
+    )
 
     # French forum: deleted and closing posts left out, a long post left out but still the next one's context,
     # a near-duplicate left out, both samples present.

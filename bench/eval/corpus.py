@@ -425,6 +425,39 @@ def read_hubspot_slack(git: Git) -> list[Conversation]:
     return conversations
 
 
+_MONDAY_TOPIC = re.compile(r"^dist/api/topics/\d+\.json$")
+# Staff notes the forum's support tooling left as posts: not written to anyone.
+_MONDAY_SYSTEM_TEXT = re.compile(r"^\s*exclude_reply_from_sla\s*$")
+
+
+def read_monday(git: Git) -> list[Conversation]:
+    """monday.com's developer and user community forum (a static copy of its Discourse API): monday.com's team
+    post under handles ending in ".Monday" (`staff`), everyone else is a `user`."""
+    topics = [path for path in git.paths() if _MONDAY_TOPIC.match(path)]
+    conversations = []
+    for path, data in zip(topics, git.blobs([f"{git.commit}:{p}" for p in topics]), strict=True):
+        topic = json.loads(data or b"{}")
+        posts = []
+        for post in topic.get("posts") or []:
+            # "handle (Display Name)": the handle is the author
+            author = (post.get("author") or "").split(" (", 1)[0].strip()
+            soup = BeautifulSoup(post.get("cookedHtml") or "", "html.parser")
+            text = _discourse_text(soup, soup) if soup.contents else ""
+            skip = "system" if author in ("system", "discobot") or _MONDAY_SYSTEM_TEXT.match(text) else None
+            posts.append(
+                Post(
+                    where=f"{path}#{post.get('id')}",
+                    author=author,
+                    role="staff" if author.lower().endswith(".monday") else "user",
+                    sent_at=post.get("createdAt"),
+                    text=text,
+                    skip=skip,
+                )
+            )
+        conversations.append(Conversation(path, posts))
+    return conversations
+
+
 # --- sources, pinned -------------------------------------------------------------------------------------------
 
 
@@ -499,6 +532,16 @@ SOURCES = (
         "slack",
         read_hubspot_slack,
         450,
+        200,
+    ),
+    Source(
+        "monday-community",
+        "davidsimpsonapps/monday-community-archive",
+        "ed6d92dfc8e53a7930a57ee63b300b105c25277c",
+        "en",
+        "forum",
+        read_monday,
+        500,
         200,
     ),
 )

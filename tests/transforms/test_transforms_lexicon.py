@@ -19,6 +19,11 @@ from warehouse.db import open_writer
 
 POSITIVE = {
     ("clarification", "en"): [
+        "Just to confirm, have you restarted the worker after changing the setting?",
+        "Just to make sure. Did you upload the file to the staging bucket or to prod?",
+        "Are you, by any chance, referring to the old export screen?",
+        "What are you hoping to achieve with the nightly sync?",
+        "What is it you need from the pricing table exactly?",
         "Am I understanding this correctly?",
         "If I'm reading the webhooks guide right, retries stop after three tries?",
         "When you say the sync is paused, are you saying nothing is written at all?",
@@ -87,6 +92,9 @@ POSITIVE = {
         "C'est donc la colonne B qui pose problème ?",
     ],
     ("info_request", "en"): [
+        "Are you getting a specific error message when you log in?",
+        "At that rate are you seeing any overruns on the receiver?",
+        "Please open a ticket and remember to attach your order number.",
         "Can you share the link to the failing page?",
         "do you have a preview link?",
         "could you DM me your portal ID?",
@@ -138,6 +146,8 @@ POSITIVE = {
         "Qu'affichent les journaux ?",
     ],
     ("nudge", "en"): [
+        "Has this bug been fixed yet? Our export still hangs.",
+        "Have these issues been looked at?",
         "Same here with the v3 endpoint. Have you found a solution?",
         "found a fix for this yet?",
         "Any update on this?",
@@ -206,6 +216,9 @@ POSITIVE = {
         "Comme indiqué, la date est fixe.",
     ],
     ("rework", "en"): [
+        "I cleared the cache as you said and I'm still getting error 502 on the upload page.",
+        "Reinstalled the plugin, still receiving the timeout exception.",
+        "Deployed the patch this morning, still hitting the same timeout error on two stores.",
         "Restarted the dev server and redid every step, still the same.",
         "I tried what you suggested but it doesn't work.",
         "It still doesn't quite work on the mobile layout.",
@@ -301,6 +314,8 @@ POSITIVE = {
 
 NEGATIVE = {
     ("clarification", "en"): [
+        "Just to confirm: the release went out at 10:00 and all checks passed.",
+        "Are you referring customers to the new portal already? Great news.",
         "So what time works for you on Monday?",
         "So is it possible to filter by owner?",
         "The clarification document is attached.",
@@ -328,6 +343,9 @@ NEGATIVE = {
         "Il s'agit du fichier de mars.",
     ],
     ("info_request", "en"): [
+        "You should have received an email with more info about the outage.",
+        "We are getting a specific error on our side and will fix it today.",
+        "The order number is attached to the invoice we sent.",
         "I can share the link if that helps.",
         "I can send the logs if useful.",
         "The logs are attached.",
@@ -353,6 +371,8 @@ NEGATIVE = {
         "Auriez-vous un exemple de rapport qui vous plaît ?",
     ],
     ("nudge", "en"): [
+        "This bug has been fixed in 4.2, see the release notes.",
+        "Has this bug been around for long? Just curious, no rush.",
         "We found a fix for the export; it ships tomorrow.",
         "We will follow up with the results tomorrow.",
         "Please find the update attached.",
@@ -384,6 +404,10 @@ NEGATIVE = {
         "Je vous ai envoyé le fichier ce matin.",
     ],
     ("rework", "en"): [
+        "Are you still facing the issue after the restart?",
+        "Nothing works on the old kernel, so we moved to 6.1 and it is fine.",
+        "We are still seeing good results after the migration.",
+        "I am still having lunch, will look at the error after.",
         "I restarted the server and it's the same version as before, 2.4.1.",
         "The build matches the specification.",
         "This is exactly what we asked for.",
