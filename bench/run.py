@@ -30,6 +30,9 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MESSAGES = 1_000_000
+# The realistic mail mix (commhealth.mail_mix: mostly HTML, attachments, tens of KB a mail) is measured on its own,
+# smaller archive: ingest rates against the stdlib baseline on the same files, the merge and build being the same.
+REALISTIC_MESSAGES = 50_000
 MESSAGES_PER_DAY = 5_000
 SEED = 2026
 # A Thursday: the increment day after it is a working Friday.
@@ -70,11 +73,19 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-naive", action="store_true", help="skip the plain-script comparison (the longest step)"
     )
+    parser.add_argument(
+        "--realistic-messages",
+        type=int,
+        default=REALISTIC_MESSAGES,
+        help="size of the realistic-mix archive (mostly HTML, attachments); 0 skips it",
+    )
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--end", type=dt.date.fromisoformat, default=DEFAULT_END, help="last day of history")
     args = parser.parse_args(argv)
     if args.messages <= 0 or args.messages_per_day <= 0:
         parser.error("--messages and --messages-per-day must be positive")
+    if args.realistic_messages < 0:
+        parser.error("--realistic-messages must be 0 (skip) or positive")
     return args
 
 
@@ -83,6 +94,36 @@ def _next_weekday(day: dt.date) -> dt.date:
     while day.weekday() >= 5:
         day += dt.timedelta(days=1)
     return day
+
+
+def _realistic_steps(
+    args: argparse.Namespace, target: Path, steps: dict[str, dict[str, Any]], steps_dir: Path
+) -> None:
+    """The same generator in the realistic mail mix, then the stdlib baseline and the mail ingest on it."""
+    per_day = min(args.messages_per_day, args.realistic_messages)
+    steps["generate_realistic"] = run_step(
+        "generate_realistic",
+        "generate",
+        {
+            "seed": args.seed,
+            "messages_per_day": per_day,
+            "target": str(target),
+            "end": args.end.isoformat(),
+            "days": max(1, round(args.realistic_messages / per_day)),
+            "mail_mix": "realistic",
+        },
+        steps_dir,
+    )
+    data = steps["generate_realistic"]
+    steps["baseline_realistic"] = run_step(
+        "baseline_realistic", "baseline", {"mail_paths": data["mail_paths"]}, steps_dir
+    )
+    steps["ingest_realistic"] = run_step(
+        "ingest_realistic",
+        "ingest",
+        {"config_path": data["config_path"], "mail_paths": data["mail_paths"]},
+        steps_dir,
+    )
 
 
 def run_step(name: str, step: str, params: dict[str, Any], steps_dir: Path) -> dict[str, Any]:
@@ -227,6 +268,24 @@ def figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
         else None,
         "peak_memory_mb": {name: steps[name]["peak_memory_mb"] for name in STEP_ORDER},
         "ingest_mail_peak_rss_mb_after_staging": steps["ingest_mail"]["peak_rss_mb_after_staging"],
+        "realistic": _realistic_figures(steps) if "ingest_realistic" in steps else None,
+    }
+
+
+def _realistic_figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    mail = steps["baseline_realistic"]["messages"]
+    baseline, ingest = steps["baseline_realistic"], steps["ingest_realistic"]
+    mbox_mb = steps["generate_realistic"]["mbox_bytes"] / 1e6
+    return {
+        "mail_messages": mail,
+        "mbox_mb": mbox_mb,
+        "kb_per_mail": mbox_mb * 1e3 / mail,
+        "baseline_msgs_per_s": mail / baseline["work_s"],
+        "ingest_msgs_per_s": mail / ingest["work_s"],
+        "ingest_mb_per_s": mbox_mb / ingest["work_s"],
+        "ingest_to_baseline_ratio": baseline["work_s"] / ingest["work_s"],
+        "ingest_to_baseline_cpu_ratio": baseline["cpu_s"] / ingest["cpu_s"],
+        "peak_memory_mb": ingest["peak_memory_mb"],
     }
 
 
@@ -300,71 +359,110 @@ def _fmt(value: float, unit: str) -> str:
 
 def summary_rows(fig: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(figure, value, against the baseline of the same run) for the printed table and the report."""
+    return (
+        [
+            ("stdlib baseline (mbox, one process)", f"{fig['baseline_msgs_per_s']:,.0f} msg/s", "baseline"),
+            (
+                "ingest mbox (parse and stage, merging alongside)",
+                f"{fig['ingest_mail_msgs_per_s']:,.0f} msg/s",
+                f"{fig['ingest_to_baseline_ratio']:.2f} x baseline",
+            ),
+            (
+                "  per CPU second (workers included)",
+                f"{fig['ingest_mail_msgs_per_cpu_s']:,.0f} msg/CPU-s",
+                f"{fig['ingest_to_baseline_cpu_ratio']:.2f} x baseline's {fig['baseline_msgs_per_cpu_s']:,.0f}",
+            ),
+            (
+                "  until the last part was staged",
+                f"{fig['ingest_mail_stage_msgs_per_s']:,.0f} msg/s",
+                f"{fig['ingest_stage_to_baseline_ratio']:.2f} x baseline",
+            ),
+            (
+                "  then the merge's tail (its last parts, the checkpoint)",
+                f"{fig['ingest_mail_merge_tail_s']:,.1f} s",
+                "",
+            ),
+            ("ingest Slack export", f"{fig['ingest_slack_msgs_per_s']:,.0f} msg/s", ""),
+            ("full build", f"{fig['build_s']:,.1f} s", "baseline"),
+            (
+                "daily increment (ingest + build)",
+                f"{fig['increment_total_s']:,.1f} s",
+                f"{fig['increment_to_build_ratio']:.2f} x full build",
+            ),
+            (
+                "publish the analysts' copy (whole-file copy)",
+                f"{fig['publish_s']:,.1f} s",
+                f"{fig['publish_s'] / fig['build_s']:.2f} x full build; once per run, {fig['warehouse_mb']:,.0f} MB",
+            ),
+            (
+                "daily run: both processes whole, one publish",
+                f"{fig['daily_run_s']:,.1f} s",
+                f"{fig['daily_run_to_build_ratio']:.2f} x full build",
+            ),
+            (
+                "daily increment + one publish",
+                f"{fig['increment_total_s'] + fig['publish_s']:,.1f} s",
+                f"{fig['increment_with_publish_to_build_ratio']:.2f} x (full build + one publish)",
+            ),
+            (
+                "peak memory ingest mbox (all processes)",
+                f"{fig['peak_memory_mb']['ingest_mail']:,.0f} MB",
+                f"{fig['peak_memory_mb']['ingest_mail'] / fig['peak_rss_mb']['baseline']:.1f} x baseline",
+            ),
+            (
+                "  the ingesting process, until the last part was staged",
+                f"{fig['ingest_mail_peak_rss_mb_after_staging']:,.0f} MB",
+                "parsing and the merge alongside",
+            ),
+            ("peak RSS build", f"{fig['peak_rss_mb']['build']:,.0f} MB", ""),
+        ]
+        + _realistic_rows(fig["realistic"])
+        + (
+            [
+                (
+                    "end to end CPU: the plain script (bench/naive.py)",
+                    f"{fig['naive_cpu_s']:,.0f} CPU-s",
+                    f"{fig['naive_to_commhealth_cpu_ratio']:.2f} x commhealth's {fig['commhealth_cpu_s']:,.0f} CPU-s",
+                )
+            ]
+            if fig["naive_cpu_s"] is not None
+            else []
+        )
+    )
+
+
+def _realistic_rows(real: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    if real is None:
+        return []
     return [
-        ("stdlib baseline (mbox, one process)", f"{fig['baseline_msgs_per_s']:,.0f} msg/s", "baseline"),
         (
-            "ingest mbox (parse and stage, merging alongside)",
-            f"{fig['ingest_mail_msgs_per_s']:,.0f} msg/s",
-            f"{fig['ingest_to_baseline_ratio']:.2f} x baseline",
+            "realistic mix: stdlib baseline (mbox, one process)",
+            f"{real['baseline_msgs_per_s']:,.0f} msg/s",
+            f"baseline; {real['mail_messages']:,} mails, {real['kb_per_mail']:,.0f} KB each on average",
         ),
         (
-            "  per CPU second (workers included)",
-            f"{fig['ingest_mail_msgs_per_cpu_s']:,.0f} msg/CPU-s",
-            f"{fig['ingest_to_baseline_cpu_ratio']:.2f} x baseline's {fig['baseline_msgs_per_cpu_s']:,.0f}",
+            "realistic mix: ingest mbox",
+            f"{real['ingest_msgs_per_s']:,.0f} msg/s ({real['ingest_mb_per_s']:,.0f} MB/s)",
+            (
+                f"{real['ingest_to_baseline_ratio']:.2f} x baseline; per CPU second "
+                f"{real['ingest_to_baseline_cpu_ratio']:.2f} x"
+            ),
         ),
         (
-            "  until the last part was staged",
-            f"{fig['ingest_mail_stage_msgs_per_s']:,.0f} msg/s",
-            f"{fig['ingest_stage_to_baseline_ratio']:.2f} x baseline",
-        ),
-        (
-            "  then the merge's tail (its last parts, the checkpoint)",
-            f"{fig['ingest_mail_merge_tail_s']:,.1f} s",
+            "realistic mix: peak memory ingest mbox (all processes)",
+            f"{real['peak_memory_mb']:,.0f} MB",
             "",
         ),
-        ("ingest Slack export", f"{fig['ingest_slack_msgs_per_s']:,.0f} msg/s", ""),
-        ("full build", f"{fig['build_s']:,.1f} s", "baseline"),
-        (
-            "daily increment (ingest + build)",
-            f"{fig['increment_total_s']:,.1f} s",
-            f"{fig['increment_to_build_ratio']:.2f} x full build",
-        ),
-        (
-            "publish the analysts' copy (whole-file copy)",
-            f"{fig['publish_s']:,.1f} s",
-            f"{fig['publish_s'] / fig['build_s']:.2f} x full build; once per run, {fig['warehouse_mb']:,.0f} MB",
-        ),
-        (
-            "daily run: both processes whole, one publish",
-            f"{fig['daily_run_s']:,.1f} s",
-            f"{fig['daily_run_to_build_ratio']:.2f} x full build",
-        ),
-        (
-            "daily increment + one publish",
-            f"{fig['increment_total_s'] + fig['publish_s']:,.1f} s",
-            f"{fig['increment_with_publish_to_build_ratio']:.2f} x (full build + one publish)",
-        ),
-        (
-            "peak memory ingest mbox (all processes)",
-            f"{fig['peak_memory_mb']['ingest_mail']:,.0f} MB",
-            f"{fig['peak_memory_mb']['ingest_mail'] / fig['peak_rss_mb']['baseline']:.1f} x baseline",
-        ),
-        (
-            "  the ingesting process, until the last part was staged",
-            f"{fig['ingest_mail_peak_rss_mb_after_staging']:,.0f} MB",
-            "parsing and the merge alongside",
-        ),
-        ("peak RSS build", f"{fig['peak_rss_mb']['build']:,.0f} MB", ""),
-    ] + (
-        [
-            (
-                "end to end CPU: the plain script (bench/naive.py)",
-                f"{fig['naive_cpu_s']:,.0f} CPU-s",
-                f"{fig['naive_to_commhealth_cpu_ratio']:.2f} x commhealth's {fig['commhealth_cpu_s']:,.0f} CPU-s",
-            )
-        ]
-        if fig["naive_cpu_s"] is not None
-        else []
+    ]
+
+
+def _realistic_dataset(real: dict[str, Any] | None) -> str:
+    if real is None:
+        return ""
+    return (
+        f" Realistic mix (commhealth/mail_mix.py: mostly Outlook and Gmail HTML, a third with attachments): "
+        f"{real['mail_messages']:,} emails in {real['mbox_mb']:,.0f} MB of mbox ({real['kb_per_mail']:,.0f} KB "
+        "each on average), the same generator and seed."
     )
 
 
@@ -393,6 +491,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"{fig['mbox_mb']:,.0f} MB of mbox, {fig['slack_messages']:,} Slack entries in a "
             f"{fig['slack_export_mb']:,.0f} MB export. Increment: {fig['increment_messages']:,} messages on "
             f"{size['increment_day']}, cut from the same continuous history (replies to older threads included)."
+            + _realistic_dataset(fig["realistic"])
         ),
         "",
         "## Figures",
@@ -450,8 +549,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     steps_dir = workdir / "steps"
     steps_dir.mkdir(exist_ok=True)
-    archive, increment = workdir / "archive", workdir / "increment"
-    for folder in (archive, increment):  # a rerun in the same --workdir starts from an empty warehouse
+    archive, increment, realistic = workdir / "archive", workdir / "increment", workdir / "realistic"
+    for folder in (
+        archive,
+        increment,
+        realistic,
+    ):  # a rerun in the same --workdir starts from an empty warehouse
         shutil.rmtree(folder, ignore_errors=True)
     print(f"[bench] {days} days x {per_day:,} messages/day in {workdir}", flush=True)
 
@@ -501,6 +604,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         steps["increment_build"] = run_step(
             "increment_build", "build", {"config_path": config, "as_of": extra["as_of"]}, steps_dir
         )
+        if args.realistic_messages:
+            _realistic_steps(args, realistic, steps, steps_dir)
         if not args.no_naive:
             steps["naive"] = run_step(
                 "naive",

@@ -93,6 +93,7 @@ def generate(params: dict[str, Any]) -> dict[str, Any]:
         end=dt.date.fromisoformat(params["end"]),
         days=params["days"],
         messages_per_day=params["messages_per_day"],
+        mail_mix=params.get("mail_mix", "plain"),
     )
     info = _dataset_info(dataset.config_path, dataset.mail_paths, dataset.slack_export_path, dataset.as_of)
     if params.get("increment"):

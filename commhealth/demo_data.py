@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
+from commhealth import mail_mix
 from commhealth.scenario import (
     DEMO_END,
     DEMO_VENDORS,
@@ -72,6 +73,8 @@ ARCHIVE_DEGRADED_DAYS = 7  # the synthetic archive's kappa gets slower over its 
 # Behaviour knobs (probabilities per conversation unless stated otherwise); what varies by vendor and over time
 # is in commhealth.scenario.Behaviour.
 P_AUTOREPLY = 0.06
+# How the generator renders mail: "plain" (the demo's: mostly short plain text) or "realistic" (commhealth.mail_mix).
+MAIL_MIXES = ("plain", "realistic")
 P_FORWARD = 0.08
 P_EVENING = 0.06
 P_SLOW_REPLY = 0.04  # the occasional slow answer, so that every vendor misses the SLA now and then
@@ -810,15 +813,18 @@ def write_demo_dataset(
 
 
 def write_synthetic_archive(
-    target: Path, *, seed: int, end: dt.date, days: int, messages_per_day: int
+    target: Path, *, seed: int, end: dt.date, days: int, messages_per_day: int, mail_mix: str = "plain"
 ) -> DemoDataset:
     """The demo generator at benchmark scale: about `days * messages_per_day` messages, streamed to disk. The
-    vendors are healthy but kappa, slower over the last week."""
+    vendors are healthy but kappa, slower over the last week. `mail_mix` "realistic" renders the same mail as
+    today's clients send it (commhealth.mail_mix): mostly HTML, attachments, tens of KB a message."""
     count = min(200, max(4, messages_per_day // 25))
     profiles = DEMO_VENDORS + tuple(_generated_profile(i) for i in range(len(DEMO_VENDORS), count))
     onset = Degradation("latency", end - dt.timedelta(days=ARCHIVE_DEGRADED_DAYS - 1))
     specs = tuple(VendorSpec(p, degradation=onset if p.id == "kappa" else None) for p in profiles[:count])
-    return write_scenario_dataset(target, Scenario("archive", end, days, messages_per_day, specs), seed=seed)
+    scenario = Scenario("archive", end, days, messages_per_day, specs)
+    scenario.validate()
+    return _generate(Path(target), seed, scenario, mail_mix=mail_mix)
 
 
 def _generated_profile(i: int) -> VendorProfile:
@@ -1829,6 +1835,11 @@ class _EmailThread:
         # HTML-only "Hi Priya,<p>Thanks!<p>Regards," reads back without blank lines, so that "Thanks!" looks like
         # the sign-off of an empty message: acknowledgements always keep a text/plain part.
         headers, body = _mime_body(rng, fresh, quoted, plain, html_only=turn.kind != "ack")
+        if ctx.mail_mix == "realistic" and ctx.mix_rng is not None:
+            # Drawn after _mime_body's own draws, from another stream: the conversations stay the same.
+            headers, body = mail_mix.render(
+                ctx.mix_rng, fresh, quoted, plain, author.client, html_only=turn.kind != "ack"
+            )
         email_text = _render_email(header_lines, headers, body)
         record = _Email(
             author,
@@ -2325,6 +2336,9 @@ class _Context:
     serial: int = 0
     written: int = 0
     counters: dict[str, int] = dataclasses.field(default_factory=dict)
+    # How mail is rendered: MAIL_MIXES; the realistic mix draws from a stream of its own (mix_rng).
+    mail_mix: str = "plain"
+    mix_rng: random.Random | None = None
 
     def volume(self, vendor: _Party, day: dt.date) -> float:
         """How many conversations `vendor` has on `day`, relative to the others: its weight, its behaviour's
@@ -2334,9 +2348,13 @@ class _Context:
         return vendor.weight * vendor.behaviour(midnight).volume * closed
 
 
-def _generate(target: Path, seed: int, scenario: Scenario, teams: VendorSpec | None = None) -> DemoDataset:
+def _generate(
+    target: Path, seed: int, scenario: Scenario, teams: VendorSpec | None = None, mail_mix: str = "plain"
+) -> DemoDataset:
     """Write `scenario`, and with `teams` one more vendor held in Teams only, drawn from a random stream of its
-    own (the rest is byte for byte what the scenario alone gives)."""
+    own (the rest is byte for byte what the scenario alone gives). `mail_mix` is one of MAIL_MIXES."""
+    if mail_mix not in MAIL_MIXES:
+        raise ValueError(f"mail mix {mail_mix!r} is not one of {', '.join(MAIL_MIXES)}")
     rng = random.Random(seed)
     days, start_day, end = max(1, scenario.days), scenario.start, scenario.end
     years = tuple(range(start_day.year, end.year + 2))
@@ -2362,6 +2380,7 @@ def _generate(target: Path, seed: int, scenario: Scenario, teams: VendorSpec | N
     for folder in (mail_root, slack_root):
         folder.mkdir()
     ctx = _Context(company, vendors, as_of, _MboxWriter(mail_root), _SlackWriter(slack_root, paris))
+    ctx.mail_mix, ctx.mix_rng = mail_mix, random.Random(f"{seed}:mail-mix")
 
     _write_slack_metadata(rng, ctx, slack_root, start_day)
     dates = [start_day + dt.timedelta(days=i) for i in range(days)]

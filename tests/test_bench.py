@@ -53,6 +53,8 @@ def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
             "bench.run",
             "--messages",
             "2000",
+            "--realistic-messages",
+            "300",
             "--out",
             str(out),
             "--workdir",
@@ -78,7 +80,17 @@ def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
     assert set(fig["peak_rss_mb"]) == set(STEP_ORDER)
     assert all(rss > 0 for rss in fig["peak_rss_mb"].values())
 
-    assert set(report["steps"]) == {*STEP_ORDER, "naive"}
+    assert set(report["steps"]) == {
+        *STEP_ORDER,
+        "naive",
+        "generate_realistic",
+        "baseline_realistic",
+        "ingest_realistic",
+    }
+    # The realistic mix: tens of KB a mail, everything the baseline read was ingested.
+    real = fig["realistic"]
+    assert real["kb_per_mail"] >= 10 and real["ingest_to_baseline_ratio"] > 0
+    assert report["steps"]["ingest_realistic"]["stats"]["read"] == real["mail_messages"] > 0
     # The day was cut from the archive's own history: some of its mails answer mails of the history.
     assert fig["increment_messages"] > 0
     history_ids = set(

@@ -460,6 +460,39 @@ def test_the_teams_vendor_is_measured(demo: DemoDataset, published: Path) -> Non
     assert status == ("ok",)
 
 
+def test_realistic_mail_mix_renders_the_same_mail(tmp_path: Path) -> None:
+    """The bench's realistic mix: the same conversations as the demo's mix, as HTML clients send them, with
+    attachments; commhealth reads the same senders, times, threads and subjects from both."""
+    from connectors.mail import read_mail
+
+    plain = write_synthetic_archive(tmp_path / "plain", seed=3, end=END, days=2, messages_per_day=300)
+    rich = write_synthetic_archive(
+        tmp_path / "rich", seed=3, end=END, days=2, messages_per_day=300, mail_mix="realistic"
+    )
+    assert rich.slack_export_path.joinpath("channels.json").read_bytes() == (
+        plain.slack_export_path.joinpath("channels.json").read_bytes()
+    )
+    rich_bytes = b"".join(p.read_bytes() for p in rich.mail_paths)
+    plain_bytes = b"".join(p.read_bytes() for p in plain.mail_paths)
+    mails = rich_bytes.count(b"\nFrom ") + 1
+    assert len(rich_bytes) / mails >= 10_000  # tens of KB a mail
+    assert rich_bytes.count(b"Content-Type: text/html") >= 0.6 * mails
+    assert rich_bytes.count(b"Content-Disposition: attachment") >= 0.2 * mails
+    assert len(rich_bytes) > 10 * len(plain_bytes)
+
+    def fields(dataset: DemoDataset) -> list[tuple]:
+        records = [r for r in read_mail(dataset.mail_paths) if isinstance(r, MessageRecord)]
+        return [(r.sender, r.sent_at, r.subject, r.in_reply_to, tuple(r.recipients)) for r in records]
+
+    same = fields(plain)
+    assert len(same) == mails and fields(rich) == same
+
+
+def test_unknown_mail_mix_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="mail mix 'fancy' is not one of plain, realistic"):
+        write_synthetic_archive(tmp_path, seed=3, end=END, days=1, messages_per_day=10, mail_mix="fancy")
+
+
 def test_synthetic_archive_scales(tmp_path: Path) -> None:
     dataset = write_synthetic_archive(tmp_path, seed=3, end=END, days=2, messages_per_day=500)
     emails = sum(len(mailbox.mbox(p)) for p in dataset.mail_paths)
