@@ -24,13 +24,13 @@ from warehouse.staging import CursorStore, StagingWriter, staged_parts
 T0 = dt.datetime(2026, 11, 16, 9, tzinfo=dt.UTC)
 
 
-def mail(key: str, body: str = "hello", **fields: object) -> MessageRecord:
+def mail(key: str, body: str = "hello", raw_ref: str | None = None, **fields: object) -> MessageRecord:
     return MessageRecord(
         key,
         "email",
         "mbox",
         T0,
-        f"box#{key}",
+        raw_ref or f"box#{key}",
         sender="a@norelec.fr",
         body_full=body,
         body_text=body,
@@ -203,18 +203,38 @@ def test_same_input_twice_stores_nothing_twice(tmp_path: Path) -> None:
 def test_duplicate_key_with_other_content_keeps_the_first_and_quarantines_the_second(tmp_path: Path) -> None:
     with open_writer(":memory:") as con:
         stats = load_records(
-            con, [mail("a@x", "first"), mail("a@x", "second"), mail("a@x", "first")], tmp_path
+            con,
+            [mail("a@x", "first"), mail("a@x", "second", "box#2"), mail("a@x", "first", "box#3")],
+            tmp_path,
         )
         assert (stats.new, stats.already_stored, stats.conflicts) == (1, 1, 1)
         assert rows(con, "SELECT body_full FROM core.messages") == [("first",)]
         assert rows(con, "SELECT reason FROM core.quarantine") == [("duplicate_key_conflict",)]
-        assert load_records(con, [mail("a@x", "third")], tmp_path).conflicts == 1
+        assert load_records(con, [mail("a@x", "third", "box#4")], tmp_path).conflicts == 1
         assert rows(con, "SELECT body_full FROM core.messages") == [("first",)]
+
+
+def test_the_same_message_read_again_with_other_derived_text_is_no_conflict(tmp_path: Path) -> None:
+    # A newer extractor renders a stored message's HTML otherwise: read again from the same place, it is the
+    # message already stored (kept as it was), not a conflict to quarantine.
+    with open_writer(":memory:") as con:
+        load_records(con, [mail("a@x", "Hi\n\nthere")], tmp_path)
+        stats = load_records(con, [mail("a@x", "Hi\nthere")], tmp_path)
+        assert (stats.new, stats.already_stored, stats.conflicts) == (0, 1, 0)
+        assert rows(con, "SELECT body_full FROM core.messages") == [("Hi\n\nthere",)]
+        assert rows(con, "SELECT count(*) FROM core.quarantine") == [(0,)]
+        # From another place, the same key with other content is still a conflict.
+        assert load_records(con, [mail("a@x", "Hi\nthere", "other.mbox#1")], tmp_path).conflicts == 1
 
 
 def test_parts_merged_in_one_transaction_keep_the_first_copy(tmp_path: Path) -> None:
     # One part per record: consecutive message parts are merged together, in part order.
-    copies = [mail("a@x", "first"), mail("b@x"), mail("a@x", "second"), mail("a@x", "first")]
+    copies = [
+        mail("a@x", "first"),
+        mail("b@x"),
+        mail("a@x", "second", "box#2"),
+        mail("a@x", "first", "box#3"),
+    ]
     with open_writer(":memory:") as con:
         stats = load_records(con, copies, tmp_path, batch_size=1)
         assert (stats.read, stats.new, stats.already_stored, stats.conflicts) == (4, 2, 1, 1)

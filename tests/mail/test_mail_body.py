@@ -111,6 +111,21 @@ def test_outlook_html_history_removed() -> None:
     assert record.flags == ["html_only_body"]
 
 
+def test_malformed_html_reads_as_a_browser_shows_it() -> None:
+    """HTML is parsed as browsers parse it (lexbor, HTML5): a block inside a paragraph ends the paragraph, a row
+    outside a table is no row, a NUL is blank. BeautifulSoup's html.parser, used before, kept the nesting as
+    written: "ThanksBob" in the first case, a blank line in the second."""
+    cases = {
+        '<p>Thanks<div class="gmail_quote">old</div>Bob</p>': "Thanks\nBob",
+        "<tr>Hi</tr><br>Thanks": "Hi\nThanks",
+        "<p>Thanks<div>see below</div>Bob</p>": "Thanks\nsee below\nBob",
+        "<div>Ship it\x00today</div>": "Ship it today",
+        "<table>Note:<tr><td>42</td></tr></table>": "Note:\n42",
+    }
+    for html, text in cases.items():
+        assert parse(message(html, content_type="text/html; charset=utf-8")).body_full == text, html
+
+
 def test_ten_megabyte_attachment_is_not_decoded() -> None:
     blob = base64.encodebytes(os.urandom(7_600_000)).decode()
     assert len(blob) > 10_000_000
