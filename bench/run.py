@@ -1,6 +1,9 @@
 """Scale benchmark (`make bench`): synthetic archive → stdlib baseline, ingest, build, daily increment.
 
-    python -m bench.run [--messages 1000000] [--out bench/results] [--workdir DIR] [--keep]
+    python -m bench.run [--messages 1000000] [--realistic-messages 50000] [--out bench/results] [--workdir DIR]
+
+The mail ingest and its baseline run again on a smaller archive in a realistic mail mix (commhealth.mail_mix:
+mostly HTML, attachments, tens of KB a mail; `--realistic-messages 0` skips it).
 
 Every step runs in its own child process (`bench.steps`), so each gets its own wall time and peak resident
 memory (`os.wait4`). Throughputs are computed from the time a step spends on its work (`work_s`, without the
