@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
-from commhealth import mail_mix
+from commhealth import mail_mix as realistic_mail
 from commhealth.scenario import (
     DEMO_END,
     DEMO_VENDORS,
@@ -68,13 +68,13 @@ WAREHOUSE_FILE = (
 DEMO_MARKER = ".commhealth-demo"  # written first into every target: how a later run knows what it may delete
 # What a later demo run deletes in its target, besides the warehouse files.
 DEMO_ENTRIES = (CONFIG_NAME, MAIL_DIR, SLACK_DIR, TEAMS_DIR, SCENARIO_FILE)
+# How the generator renders mail: "plain" (the demo's: mostly short plain text) or "realistic" (commhealth.mail_mix).
+MAIL_MIXES = ("plain", "realistic")
 ARCHIVE_DEGRADED_DAYS = 7  # the synthetic archive's kappa gets slower over its last week
 
 # Behaviour knobs (probabilities per conversation unless stated otherwise); what varies by vendor and over time
 # is in commhealth.scenario.Behaviour.
 P_AUTOREPLY = 0.06
-# How the generator renders mail: "plain" (the demo's: mostly short plain text) or "realistic" (commhealth.mail_mix).
-MAIL_MIXES = ("plain", "realistic")
 P_FORWARD = 0.08
 P_EVENING = 0.06
 P_SLOW_REPLY = 0.04  # the occasional slow answer, so that every vendor misses the SLA now and then
@@ -794,11 +794,13 @@ class DemoDataset:
     teams_path: Path | None = None  # the demo's saved Teams pages; None for a scenario
 
 
-def write_scenario_dataset(target: Path, scenario: Scenario, *, seed: int) -> DemoDataset:
+def write_scenario_dataset(
+    target: Path, scenario: Scenario, *, seed: int, mail_mix: str = "plain"
+) -> DemoDataset:
     """Write the config, mbox mail, Slack export and ground truth of `scenario` under `target`; same seed, same
-    bytes."""
+    bytes. `mail_mix` is one of MAIL_MIXES."""
     scenario.validate()
-    return _generate(Path(target), seed, scenario)
+    return _generate(Path(target), seed, scenario, mail_mix=mail_mix)
 
 
 def write_demo_dataset(
@@ -823,8 +825,7 @@ def write_synthetic_archive(
     onset = Degradation("latency", end - dt.timedelta(days=ARCHIVE_DEGRADED_DAYS - 1))
     specs = tuple(VendorSpec(p, degradation=onset if p.id == "kappa" else None) for p in profiles[:count])
     scenario = Scenario("archive", end, days, messages_per_day, specs)
-    scenario.validate()
-    return _generate(Path(target), seed, scenario, mail_mix=mail_mix)
+    return write_scenario_dataset(target, scenario, seed=seed, mail_mix=mail_mix)
 
 
 def _generated_profile(i: int) -> VendorProfile:
@@ -1835,9 +1836,9 @@ class _EmailThread:
         # HTML-only "Hi Priya,<p>Thanks!<p>Regards," reads back without blank lines, so that "Thanks!" looks like
         # the sign-off of an empty message: acknowledgements always keep a text/plain part.
         headers, body = _mime_body(rng, fresh, quoted, plain, html_only=turn.kind != "ack")
-        if ctx.mail_mix == "realistic" and ctx.mix_rng is not None:
+        if ctx.mix_rng is not None:
             # Drawn after _mime_body's own draws, from another stream: the conversations stay the same.
-            headers, body = mail_mix.render(
+            headers, body = realistic_mail.render(
                 ctx.mix_rng, fresh, quoted, plain, author.client, html_only=turn.kind != "ack"
             )
         email_text = _render_email(header_lines, headers, body)
@@ -2336,8 +2337,7 @@ class _Context:
     serial: int = 0
     written: int = 0
     counters: dict[str, int] = dataclasses.field(default_factory=dict)
-    # How mail is rendered: MAIL_MIXES; the realistic mix draws from a stream of its own (mix_rng).
-    mail_mix: str = "plain"
+    # The realistic mail mix's own random stream (commhealth.mail_mix); None: the demo's mix.
     mix_rng: random.Random | None = None
 
     def volume(self, vendor: _Party, day: dt.date) -> float:
@@ -2380,7 +2380,8 @@ def _generate(
     for folder in (mail_root, slack_root):
         folder.mkdir()
     ctx = _Context(company, vendors, as_of, _MboxWriter(mail_root), _SlackWriter(slack_root, paris))
-    ctx.mail_mix, ctx.mix_rng = mail_mix, random.Random(f"{seed}:mail-mix")
+    if mail_mix == "realistic":
+        ctx.mix_rng = random.Random(f"{seed}:mail-mix")
 
     _write_slack_metadata(rng, ctx, slack_root, start_day)
     dates = [start_day + dt.timedelta(days=i) for i in range(days)]

@@ -70,23 +70,11 @@ def render(
     logo = outlook and rng.random() < P_LOGO
     markup = _outlook_html(rng, fresh, quoted, logo) if outlook else _gmail_html(fresh, quoted)
     if roll < P_HTML_ONLY and html_only:
-        parts = [
-            (['Content-Type: text/html; charset="utf-8"', "Content-Transfer-Encoding: base64"], _b64(markup))
-        ]
+        parts = [_text_part("html", markup)]
     elif roll < P_HTML_ONLY + P_ALTERNATIVE:
-        text_part = (
-            ['Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: base64"],
-            _b64(plain),
-        )
-        html_part = (
-            ['Content-Type: text/html; charset="utf-8"', "Content-Transfer-Encoding: base64"],
-            _b64(markup),
-        )
-        parts = [_multipart(rng, "alternative", [text_part, html_part])]
+        parts = [_multipart(rng, "alternative", [_text_part("plain", plain), _text_part("html", markup)])]
     else:
-        parts = [
-            (['Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: base64"], _b64(plain))
-        ]
+        parts = [_text_part("plain", plain)]
         logo = False
     if logo:
         parts.append(_attachment(rng, "image001.png", "image/png", b"\x89PNG\r\n\x1a\n", 4, 12, inline=True))
@@ -97,6 +85,10 @@ def render(
     if len(parts) == 1:
         return parts[0]
     return _multipart(rng, "mixed", parts)
+
+
+def _text_part(subtype: str, text: str) -> tuple[list[str], str]:
+    return [f'Content-Type: text/{subtype}; charset="utf-8"', "Content-Transfer-Encoding: base64"], _b64(text)
 
 
 def _multipart(rng: random.Random, subtype: str, parts: list[tuple[list[str], str]]) -> tuple[list[str], str]:

@@ -128,7 +128,7 @@ def _tree(html: str, drop_history: bool) -> LexborHTMLParser:
 
 
 def _has_quote_class(value: str | None) -> bool:
-    return bool(value) and not _QUOTE_CLASSES.isdisjoint(value.split())  # type: ignore[union-attr]
+    return value is not None and not _QUOTE_CLASSES.isdisjoint(value.split())
 
 
 def _drop_from(marker: LexborNode) -> None:
